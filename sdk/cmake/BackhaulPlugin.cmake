@@ -1,0 +1,34 @@
+# backhaul_add_plugin(<kind>-<name> SOURCES src... [LIBRARIES lib...])
+#
+# Builds a Backhaul plugin: a MODULE library named exactly <kind>-<name>.so, linked against Backhaul::sdk, with hidden
+# visibility (only the backhaul_plugin_v1 entry point is exported) and -z defs (an unresolved symbol fails the link
+# instead of failing dlopen at run time). Installs into <libdir>/backhaul/plugins.
+include_guard(GLOBAL)
+include(GNUInstallDirs)
+
+function(backhaul_add_plugin name)
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;LIBRARIES")
+  if(NOT name MATCHES "^(secret|source|transform|compress|encrypt|sink|notify)-[a-z0-9][a-z0-9-]*$")
+    message(FATAL_ERROR "backhaul_add_plugin: '${name}' is not <kind>-<name> (lower case, digits and dashes)")
+  endif()
+  if(NOT arg_SOURCES)
+    message(FATAL_ERROR "backhaul_add_plugin(${name}): SOURCES is required")
+  endif()
+  add_library(${name} MODULE ${arg_SOURCES})
+  target_link_libraries(${name} PRIVATE Backhaul::sdk ${arg_LIBRARIES})
+  target_compile_features(${name} PRIVATE cxx_std_20)
+  set_target_properties(${name} PROPERTIES
+    PREFIX ""
+    OUTPUT_NAME ${name}
+    CXX_VISIBILITY_PRESET hidden
+    C_VISIBILITY_PRESET hidden
+    VISIBILITY_INLINES_HIDDEN ON)
+  # Sanitizer runtimes resolve symbols from the executable, which -z defs cannot see.
+  if(NOT BACKHAUL_SANITIZE)
+    target_link_options(${name} PRIVATE "LINKER:-z,defs")
+  endif()
+  if(DEFINED BACKHAUL_PLUGIN_BUILD_DIR)
+    set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${BACKHAUL_PLUGIN_BUILD_DIR})
+  endif()
+  install(TARGETS ${name} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/backhaul/plugins)
+endfunction()
