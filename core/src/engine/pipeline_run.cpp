@@ -1,0 +1,270 @@
+#include "engine/pipeline_run.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/option_binding.hpp"
+#include "engine/plugin_instance.hpp"
+#include "engine/secret_store.hpp"
+#include "engine/stream_pipeline.hpp"
+#include "errors.hpp"
+#include "util/log.hpp"
+
+namespace backhaul {
+namespace {
+
+std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const ValueResolver& resolver,
+                                             const RunControl& control) {
+    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
+    BoundOptions options = bind_options(*stage.spec, d.name, d.options, d.option_count, resolver);
+    for (const std::string& s : options.secret_values()) Log::add_secret(s);
+    return std::make_unique<PluginInstance>(*stage.plugin, stage.spec->label, std::move(options), control);
+}
+
+// Checks a streaming call's status: a cancellation caused elsewhere is not this stage's error.
+void check_stream_call(PluginInstance& stage, const RunControl& control, bh_status status, std::string_view what) {
+    if (status == BH_CANCELLED && control.cancelled()) throw StageCancelled{};
+    stage.check(status, what);
+}
+
+// Reads from a plugin's C read function (source stream or sink object reader) for the engine's producer thread.
+template <class ReadFn>
+size_t read_from(PluginInstance& stage, const RunControl& control, ReadFn read, void* handle,
+                 std::span<uint8_t> buffer) {
+    for (;;) {
+        size_t len = 0;
+        bh_status status = read(handle, buffer.data(), buffer.size(), &len);
+        if (status == BH_END_OF_STREAM) return 0;
+        check_stream_call(stage, control, status, "read");
+        if (len > buffer.size()) throw RunError(stage.label() + ": read returned more bytes than asked for");
+        if (len > 0) return len;
+        if (control.cancelled()) throw StageCancelled{};
+    }
+}
+
+struct Stages {
+    SecretStore secrets;
+    std::unique_ptr<PluginInstance> source;
+    std::vector<std::unique_ptr<PluginInstance>> transforms;
+    std::unique_ptr<PluginInstance> sink;
+
+    std::vector<PluginInstance*> transform_chain(bool reversed) const {
+        std::vector<PluginInstance*> chain;
+        for (const auto& t : transforms) chain.push_back(t.get());
+        if (reversed) std::reverse(chain.begin(), chain.end());
+        return chain;
+    }
+};
+
+void create_stages(Stages& stages, const PipelinePlan& plan, const RunControl& control, bool with_source) {
+    stages.secrets.fetch_all(plan, control);
+    if (with_source) stages.source = create_stage(plan.source, stages.secrets, control);
+    for (const StagePlan& t : plan.transforms) stages.transforms.push_back(create_stage(t, stages.secrets, control));
+    stages.sink = create_stage(plan.sink, stages.secrets, control);
+}
+
+// {pipeline}, {ext} (every stage's "ext" concatenated in pipeline order) and every other published variable.
+std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const Stages& stages) {
+    std::map<std::string, std::string> vars;
+    std::string ext;
+    auto add = [&](PluginInstance& stage) {
+        for (const auto& [name, value] : stage.host().variables()) {
+            if (name == "ext")
+                ext += value;
+            else
+                vars[name] = value;
+        }
+    };
+    add(*stages.source);
+    for (const auto& t : stages.transforms) add(*t);
+    add(*stages.sink);
+    vars["pipeline"] = plan.spec.name;
+    vars["ext"] = ext;
+    return vars;
+}
+
+[[noreturn]] void throw_first_error(const RunControl& control, const std::string& fallback) {
+    throw RunError(control.error().value_or(fallback));
+}
+
+}  // namespace
+
+BackupResult run_backup(const PipelinePlan& plan, RunControl& control, std::chrono::system_clock::time_point start) {
+    Stages stages;
+    create_stages(stages, plan, control, /*with_source=*/true);
+
+    PluginInstance& source = *stages.source;
+    PluginInstance& sink = *stages.sink;
+    const bh_source_api& source_api = *source.descriptor().source;
+    const bh_sink_api& sink_api = *sink.descriptor().sink;
+
+    void* raw_stream = nullptr;
+    bh_status status = source_api.open(source.handle(), &raw_stream);
+    if (status != BH_OK) throw RunError(source.error_line(status, "open"));
+    std::unique_ptr<void, void (*)(void*)> source_stream(raw_stream, source_api.close);
+
+    BackupResult result;
+    try {
+        result.key = plan.key.render(start, plan.spec.timezone, key_variables(plan, stages));
+    } catch (const std::exception& e) {
+        throw RunError(std::string("sink: key: ") + e.what());
+    }
+
+    const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
+    void* raw_upload = nullptr;
+    status = sink_api.begin(sink.handle(), result.key.c_str(), metadata, 1, &raw_upload);
+    if (status != BH_OK) throw RunError(sink.error_line(status, "begin '" + result.key + "'"));
+    // Until commit, any way out of this function aborts the upload.
+    std::unique_ptr<void, void (*)(void*)> upload(raw_upload, sink_api.abort);
+
+    StreamEnds ends;
+    ends.producer_label = source.label();
+    ends.read = [&](std::span<uint8_t> buffer) {
+        return read_from(source, control, source_api.read, source_stream.get(), buffer);
+    };
+    ends.consumer_label = sink.label();
+    ends.write = [&](std::span<const uint8_t> data) {
+        check_stream_call(sink, control, sink_api.write(upload.get(), data.data(), data.size()), "write");
+    };
+
+    Log::info("backing up to '" + result.key + "'");
+    StreamResult streamed = run_stream(control, ends, stages.transform_chain(false), BH_ENCODE);
+    result.raw_bytes = streamed.bytes_read;
+    result.stored_bytes = streamed.bytes_written;
+    source_stream.reset();  // reaps the producer before we decide
+
+    if (!streamed.complete || control.cancelled()) {
+        upload.reset();  // abort
+        throw_first_error(control, "backup did not complete");
+    }
+    status = sink_api.commit(upload.release());
+    if (status != BH_OK) throw RunError(sink.error_line(status, "commit '" + result.key + "'"));
+    return result;
+}
+
+namespace {
+
+// The decoded stream's destination when restoring to a file: a temp file renamed into place only on success.
+class OutputFile {
+public:
+    explicit OutputFile(const std::filesystem::path& path) : path_(path) {
+        if (path_ == "-") {
+            fd_ = STDOUT_FILENO;
+            return;
+        }
+        if (std::filesystem::exists(path_))
+            throw RunError("restore: output file '" + path_.string() + "' already exists");
+        std::filesystem::path dir = path_.has_parent_path() ? path_.parent_path() : ".";
+        temp_ = (dir / ("." + path_.filename().string() + ".backhaul-tmp-XXXXXX")).string();
+        fd_ = mkostemp(temp_.data(), O_CLOEXEC);
+        if (fd_ < 0) throw RunError("restore: cannot create '" + temp_ + "': " + std::strerror(errno));
+    }
+    ~OutputFile() {
+        if (path_ == "-") return;
+        if (fd_ >= 0) ::close(fd_);
+        if (!committed_) ::unlink(temp_.c_str());
+    }
+
+    void write(std::span<const uint8_t> data) {
+        while (!data.empty()) {
+            ssize_t n = ::write(fd_, data.data(), data.size());
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw RunError("restore: writing '" + path_.string() + "': " + std::strerror(errno));
+            data = data.subspan(static_cast<size_t>(n));
+        }
+    }
+
+    void commit() {
+        if (path_ == "-") return;
+        if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
+            fd_ = -1;
+            throw RunError("restore: writing '" + path_.string() + "': " + std::strerror(errno));
+        }
+        fd_ = -1;
+        // link() fails if the target appeared meanwhile: never overwrite a file we did not create.
+        if (::link(temp_.c_str(), path_.c_str()) != 0)
+            throw RunError("restore: cannot create '" + path_.string() + "': " + std::strerror(errno));
+        committed_ = true;
+        ::unlink(temp_.c_str());
+    }
+
+private:
+    std::filesystem::path path_;
+    std::string temp_;
+    int fd_ = -1;
+    bool committed_ = false;
+};
+
+}  // namespace
+
+RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const RestoreRequest& request) {
+    if (request.output && !request.target_options.empty())
+        throw UsageError("restore: --output cannot be combined with the source's restore options");
+    Stages stages;
+    create_stages(stages, plan, control, /*with_source=*/!request.output);
+    PluginInstance& sink = *stages.sink;
+    const bh_sink_api& sink_api = *sink.descriptor().sink;
+
+    // The target first: a bad restore option should fail before anything is downloaded.
+    std::unique_ptr<OutputFile> file;
+    std::unique_ptr<void, void (*)(void*)> target(nullptr, [](void*) {});
+    if (request.output) {
+        file = std::make_unique<OutputFile>(*request.output);
+    } else {
+        PluginInstance& source = *stages.source;
+        const bh_source_api& api = *source.descriptor().source;
+        const bh_plugin_descriptor& d = source.descriptor();
+        BoundOptions options = bind_cli_options(request.target_options, d.name, d.restore_options,
+                                                d.restore_option_count);
+        void* raw_target = nullptr;
+        bh_status status = api.restore_open(source.handle(), options.data(), options.size(), &raw_target);
+        if (status != BH_OK) throw RunError(source.error_line(status, "restore"));
+        target = std::unique_ptr<void, void (*)(void*)>(raw_target, api.restore_abort);
+    }
+
+    void* raw_reader = nullptr;
+    bh_status status = sink_api.open_read(sink.handle(), request.key.c_str(), &raw_reader);
+    if (status != BH_OK) throw RunError(sink.error_line(status, "read '" + request.key + "'"));
+    std::unique_ptr<void, void (*)(void*)> reader(raw_reader, sink_api.close_read);
+
+    StreamEnds ends;
+    ends.producer_label = sink.label();
+    ends.read = [&](std::span<uint8_t> buffer) {
+        return read_from(sink, control, sink_api.read, reader.get(), buffer);
+    };
+    if (file) {
+        ends.consumer_label = "restore";
+        ends.write = [&](std::span<const uint8_t> data) { file->write(data); };
+    } else {
+        PluginInstance& source = *stages.source;
+        ends.consumer_label = source.label();
+        ends.write = [&](std::span<const uint8_t> data) {
+            check_stream_call(source, control,
+                              source.descriptor().source->restore_write(target.get(), data.data(), data.size()),
+                              "restore");
+        };
+    }
+
+    Log::info("restoring '" + request.key + "'");
+    StreamResult streamed = run_stream(control, ends, stages.transform_chain(true), BH_DECODE);
+    reader.reset();
+    if (!streamed.complete || control.cancelled()) throw_first_error(control, "restore did not complete");
+
+    if (file) {
+        file->commit();
+    } else {
+        PluginInstance& source = *stages.source;
+        status = source.descriptor().source->restore_finish(target.release());
+        if (status != BH_OK) throw RunError(source.error_line(status, "restore"));
+    }
+    return RestoreResult{streamed.bytes_read, streamed.bytes_written};
+}
+
+}  // namespace backhaul

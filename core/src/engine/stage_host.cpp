@@ -1,0 +1,49 @@
+#include "engine/stage_host.hpp"
+
+#include <utility>
+
+#include "util/log.hpp"
+
+namespace backhaul {
+
+StageHost::StageHost(std::string label, const RunControl& control)
+    : label_(std::move(label)),
+      control_(control),
+      host_{sizeof(bh_host), this, &StageHost::log, &StageHost::is_cancelled, &StageHost::set_error,
+            &StageHost::set_variable} {}
+
+std::string StageHost::take_error() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(error_, std::string());
+}
+
+std::map<std::string, std::string> StageHost::variables() const {
+    std::lock_guard lock(mutex_);
+    return variables_;
+}
+
+void StageHost::log(void* ctx, bh_log_level level, const char* message) {
+    auto* self = static_cast<StageHost*>(ctx);
+    Log::write(level, self->label_, message ? message : "");
+}
+
+int32_t StageHost::is_cancelled(void* ctx) { return static_cast<StageHost*>(ctx)->control_.cancelled() ? 1 : 0; }
+
+void StageHost::set_error(void* ctx, const char* message, const char* detail) {
+    auto* self = static_cast<StageHost*>(ctx);
+    std::string line = Log::scrub(message ? message : "");
+    for (char& c : line)
+        if (c == '\n' || c == '\r') c = ' ';
+    if (detail && *detail) Log::write(BH_LOG_DEBUG, self->label_, detail);
+    std::lock_guard lock(self->mutex_);
+    self->error_ = std::move(line);
+}
+
+void StageHost::set_variable(void* ctx, const char* name, const char* value) {
+    if (!name || !value) return;
+    auto* self = static_cast<StageHost*>(ctx);
+    std::lock_guard lock(self->mutex_);
+    self->variables_[name] = value;
+}
+
+}  // namespace backhaul

@@ -1,0 +1,143 @@
+#include "engine/stream_pipeline.hpp"
+
+#include <atomic>
+#include <memory>
+#include <thread>
+
+#include "engine/chunk_queue.hpp"
+#include "errors.hpp"
+
+namespace backhaul {
+namespace {
+
+// The bh_output a transform stream writes into: the queue towards the next stage.
+struct QueueOutput {
+    bh_output output;
+    ChunkQueue* queue;
+
+    explicit QueueOutput(ChunkQueue* q) : output{this, &QueueOutput::write}, queue(q) {}
+
+    static bh_status write(void* ctx, const uint8_t* data, size_t len) {
+        auto* self = static_cast<QueueOutput*>(ctx);
+        if (len == 0) return BH_OK;
+        return self->queue->push(Chunk(data, data + len)) ? BH_OK : BH_CANCELLED;
+    }
+};
+
+struct OpenTransform {
+    PluginInstance* instance;
+    std::unique_ptr<QueueOutput> output;
+    void* stream = nullptr;
+
+    ~OpenTransform() {
+        if (stream) instance->descriptor().transform->close(stream);
+    }
+};
+
+// Runs `body` and turns any exception into the run's failure, attributed to `label` unless it already is.
+template <class Body>
+void guard_stage(RunControl& control, const std::string& label, Body&& body) {
+    try {
+        body();
+    } catch (const StageCancelled&) {
+        if (!control.cancelled()) control.fail(label + ": stopped without an error");
+    } catch (const RunError& e) {
+        control.fail(e.what());
+    } catch (const std::exception& e) {
+        control.fail(label + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::vector<PluginInstance*>& transforms,
+                        bh_direction direction) {
+    StreamResult result;
+    const size_t links = transforms.size() + 1;
+    // Shared with the cancel callback, which may still be running on the cancelling thread after we return.
+    auto queue_storage = std::make_shared<std::vector<std::unique_ptr<ChunkQueue>>>();
+    for (size_t i = 0; i < links; ++i) queue_storage->push_back(std::make_unique<ChunkQueue>(kQueueCapacity));
+    std::vector<std::unique_ptr<ChunkQueue>>& queues = *queue_storage;
+
+    // Open every transform stream before any thread starts, so an open failure needs no unwinding of threads.
+    std::vector<std::unique_ptr<OpenTransform>> open;
+    for (size_t i = 0; i < transforms.size(); ++i) {
+        auto t = std::make_unique<OpenTransform>();
+        t->instance = transforms[i];
+        t->output = std::make_unique<QueueOutput>(queues[i + 1].get());
+        const bh_transform_api& api = *t->instance->descriptor().transform;
+        bh_status status = api.open(t->instance->handle(), direction, &t->output->output, &t->stream);
+        if (status != BH_OK) {
+            t->stream = nullptr;
+            control.fail(t->instance->error_line(status, "open"));
+            return result;
+        }
+        open.push_back(std::move(t));
+    }
+
+    control.on_cancel([queue_storage] {
+        for (auto& q : *queue_storage) q->cancel();
+    });
+
+    std::atomic<uint64_t> bytes_read{0}, bytes_written{0};
+    std::atomic<bool> consumer_saw_end{false};
+    std::vector<std::thread> threads;
+
+    threads.emplace_back([&] {
+        guard_stage(control, ends.producer_label, [&] {
+            for (;;) {
+                if (control.cancelled()) return;
+                Chunk chunk(kChunkSize);
+                size_t n = ends.read(std::span<uint8_t>(chunk.data(), chunk.size()));
+                if (n == 0) break;
+                chunk.resize(n);
+                bytes_read += n;
+                if (!queues[0]->push(std::move(chunk))) return;
+            }
+            queues[0]->close();
+        });
+    });
+
+    for (size_t i = 0; i < open.size(); ++i) {
+        threads.emplace_back([&, i] {
+            OpenTransform& t = *open[i];
+            const bh_transform_api& api = *t.instance->descriptor().transform;
+            guard_stage(control, t.instance->label(), [&] {
+                Chunk chunk;
+                while (queues[i]->pop(chunk)) {
+                    bh_status status = api.write(t.stream, chunk.data(), chunk.size());
+                    if (status == BH_CANCELLED && control.cancelled()) throw StageCancelled{};
+                    t.instance->check(status, "write");
+                }
+                if (!queues[i]->finished()) return;  // cancelled upstream
+                bh_status status = api.finish(t.stream);
+                if (status == BH_CANCELLED && control.cancelled()) throw StageCancelled{};
+                t.instance->check(status, "finish");
+                queues[i + 1]->close();
+            });
+        });
+    }
+
+    threads.emplace_back([&] {
+        guard_stage(control, ends.consumer_label, [&] {
+            ChunkQueue& in = *queues[links - 1];
+            Chunk chunk;
+            while (in.pop(chunk)) {
+                ends.write(std::span<const uint8_t>(chunk.data(), chunk.size()));
+                bytes_written += chunk.size();
+            }
+            if (in.finished()) consumer_saw_end = true;
+        });
+    });
+
+    for (std::thread& t : threads) t.join();
+    control.clear_callbacks();
+    open.clear();  // closes the transform streams
+
+    result.bytes_read = bytes_read;
+    result.bytes_written = bytes_written;
+    result.complete = consumer_saw_end && !control.cancelled();
+    return result;
+}
+
+}  // namespace backhaul

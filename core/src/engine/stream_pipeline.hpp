@@ -1,0 +1,45 @@
+// The streaming engine: a producer, a chain of transform streams and a consumer, each on its own thread, joined by
+// bounded ChunkQueues. Used by backup (source -> encode -> sink) and restore (sink -> decode -> target) alike.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <backhaul/plugin_abi.h>
+
+#include "engine/plugin_instance.hpp"
+#include "engine/run_control.hpp"
+
+namespace backhaul {
+
+// Thrown by a stage that stopped because the run is being cancelled: not an error of its own.
+struct StageCancelled {};
+
+struct StreamEnds {
+    std::string producer_label;
+    // Fills a prefix of the buffer and returns its length; 0 = complete. Throws RunError (or anything) on failure.
+    std::function<size_t(std::span<uint8_t>)> read;
+    std::string consumer_label;
+    std::function<void(std::span<const uint8_t>)> write;
+};
+
+struct StreamResult {
+    uint64_t bytes_read = 0;     // what the producer produced
+    uint64_t bytes_written = 0;  // what the consumer consumed
+    // True only if every stage succeeded and the consumer saw the end of the stream: the caller may commit.
+    bool complete = false;
+};
+
+// Bytes read from the producer at a time, and bytes each queue may hold before it blocks its producer.
+inline constexpr size_t kChunkSize = 1 << 20;
+inline constexpr size_t kQueueCapacity = 4 << 20;
+
+// Opens one `direction` stream per transform (in the order given), streams everything, closes the transform streams.
+// Any failure is reported to `control` (first error wins) and cancels every stage.
+StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::vector<PluginInstance*>& transforms,
+                        bh_direction direction);
+
+}  // namespace backhaul
