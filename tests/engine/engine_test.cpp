@@ -102,7 +102,7 @@ TEST_F(EngineTest, RestoreOfMissingKeyFailsWithExit1AndWritesNoOutput) {
     EXPECT_EQ(restore.exit_code, 1);
     EXPECT_THAT(restore.err, HasSubstr("sink (sink-local)"));
     EXPECT_FALSE(std::filesystem::exists(tmp_ / "o"));
-    EXPECT_THAT(files_below(tmp_), Not(::testing::Contains(::testing::HasSubstr("backhaul-tmp"))));
+    EXPECT_THAT(files_below(tmp_.path()), Not(::testing::Contains(::testing::HasSubstr("backhaul-tmp"))));
 }
 
 TEST_F(EngineTest, CorruptObjectFailsRestoreAndLeavesNoOutputFile) {
@@ -126,6 +126,8 @@ struct FailureCase {
     std::string transforms;  // TOML
     std::string sink;        // "" = sink-local
     std::string expected_error;
+
+    friend void PrintTo(const FailureCase& c, std::ostream* os) { *os << c.name; }
 };
 
 class StageFailure : public EngineTest, public ::testing::WithParamInterface<FailureCase> {};

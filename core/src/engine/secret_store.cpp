@@ -2,18 +2,18 @@
 
 #include <cstdlib>
 
-#include <strings.h>
 
 #include "config/option_binding.hpp"
 #include "engine/plugin_instance.hpp"
 #include "errors.hpp"
+#include "config/secure_wipe.hpp"
 #include "util/log.hpp"
 
 namespace backhaul {
 
 SecretStore::~SecretStore() {
     for (auto& [id, fields] : fields_)
-        for (auto& [name, value] : fields) explicit_bzero(value.data(), value.size());
+        for (auto& [name, value] : fields) secure_wipe(value);
 }
 
 std::optional<std::string> SecretStore::env(const std::string& name) const {

@@ -1,12 +1,13 @@
 #include "util/log.hpp"
 
+#include "config/secure_wipe.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 #include <vector>
 
-#include <strings.h>
 
 namespace backhaul {
 namespace {
@@ -18,7 +19,7 @@ struct LogState {
     std::vector<std::string> secrets;  // wiped at exit; never printed
 
     ~LogState() {
-        for (std::string& s : secrets) explicit_bzero(s.data(), s.size());
+        for (std::string& s : secrets) secure_wipe(s);
     }
 };
 
@@ -42,7 +43,7 @@ std::string timestamp_utc() {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm tm{};
     gmtime_r(&t, &tm);
-    char buf[40];
+    char buf[96];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     return buf;

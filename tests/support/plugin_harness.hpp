@@ -1,0 +1,521 @@
+// Drives one built plugin directly through the C ABI, without the core: loads the .so, fakes the host, builds option
+// values, and wraps every handle in RAII so a failing assertion never leaks a stream. Header-only, for plugin tests.
+//
+//   backhaul::harness::Plugin gzip("compress-gzip");
+//   backhaul::harness::Instance gz(gzip, {{"level", 9}});
+//   ASSERT_EQ(gz.create_status(), BH_OK) << gz.last_error();
+//   backhaul::harness::StreamResult packed = gz.transform(BH_ENCODE, "hello");
+#pragma once
+
+#include <backhaul/plugin_abi.h>
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdint>
+#include <initializer_list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace backhaul::harness {
+
+// ---- Loading ------------------------------------------------------------------------------------------------------
+
+// A plugin library from the build tree. Never unloaded: the core keeps libraries for the life of the process too, and
+// a test must see the same behaviour.
+class Plugin {
+  public:
+    explicit Plugin(const std::string& name) : path_(std::string(BACKHAUL_PLUGIN_BUILD_DIR) + "/" + name + ".so") {
+        void* library = dlopen(path_.c_str(), RTLD_NOW | RTLD_LOCAL);
+        if (!library) throw std::runtime_error("cannot load " + path_ + ": " + dlerror());
+        auto* entry = reinterpret_cast<bh_plugin_entry_fn*>(dlsym(library, BH_PLUGIN_ENTRY_NAME));
+        if (!entry) throw std::runtime_error(path_ + " has no " BH_PLUGIN_ENTRY_NAME " symbol");
+        descriptor_ = entry();
+        if (!descriptor_) throw std::runtime_error(path_ + ": " BH_PLUGIN_ENTRY_NAME " returned NULL");
+    }
+    const bh_plugin_descriptor& descriptor() const { return *descriptor_; }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+    const bh_plugin_descriptor* descriptor_ = nullptr;
+};
+
+// ---- Fake host ----------------------------------------------------------------------------------------------------
+
+struct LogLine {
+    bh_log_level level;
+    std::string message;
+};
+
+// Records everything a plugin tells its host. Any thread may call in, as the ABI allows.
+class FakeHost {
+  public:
+    FakeHost() {
+        host_.struct_size = sizeof(bh_host);
+        host_.ctx = this;
+        host_.log = [](void* ctx, bh_log_level level, const char* message) {
+            auto* self = static_cast<FakeHost*>(ctx);
+            std::lock_guard lock(self->mutex_);
+            self->log_.push_back({level, message});
+        };
+        host_.is_cancelled = [](void* ctx) -> int32_t {
+            return static_cast<FakeHost*>(ctx)->cancelled_.load() ? 1 : 0;
+        };
+        host_.set_error = [](void* ctx, const char* message, const char* detail) {
+            auto* self = static_cast<FakeHost*>(ctx);
+            std::lock_guard lock(self->mutex_);
+            self->error_ = message;
+            self->error_detail_ = detail ? detail : "";
+            ++self->error_count_;
+        };
+        host_.set_variable = [](void* ctx, const char* name, const char* value) {
+            auto* self = static_cast<FakeHost*>(ctx);
+            std::lock_guard lock(self->mutex_);
+            self->variables_[name] = value;
+        };
+    }
+    FakeHost(const FakeHost&) = delete;  // host_.ctx points at this object
+    FakeHost& operator=(const FakeHost&) = delete;
+
+    const bh_host* raw() const { return &host_; }
+    void cancel() { cancelled_ = true; }
+
+    std::string last_error() const {
+        std::lock_guard lock(mutex_);
+        return error_;
+    }
+    std::string last_error_detail() const {
+        std::lock_guard lock(mutex_);
+        return error_detail_;
+    }
+    int error_count() const {
+        std::lock_guard lock(mutex_);
+        return error_count_;
+    }
+    std::map<std::string, std::string> variables() const {
+        std::lock_guard lock(mutex_);
+        return variables_;
+    }
+    std::vector<LogLine> log() const {
+        std::lock_guard lock(mutex_);
+        return log_;
+    }
+
+  private:
+    bh_host host_{};
+    std::atomic<bool> cancelled_{false};
+    mutable std::mutex mutex_;
+    std::string error_;
+    std::string error_detail_;
+    int error_count_ = 0;
+    std::map<std::string, std::string> variables_;
+    std::vector<LogLine> log_;
+};
+
+// ---- Options ------------------------------------------------------------------------------------------------------
+
+using Table = std::vector<std::pair<std::string, std::string>>;
+
+// One option as a test writes it; the plugin's table decides how it is passed (a string for an ENUM, an int for a
+// SIZE, ...).
+struct OptionValue {
+    enum class Kind { number, boolean, text, list, table } kind;
+    int64_t number = 0;
+    std::string text;
+    std::vector<std::string> items;  // list items, or table key, value, key, value, ...
+
+    OptionValue(int value) : kind(Kind::number), number(value) {}
+    OptionValue(int64_t value) : kind(Kind::number), number(value) {}
+    OptionValue(bool value) : kind(Kind::boolean), number(value ? 1 : 0) {}
+    OptionValue(const char* value) : kind(Kind::text), text(value) {}
+    OptionValue(std::string value) : kind(Kind::text), text(std::move(value)) {}
+    OptionValue(std::vector<std::string> value) : kind(Kind::list), items(std::move(value)) {}
+    OptionValue(const Table& value) : kind(Kind::table) {
+        for (const auto& [key, val] : value) {
+            items.push_back(key);
+            items.push_back(val);
+        }
+    }
+};
+
+using OptionList = std::vector<std::pair<std::string, OptionValue>>;
+
+// bh_option_value array for one option table, owning every string it points to. Unset options get the table's default
+// when it is one of the simple literal forms (integer, true/false, "quoted", [], {}); anything fancier must be given.
+class OptionValues {
+  public:
+    OptionValues(const bh_option_spec* specs, uint32_t count, const OptionList& given) {
+        for (const auto& [name, value] : given) {
+            bool declared = false;
+            for (uint32_t i = 0; i < count; ++i) declared = declared || name == specs[i].name;
+            if (!declared) throw std::logic_error("test sets option '" + name + "' that the plugin does not declare");
+        }
+        storage_.reserve(count);
+        values_.reserve(count);
+        for (uint32_t i = 0; i < count; ++i) {
+            const bh_option_spec& spec = specs[i];
+            const OptionValue* chosen = nullptr;
+            for (const auto& [name, value] : given)
+                if (name == spec.name) chosen = &value;
+            std::optional<OptionValue> fallback;
+            if (!chosen && spec.default_value && !(spec.flags & BH_OPT_REQUIRED)) {
+                fallback = parse_default(spec);
+                chosen = &*fallback;
+            }
+            add(spec, chosen);
+        }
+    }
+    OptionValues(const OptionValues&) = delete;  // values_ points into storage_
+    OptionValues& operator=(const OptionValues&) = delete;
+
+    const bh_option_value* data() const { return values_.data(); }
+    uint32_t size() const { return static_cast<uint32_t>(values_.size()); }
+
+  private:
+    struct Stored {
+        std::string text;
+        std::vector<std::string> items;
+        std::vector<const char*> pointers;
+    };
+
+    static OptionValue parse_default(const bh_option_spec& spec) {
+        std::string literal = spec.default_value;
+        switch (spec.type) {
+            case BH_OPT_INT:
+            case BH_OPT_SIZE:
+            case BH_OPT_DURATION:
+                return OptionValue(static_cast<int64_t>(std::stoll(literal)));
+            case BH_OPT_BOOL:
+                if (literal == "true" || literal == "false") return OptionValue(literal == "true");
+                break;
+            case BH_OPT_STRING:
+            case BH_OPT_ENUM:
+                if (literal.size() >= 2 && literal.front() == '"' && literal.back() == '"')
+                    return OptionValue(literal.substr(1, literal.size() - 2));
+                break;
+            case BH_OPT_LIST:
+                if (literal == "[]") return OptionValue(std::vector<std::string>{});
+                break;
+            case BH_OPT_TABLE:
+                if (literal == "{}") return OptionValue(Table{});
+                break;
+        }
+        throw std::logic_error("harness cannot parse default '" + literal + "' of option '" + spec.name + "'");
+    }
+
+    void add(const bh_option_spec& spec, const OptionValue* value) {
+        Stored& stored = storage_.emplace_back();
+        bh_option_value out{};
+        out.name = spec.name;
+        out.type = spec.type;
+        if (value) {
+            out.is_set = 1;
+            stored.text = value->text;
+            stored.items = value->items;
+            for (const std::string& item : stored.items) stored.pointers.push_back(item.c_str());
+            out.num = value->number;
+            if (spec.type == BH_OPT_STRING || spec.type == BH_OPT_ENUM) out.str = stored.text.c_str();
+            if (spec.type == BH_OPT_LIST || spec.type == BH_OPT_TABLE) {
+                out.items = stored.pointers.data();
+                out.item_count = static_cast<uint32_t>(stored.pointers.size());
+            }
+        }
+        values_.push_back(out);
+    }
+
+    std::vector<Stored> storage_;  // reserved up front: pointers into it stay valid
+    std::vector<bh_option_value> values_;
+};
+
+// ---- Results ------------------------------------------------------------------------------------------------------
+
+// What a whole-stream operation produced: its final status, the bytes, and the error the plugin reported (if any).
+struct StreamResult {
+    bh_status status = BH_OK;
+    std::string data;
+    std::string error;
+};
+
+// ---- Instance -----------------------------------------------------------------------------------------------------
+
+class Instance;
+
+// An open transform stream whose output is collected into a string.
+class TransformStream {
+  public:
+    TransformStream(Instance& instance, bh_direction direction);
+    ~TransformStream() { close(); }
+    TransformStream(const TransformStream&) = delete;
+    TransformStream& operator=(const TransformStream&) = delete;
+
+    bh_status open_status() const { return open_status_; }
+    bh_status write(std::string_view data) {
+        return api_->write(stream_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    }
+    bh_status finish() { return api_->finish(stream_); }
+    void close() {
+        if (stream_) api_->close(stream_);
+        stream_ = nullptr;
+    }
+    const std::string& output() const { return output_; }
+    // Makes every later bh_output.write return BH_CANCELLED, as the host does when downstream stopped.
+    void cancel_output() { output_cancelled_ = true; }
+
+  private:
+    static bh_status collect(void* ctx, const uint8_t* data, size_t len) {
+        auto* self = static_cast<TransformStream*>(ctx);
+        if (self->output_cancelled_) return BH_CANCELLED;
+        self->output_.append(reinterpret_cast<const char*>(data), len);
+        return BH_OK;
+    }
+    const bh_transform_api* api_;
+    bh_output sink_{this, &collect};
+    std::string output_;
+    bool output_cancelled_ = false;
+    void* stream_ = nullptr;
+    bh_status open_status_ = BH_FATAL;
+};
+
+// An open source stream.
+class SourceStream {
+  public:
+    explicit SourceStream(Instance& instance);
+    ~SourceStream() { close(); }
+    SourceStream(const SourceStream&) = delete;
+    SourceStream& operator=(const SourceStream&) = delete;
+
+    bh_status open_status() const { return open_status_; }
+    // One read call: appends what it got to `into`.
+    bh_status read(std::string& into, size_t capacity = 64 * 1024) {
+        std::string buffer(capacity, '\0');
+        size_t len = 0;
+        bh_status status = api_->read(stream_, reinterpret_cast<uint8_t*>(buffer.data()), capacity, &len);
+        into.append(buffer.data(), len);
+        return status;
+    }
+    void close() {
+        if (stream_) api_->close(stream_);
+        stream_ = nullptr;
+    }
+
+  private:
+    const bh_source_api* api_;
+    void* stream_ = nullptr;
+    bh_status open_status_ = BH_FATAL;
+};
+
+// An open restore target; abandoned (restore_abort) unless finished.
+class RestoreTarget {
+  public:
+    RestoreTarget(Instance& instance, const OptionList& restore_options);
+    ~RestoreTarget() { abort(); }
+    RestoreTarget(const RestoreTarget&) = delete;
+    RestoreTarget& operator=(const RestoreTarget&) = delete;
+
+    bh_status open_status() const { return open_status_; }
+    bh_status write(std::string_view data) {
+        return api_->restore_write(target_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    }
+    bh_status finish() {
+        if (!target_) throw std::logic_error("restore target is not open");
+        return api_->restore_finish(std::exchange(target_, nullptr));
+    }
+    void abort() {
+        if (target_) api_->restore_abort(std::exchange(target_, nullptr));
+    }
+
+  private:
+    const bh_source_api* api_;
+    void* target_ = nullptr;
+    bh_status open_status_ = BH_FATAL;
+};
+
+// A sink upload; aborted unless committed.
+class Upload {
+  public:
+    Upload(Instance& instance, const std::string& key, const Table& metadata = {});
+    ~Upload() { abort(); }
+    Upload(const Upload&) = delete;
+    Upload& operator=(const Upload&) = delete;
+
+    bh_status begin_status() const { return begin_status_; }
+    bh_status write(std::string_view data) {
+        return api_->write(upload_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    }
+    bh_status commit() {
+        if (!upload_) throw std::logic_error("upload is not open");
+        return api_->commit(std::exchange(upload_, nullptr));
+    }
+    void abort() {
+        if (upload_) api_->abort(std::exchange(upload_, nullptr));
+    }
+
+  private:
+    const bh_sink_api* api_;
+    void* upload_ = nullptr;
+    bh_status begin_status_ = BH_FATAL;
+};
+
+struct ObjectInfo {
+    std::string key;
+    int64_t size = -1;
+    int64_t mtime_unix_ms = 0;
+    bool operator==(const ObjectInfo&) const = default;
+};
+
+// One plugin instance with its own fake host. create() runs in the constructor; check create_status().
+class Instance {
+  public:
+    Instance(const Plugin& plugin, const OptionList& options) : plugin_(plugin) {
+        const bh_plugin_descriptor& d = plugin.descriptor();
+        OptionValues values(d.options, d.option_count, options);
+        create_status_ = d.create(host_.raw(), values.data(), values.size(), &instance_);
+    }
+    ~Instance() {
+        if (instance_) plugin_.descriptor().destroy(instance_);
+    }
+    Instance(const Instance&) = delete;
+    Instance& operator=(const Instance&) = delete;
+
+    bh_status create_status() const { return create_status_; }
+    FakeHost& host() { return host_; }
+    std::string last_error() const { return host_.last_error(); }
+    const bh_plugin_descriptor& descriptor() const { return plugin_.descriptor(); }
+    void* raw() const {
+        if (!instance_) throw std::logic_error("plugin instance was not created: " + host_.last_error());
+        return instance_;
+    }
+
+    // Transform: pushes `input` through a fresh stream in chunks and finishes it.
+    StreamResult transform(bh_direction direction, std::string_view input, size_t chunk = 64 * 1024) {
+        TransformStream stream(*this, direction);
+        StreamResult result;
+        result.status = stream.open_status();
+        for (size_t at = 0; result.status == BH_OK && at < input.size(); at += chunk)
+            result.status = stream.write(input.substr(at, chunk));
+        if (result.status == BH_OK) result.status = stream.finish();
+        result.data = stream.output();
+        if (result.status != BH_OK) result.error = last_error();
+        return result;
+    }
+
+    // Source: opens a stream and reads it to the end (status BH_END_OF_STREAM on success) or the first error.
+    StreamResult read_source(size_t capacity = 64 * 1024) {
+        SourceStream stream(*this);
+        StreamResult result;
+        result.status = stream.open_status();
+        while (result.status == BH_OK) result.status = stream.read(result.data, capacity);
+        if (result.status != BH_END_OF_STREAM) result.error = last_error();
+        return result;
+    }
+
+    // Source: restores `data` through a fresh restore target and finishes it.
+    StreamResult restore(std::string_view data, const OptionList& restore_options = {}) {
+        RestoreTarget target(*this, restore_options);
+        StreamResult result;
+        result.status = target.open_status();
+        if (result.status == BH_OK) result.status = target.write(data);
+        if (result.status == BH_OK) result.status = target.finish();
+        if (result.status != BH_OK) result.error = last_error();
+        return result;
+    }
+
+    // Sink: begin, write, commit in one go.
+    StreamResult store(const std::string& key, std::string_view data) {
+        Upload upload(*this, key);
+        StreamResult result;
+        result.status = upload.begin_status();
+        if (result.status == BH_OK) result.status = upload.write(data);
+        if (result.status == BH_OK) result.status = upload.commit();
+        if (result.status != BH_OK) result.error = last_error();
+        return result;
+    }
+
+    // Sink: reads one object to the end (status BH_END_OF_STREAM on success).
+    StreamResult read_object(const std::string& key, size_t capacity = 64 * 1024) {
+        const bh_sink_api* api = sink_api();
+        void* reader = nullptr;
+        StreamResult result;
+        result.status = api->open_read(raw(), key.c_str(), &reader);
+        std::string buffer(capacity, '\0');
+        while (result.status == BH_OK) {
+            size_t len = 0;
+            result.status = api->read(reader, reinterpret_cast<uint8_t*>(buffer.data()), capacity, &len);
+            result.data.append(buffer.data(), len);
+        }
+        if (reader) api->close_read(reader);
+        if (result.status != BH_END_OF_STREAM) result.error = last_error();
+        return result;
+    }
+
+    bh_status list(const std::string& prefix, std::vector<ObjectInfo>& out, size_t stop_after = SIZE_MAX) {
+        struct Context {
+            std::vector<ObjectInfo>* out;
+            size_t stop_after;
+        } context{&out, stop_after};
+        auto emit = [](void* ctx, const bh_object_info* info) -> int32_t {
+            auto* c = static_cast<Context*>(ctx);
+            c->out->push_back({info->key, info->size, info->mtime_unix_ms});
+            return c->out->size() >= c->stop_after ? 1 : 0;
+        };
+        return sink_api()->list(raw(), prefix.c_str(), emit, &context);
+    }
+    bh_status stat(const std::string& key, ObjectInfo& out) {
+        bh_object_info info{};
+        info.struct_size = sizeof info;
+        bh_status status = sink_api()->stat(raw(), key.c_str(), &info);
+        if (status == BH_OK) out = {info.key ? info.key : "", info.size, info.mtime_unix_ms};
+        return status;
+    }
+    bh_status remove(const std::vector<std::string>& keys) {
+        std::vector<const char*> pointers;
+        for (const std::string& key : keys) pointers.push_back(key.c_str());
+        return sink_api()->remove(raw(), pointers.data(), static_cast<uint32_t>(pointers.size()));
+    }
+
+    const bh_source_api* source_api() const { return checked(descriptor().source, "source"); }
+    const bh_transform_api* transform_api() const { return checked(descriptor().transform, "transform"); }
+    const bh_sink_api* sink_api() const { return checked(descriptor().sink, "sink"); }
+
+  private:
+    template <class T>
+    static const T* checked(const T* api, const char* kind) {
+        if (!api) throw std::logic_error(std::string("plugin is not a ") + kind);
+        return api;
+    }
+
+    const Plugin& plugin_;
+    FakeHost host_;
+    void* instance_ = nullptr;
+    bh_status create_status_ = BH_FATAL;
+};
+
+inline TransformStream::TransformStream(Instance& instance, bh_direction direction) : api_(instance.transform_api()) {
+    open_status_ = api_->open(instance.raw(), direction, &sink_, &stream_);
+}
+
+inline SourceStream::SourceStream(Instance& instance) : api_(instance.source_api()) {
+    open_status_ = api_->open(instance.raw(), &stream_);
+}
+
+inline RestoreTarget::RestoreTarget(Instance& instance, const OptionList& restore_options)
+    : api_(instance.source_api()) {
+    const bh_plugin_descriptor& d = instance.descriptor();
+    OptionValues values(d.restore_options, d.restore_option_count, restore_options);
+    open_status_ = api_->restore_open(instance.raw(), values.data(), values.size(), &target_);
+}
+
+inline Upload::Upload(Instance& instance, const std::string& key, const Table& metadata) : api_(instance.sink_api()) {
+    std::vector<bh_kv> kv;
+    for (const auto& [k, v] : metadata) kv.push_back({k.c_str(), v.c_str()});
+    begin_status_ = api_->begin(instance.raw(), key.c_str(), kv.data(), static_cast<uint32_t>(kv.size()), &upload_);
+}
+
+}  // namespace backhaul::harness
