@@ -3,7 +3,7 @@
 #include <backhaul/sdk.hpp>
 #include <memory>
 
-#include "child_process.hpp"
+#include "process/child_process.hpp"
 
 namespace backhaul {
 namespace {

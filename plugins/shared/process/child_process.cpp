@@ -1,4 +1,4 @@
-#include "child_process.hpp"
+#include "process/child_process.hpp"
 
 #include <errno.h>
 #include <fcntl.h>
