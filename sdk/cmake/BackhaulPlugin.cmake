@@ -1,8 +1,10 @@
 # backhaul_add_plugin(<kind>-<name> SOURCES src... [LIBRARIES lib...])
 #
 # Builds a Backhaul plugin: a MODULE library named exactly <kind>-<name>.so, linked against Backhaul::sdk, with hidden
-# visibility (only the backhaul_plugin_v1 entry point is exported) and -z defs (an unresolved symbol fails the link
-# instead of failing dlopen at run time). Installs into <libdir>/backhaul/plugins.
+# visibility plus a linker version script (only the backhaul_plugin_v1 entry point is exported: hidden visibility alone
+# still exports the libstdc++ template instances a plugin uses, some as GNU unique symbols that bind across libraries)
+# and -z defs (an unresolved symbol fails the link instead of failing dlopen at run time). Installs into
+# <libdir>/backhaul/plugins.
 include_guard(GLOBAL)
 include(GNUInstallDirs)
 
@@ -23,6 +25,10 @@ function(backhaul_add_plugin name)
     CXX_VISIBILITY_PRESET hidden
     C_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
+  set(exports ${CMAKE_CURRENT_BINARY_DIR}/${name}.exports)
+  file(CONFIGURE OUTPUT ${exports} CONTENT "{\n  global: backhaul_plugin_v1;\n  local: *;\n};\n")
+  target_link_options(${name} PRIVATE "LINKER:--version-script=${exports}")
+  set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS ${exports})
   # Sanitizer runtimes resolve symbols from the executable, which -z defs cannot see.
   if(NOT BACKHAUL_SANITIZE)
     target_link_options(${name} PRIVATE "LINKER:-z,defs")
@@ -30,5 +36,11 @@ function(backhaul_add_plugin name)
   if(DEFINED BACKHAUL_PLUGIN_BUILD_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${BACKHAUL_PLUGIN_BUILD_DIR})
   endif()
-  install(TARGETS ${name} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/backhaul/plugins)
+  # In the Backhaul build the top level defines the directory the core searches; elsewhere it is the same layout.
+  if(DEFINED BACKHAUL_PLUGIN_INSTALL_DIR)
+    set(destination ${BACKHAUL_PLUGIN_INSTALL_DIR})
+  else()
+    set(destination ${CMAKE_INSTALL_LIBDIR}/backhaul/plugins)
+  endif()
+  install(TARGETS ${name} LIBRARY DESTINATION ${destination})
 endfunction()

@@ -119,8 +119,7 @@ private:
         const bh_option_value& v = find(name);
         if (v.type != a && v.type != b)
             throw std::logic_error("plugin read option '" + std::string(name) + "' with the wrong type");
-        if (!v.is_set && (v.type == BH_OPT_STRING || v.type == BH_OPT_ENUM))
-            throw std::logic_error("plugin read unset option '" + std::string(name) + "'; check has() first");
+        if (!v.is_set) throw std::logic_error("plugin read unset option '" + std::string(name) + "'; check has() first");
         return v;
     }
     std::span<const bh_option_value> values_;
@@ -346,6 +345,7 @@ struct Glue {
 
     // Source
     static bh_status source_open(void* instance, void** stream) noexcept {
+        *stream = nullptr;
         Instance<T>& in = self(instance);
         return guarded(in.host, [&] {
             *stream = make_handle(in.host, in.plugin.open());
@@ -354,6 +354,7 @@ struct Glue {
     }
     static bh_status restore_open(void* instance, const bh_option_value* options, uint32_t count,
                                   void** target) noexcept {
+        *target = nullptr;
         Instance<T>& in = self(instance);
         return guarded(in.host, [&] {
             *target = make_handle(in.host, in.plugin.restore(Options(options, count)));
@@ -378,6 +379,7 @@ struct Glue {
     // Transform
     static bh_status transform_open(void* instance, bh_direction direction, const bh_output* output,
                                     void** stream) noexcept {
+        *stream = nullptr;
         Instance<T>& in = self(instance);
         return guarded(in.host, [&] {
             *stream = make_handle(in.host, in.plugin.open(static_cast<Direction>(direction), Output(output)));
@@ -402,6 +404,7 @@ struct Glue {
     // Sink
     static bh_status begin(void* instance, const char* key, const bh_kv* metadata, uint32_t count,
                            void** upload) noexcept {
+        *upload = nullptr;
         Instance<T>& in = self(instance);
         return guarded(in.host, [&] {
             *upload = make_handle(in.host, in.plugin.begin(key, to_metadata(metadata, count)));
@@ -429,6 +432,7 @@ struct Glue {
         hd->stream->abort();
     }
     static bh_status open_read(void* instance, const char* key, void** reader) noexcept {
+        *reader = nullptr;
         Instance<T>& in = self(instance);
         return guarded(in.host, [&] {
             *reader = make_handle(in.host, in.plugin.open_read(key));
