@@ -1,0 +1,527 @@
+#include "config/option_binding.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <functional>
+#include <stdexcept>
+
+#include "config/secure_wipe.hpp"
+
+namespace backhaul {
+
+namespace {
+
+constexpr const char* redacted = "<redacted>";
+
+struct BoundValue {
+    std::string name;
+    bh_option_type type = 0;
+    bool is_set = false;
+    bool secret = false;       // secret-flagged, or built from ${secret:...}
+    bool placeholder = false;  // validate mode: holds a placeholder, not the real secret
+    std::string str;
+    int64_t num = 0;
+    std::vector<std::string> items;
+};
+
+std::optional<int64_t> parse_digits(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
+    for (const char c : text)
+        if (c < '0' || c > '9') return std::nullopt;
+    return value;
+}
+
+std::optional<int64_t> checked_multiply(int64_t value, int64_t factor) {
+    int64_t result = 0;
+    if (__builtin_mul_overflow(value, factor, &result)) return std::nullopt;
+    return result;
+}
+
+// How a string from the pipeline (or a default, or argv) becomes the value the plugin sees.
+using StringExpander = std::function<InterpolatedString(const std::string& text, const SourcePosition& where)>;
+
+class ValueConverter {
+public:
+    // `label` names the option in errors: "source (source-command): option 'level'".
+    ValueConverter(std::string file, std::string label, StringExpander expand)
+        : file_(std::move(file)), label_(std::move(label)), expand_(std::move(expand)) {}
+
+    // Returns whether every string the user wrote was literal (no ${...}).
+    bool convert(const bh_option_spec& spec, const toml::node& node, BoundValue& out) const {
+        out.is_set = true;
+        bool all_literal = true;
+        const auto string_of = [&](const toml::node& item, const std::string& what) {
+            const auto* text = item.as_string();
+            if (!text) fail(item, what + " must be a string, got " + toml_type_name(item));
+            InterpolatedString result = expand_(text->get(), position_of(item, file_));
+            out.secret = out.secret || result.contains_secret;
+            out.placeholder = out.placeholder || result.has_placeholder;
+            all_literal = all_literal && !result.has_references;
+            return result;
+        };
+        switch (spec.type) {
+            case BH_OPT_STRING:
+                out.str = string_of(node, label_).value;
+                break;
+            case BH_OPT_INT:
+                if (const auto* value = node.as_integer()) {
+                    out.num = value->get();
+                } else {
+                    fail(node, label_ + " must be an integer, got " + toml_type_name(node));
+                }
+                break;
+            case BH_OPT_BOOL:
+                if (const auto* value = node.as_boolean()) {
+                    out.num = value->get() ? 1 : 0;
+                } else {
+                    fail(node, label_ + " must be a boolean, got " + toml_type_name(node));
+                }
+                break;
+            case BH_OPT_SIZE:
+                out.num = number_of(node, "a size", "size", parse_size, 1, string_of, out);
+                break;
+            case BH_OPT_DURATION:
+                out.num = number_of(node, "a duration", "duration", parse_duration, 1000, string_of, out);
+                break;
+            case BH_OPT_ENUM: {
+                out.str = string_of(node, label_).value;
+                if (out.placeholder) break;  // an unfetched secret cannot be checked
+                std::string choices;
+                for (const char* const* value = spec.enum_values; value && *value; ++value) {
+                    if (out.str == *value) return all_literal;
+                    choices += (choices.empty() ? "" : ", ") + std::string(*value);
+                }
+                fail(node, label_ + " must be one of " + choices + "; got '" + out.str + "'");
+            }
+            case BH_OPT_LIST: {
+                const auto* array = node.as_array();
+                if (!array) fail(node, label_ + " must be an array of strings, got " + toml_type_name(node));
+                for (size_t i = 0; i < array->size(); ++i) {
+                    out.items.push_back(string_of((*array)[i], label_ + "[" + std::to_string(i) + "]").value);
+                }
+                break;
+            }
+            case BH_OPT_TABLE: {
+                const auto* table = node.as_table();
+                if (!table) fail(node, label_ + " must be a table of strings, got " + toml_type_name(node));
+                for (const auto& [key, value] : *table) {
+                    out.items.emplace_back(key.str());
+                    out.items.push_back(string_of(value, label_ + "." + std::string(key.str())).value);
+                }
+                break;
+            }
+            default:
+                throw std::logic_error(label_ + " has unknown option type " + std::to_string(spec.type));
+        }
+        return all_literal;
+    }
+
+private:
+    [[noreturn]] void fail(const toml::node& node, const std::string& message) const {
+        throw ConfigError(position_of(node, file_), message);
+    }
+
+    template <typename StringOf>
+    int64_t number_of(const toml::node& node, const std::string& article_kind, const std::string& kind,
+                      std::optional<int64_t> (*parse)(std::string_view), int64_t integer_factor,
+                      const StringOf& string_of, BoundValue& out) const {
+        if (const auto* value = node.as_integer()) {
+            const std::optional<int64_t> scaled =
+                value->get() < 0 ? std::nullopt : checked_multiply(value->get(), integer_factor);
+            if (!scaled) fail(node, label_ + ": invalid " + kind + " " + std::to_string(value->get()));
+            return *scaled;
+        }
+        if (!node.is_string()) {
+            fail(node, label_ + " must be " + article_kind + " (integer or string), got " + toml_type_name(node));
+        }
+        const std::string text = string_of(node, label_).value;
+        if (out.placeholder) return 0;  // an unfetched secret cannot be checked
+        const std::optional<int64_t> parsed = parse(text);
+        if (!parsed) fail(node, label_ + ": invalid " + kind + " '" + text + "'");
+        return *parsed;
+    }
+
+    std::string file_;
+    std::string label_;
+    StringExpander expand_;
+};
+
+std::unique_ptr<toml::table> parse_default(const std::string& plugin_name, const bh_option_spec& spec) {
+    try {
+        return std::make_unique<toml::table>(toml::parse("v = " + std::string(spec.default_value)));
+    } catch (const toml::parse_error& error) {
+        throw std::logic_error("plugin '" + plugin_name + "': invalid default for option '" + spec.name + "' (" +
+                               spec.default_value + "): " + std::string(error.description()));
+    }
+}
+
+std::string allowed_names(const bh_option_spec* specs, uint32_t count, const std::string& prefix,
+                          std::string (*spell)(const std::string&)) {
+    std::string names;
+    for (uint32_t i = 0; i < count; ++i) names += (names.empty() ? "" : ", ") + prefix + spell(specs[i].name);
+    return names.empty() ? "none" : names;
+}
+
+std::string as_is(const std::string& name) { return name; }
+std::string as_flag(const std::string& name) {
+    std::string flag = name;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+}
+
+void check_spec_table(const std::string& plugin_name, const bh_option_spec* specs, uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) {
+        if (!specs[i].name) throw std::logic_error("plugin '" + plugin_name + "': option " + std::to_string(i) + " has no name");
+        if (specs[i].type == BH_OPT_ENUM && !specs[i].enum_values) {
+            throw std::logic_error("plugin '" + plugin_name + "': enum option '" + specs[i].name + "' has no values");
+        }
+    }
+}
+
+}  // namespace
+
+struct BoundOptions::State {
+    std::vector<BoundValue> values;
+    std::vector<bh_option_value> abi;
+    std::vector<std::vector<const char*>> item_pointers;
+    std::vector<std::string> warnings;
+
+    // Points the ABI entries into `values`; nothing may resize `values` afterwards.
+    void link() {
+        abi.clear();
+        item_pointers.clear();
+        item_pointers.resize(values.size());
+        for (size_t i = 0; i < values.size(); ++i) {
+            const BoundValue& value = values[i];
+            bh_option_value entry{};
+            entry.name = value.name.c_str();
+            entry.type = value.type;
+            entry.is_set = value.is_set ? 1 : 0;
+            if (value.is_set) {
+                if (value.type == BH_OPT_STRING || value.type == BH_OPT_ENUM) entry.str = value.str.c_str();
+                entry.num = value.num;
+                if (value.type == BH_OPT_LIST || value.type == BH_OPT_TABLE) {
+                    for (const std::string& item : value.items) item_pointers[i].push_back(item.c_str());
+                    item_pointers[i].push_back(nullptr);  // NULL-terminated too, and never a null array
+                    entry.items = item_pointers[i].data();
+                    entry.item_count = uint32_t(value.items.size());
+                }
+            }
+            abi.push_back(entry);
+        }
+    }
+
+    ~State() {
+        for (BoundValue& value : values) {
+            if (!value.secret) continue;
+            secure_wipe(value.str);
+            for (std::string& item : value.items) secure_wipe(item);
+        }
+    }
+};
+
+// Shared by bind_options and bind_cli_options: walks the option table once, user values first, then defaults.
+class OptionBinder {
+public:
+    static BoundOptions bind(const std::string& plugin_name, const bh_option_spec* specs, uint32_t count,
+                             const std::function<bool(const bh_option_spec&, BoundValue&)>& bind_user_value,
+                             const std::function<void(const bh_option_spec&)>& on_missing_required) {
+        check_spec_table(plugin_name, specs, count);
+        BoundOptions bound;
+        bound.state_->values.resize(count);
+        for (uint32_t i = 0; i < count; ++i) {
+            const bh_option_spec& spec = specs[i];
+            BoundValue& value = bound.state_->values[i];
+            value.name = spec.name;
+            value.type = spec.type;
+            value.secret = (spec.flags & BH_OPT_SECRET) != 0;
+            if (bind_user_value(spec, value)) continue;
+            if (spec.flags & BH_OPT_REQUIRED) {
+                on_missing_required(spec);
+                continue;
+            }
+            if (!spec.default_value) continue;
+            const std::unique_ptr<toml::table> parsed = parse_default(plugin_name, spec);
+            const ValueConverter converter("", "default", [](const std::string& text, const SourcePosition&) {
+                return InterpolatedString{text, false, false, false};
+            });
+            try {
+                converter.convert(spec, *parsed->get("v"), value);
+            } catch (const ConfigError& error) {
+                throw std::logic_error("plugin '" + plugin_name + "': invalid default for option '" + spec.name +
+                                       "' (" + spec.default_value + "): " + error.message());
+            }
+        }
+        bound.state_->link();
+        return bound;
+    }
+
+    static std::vector<std::string>& warnings(BoundOptions& bound) { return bound.state_->warnings; }
+};
+
+BoundOptions::BoundOptions() : state_(std::make_unique<State>()) {}
+BoundOptions::BoundOptions(BoundOptions&&) noexcept = default;
+BoundOptions& BoundOptions::operator=(BoundOptions&&) noexcept = default;
+BoundOptions::~BoundOptions() = default;
+
+const bh_option_value* BoundOptions::data() const { return state_ ? state_->abi.data() : nullptr; }
+uint32_t BoundOptions::size() const { return state_ ? uint32_t(state_->abi.size()) : 0; }
+
+const bh_option_value* BoundOptions::find(std::string_view name) const {
+    if (!state_) return nullptr;
+    for (const bh_option_value& entry : state_->abi)
+        if (name == entry.name) return &entry;
+    return nullptr;
+}
+
+std::vector<std::pair<std::string, std::string>> BoundOptions::display() const {
+    std::vector<std::pair<std::string, std::string>> shown;
+    if (!state_) return shown;
+    for (const BoundValue& value : state_->values) {
+        if (!value.is_set) continue;
+        if (value.secret) {
+            shown.emplace_back(value.name, redacted);
+            continue;
+        }
+        std::string text;
+        switch (value.type) {
+            case BH_OPT_STRING:
+            case BH_OPT_ENUM: text = value.str; break;
+            case BH_OPT_INT:
+            case BH_OPT_SIZE: text = std::to_string(value.num); break;
+            case BH_OPT_BOOL: text = value.num ? "true" : "false"; break;
+            case BH_OPT_DURATION: text = std::to_string(value.num) + "ms"; break;
+            case BH_OPT_LIST:
+                for (size_t i = 0; i < value.items.size(); ++i) text += (i ? ", " : "") + value.items[i];
+                text = "[" + text + "]";
+                break;
+            case BH_OPT_TABLE:
+                for (size_t i = 0; i + 1 < value.items.size(); i += 2) {
+                    text += (i ? ", " : "") + value.items[i] + "=" + value.items[i + 1];
+                }
+                text = "{" + text + "}";
+                break;
+        }
+        shown.emplace_back(value.name, std::move(text));
+    }
+    return shown;
+}
+
+std::vector<std::string> BoundOptions::secret_values() const {
+    std::vector<std::string> secrets;
+    if (!state_) return secrets;
+    for (const BoundValue& value : state_->values) {
+        if (!value.is_set || !value.secret || value.placeholder) continue;
+        if (value.type == BH_OPT_STRING || value.type == BH_OPT_ENUM) {
+            if (!value.str.empty()) secrets.push_back(value.str);
+        } else if (value.type == BH_OPT_LIST) {
+            for (const std::string& item : value.items)
+                if (!item.empty()) secrets.push_back(item);
+        } else if (value.type == BH_OPT_TABLE) {
+            for (size_t i = 1; i < value.items.size(); i += 2)
+                if (!value.items[i].empty()) secrets.push_back(value.items[i]);
+        }
+    }
+    return secrets;
+}
+
+const std::vector<std::string>& BoundOptions::warnings() const {
+    static const std::vector<std::string> none;
+    return state_ ? state_->warnings : none;
+}
+
+BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name, const bh_option_spec* specs,
+                          uint32_t count, const ValueResolver& resolver) {
+    const std::string stage_name = stage.label + " (" + plugin_name + ")";
+    for (const OptionEntry& option : stage.options) {
+        const bool known = std::any_of(specs, specs + count, [&](const bh_option_spec& spec) {
+            return spec.name && option.name == spec.name;
+        });
+        if (!known) {
+            throw ConfigError(option.where, stage_name + ": unknown option '" + option.name +
+                                                "' (allowed: " + allowed_names(specs, count, "", as_is) + ")");
+        }
+    }
+    std::vector<std::string> warnings;
+    BoundOptions bound = OptionBinder::bind(
+        plugin_name, specs, count,
+        [&](const bh_option_spec& spec, BoundValue& value) {
+            const auto option = std::find_if(stage.options.begin(), stage.options.end(),
+                                             [&](const OptionEntry& entry) { return entry.name == spec.name; });
+            if (option == stage.options.end()) return false;
+            const std::string label = stage_name + ": option '" + option->name + "'";
+            const ValueConverter converter(
+                stage.where.file, label, [&](const std::string& text, const SourcePosition& where) {
+                    return interpolate(text, resolver, where, label);
+                });
+            const bool literal = converter.convert(spec, *option->value, value);
+            if ((spec.flags & BH_OPT_SECRET) && literal && option->value->is_string()) {
+                warnings.push_back(ConfigError(option->where, label + " holds a literal secret; prefer ${env:...} or "
+                                                                      "${secret:...}")
+                                       .what());
+            }
+            return true;
+        },
+        [&](const bh_option_spec& spec) {
+            throw ConfigError(stage.where, stage_name + ": missing required option '" + spec.name + "'");
+        });
+    OptionBinder::warnings(bound) = std::move(warnings);
+    return bound;
+}
+
+BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::optional<std::string>>>& flags,
+                              const std::string& plugin_name, const bh_option_spec* specs, uint32_t count) {
+    check_spec_table(plugin_name, specs, count);
+    const auto spec_of = [&](const std::string& flag) -> const bh_option_spec* {
+        std::string name = flag.rfind("--", 0) == 0 ? flag.substr(2) : flag;
+        std::replace(name.begin(), name.end(), '-', '_');
+        for (uint32_t i = 0; i < count; ++i)
+            if (name == specs[i].name) return &specs[i];
+        return nullptr;
+    };
+    for (const auto& [flag, value] : flags) {
+        if (!spec_of(flag)) {
+            const std::string shown = flag.rfind("--", 0) == 0 ? flag : "--" + flag;
+            throw UsageError("unknown restore option '" + shown + "' for " + plugin_name +
+                             " (allowed: " + allowed_names(specs, count, "--", as_flag) + ")");
+        }
+    }
+    return OptionBinder::bind(
+        plugin_name, specs, count,
+        [&](const bh_option_spec& spec, BoundValue& bound_value) {
+            const std::string label = "restore option '--" + as_flag(spec.name) + "'";
+            std::vector<std::optional<std::string>> given;
+            for (const auto& [flag, value] : flags)
+                if (spec_of(flag) == &spec) given.push_back(value);
+            if (given.empty()) return false;
+            const bool repeatable = spec.type == BH_OPT_LIST || spec.type == BH_OPT_TABLE;
+            if (given.size() > 1 && !repeatable) throw UsageError(label + ": given more than once");
+            for (const std::optional<std::string>& value : given) {
+                if (!value && spec.type != BH_OPT_BOOL) throw UsageError(label + ": needs a value");
+            }
+            // argv strings become the TOML value a pipeline file would hold, then share one conversion path.
+            std::unique_ptr<toml::node> node;
+            const std::string text = given.front().value_or("true");
+            switch (spec.type) {
+                case BH_OPT_INT: {
+                    int64_t number = 0;
+                    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+                    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+                        throw UsageError(label + ": invalid integer '" + text + "'");
+                    }
+                    node = std::make_unique<toml::value<int64_t>>(number);
+                    break;
+                }
+                case BH_OPT_BOOL:
+                    if (text == "true" || text == "yes" || text == "1") {
+                        node = std::make_unique<toml::value<bool>>(true);
+                    } else if (text == "false" || text == "no" || text == "0") {
+                        node = std::make_unique<toml::value<bool>>(false);
+                    } else {
+                        throw UsageError(label + ": must be true or false, got '" + text + "'");
+                    }
+                    break;
+                case BH_OPT_LIST: {
+                    auto array = std::make_unique<toml::array>();
+                    for (const auto& value : given) array->push_back(*value);
+                    node = std::move(array);
+                    break;
+                }
+                case BH_OPT_TABLE: {
+                    auto table = std::make_unique<toml::table>();
+                    for (const auto& value : given) {
+                        const size_t equals = value->find('=');
+                        if (equals == std::string::npos || equals == 0) {
+                            throw UsageError(label + ": must be KEY=VALUE, got '" + *value + "'");
+                        }
+                        table->insert_or_assign(value->substr(0, equals), value->substr(equals + 1));
+                    }
+                    node = std::move(table);
+                    break;
+                }
+                default:
+                    node = std::make_unique<toml::value<std::string>>(text);
+            }
+            const ValueConverter converter("", label, [](const std::string& value, const SourcePosition&) {
+                return InterpolatedString{value, false, false, false};
+            });
+            try {
+                converter.convert(spec, *node, bound_value);
+            } catch (const ConfigError& error) {
+                throw UsageError(error.message());
+            }
+            return true;
+        },
+        [&](const bh_option_spec& spec) {
+            throw UsageError("missing required restore option '--" + as_flag(spec.name) + "' for " + plugin_name);
+        });
+}
+
+std::optional<int64_t> parse_size(std::string_view text) {
+    const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
+    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
+    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
+    size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    const std::optional<int64_t> number = parse_digits(text.substr(0, digits));
+    if (!number) return std::nullopt;
+    std::string_view unit = text.substr(digits);
+    while (!unit.empty() && is_space(unit.front())) unit.remove_prefix(1);
+    struct Unit {
+        std::string_view name;
+        int64_t factor;
+    };
+    static constexpr Unit units[] = {
+        {"", 1},
+        {"B", 1},
+        {"k", int64_t(1) << 10},
+        {"K", int64_t(1) << 10},
+        {"KiB", int64_t(1) << 10},
+        {"M", int64_t(1) << 20},
+        {"MiB", int64_t(1) << 20},
+        {"G", int64_t(1) << 30},
+        {"GiB", int64_t(1) << 30},
+        {"T", int64_t(1) << 40},
+        {"TiB", int64_t(1) << 40},
+        {"kB", 1000},
+        {"KB", 1000},
+        {"MB", 1000 * 1000},
+        {"GB", 1000 * 1000 * 1000},
+        {"TB", int64_t(1000) * 1000 * 1000 * 1000},
+    };
+    for (const Unit& candidate : units) {
+        if (unit == candidate.name) return checked_multiply(*number, candidate.factor);
+    }
+    return std::nullopt;
+}
+
+std::optional<int64_t> parse_duration(std::string_view text) {
+    if (text.empty()) return std::nullopt;
+    int64_t total = 0;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t digits_end = pos;
+        while (digits_end < text.size() && text[digits_end] >= '0' && text[digits_end] <= '9') ++digits_end;
+        const std::optional<int64_t> number = parse_digits(text.substr(pos, digits_end - pos));
+        if (!number) return std::nullopt;
+        size_t unit_end = digits_end;
+        while (unit_end < text.size() && text[unit_end] >= 'a' && text[unit_end] <= 'z') ++unit_end;
+        const std::string_view unit = text.substr(digits_end, unit_end - digits_end);
+        int64_t factor = 0;
+        if (unit == "ms") factor = 1;
+        else if (unit == "s") factor = 1000;
+        else if (unit == "m") factor = 60 * 1000;
+        else if (unit == "h") factor = 60 * 60 * 1000;
+        else if (unit == "d") factor = 24 * 60 * 60 * 1000;
+        else return std::nullopt;
+        const std::optional<int64_t> part = checked_multiply(*number, factor);
+        if (!part || __builtin_add_overflow(total, *part, &total)) return std::nullopt;
+        pos = unit_end;
+    }
+    return total;
+}
+
+}  // namespace backhaul

@@ -1,0 +1,76 @@
+// Checks one stage's options against its plugin's static option table and converts them to the ABI form that
+// `create` receives (bh_option_value, one per table entry, in table order).
+#pragma once
+
+#include <backhaul/plugin_abi.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config/interpolation.hpp"
+#include "config/pipeline_spec.hpp"
+
+namespace backhaul {
+
+// The converted options of one plugin instance. Owns every string and array the bh_option_value pointers point into,
+// so it must outlive the plugin's `create` call (plugins copy what they keep). Movable; the pointers stay valid.
+class BoundOptions {
+public:
+    BoundOptions();
+    BoundOptions(BoundOptions&&) noexcept;
+    BoundOptions& operator=(BoundOptions&&) noexcept;
+    BoundOptions(const BoundOptions&) = delete;
+    BoundOptions& operator=(const BoundOptions&) = delete;
+    // Wipes the memory of every value that held a secret.
+    ~BoundOptions();
+
+    const bh_option_value* data() const;
+    uint32_t size() const;
+    // The entry for `name`, or nullptr.
+    const bh_option_value* find(std::string_view name) const;
+
+    // "name", "value" of every set option, for logs and manifests. Secret-flagged options and values built from
+    // ${secret:...} show as "<redacted>". Lists show as "[a, b]", tables as "{k=v, k2=v2}", sizes in bytes, durations
+    // as "<n>ms".
+    std::vector<std::pair<std::string, std::string>> display() const;
+    // Concrete values to scrub from logs: secret-flagged options and values built from ${secret:...}. Values that are
+    // only validate-mode placeholders are not included.
+    std::vector<std::string> secret_values() const;
+    // "FILE:L:C: stage (plugin): option 'password' holds a literal secret; ..." for secrets written into the file.
+    const std::vector<std::string>& warnings() const;
+
+    struct State;
+
+private:
+    friend class OptionBinder;
+    std::unique_ptr<State> state_;
+};
+
+// ConfigError for unknown, missing, mistyped or unparsable options, e.g.
+// "p.toml:9:1: source (source-command): unknown option 'comand' (allowed: command, restore_command)".
+// Strings (also list items and table values) are interpolated through `resolver`. A malformed default_value in the
+// option table is a plugin bug: std::logic_error naming plugin and option.
+BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name, const bh_option_spec* specs,
+                          uint32_t count, const ValueResolver& resolver);
+
+// The same for `backhaul restore` flags: (name, value) from argv, name with or without "--", '-' or '_' between
+// words (--target-database binds target_database). A flag without a value means true for a BOOL. LIST flags may repeat
+// (one item each); TABLE flags take KEY=VALUE and may repeat. No interpolation. Errors are UsageError, e.g.
+// "restore option '--jobs': invalid integer 'many'".
+BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::optional<std::string>>>& flags,
+                              const std::string& plugin_name, const bh_option_spec* specs, uint32_t count);
+
+// Size in bytes: integer digits, optional spaces, optional unit. "", "B" = bytes; k K KiB, M MiB, G GiB, T TiB are
+// 1024-based (what people mean by "512k" for buffers); KB kB MB GB TB are 1000-based as the SI prefixes say.
+// nullopt if malformed or above INT64_MAX.
+std::optional<int64_t> parse_size(std::string_view text);
+// Duration in milliseconds: one or more <digits><unit>, units ms s m h d, e.g. "500ms", "1h30m". nullopt if malformed
+// or on overflow.
+std::optional<int64_t> parse_duration(std::string_view text);
+
+}  // namespace backhaul

@@ -1,0 +1,284 @@
+#include "config/pipeline_spec.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "config/key_template.hpp"
+#include "config/time_zone.hpp"
+
+namespace backhaul {
+
+namespace {
+
+constexpr const char* allowed_top_level_keys =
+    "name, timezone, plugin_path, secrets, source, transform, sink, retention, notify";
+
+bool is_pipeline_name(std::string_view name) {
+    if (name.empty()) return false;
+    for (const char c : name) {
+        const bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                             c == '.' || c == '-';
+        if (!allowed) return false;
+    }
+    return true;
+}
+
+bool is_secret_id(std::string_view id) {
+    if (id.empty()) return false;
+    const auto letter_or_underscore = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+    if (!letter_or_underscore(id.front())) return false;
+    for (const char c : id)
+        if (!letter_or_underscore(c) && !(c >= '0' && c <= '9') && c != '-') return false;
+    return true;
+}
+
+// "<kind>-<name>": lowercase words of letters and digits joined by '-', at least two of them.
+bool is_plugin_name(std::string_view name) {
+    if (name.empty() || name.front() == '-' || name.back() == '-' || name.find('-') == std::string_view::npos) {
+        return false;
+    }
+    if (name.front() >= '0' && name.front() <= '9') return false;
+    for (size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        if (c == '-' && name[i - 1] == '-') return false;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+    }
+    return true;
+}
+
+bool before(const SourcePosition& a, const SourcePosition& b) {
+    return a.line < b.line || (a.line == b.line && a.column < b.column);
+}
+
+// One key of a table, with the position errors about the entry point at.
+struct TableEntry {
+    std::string name;
+    const toml::node* node = nullptr;
+    SourcePosition key_where;
+    SourcePosition where;  // earliest of key and value: the '[' of "[sink]", the key of "key = ..."
+};
+
+class PipelineParser {
+public:
+    PipelineParser(std::shared_ptr<const toml::table> root, std::string file)
+        : root_(std::move(root)), file_(std::move(file)) {}
+
+    PipelineSpec parse() {
+        PipelineSpec spec;
+        spec.file = file_;
+        const std::vector<TableEntry> entries = entries_of(*root_);
+        for (const TableEntry& entry : entries) {
+            static const std::vector<std::string> known = {"name",      "timezone", "plugin_path", "secrets", "source",
+                                                           "transform", "sink",     "retention",   "notify"};
+            if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
+                throw ConfigError(entry.where, "unknown key '" + entry.name + "' (allowed: " +
+                                                   allowed_top_level_keys + ")");
+            }
+        }
+        const auto find = [&](const std::string& name) -> const TableEntry* {
+            for (const TableEntry& entry : entries)
+                if (entry.name == name) return &entry;
+            return nullptr;
+        };
+
+        const TableEntry* name = find("name");
+        if (!name) throw ConfigError(file_start(), "missing required key 'name'");
+        spec.name = expect_string(*name->node, "'name'");
+        spec.name_where = position_of(*name->node, file_);
+        if (!is_pipeline_name(spec.name)) {
+            throw ConfigError(spec.name_where,
+                              "invalid pipeline name '" + spec.name + "' (use letters, digits, '_', '.' and '-')");
+        }
+
+        if (const TableEntry* timezone = find("timezone")) {
+            spec.timezone = expect_string(*timezone->node, "'timezone'");
+            spec.timezone_where = position_of(*timezone->node, file_);
+            try {
+                TimeZone::load(spec.timezone);
+            } catch (const std::runtime_error& error) {
+                throw ConfigError(spec.timezone_where, error.what());
+            }
+        }
+
+        if (const TableEntry* plugin_path = find("plugin_path")) {
+            const toml::array& paths = expect_array(*plugin_path->node, "'plugin_path'", "an array of strings");
+            for (size_t i = 0; i < paths.size(); ++i) {
+                spec.plugin_path.push_back(expect_string(paths[i], "'plugin_path[" + std::to_string(i) + "]'"));
+            }
+        }
+
+        if (const TableEntry* secrets = find("secrets")) {
+            for (const TableEntry& secret : entries_of(expect_table(*secrets->node, "'secrets'"))) {
+                if (!is_secret_id(secret.name)) {
+                    throw ConfigError(secret.key_where, "invalid secret id '" + secret.name +
+                                                            "' (use letters, digits, '_' and '-', not starting with a "
+                                                            "digit or '-')");
+                }
+                const std::string label = "secrets." + secret.name;
+                spec.secrets.emplace_back(secret.name, parse_stage(*secret.node, label, BH_KIND_SECRET));
+            }
+        }
+
+        const TableEntry* source = find("source");
+        if (!source) throw ConfigError(file_start(), "missing required table [source]");
+        spec.source = parse_stage(*source->node, "source", BH_KIND_SOURCE);
+
+        if (const TableEntry* transforms = find("transform")) {
+            const toml::array& items =
+                expect_array(*transforms->node, "'transform'", "an array of tables ([[transform]])");
+            for (size_t i = 0; i < items.size(); ++i) {
+                spec.transforms.push_back(
+                    parse_stage(items[i], "transform[" + std::to_string(i) + "]", BH_KIND_TRANSFORM));
+            }
+        }
+
+        const TableEntry* sink = find("sink");
+        if (!sink) throw ConfigError(file_start(), "missing required table [sink]");
+        spec.sink = parse_stage(*sink->node, "sink", BH_KIND_SINK);
+        take_key_template(spec);
+
+        if (const TableEntry* notifiers = find("notify")) {
+            const toml::array& items = expect_array(*notifiers->node, "'notify'", "an array of tables ([[notify]])");
+            for (size_t i = 0; i < items.size(); ++i) {
+                spec.notifiers.push_back(parse_stage(items[i], "notify[" + std::to_string(i) + "]", BH_KIND_NOTIFIER));
+            }
+        }
+
+        if (const TableEntry* retention = find("retention")) {
+            spec.retention = std::shared_ptr<const toml::table>(root_, &expect_table(*retention->node, "'retention'"));
+        }
+        return spec;
+    }
+
+private:
+    SourcePosition file_start() const { return SourcePosition{file_, 1, 1}; }
+
+    std::vector<TableEntry> entries_of(const toml::table& table) const {
+        std::vector<TableEntry> entries;
+        for (const auto& [key, node] : table) {
+            TableEntry entry;
+            entry.name = std::string(key.str());
+            entry.node = &node;
+            entry.key_where = SourcePosition{file_, key.source().begin.line, key.source().begin.column};
+            const SourcePosition node_where = position_of(node, file_);
+            entry.where = node_where.line != 0 && before(node_where, entry.key_where) ? node_where : entry.key_where;
+            entries.push_back(std::move(entry));
+        }
+        // toml++ keeps keys sorted by name; errors and option order follow the file instead.
+        std::stable_sort(entries.begin(), entries.end(),
+                         [](const TableEntry& a, const TableEntry& b) { return before(a.where, b.where); });
+        return entries;
+    }
+
+    std::string expect_string(const toml::node& node, const std::string& what) const {
+        if (const auto* value = node.as_string()) return value->get();
+        throw ConfigError(position_of(node, file_), what + " must be a string, got " + toml_type_name(node));
+    }
+    const toml::table& expect_table(const toml::node& node, const std::string& what) const {
+        if (const auto* table = node.as_table()) return *table;
+        throw ConfigError(position_of(node, file_), what + " must be a table, got " + toml_type_name(node));
+    }
+    const toml::array& expect_array(const toml::node& node, const std::string& what,
+                                    const std::string& expected) const {
+        if (const auto* array = node.as_array()) return *array;
+        throw ConfigError(position_of(node, file_), what + " must be " + expected + ", got " + toml_type_name(node));
+    }
+
+    StageSpec parse_stage(const toml::node& node, const std::string& label, bh_kind kind) const {
+        StageSpec stage;
+        stage.label = label;
+        stage.kind = kind;
+        const toml::table& table = expect_table(node, "'" + label + "'");
+        stage.where = position_of(table, file_);
+        bool has_plugin = false;
+        for (const TableEntry& entry : entries_of(table)) {
+            if (entry.name == "plugin") {
+                stage.plugin = expect_string(*entry.node, label + ": 'plugin'");
+                stage.plugin_where = position_of(*entry.node, file_);
+                if (!is_plugin_name(stage.plugin)) {
+                    throw ConfigError(stage.plugin_where, label + ": plugin '" + stage.plugin +
+                                                              "' is not of the form '<kind>-<name>' (lowercase "
+                                                              "letters, digits and '-', e.g. 'compress-gzip')");
+                }
+                has_plugin = true;
+                continue;
+            }
+            stage.options.push_back(
+                OptionEntry{entry.name, std::shared_ptr<const toml::node>(root_, entry.node), entry.key_where});
+        }
+        if (!has_plugin) throw ConfigError(stage.where, label + ": missing 'plugin'");
+        return stage;
+    }
+
+    // `key` belongs to the host, not to the sink plugin.
+    void take_key_template(PipelineSpec& spec) const {
+        auto& options = spec.sink.options;
+        const auto key = std::find_if(options.begin(), options.end(),
+                                      [](const OptionEntry& option) { return option.name == "key"; });
+        if (key == options.end()) throw ConfigError(spec.sink.where, "sink: missing required option 'key'");
+        spec.key_template = expect_string(*key->value, "sink: option 'key'");
+        spec.key_where = position_of(*key->value, file_);
+        KeyTemplate::parse(spec.key_template, spec.key_where);
+        options.erase(key);
+    }
+
+    std::shared_ptr<const toml::table> root_;
+    std::string file_;
+};
+
+std::string one_line(std::string_view text) {
+    std::string result(text);
+    std::replace(result.begin(), result.end(), '\n', ' ');
+    while (!result.empty() && result.back() == ' ') result.pop_back();
+    return result;
+}
+
+}  // namespace
+
+std::string toml_type_name(const toml::node& node) {
+    switch (node.type()) {
+        case toml::node_type::string: return "string";
+        case toml::node_type::integer: return "integer";
+        case toml::node_type::floating_point: return "float";
+        case toml::node_type::boolean: return "boolean";
+        case toml::node_type::date: return "date";
+        case toml::node_type::time: return "time";
+        case toml::node_type::date_time: return "date-time";
+        case toml::node_type::array: return "array";
+        case toml::node_type::table: return "table";
+        case toml::node_type::none: break;
+    }
+    return "nothing";
+}
+
+SourcePosition position_of(const toml::node& node, const std::string& file) {
+    return SourcePosition{file, node.source().begin.line, node.source().begin.column};
+}
+
+PipelineSpec parse_pipeline_text(std::string_view text, const std::string& file_label) {
+    std::shared_ptr<toml::table> root;
+    try {
+        root = std::make_shared<toml::table>(toml::parse(text, std::string_view(file_label)));
+    } catch (const toml::parse_error& error) {
+        const toml::source_position begin = error.source().begin;
+        throw ConfigError(SourcePosition{file_label, begin.line, begin.column}, one_line(error.description()));
+    }
+    return PipelineParser(std::move(root), file_label).parse();
+}
+
+PipelineSpec parse_pipeline_file(const std::filesystem::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        throw ConfigError(SourcePosition{path.string(), 0, 0}, std::string("cannot read: ") + std::strerror(errno));
+    }
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (file.bad()) throw ConfigError(SourcePosition{path.string(), 0, 0}, "cannot read: I/O error");
+    return parse_pipeline_text(text.str(), path.string());
+}
+
+}  // namespace backhaul

@@ -1,0 +1,62 @@
+// A pipeline file parsed into what the runner needs: stages with their raw options, the key template and settings.
+// Only the file's shape is checked here; options are checked against each plugin's option table by bind_options.
+#pragma once
+
+#include <backhaul/plugin_abi.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <toml++/toml.h>
+
+#include "errors.hpp"
+
+namespace backhaul {
+
+struct OptionEntry {
+    std::string name;
+    // Points into the parsed document (which it keeps alive), so source positions of nested values stay available.
+    std::shared_ptr<const toml::node> value;
+    SourcePosition where;  // of the key
+};
+
+struct StageSpec {
+    std::string label;  // how errors name the stage: "source", "transform[0]", "sink", "secrets.db", "notify[0]"
+    bh_kind kind = 0;   // the plugin kind this stage needs
+    std::string plugin; // "<kind>-<name>", e.g. "compress-gzip"
+    SourcePosition where;         // of the stage's table
+    SourcePosition plugin_where;  // of the `plugin` value
+    std::vector<OptionEntry> options;  // every key except `plugin` and host-level keys, in file order
+};
+
+struct PipelineSpec {
+    std::string file;  // as given by the caller; prefixes every error
+    std::string name;
+    SourcePosition name_where;
+    std::string timezone;  // "" = UTC
+    SourcePosition timezone_where;
+    std::vector<std::string> plugin_path;  // as written; relative entries are the loader's to resolve
+    std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
+    StageSpec source;
+    std::vector<StageSpec> transforms;
+    StageSpec sink;
+    std::string key_template;  // the sink's host-level `key`; syntax already checked by KeyTemplate::parse
+    SourcePosition key_where;
+    std::vector<StageSpec> notifiers;         // [[notify]]; host-level `on` is still among their options
+    std::shared_ptr<const toml::table> retention;  // [retention] as written; null if absent
+};
+
+// Reads and parses `path`; the file label in errors is path.string(). ConfigError if unreadable or invalid.
+PipelineSpec parse_pipeline_file(const std::filesystem::path& path);
+PipelineSpec parse_pipeline_text(std::string_view text, const std::string& file_label);
+
+// TOML type of `node` as errors name it: "string", "integer", "table", ...
+std::string toml_type_name(const toml::node& node);
+// Position of `node` in `file` (toml++ positions are 1-based).
+SourcePosition position_of(const toml::node& node, const std::string& file);
+
+}  // namespace backhaul

@@ -1,0 +1,253 @@
+#include "config/pipeline_spec.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config_test_support.hpp"
+
+namespace backhaul {
+namespace {
+
+using testing::config_error;
+
+std::string parse_error(const std::string& text) {
+    return config_error([&] { parse_pipeline_text(text, "p.toml"); });
+}
+
+const char* const seed_pipeline = R"(name = "app-db"
+timezone = "Asia/Seoul"
+plugin_path = ["/opt/backhaul/plugins", "plugins"]
+
+[secrets.db]
+plugin = "secret-file"
+path = "/etc/backhaul/db.toml"
+
+[secrets.aws-keys]
+plugin = "secret-env"
+
+[source]
+plugin = "source-postgres"
+database = "app"
+password = "${secret:db.password}"
+
+[[transform]]
+plugin = "compress-gzip"
+level = 9
+
+[[transform]]
+plugin = "encrypt-age"
+recipients = ["age1xyz"]
+
+[sink]
+plugin = "sink-local"
+path = "/var/backups"
+key = "%Y/%m/%d/{database}_%Y%m%d%H%M{ext}"
+
+[[notify]]
+plugin = "notify-webhook"
+on = ["failure"]
+url = "${env:HOOK_URL}"
+
+[retention]
+keep_last = 7
+)";
+
+std::vector<std::string> option_names(const StageSpec& stage) {
+    std::vector<std::string> names;
+    for (const OptionEntry& option : stage.options) names.push_back(option.name);
+    return names;
+}
+
+TEST(PipelineSpec, ParsesSeedPipeline) {
+    const PipelineSpec spec = parse_pipeline_text(seed_pipeline, "p.toml");
+    EXPECT_EQ(spec.file, "p.toml");
+    EXPECT_EQ(spec.name, "app-db");
+    EXPECT_EQ(spec.name_where.to_string(), "p.toml:1:8");
+    EXPECT_EQ(spec.timezone, "Asia/Seoul");
+    EXPECT_EQ(spec.plugin_path, (std::vector<std::string>{"/opt/backhaul/plugins", "plugins"}));
+
+    ASSERT_EQ(spec.secrets.size(), 2u);
+    EXPECT_EQ(spec.secrets[0].first, "db");  // file order, although "aws-keys" sorts first
+    EXPECT_EQ(spec.secrets[0].second.label, "secrets.db");
+    EXPECT_EQ(spec.secrets[0].second.kind, BH_KIND_SECRET);
+    EXPECT_EQ(spec.secrets[0].second.plugin, "secret-file");
+    EXPECT_EQ(spec.secrets[0].second.where.to_string(), "p.toml:5:1");
+    EXPECT_EQ(option_names(spec.secrets[0].second), std::vector<std::string>{"path"});
+    EXPECT_EQ(spec.secrets[1].first, "aws-keys");
+    EXPECT_TRUE(spec.secrets[1].second.options.empty());
+
+    EXPECT_EQ(spec.source.label, "source");
+    EXPECT_EQ(spec.source.kind, BH_KIND_SOURCE);
+    EXPECT_EQ(spec.source.plugin, "source-postgres");
+    EXPECT_EQ(spec.source.where.to_string(), "p.toml:12:1");
+    EXPECT_EQ(spec.source.plugin_where.to_string(), "p.toml:13:10");
+    EXPECT_EQ(option_names(spec.source), (std::vector<std::string>{"database", "password"}));
+    EXPECT_EQ(spec.source.options[1].where.to_string(), "p.toml:15:1");
+    EXPECT_EQ(spec.source.options[1].value->value<std::string>(), "${secret:db.password}");  // raw: not interpolated
+
+    ASSERT_EQ(spec.transforms.size(), 2u);
+    EXPECT_EQ(spec.transforms[0].label, "transform[0]");
+    EXPECT_EQ(spec.transforms[0].kind, BH_KIND_TRANSFORM);
+    EXPECT_EQ(spec.transforms[0].plugin, "compress-gzip");
+    EXPECT_EQ(spec.transforms[0].where.to_string(), "p.toml:17:1");
+    EXPECT_EQ(spec.transforms[0].options[0].value->value<int64_t>(), 9);
+    EXPECT_EQ(spec.transforms[1].label, "transform[1]");
+    EXPECT_EQ(spec.transforms[1].plugin, "encrypt-age");
+    EXPECT_TRUE(spec.transforms[1].options[0].value->is_array());
+
+    EXPECT_EQ(spec.sink.label, "sink");
+    EXPECT_EQ(spec.sink.kind, BH_KIND_SINK);
+    EXPECT_EQ(spec.sink.plugin, "sink-local");
+    EXPECT_EQ(option_names(spec.sink), std::vector<std::string>{"path"});  // `key` is the host's
+    EXPECT_EQ(spec.key_template, "%Y/%m/%d/{database}_%Y%m%d%H%M{ext}");
+    EXPECT_EQ(spec.key_where.to_string(), "p.toml:28:7");
+
+    ASSERT_EQ(spec.notifiers.size(), 1u);
+    EXPECT_EQ(spec.notifiers[0].label, "notify[0]");
+    EXPECT_EQ(spec.notifiers[0].kind, BH_KIND_NOTIFIER);
+    EXPECT_EQ(option_names(spec.notifiers[0]), (std::vector<std::string>{"on", "url"}));
+
+    ASSERT_TRUE(spec.retention);
+    EXPECT_EQ((*spec.retention)["keep_last"].value<int64_t>(), 7);
+}
+
+TEST(PipelineSpec, OptionsOutliveTheSpecTheyCameFrom) {
+    std::shared_ptr<const toml::node> level;
+    {
+        const PipelineSpec spec = parse_pipeline_text(seed_pipeline, "p.toml");
+        level = spec.transforms[0].options[0].value;
+    }
+    EXPECT_EQ(level->value<int64_t>(), 9);
+    EXPECT_EQ(level->source().begin.line, 19u);
+}
+
+TEST(PipelineSpec, MinimalPipelineHasDefaults) {
+    const PipelineSpec spec = parse_pipeline_text(R"(name = "x"
+source = { plugin = "source-command", command = "true" }
+sink = { plugin = "sink-local", key = "k" }
+)",
+                                                  "p.toml");
+    EXPECT_EQ(spec.timezone, "");
+    EXPECT_TRUE(spec.plugin_path.empty());
+    EXPECT_TRUE(spec.secrets.empty());
+    EXPECT_TRUE(spec.transforms.empty());
+    EXPECT_TRUE(spec.notifiers.empty());
+    EXPECT_FALSE(spec.retention);
+    EXPECT_EQ(spec.source.where.to_string(), "p.toml:2:10");
+    EXPECT_EQ(option_names(spec.source), std::vector<std::string>{"command"});
+}
+
+const char* const minimal_tail = R"(
+[source]
+plugin = "source-command"
+
+[sink]
+plugin = "sink-local"
+key = "k"
+)";
+
+TEST(PipelineSpec, TomlSyntaxErrorHasPosition) {
+    EXPECT_EQ(parse_error("name = \"x\"\nlevel = \n"),
+              "p.toml:2:9: Error while parsing key-value pair: expected value, saw '\\n'");
+}
+
+TEST(PipelineSpec, UnknownTopLevelKeyListsAllowed) {
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\n\n[sinks]\nkey = 1\n") + minimal_tail),
+              "p.toml:3:1: unknown key 'sinks' (allowed: name, timezone, plugin_path, secrets, source, transform, "
+              "sink, retention, notify)");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\nretries = 3\n") + minimal_tail),
+              "p.toml:2:1: unknown key 'retries' (allowed: name, timezone, plugin_path, secrets, source, transform, "
+              "sink, retention, notify)");
+}
+
+TEST(PipelineSpec, MissingRequired) {
+    EXPECT_EQ(parse_error(minimal_tail), "p.toml:1:1: missing required key 'name'");
+    EXPECT_EQ(parse_error("name = \"x\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
+              "p.toml:1:1: missing required table [source]");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"source-command\"\n"),
+              "p.toml:1:1: missing required table [sink]");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"source-command\"\n\n[sink]\nplugin = \"sink-local\"\n"),
+              "p.toml:5:1: sink: missing required option 'key'");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\ncommand = \"true\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
+              "p.toml:2:1: source: missing 'plugin'");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\n[[transform]]\nlevel = 1\n") + minimal_tail),
+              "p.toml:2:1: transform[0]: missing 'plugin'");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\n[secrets.db]\npath = \"/x\"\n") + minimal_tail),
+              "p.toml:2:1: secrets.db: missing 'plugin'");
+}
+
+TEST(PipelineSpec, WrongTypes) {
+    EXPECT_EQ(parse_error(std::string("name = 5\n") + minimal_tail), "p.toml:1:8: 'name' must be a string, got integer");
+    EXPECT_EQ(parse_error("name = \"x\"\nsource = \"source-command\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
+              "p.toml:2:10: 'source' must be a table, got string");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\n[transform]\nplugin = \"compress-gzip\"\n") + minimal_tail),
+              "p.toml:2:1: 'transform' must be an array of tables ([[transform]]), got table");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\ntransform = [1]\n") + minimal_tail),
+              "p.toml:2:14: 'transform[0]' must be a table, got integer");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\nplugin_path = \"/opt\"\n") + minimal_tail),
+              "p.toml:2:15: 'plugin_path' must be an array of strings, got string");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\nplugin_path = [\"/opt\", 3]\n") + minimal_tail),
+              "p.toml:2:24: 'plugin_path[1]' must be a string, got integer");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\nsecrets = [1]\n") + minimal_tail),
+              "p.toml:2:11: 'secrets' must be a table, got array");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\nsecrets.db = 1\n") + minimal_tail),
+              "p.toml:2:14: 'secrets.db' must be a table, got integer");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\nnotify = {}\n") + minimal_tail),
+              "p.toml:2:10: 'notify' must be an array of tables ([[notify]]), got table");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\nretention = 7\n") + minimal_tail),
+              "p.toml:2:13: 'retention' must be a table, got integer");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = 1\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
+              "p.toml:3:10: source: 'plugin' must be a string, got integer");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\nplugin = \"sink-local\"\nkey = 1\n"),
+              "p.toml:6:7: sink: option 'key' must be a string, got integer");
+}
+
+TEST(PipelineSpec, InvalidValues) {
+    EXPECT_EQ(parse_error(std::string("name = \"my backup\"\n") + minimal_tail),
+              "p.toml:1:8: invalid pipeline name 'my backup' (use letters, digits, '_', '.' and '-')");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\ntimezone = \"Mars/Olympus\"\n") + minimal_tail),
+              "p.toml:2:12: unknown timezone 'Mars/Olympus' (no file /usr/share/zoneinfo/Mars/Olympus)");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\ntimezone = \"../etc/passwd\"\n") + minimal_tail),
+              "p.toml:2:12: invalid timezone name '../etc/passwd'");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\n[secrets.\"my db\"]\nplugin = \"secret-file\"\n") + minimal_tail),
+              "p.toml:2:10: invalid secret id 'my db' (use letters, digits, '_' and '-', not starting with a digit or "
+              "'-')");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"command\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
+              "p.toml:3:10: source: plugin 'command' is not of the form '<kind>-<name>' (lowercase letters, digits "
+              "and '-', e.g. 'compress-gzip')");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"Source_Command\"\n[sink]\nplugin = \"sink-local\"\n"
+                          "key = \"k\"\n"),
+              "p.toml:3:10: source: plugin 'Source_Command' is not of the form '<kind>-<name>' (lowercase letters, "
+              "digits and '-', e.g. 'compress-gzip')");
+    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\nplugin = \"sink-local\"\n"
+                          "key = \"%Y/%Z\"\n"),
+              "p.toml:6:7: key template: unknown time field '%Z' (allowed: %Y %m %d %H %M %S %y %j %u %V %G %s %%)");
+}
+
+TEST(PipelineSpec, UtcTimezoneNeedsNoFile) {
+    EXPECT_EQ(parse_pipeline_text(std::string("name = \"x\"\ntimezone = \"UTC\"\n") + minimal_tail, "p.toml").timezone,
+              "UTC");
+}
+
+TEST(PipelineSpec, ReadsFileAndLabelsErrorsWithItsPath) {
+    const std::filesystem::path dir = std::filesystem::temp_directory_path() / "backhaul-config-test";
+    std::filesystem::create_directories(dir);
+    const std::filesystem::path good = dir / "good.toml";
+    std::ofstream(good) << "name = \"x\"\n" << minimal_tail;
+    EXPECT_EQ(parse_pipeline_file(good).name, "x");
+    EXPECT_EQ(parse_pipeline_file(good).file, good.string());
+
+    const std::filesystem::path bad = dir / "bad.toml";
+    std::ofstream(bad) << minimal_tail;
+    EXPECT_EQ(config_error([&] { parse_pipeline_file(bad); }), bad.string() + ":1:1: missing required key 'name'");
+
+    const std::filesystem::path missing = dir / "missing.toml";
+    EXPECT_EQ(config_error([&] { parse_pipeline_file(missing); }),
+              missing.string() + ": cannot read: No such file or directory");
+    std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace backhaul
