@@ -24,7 +24,7 @@ inline std::string config_error(const std::function<void()>& action) {
 
 // Resolves against fixed maps; `fetched = false` is validate mode.
 class FakeResolver : public ValueResolver {
-public:
+  public:
     std::map<std::string, std::string> environment;
     std::map<std::string, std::map<std::string, std::string>> secrets;
     bool fetched = true;

@@ -15,7 +15,7 @@ using testing::FakeResolver;
 const SourcePosition where{"p.toml", 7, 12};
 
 class Interpolation : public ::testing::Test {
-protected:
+  protected:
     Interpolation() {
         resolver.environment = {{"HOST", "db.local"}, {"EMPTY", ""}};
         resolver.secrets = {{"db", {{"password", "s3cret"}, {"user", "app"}}}};
@@ -66,9 +66,7 @@ TEST_F(Interpolation, DoubleDollarEscapesReference) {
     EXPECT_EQ(expand("$$x").value, "$$x");
 }
 
-TEST_F(Interpolation, ResolverErrorsPropagate) {
-    EXPECT_THROW(expand("${secret:db.token}"), std::runtime_error);
-}
+TEST_F(Interpolation, ResolverErrorsPropagate) { EXPECT_THROW(expand("${secret:db.token}"), std::runtime_error); }
 
 TEST_F(Interpolation, Errors) {
     EXPECT_EQ(config_error([&] { interpolate("${env:DB_PASS}", resolver, where, "source: option 'password'"); }),

@@ -40,7 +40,8 @@ TEST(KeyTemplate, RendersEveryTimeField) {
     const KeyTemplate key = KeyTemplate::parse("%Y-%m-%d %H:%M:%S %y %j %u %V %G %s 100%%", where);
     EXPECT_EQ(key.render(seed_start, "", {}), "2026-11-24 17:05:09 26 328 2 48 2026 1795539909 100%");
     // 2027-01-01 is a Friday: ISO week 53 of 2026.
-    EXPECT_EQ(key.render(utc_time(2027, 1, 1, 0, 0, 0), "", {}), "2027-01-01 00:00:00 27 001 5 53 2026 1798761600 100%");
+    EXPECT_EQ(key.render(utc_time(2027, 1, 1, 0, 0, 0), "", {}),
+              "2027-01-01 00:00:00 27 001 5 53 2026 1798761600 100%");
     // 2024-12-30 is a Monday: ISO week 1 of 2025.
     EXPECT_EQ(KeyTemplate::parse("%G-W%V-%u", where).render(utc_time(2024, 12, 30, 8, 0, 0), "", {}), "2025-W01-1");
 }
@@ -63,7 +64,8 @@ TEST(KeyTemplate, ListsVariablesOnceInOrder) {
 
 TEST(KeyTemplate, ParseErrors) {
     EXPECT_EQ(parse_error(""), "p.toml:12:7: key template: must not be empty");
-    EXPECT_EQ(parse_error("/backups/%Y"), "p.toml:12:7: key template: must not start with '/' (keys are relative to the sink)");
+    EXPECT_EQ(parse_error("/backups/%Y"),
+              "p.toml:12:7: key template: must not start with '/' (keys are relative to the sink)");
     EXPECT_EQ(parse_error("%Y/%Z"),
               "p.toml:12:7: key template: unknown time field '%Z' (allowed: %Y %m %d %H %M %S %y %j %u %V %G %s %%)");
     EXPECT_EQ(parse_error("%Y/%a"),
@@ -91,7 +93,8 @@ TEST(KeyTemplate, MissingVariableIsNamed) {
         key.render(seed_start, "", {{"database", "app"}});
         FAIL() << "no error";
     } catch (const std::runtime_error& error) {
-        EXPECT_STREQ(error.what(), "key template '{database}{ext}' uses {ext}, but no stage published the variable 'ext'");
+        EXPECT_STREQ(error.what(),
+                     "key template '{database}{ext}' uses {ext}, but no stage published the variable 'ext'");
     }
 }
 

@@ -34,13 +34,14 @@ constexpr uint32_t every_type_count = sizeof every_type / sizeof every_type[0];
 
 // The pipeline with `body` as the options of a [[transform]] whose first option is on line 4.
 PipelineSpec pipeline_with_transform(const std::string& body) {
-    return parse_pipeline_text("name = \"x\"\n[[transform]]\nplugin = \"compress-gzip\"\n" + body +
-                                   "\n[source]\nplugin = \"source-command\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n",
-                               "p.toml");
+    return parse_pipeline_text(
+        "name = \"x\"\n[[transform]]\nplugin = \"compress-gzip\"\n" + body +
+            "\n[source]\nplugin = \"source-command\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n",
+        "p.toml");
 }
 
 class OptionBinding : public ::testing::Test {
-protected:
+  protected:
     OptionBinding() {
         resolver.environment = {{"HOST", "db.local"}, {"PART", "5MB"}};
         resolver.secrets = {{"db", {{"password", "s3cret"}}}};
@@ -120,10 +121,12 @@ TEST_F(OptionBinding, InvalidValues) {
               "p.toml:4:10: transform[0] (compress-gzip): option 'format' must be one of plain, custom; got 'tar'");
     EXPECT_EQ(error_of("part_size = \"16 MiBs\""),
               "p.toml:4:13: transform[0] (compress-gzip): option 'part_size': invalid size '16 MiBs'");
-    EXPECT_EQ(error_of("part_size = -5"), "p.toml:4:13: transform[0] (compress-gzip): option 'part_size': invalid size -5");
+    EXPECT_EQ(error_of("part_size = -5"),
+              "p.toml:4:13: transform[0] (compress-gzip): option 'part_size': invalid size -5");
     EXPECT_EQ(error_of("timeout = \"1h 30m\""),
               "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': invalid duration '1h 30m'");
-    EXPECT_EQ(error_of("timeout = -1"), "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': invalid duration -1");
+    EXPECT_EQ(error_of("timeout = -1"),
+              "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': invalid duration -1");
     EXPECT_EQ(error_of("timeout = 9223372036854775807"),
               "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': invalid duration 9223372036854775807");
     EXPECT_EQ(error_of("label = \"${env:NOPE}\""),
@@ -213,14 +216,8 @@ env = { K = "v", J = "w" }
 password = "hunter2")");
     const std::vector<std::pair<std::string, std::string>> expected = {
         {"label", "<redacted>"},  // not a secret option, but built from a secret
-        {"level", "6"},
-        {"verbose", "true"},
-        {"part_size", "16777216"},
-        {"timeout", "30000ms"},
-        {"format", "plain"},
-        {"args", "[a, b]"},
-        {"env", "{J=w, K=v}"},
-        {"password", "<redacted>"},
+        {"level", "6"},          {"verbose", "true"}, {"part_size", "16777216"}, {"timeout", "30000ms"},
+        {"format", "plain"},     {"args", "[a, b]"},  {"env", "{J=w, K=v}"},     {"password", "<redacted>"},
     };
     EXPECT_EQ(bound.display(), expected);
     EXPECT_EQ(bound.secret_values(), (std::vector<std::string>{"pw s3cret", "hunter2"}));
@@ -306,10 +303,11 @@ TEST(OptionDefaults, MalformedDefaultIsAPluginBug) {
     EXPECT_EQ(error_of({"format", BH_OPT_ENUM, 0, "\"tar\"", format_values, ""}),
               "plugin 'compress-gzip': invalid default for option 'format' (\"tar\"): default must be one of plain, "
               "custom; got 'tar'");
-    EXPECT_EQ(error_of({"part_size", BH_OPT_SIZE, 0, "\"lots\"", nullptr, ""}),
-              "plugin 'compress-gzip': invalid default for option 'part_size' (\"lots\"): default: invalid size 'lots'");
-    EXPECT_EQ(error_of({"level", BH_OPT_INT, 0, "six", nullptr, ""}).rfind(
-                  "plugin 'compress-gzip': invalid default for option 'level' (six): ", 0),
+    EXPECT_EQ(
+        error_of({"part_size", BH_OPT_SIZE, 0, "\"lots\"", nullptr, ""}),
+        "plugin 'compress-gzip': invalid default for option 'part_size' (\"lots\"): default: invalid size 'lots'");
+    EXPECT_EQ(error_of({"level", BH_OPT_INT, 0, "six", nullptr, ""})
+                  .rfind("plugin 'compress-gzip': invalid default for option 'level' (six): ", 0),
               0u);
     EXPECT_EQ(error_of({"format", BH_OPT_ENUM, 0, nullptr, nullptr, ""}),
               "plugin 'compress-gzip': enum option 'format' has no values");
@@ -318,8 +316,9 @@ TEST(OptionDefaults, MalformedDefaultIsAPluginBug) {
 TEST(OptionDefaults, RequiredIgnoresDefault) {
     const bh_option_spec spec = {"path", BH_OPT_STRING, BH_OPT_REQUIRED, "\"/tmp\"", nullptr, ""};
     const PipelineSpec pipeline = pipeline_with_transform("");
-    EXPECT_EQ(config_error([&] { bind_options(pipeline.transforms[0], "compress-gzip", &spec, 1, ProcessEnvResolver()); }),
-              "p.toml:2:1: transform[0] (compress-gzip): missing required option 'path'");
+    EXPECT_EQ(
+        config_error([&] { bind_options(pipeline.transforms[0], "compress-gzip", &spec, 1, ProcessEnvResolver()); }),
+        "p.toml:2:1: transform[0] (compress-gzip): missing required option 'path'");
 }
 
 const bh_option_spec restore_options[] = {

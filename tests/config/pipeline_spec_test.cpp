@@ -179,7 +179,8 @@ TEST(PipelineSpec, MissingRequired) {
 }
 
 TEST(PipelineSpec, WrongTypes) {
-    EXPECT_EQ(parse_error(std::string("name = 5\n") + minimal_tail), "p.toml:1:8: 'name' must be a string, got integer");
+    EXPECT_EQ(parse_error(std::string("name = 5\n") + minimal_tail),
+              "p.toml:1:8: 'name' must be a string, got integer");
     EXPECT_EQ(parse_error("name = \"x\"\nsource = \"source-command\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
               "p.toml:2:10: 'source' must be a table, got string");
     EXPECT_EQ(parse_error(std::string("name = \"x\"\n[transform]\nplugin = \"compress-gzip\"\n") + minimal_tail),
@@ -200,8 +201,9 @@ TEST(PipelineSpec, WrongTypes) {
               "p.toml:2:13: 'retention' must be a table, got integer");
     EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = 1\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
               "p.toml:3:10: source: 'plugin' must be a string, got integer");
-    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\nplugin = \"sink-local\"\nkey = 1\n"),
-              "p.toml:6:7: sink: option 'key' must be a string, got integer");
+    EXPECT_EQ(
+        parse_error("name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\nplugin = \"sink-local\"\nkey = 1\n"),
+        "p.toml:6:7: sink: option 'key' must be a string, got integer");
 }
 
 TEST(PipelineSpec, InvalidValues) {
@@ -214,9 +216,10 @@ TEST(PipelineSpec, InvalidValues) {
     EXPECT_EQ(parse_error(std::string("name = \"x\"\n[secrets.\"my db\"]\nplugin = \"secret-file\"\n") + minimal_tail),
               "p.toml:2:10: invalid secret id 'my db' (use letters, digits, '_' and '-', not starting with a digit or "
               "'-')");
-    EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"command\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
-              "p.toml:3:10: source: plugin 'command' is not of the form '<kind>-<name>' (lowercase letters, digits "
-              "and '-', e.g. 'compress-gzip')");
+    EXPECT_EQ(
+        parse_error("name = \"x\"\n[source]\nplugin = \"command\"\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n"),
+        "p.toml:3:10: source: plugin 'command' is not of the form '<kind>-<name>' (lowercase letters, digits "
+        "and '-', e.g. 'compress-gzip')");
     EXPECT_EQ(parse_error("name = \"x\"\n[source]\nplugin = \"Source_Command\"\n[sink]\nplugin = \"sink-local\"\n"
                           "key = \"k\"\n"),
               "p.toml:3:10: source: plugin 'Source_Command' is not of the form '<kind>-<name>' (lowercase letters, "

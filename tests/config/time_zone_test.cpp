@@ -44,9 +44,9 @@ TEST(TimeZone, BerlinSwitchesAtTheLastSundayOfMarch) {
 TEST(TimeZone, AgreesWithGlibcAcrossZonesAndCenturies) {
     const char* const old_tz = std::getenv("TZ");
     const std::string saved = old_tz ? old_tz : "";
-    for (const std::string zone : {"Asia/Seoul", "Europe/Berlin", "America/New_York", "Australia/Sydney",
-                                   "America/Sao_Paulo", "Asia/Kolkata", "Pacific/Chatham", "America/St_Johns",
-                                   "Europe/Dublin", "Africa/Casablanca"}) {
+    for (const std::string zone :
+         {"Asia/Seoul", "Europe/Berlin", "America/New_York", "Australia/Sydney", "America/Sao_Paulo", "Asia/Kolkata",
+          "Pacific/Chatham", "America/St_Johns", "Europe/Dublin", "Africa/Casablanca"}) {
         const TimeZone loaded = TimeZone::load(zone);
         // Every ~3.3 days from 1900 to 2120, plus a few seconds around each step to hit transitions from both sides.
         for (int64_t t = -2208988800; t < 4733510400; t += 287'999) {

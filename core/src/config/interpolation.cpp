@@ -71,7 +71,8 @@ InterpolatedString interpolate(std::string_view text, const ValueResolver& resol
         }
         const size_t close = text.find('}', dollar + 2);
         if (close == std::string_view::npos) {
-            throw fail("unterminated reference '" + std::string(text.substr(dollar)) + "' (missing '}'; write '$${' for a literal '${')");
+            throw fail("unterminated reference '" + std::string(text.substr(dollar)) +
+                       "' (missing '}'; write '$${' for a literal '${')");
         }
         const std::string reference(text.substr(dollar, close + 1 - dollar));
         const std::string_view body = text.substr(dollar + 2, close - dollar - 2);

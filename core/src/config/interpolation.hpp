@@ -12,7 +12,7 @@ namespace backhaul {
 
 // What ${...} references resolve against.
 class ValueResolver {
-public:
+  public:
     virtual ~ValueResolver() = default;
     virtual std::optional<std::string> env(const std::string& name) const = 0;
     // Whether [secrets.<id>] exists in the pipeline.
@@ -24,13 +24,13 @@ public:
 
 // Environment from the process (getenv); secrets declared by id but never fetched, i.e. validate mode.
 class ProcessEnvResolver : public ValueResolver {
-public:
+  public:
     explicit ProcessEnvResolver(std::set<std::string> secret_ids = {}) : secret_ids_(std::move(secret_ids)) {}
     std::optional<std::string> env(const std::string& name) const override;
     bool has_secret(const std::string& id) const override { return secret_ids_.count(id) != 0; }
     std::optional<std::string> secret(const std::string&, const std::string&) const override { return std::nullopt; }
 
-private:
+  private:
     std::set<std::string> secret_ids_;
 };
 

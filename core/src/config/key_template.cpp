@@ -75,18 +75,30 @@ LocalTime local_time(std::chrono::system_clock::time_point start, const TimeZone
 
 std::string format_field(char field, const LocalTime& time) {
     switch (field) {
-        case 'Y': return zero_padded(time.year, 4);
-        case 'm': return zero_padded(time.month, 2);
-        case 'd': return zero_padded(time.day, 2);
-        case 'H': return zero_padded(time.hour, 2);
-        case 'M': return zero_padded(time.minute, 2);
-        case 'S': return zero_padded(time.second, 2);
-        case 'y': return zero_padded(((time.year % 100) + 100) % 100, 2);
-        case 'j': return zero_padded(time.day_of_year, 3);
-        case 'u': return std::to_string(time.iso_weekday);
-        case 'V': return zero_padded(time.iso_week, 2);
-        case 'G': return zero_padded(time.iso_year, 4);
-        case 's': return std::to_string(time.epoch_seconds);
+        case 'Y':
+            return zero_padded(time.year, 4);
+        case 'm':
+            return zero_padded(time.month, 2);
+        case 'd':
+            return zero_padded(time.day, 2);
+        case 'H':
+            return zero_padded(time.hour, 2);
+        case 'M':
+            return zero_padded(time.minute, 2);
+        case 'S':
+            return zero_padded(time.second, 2);
+        case 'y':
+            return zero_padded(((time.year % 100) + 100) % 100, 2);
+        case 'j':
+            return zero_padded(time.day_of_year, 3);
+        case 'u':
+            return std::to_string(time.iso_weekday);
+        case 'V':
+            return zero_padded(time.iso_week, 2);
+        case 'G':
+            return zero_padded(time.iso_year, 4);
+        case 's':
+            return std::to_string(time.epoch_seconds);
     }
     throw std::logic_error(std::string("unhandled key template time field %") + field);
 }

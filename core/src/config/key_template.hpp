@@ -14,7 +14,7 @@
 namespace backhaul {
 
 class KeyTemplate {
-public:
+  public:
     // Only fields that render as digits are allowed, so a time field can never put '/', spaces or locale text in a key.
     static constexpr const char* allowed_time_fields = "%Y %m %d %H %M %S %y %j %u %V %G %s %%";
 
@@ -33,7 +33,7 @@ public:
     std::string render(std::chrono::system_clock::time_point start, const TimeZone& zone,
                        const std::map<std::string, std::string>& vars) const;
 
-private:
+  private:
     struct Part {
         enum class Kind { literal, time_field, variable } kind;
         std::string text;  // literal text, the field letter, or the variable name

@@ -44,7 +44,7 @@ std::optional<int64_t> checked_multiply(int64_t value, int64_t factor) {
 using StringExpander = std::function<InterpolatedString(const std::string& text, const SourcePosition& where)>;
 
 class ValueConverter {
-public:
+  public:
     // `label` names the option in errors: "source (source-command): option 'level'".
     ValueConverter(std::string file, std::string label, StringExpander expand)
         : file_(std::move(file)), label_(std::move(label)), expand_(std::move(expand)) {}
@@ -119,7 +119,7 @@ public:
         return all_literal;
     }
 
-private:
+  private:
     [[noreturn]] void fail(const toml::node& node, const std::string& message) const {
         throw ConfigError(position_of(node, file_), message);
     }
@@ -174,7 +174,8 @@ std::string as_flag(const std::string& name) {
 
 void check_spec_table(const std::string& plugin_name, const bh_option_spec* specs, uint32_t count) {
     for (uint32_t i = 0; i < count; ++i) {
-        if (!specs[i].name) throw std::logic_error("plugin '" + plugin_name + "': option " + std::to_string(i) + " has no name");
+        if (!specs[i].name)
+            throw std::logic_error("plugin '" + plugin_name + "': option " + std::to_string(i) + " has no name");
         if (specs[i].type == BH_OPT_ENUM && !specs[i].enum_values) {
             throw std::logic_error("plugin '" + plugin_name + "': enum option '" + specs[i].name + "' has no values");
         }
@@ -225,7 +226,7 @@ struct BoundOptions::State {
 
 // Shared by bind_options and bind_cli_options: walks the option table once, user values first, then defaults.
 class OptionBinder {
-public:
+  public:
     static BoundOptions bind(const std::string& plugin_name, const bh_option_spec* specs, uint32_t count,
                              const std::function<bool(const bh_option_spec&, BoundValue&)>& bind_user_value,
                              const std::function<void(const bh_option_spec&)>& on_missing_required) {
@@ -289,11 +290,19 @@ std::vector<std::pair<std::string, std::string>> BoundOptions::display() const {
         std::string text;
         switch (value.type) {
             case BH_OPT_STRING:
-            case BH_OPT_ENUM: text = value.str; break;
+            case BH_OPT_ENUM:
+                text = value.str;
+                break;
             case BH_OPT_INT:
-            case BH_OPT_SIZE: text = std::to_string(value.num); break;
-            case BH_OPT_BOOL: text = value.num ? "true" : "false"; break;
-            case BH_OPT_DURATION: text = std::to_string(value.num) + "ms"; break;
+            case BH_OPT_SIZE:
+                text = std::to_string(value.num);
+                break;
+            case BH_OPT_BOOL:
+                text = value.num ? "true" : "false";
+                break;
+            case BH_OPT_DURATION:
+                text = std::to_string(value.num) + "ms";
+                break;
             case BH_OPT_LIST:
                 for (size_t i = 0; i < value.items.size(); ++i) text += (i ? ", " : "") + value.items[i];
                 text = "[" + text + "]";
@@ -337,9 +346,8 @@ BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name
                           uint32_t count, const ValueResolver& resolver) {
     const std::string stage_name = stage.label + " (" + plugin_name + ")";
     for (const OptionEntry& option : stage.options) {
-        const bool known = std::any_of(specs, specs + count, [&](const bh_option_spec& spec) {
-            return spec.name && option.name == spec.name;
-        });
+        const bool known = std::any_of(
+            specs, specs + count, [&](const bh_option_spec& spec) { return spec.name && option.name == spec.name; });
         if (!known) {
             throw ConfigError(option.where, stage_name + ": unknown option '" + option.name +
                                                 "' (allowed: " + allowed_names(specs, count, "", as_is) + ")");
@@ -353,10 +361,10 @@ BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name
                                              [&](const OptionEntry& entry) { return entry.name == spec.name; });
             if (option == stage.options.end()) return false;
             const std::string label = stage_name + ": option '" + option->name + "'";
-            const ValueConverter converter(
-                stage.where.file, label, [&](const std::string& text, const SourcePosition& where) {
-                    return interpolate(text, resolver, where, label);
-                });
+            const ValueConverter converter(stage.where.file, label,
+                                           [&](const std::string& text, const SourcePosition& where) {
+                                               return interpolate(text, resolver, where, label);
+                                           });
             const bool literal = converter.convert(spec, *option->value, value);
             if ((spec.flags & BH_OPT_SECRET) && literal && option->value->is_string()) {
                 warnings.push_back(ConfigError(option->where, label + " holds a literal secret; prefer ${env:...} or "
@@ -511,12 +519,18 @@ std::optional<int64_t> parse_duration(std::string_view text) {
         while (unit_end < text.size() && text[unit_end] >= 'a' && text[unit_end] <= 'z') ++unit_end;
         const std::string_view unit = text.substr(digits_end, unit_end - digits_end);
         int64_t factor = 0;
-        if (unit == "ms") factor = 1;
-        else if (unit == "s") factor = 1000;
-        else if (unit == "m") factor = 60 * 1000;
-        else if (unit == "h") factor = 60 * 60 * 1000;
-        else if (unit == "d") factor = 24 * 60 * 60 * 1000;
-        else return std::nullopt;
+        if (unit == "ms")
+            factor = 1;
+        else if (unit == "s")
+            factor = 1000;
+        else if (unit == "m")
+            factor = 60 * 1000;
+        else if (unit == "h")
+            factor = 60 * 60 * 1000;
+        else if (unit == "d")
+            factor = 24 * 60 * 60 * 1000;
+        else
+            return std::nullopt;
         const std::optional<int64_t> part = checked_multiply(*number, factor);
         if (!part || __builtin_add_overflow(total, *part, &total)) return std::nullopt;
         pos = unit_end;

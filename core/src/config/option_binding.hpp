@@ -20,7 +20,7 @@ namespace backhaul {
 // The converted options of one plugin instance. Owns every string and array the bh_option_value pointers point into,
 // so it must outlive the plugin's `create` call (plugins copy what they keep). Movable; the pointers stay valid.
 class BoundOptions {
-public:
+  public:
     BoundOptions();
     BoundOptions(BoundOptions&&) noexcept;
     BoundOptions& operator=(BoundOptions&&) noexcept;
@@ -46,7 +46,7 @@ public:
 
     struct State;
 
-private:
+  private:
     friend class OptionBinder;
     std::unique_ptr<State> state_;
 };

@@ -29,7 +29,9 @@ bool is_pipeline_name(std::string_view name) {
 
 bool is_secret_id(std::string_view id) {
     if (id.empty()) return false;
-    const auto letter_or_underscore = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_'; };
+    const auto letter_or_underscore = [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    };
     if (!letter_or_underscore(id.front())) return false;
     for (const char c : id)
         if (!letter_or_underscore(c) && !(c >= '0' && c <= '9') && c != '-') return false;
@@ -63,7 +65,7 @@ struct TableEntry {
 };
 
 class PipelineParser {
-public:
+  public:
     PipelineParser(std::shared_ptr<const toml::table> root, std::string file)
         : root_(std::move(root)), file_(std::move(file)) {}
 
@@ -75,8 +77,8 @@ public:
             static const std::vector<std::string> known = {"name",      "timezone", "plugin_path", "secrets", "source",
                                                            "transform", "sink",     "retention",   "notify"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
-                throw ConfigError(entry.where, "unknown key '" + entry.name + "' (allowed: " +
-                                                   allowed_top_level_keys + ")");
+                throw ConfigError(entry.where,
+                                  "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
             }
         }
         const auto find = [&](const std::string& name) -> const TableEntry* {
@@ -154,7 +156,7 @@ public:
         return spec;
     }
 
-private:
+  private:
     SourcePosition file_start() const { return SourcePosition{file_, 1, 1}; }
 
     std::vector<TableEntry> entries_of(const toml::table& table) const {
@@ -241,16 +243,26 @@ std::string one_line(std::string_view text) {
 
 std::string toml_type_name(const toml::node& node) {
     switch (node.type()) {
-        case toml::node_type::string: return "string";
-        case toml::node_type::integer: return "integer";
-        case toml::node_type::floating_point: return "float";
-        case toml::node_type::boolean: return "boolean";
-        case toml::node_type::date: return "date";
-        case toml::node_type::time: return "time";
-        case toml::node_type::date_time: return "date-time";
-        case toml::node_type::array: return "array";
-        case toml::node_type::table: return "table";
-        case toml::node_type::none: break;
+        case toml::node_type::string:
+            return "string";
+        case toml::node_type::integer:
+            return "integer";
+        case toml::node_type::floating_point:
+            return "float";
+        case toml::node_type::boolean:
+            return "boolean";
+        case toml::node_type::date:
+            return "date";
+        case toml::node_type::time:
+            return "time";
+        case toml::node_type::date_time:
+            return "date-time";
+        case toml::node_type::array:
+            return "array";
+        case toml::node_type::table:
+            return "table";
+        case toml::node_type::none:
+            break;
     }
     return "nothing";
 }

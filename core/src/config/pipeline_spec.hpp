@@ -3,6 +3,7 @@
 #pragma once
 
 #include <backhaul/plugin_abi.h>
+#include <toml++/toml.h>
 
 #include <filesystem>
 #include <memory>
@@ -10,8 +11,6 @@
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <toml++/toml.h>
 
 #include "errors.hpp"
 
@@ -25,11 +24,11 @@ struct OptionEntry {
 };
 
 struct StageSpec {
-    std::string label;  // how errors name the stage: "source", "transform[0]", "sink", "secrets.db", "notify[0]"
-    bh_kind kind = 0;   // the plugin kind this stage needs
-    std::string plugin; // "<kind>-<name>", e.g. "compress-gzip"
-    SourcePosition where;         // of the stage's table
-    SourcePosition plugin_where;  // of the `plugin` value
+    std::string label;     // how errors name the stage: "source", "transform[0]", "sink", "secrets.db", "notify[0]"
+    bh_kind kind = 0;      // the plugin kind this stage needs
+    std::string plugin;    // "<kind>-<name>", e.g. "compress-gzip"
+    SourcePosition where;  // of the stage's table
+    SourcePosition plugin_where;       // of the `plugin` value
     std::vector<OptionEntry> options;  // every key except `plugin` and host-level keys, in file order
 };
 
@@ -39,14 +38,14 @@ struct PipelineSpec {
     SourcePosition name_where;
     std::string timezone;  // "" = UTC
     SourcePosition timezone_where;
-    std::vector<std::string> plugin_path;  // as written; relative entries are the loader's to resolve
+    std::vector<std::string> plugin_path;                    // as written; relative entries are the loader's to resolve
     std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
     StageSpec source;
     std::vector<StageSpec> transforms;
     StageSpec sink;
     std::string key_template;  // the sink's host-level `key`; syntax already checked by KeyTemplate::parse
     SourcePosition key_where;
-    std::vector<StageSpec> notifiers;         // [[notify]]; host-level `on` is still among their options
+    std::vector<StageSpec> notifiers;              // [[notify]]; host-level `on` is still among their options
     std::shared_ptr<const toml::table> retention;  // [retention] as written; null if absent
 };
 

@@ -19,7 +19,9 @@ int64_t floor_div(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 
 
 int64_t days_since_epoch(int year, unsigned month, unsigned day) {
     using namespace std::chrono;
-    return sys_days{std::chrono::year{year} / std::chrono::month{month} / std::chrono::day{day}}.time_since_epoch().count();
+    return sys_days{std::chrono::year{year} / std::chrono::month{month} / std::chrono::day{day}}
+        .time_since_epoch()
+        .count();
 }
 
 int civil_year(int64_t unix_seconds) {
@@ -35,8 +37,8 @@ struct PosixDate {
     enum class Form { julian_without_leap_day, zero_based_day, month_week_weekday } form = Form::month_week_weekday;
     int day = 0;  // Jn: 1..365; n: 0..365; Mm.w.d: d, 0 = Sunday
     int month = 0;
-    int week = 0;           // 1..5, 5 = last
-    int64_t time = 7200;    // seconds after local midnight; may be negative or exceed a day (RFC 8536 extension)
+    int week = 0;         // 1..5, 5 = last
+    int64_t time = 7200;  // seconds after local midnight; may be negative or exceed a day (RFC 8536 extension)
 
     // Local midnight of the rule's day in `year`, as days since the epoch.
     int64_t day_in(int year) const {
@@ -47,10 +49,11 @@ struct PosixDate {
                 return days_since_epoch(year, 1, 1) + day;
             case Form::month_week_weekday: {
                 const int64_t first = days_since_epoch(year, unsigned(month), 1);
-                const int first_weekday = int(std::chrono::weekday{std::chrono::sys_days{std::chrono::days{first}}}.c_encoding());
+                const int first_weekday =
+                    int(std::chrono::weekday{std::chrono::sys_days{std::chrono::days{first}}}.c_encoding());
                 int64_t result = first + (day - first_weekday + 7) % 7 + int64_t(week - 1) * 7;
-                const int64_t next_month = month == 12 ? days_since_epoch(year + 1, 1, 1)
-                                                       : days_since_epoch(year, unsigned(month + 1), 1);
+                const int64_t next_month =
+                    month == 12 ? days_since_epoch(year + 1, 1, 1) : days_since_epoch(year, unsigned(month + 1), 1);
                 while (result >= next_month) result -= 7;
                 return result;
             }
@@ -72,15 +75,14 @@ struct PosixRule {
         const int year = civil_year(unix_seconds + standard_offset);
         const int64_t start_utc = start.day_in(year) * seconds_per_day + start.time - standard_offset;
         const int64_t end_utc = end.day_in(year) * seconds_per_day + end.time - daylight_offset;
-        const bool in_daylight_saving = start_utc < end_utc
-                                            ? (unix_seconds >= start_utc && unix_seconds < end_utc)
-                                            : !(unix_seconds >= end_utc && unix_seconds < start_utc);
+        const bool in_daylight_saving = start_utc < end_utc ? (unix_seconds >= start_utc && unix_seconds < end_utc)
+                                                            : !(unix_seconds >= end_utc && unix_seconds < start_utc);
         return in_daylight_saving ? daylight_offset : standard_offset;
     }
 };
 
 class PosixRuleParser {
-public:
+  public:
     explicit PosixRuleParser(std::string_view text) : text_(text) {}
 
     PosixRule parse() {
@@ -106,7 +108,7 @@ public:
         return rule;
     }
 
-private:
+  private:
     bool at_end() const { return pos_ >= text_.size(); }
     char peek() const { return at_end() ? '\0' : text_[pos_]; }
     [[noreturn]] void fail() const { throw std::runtime_error("invalid POSIX TZ rule '" + std::string(text_) + "'"); }
@@ -184,7 +186,7 @@ private:
 };
 
 class TzifReader {
-public:
+  public:
     TzifReader(const std::string& bytes, const std::string& path) : bytes_(bytes), path_(path) {}
 
     void read(std::vector<int64_t>& transitions, std::vector<uint8_t>& type_indices, std::vector<int64_t>& type_offsets,
@@ -224,11 +226,11 @@ public:
         }
     }
 
-private:
+  private:
     struct Header {
         char version = 0;
-        uint32_t utc_indicator_count = 0, standard_indicator_count = 0, leap_count = 0, time_count = 0,
-                 type_count = 0, char_count = 0;
+        uint32_t utc_indicator_count = 0, standard_indicator_count = 0, leap_count = 0, time_count = 0, type_count = 0,
+                 char_count = 0;
         size_t block_size(int time_size) const {
             return size_t(time_count) * (size_t(time_size) + 1) + size_t(type_count) * 6 + char_count +
                    size_t(leap_count) * (size_t(time_size) + 4) + standard_indicator_count + utc_indicator_count;
@@ -282,9 +284,9 @@ bool is_safe_zone_name(const std::string& name) {
 }  // namespace
 
 struct TimeZone::Rules {
-    std::vector<int64_t> transitions;  // ascending, UTC seconds
-    std::vector<uint8_t> type_indices; // per transition
-    std::vector<int64_t> type_offsets; // per local time type, seconds east of UTC
+    std::vector<int64_t> transitions;   // ascending, UTC seconds
+    std::vector<uint8_t> type_indices;  // per transition
+    std::vector<int64_t> type_offsets;  // per local time type, seconds east of UTC
     std::optional<PosixRule> footer;
 };
 

@@ -12,7 +12,7 @@
 namespace backhaul {
 
 class TimeZone {
-public:
+  public:
     // Directory holding the compiled zones.
     static constexpr const char* zoneinfo_dir = "/usr/share/zoneinfo";
 
@@ -27,7 +27,7 @@ public:
 
     struct Rules;  // parsed zone data; defined in the source file
 
-private:
+  private:
     std::string name_;
     std::shared_ptr<const Rules> rules_;  // null = UTC
 };
