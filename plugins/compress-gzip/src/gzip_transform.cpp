@@ -5,28 +5,32 @@
 #include <backhaul/sdk.hpp>
 #include <memory>
 #include <string>
+#include <thread>
+
+#include "gzip_format.hpp"
+#include "parallel_gzip_encoder.hpp"
 
 namespace backhaul {
 namespace {
 
-// Windows bits 15 = the largest window; +16 asks zlib for the gzip wrapper (header and CRC-32 trailer) instead of the
-// zlib one, so the output is a file `gunzip` reads. Decoding accepts gzip only: our own output is all we restore.
-constexpr int kGzipWindowBits = 15 + 16;
-constexpr int kMemLevel = 8;
+using gzip::kGzipWindowBits;
+using gzip::kMemLevel;
+using gzip::zlib_message;
+
+// The gzip wrapper makes the output a file `gunzip` reads. Decoding accepts gzip only: our own output is all we
+// restore.
 // zlib writes into this fixed buffer and we hand each full buffer downstream: memory stays bounded by it.
 constexpr size_t kOutputBufferSize = 256 * 1024;
 
 const bh_option_spec kOptions[] = {
     {"level", BH_OPT_INT, 0, "6", nullptr,
      "Compression level from 0 (store only) to 9 (smallest output, slowest); 6 is gzip's default."},
+    {"threads", BH_OPT_INT, 0, "0", nullptr,
+     "Compression threads; 0 uses one per CPU core, 1 compresses in one stream on the stage's own thread."},
 };
+// More workers than this cannot help (each needs a core) and would only multiply the memory in flight.
+constexpr int64_t kMaxThreads = 256;
 const char* const kVariables[] = {"ext", nullptr};
-
-std::string zlib_message(const z_stream& stream, int code) {
-    if (stream.msg) return stream.msg;
-    const char* text = zError(code);
-    return text ? text : "zlib error " + std::to_string(code);
-}
 
 // Feeds input to deflate or inflate and passes every filled output buffer on.
 class ZlibStream : public TransformStream {
@@ -150,16 +154,23 @@ class GzipTransform final : public Transform {
     GzipTransform(Host host, const Options& options) : level_(options.integer("level")) {
         if (level_ < 0 || level_ > 9)
             throw invalid_config("option 'level' must be between 0 and 9, got " + std::to_string(level_));
+        int64_t threads = options.integer("threads");
+        if (threads < 0 || threads > kMaxThreads)
+            throw invalid_config("option 'threads' must be between 0 and " + std::to_string(kMaxThreads) +
+                                 " (0 = one per CPU core), got " + std::to_string(threads));
+        threads_ = threads != 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
         host.set_variable("ext", ".gz");
     }
 
     std::unique_ptr<TransformStream> open(Direction direction, Output out) override {
-        if (direction == Direction::encode) return std::make_unique<GzipEncoder>(out, static_cast<int>(level_));
-        return std::make_unique<GzipDecoder>(out);
+        if (direction == Direction::decode) return std::make_unique<GzipDecoder>(out);
+        if (threads_ == 1) return std::make_unique<GzipEncoder>(out, static_cast<int>(level_));
+        return gzip::make_parallel_gzip_encoder(out, static_cast<int>(level_), threads_);
     }
 
   private:
     int64_t level_;
+    unsigned threads_;
 };
 
 const PluginInfo kInfo{
