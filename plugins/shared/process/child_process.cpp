@@ -22,6 +22,7 @@ namespace {
 constexpr int kPollIntervalMs = 100;
 constexpr size_t kStderrTailBytes = 4096;
 constexpr size_t kStderrTailLines = 20;
+constexpr int kPipeBytes = 1 << 20;
 // After the child exited, how long stderr may stay open (held by a grandchild) before we stop waiting for its end.
 constexpr auto kStderrLinger = std::chrono::seconds(1);
 
@@ -170,7 +171,12 @@ ChildProcess::ChildProcess(ChildSpec spec) : spec_(std::move(spec)) {
         // Non-blocking so that a child that stops reading cannot block us past a cancellation check.
         ::fcntl(stdin_fd_, F_SETFL, ::fcntl(stdin_fd_, F_GETFL) | O_NONBLOCK);
     }
-    if (output) stdout_fd_ = output->take_read();
+    if (output) {
+        stdout_fd_ = output->take_read();
+        // A 64 KiB pipe makes a fast producer (pg_dump) block and wake us every 64 KiB; 1 MiB (the unprivileged
+        // maximum by default) matches the engine's reads and costs the context switches of a plain redirect only.
+        ::fcntl(stdout_fd_, F_SETPIPE_SZ, kPipeBytes);
+    }
     wake_write_fd_ = wake.take_write();
     int errors_fd = errors.take_read();
     int wake_fd = wake.take_read();

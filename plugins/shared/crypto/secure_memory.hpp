@@ -1,0 +1,42 @@
+// Memory for secret values that is wiped (OPENSSL_cleanse) before it goes back to the heap. SecretString is a string
+// whose every buffer, including the ones it drops when it grows, is wiped on release; use it for response bodies and
+// parsed secret values so that no copy outlives its use. Plain std::string copies are wiped with wipe().
+#pragma once
+
+#include <openssl/crypto.h>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace backhaul::crypto {
+
+template <class T>
+struct WipingAllocator {
+    using value_type = T;
+    WipingAllocator() noexcept = default;
+    template <class U>
+    WipingAllocator(const WipingAllocator<U>&) noexcept {}
+
+    T* allocate(std::size_t count) { return std::allocator<T>().allocate(count); }
+    void deallocate(T* pointer, std::size_t count) noexcept {
+        OPENSSL_cleanse(pointer, count * sizeof(T));
+        std::allocator<T>().deallocate(pointer, count);
+    }
+    template <class U>
+    bool operator==(const WipingAllocator<U>&) const noexcept {
+        return true;
+    }
+};
+
+using SecretString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
+
+// Overwrites the whole buffer (capacity, not just size) and empties the string.
+template <class String>
+void wipe(String& text) noexcept {
+    text.resize(text.capacity());
+    OPENSSL_cleanse(text.data(), text.size());
+    text.clear();
+}
+
+}  // namespace backhaul::crypto
