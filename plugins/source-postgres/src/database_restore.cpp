@@ -1,0 +1,185 @@
+#include "database_restore.hpp"
+
+#include "client_tools.hpp"
+#include "pg_connection.hpp"
+#include "process/child_process.hpp"
+
+namespace backhaul {
+namespace {
+
+// Everything a restore could collide with. Schemas other than public count as objects themselves; in public, its
+// contents do. Objects of extensions count through their extension (plpgsql is in every database).
+const char* const kUserObjects = R"SQL(
+WITH objects(description) AS (
+    SELECT 'schema ' || quote_ident(n.nspname) FROM pg_namespace n
+     WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'public')
+       AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
+    UNION ALL
+    SELECT CASE c.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence '
+                          WHEN 'f' THEN 'foreign table ' ELSE 'table ' END || 'public.' || quote_ident(c.relname)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    UNION ALL
+    SELECT 'function public.' || quote_ident(p.proname)
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+     WHERE n.nspname = 'public'
+    UNION ALL
+    SELECT 'type public.' || quote_ident(t.typname)
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+     WHERE n.nspname = 'public' AND t.typrelid = 0 AND t.typelem = 0
+    UNION ALL
+    SELECT 'large object ' || l.oid FROM pg_largeobject_metadata l
+    UNION ALL
+    SELECT 'extension ' || quote_ident(e.extname) FROM pg_extension e WHERE e.extname <> 'plpgsql'
+)
+SELECT count(*) OVER (), description FROM objects ORDER BY description LIMIT 3
+)SQL";
+
+// Opens the target; a missing one gets a hint at --create.
+std::unique_ptr<PgConnection> connect_target(const ConnectionSettings& settings, const std::string& target,
+                                             const std::function<bool()>& cancelled) {
+    try {
+        return std::make_unique<PgConnection>(settings, target, cancelled);
+    } catch (const ConnectError& e) {
+        if (e.failure() != ConnectFailure::unknown_database) throw;
+        throw Error(
+            Status::fatal,
+            "target database '" + target + "' does not exist at " + settings.endpoint() + "; add --create to create it",
+            e.detail());
+    }
+}
+
+void create_database(const ConnectionSettings& settings, const std::string& target,
+                     const std::function<bool()>& cancelled) {
+    // CREATE DATABASE needs a connection to some other database; managed services often forbid 'postgres'.
+    std::vector<std::string> candidates;
+    if (settings.database != target) candidates.push_back(settings.database);
+    for (const char* name : {"postgres", "template1"})
+        if (name != target && name != settings.database) candidates.emplace_back(name);
+    std::unique_ptr<PgConnection> conn;
+    std::string tried;
+    for (const std::string& name : candidates) {
+        try {
+            conn = std::make_unique<PgConnection>(settings, name, cancelled);
+            break;
+        } catch (const ConnectError& e) {
+            if (e.failure() != ConnectFailure::unknown_database && e.failure() != ConnectFailure::no_connect_privilege)
+                throw;
+            tried += (tried.empty() ? "'" : ", '") + name + "'";
+        }
+    }
+    if (!conn)
+        throw Error(Status::fatal, "cannot create database '" + target + "': no database to connect to for CREATE " +
+                                       "DATABASE (tried " + tried + ")");
+    if (!conn->query("SELECT 1 FROM pg_database WHERE datname = $1", {target}).empty())
+        throw Error(Status::fatal, "target database '" + target + "' already exists at " + settings.endpoint() +
+                                       "; leave out --create to restore into it");
+    // template0: objects added to template1 on this server must not collide with the restored ones.
+    conn->query("CREATE DATABASE " + conn->quote_identifier(target) + " TEMPLATE template0", {},
+                "cannot create database '" + target + "'");
+}
+
+void clean_database(PgConnection& conn, const std::string& target) {
+    const std::string what = "cannot clean target database '" + target + "'";
+    conn.query("BEGIN", {}, what);
+    for (const Row& schema :
+         conn.query("SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema') "
+                    "AND nspname NOT LIKE 'pg\\_toast%' AND nspname NOT LIKE 'pg\\_temp\\_%' ORDER BY 1",
+                    {}, what))
+        conn.query("DROP SCHEMA " + conn.quote_identifier(schema[0]) + " CASCADE", {}, what);
+    for (const Row& extension : conn.query("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql'", {}, what))
+        conn.query("DROP EXTENSION " + conn.quote_identifier(extension[0]) + " CASCADE", {}, what);
+    conn.query("SELECT lo_unlink(oid) FROM pg_largeobject_metadata", {}, what);
+    // public as a new database has it (pg_dump does not recreate it): since 15 owned by pg_database_owner, before
+    // that open to everyone.
+    if (conn.server_version_num() >= 150000) {
+        conn.query("CREATE SCHEMA public AUTHORIZATION pg_database_owner", {}, what);
+        conn.query("GRANT USAGE ON SCHEMA public TO PUBLIC", {}, what);
+    } else {
+        conn.query("CREATE SCHEMA public", {}, what);
+        conn.query("GRANT ALL ON SCHEMA public TO PUBLIC", {}, what);
+    }
+    conn.query("COMMENT ON SCHEMA public IS 'standard public schema'", {}, what);
+    conn.query("COMMIT", {}, what);
+}
+
+class ClientRestore final : public RestoreTarget {
+  public:
+    ClientRestore(ChildSpec spec, std::string name, Host host, ConnectionSettings settings)
+        : host_(host), name_(std::move(name)), settings_(std::move(settings)), child_(std::move(spec)) {}
+
+    void write(std::span<const uint8_t> data) override {
+        try {
+            child_.write_stdin(data, [this] { return host_.cancelled(); });
+        } catch (const Error& e) {
+            if (e.status() == Status::cancelled) throw;
+            fail_if_exited_badly();
+            throw Error(Status::fatal, name_ + " exited before reading all of its input");
+        }
+    }
+
+    void finish() override {
+        child_.close_stdin();
+        fail_if_exited_badly();
+    }
+
+  private:
+    void fail_if_exited_badly() {
+        ExitStatus status = child_.wait([this] { return host_.cancelled(); });
+        if (!status.success())
+            throw Error(Status::fatal, describe_client_exit(name_, status, settings_.redact(child_.stderr_tail())));
+    }
+
+    Host host_;
+    std::string name_;
+    ConnectionSettings settings_;
+    ChildProcess child_;  // destroyed without finish() = killed before it sees the end of its input
+};
+
+}  // namespace
+
+std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings, const RestoreClient& client,
+                                             const RestoreRequest& request, Host host) {
+    auto cancelled = [host] { return host.cancelled(); };
+    const std::string& target = request.target_database;
+    if (request.create) create_database(settings, target, cancelled);
+    {
+        std::unique_ptr<PgConnection> conn = connect_target(settings, target, cancelled);
+        std::vector<Row> found = conn->query(kUserObjects, {}, "cannot inspect target database '" + target + "'");
+        if (!found.empty()) {
+            if (!request.clean) {
+                std::string examples;
+                for (const Row& row : found) examples += (examples.empty() ? "" : ", ") + row[1];
+                throw Error(Status::fatal, "target database '" + target + "' is not empty (" + found[0][0] +
+                                               " objects, e.g. " + examples + "); restore into an empty database, " +
+                                               "or add --clean to drop its contents first");
+            }
+            host.info("--clean: dropping the contents of database '" + target + "' (" + found[0][0] + " objects)");
+            clean_database(*conn, target);
+        }
+    }
+
+    const std::string name = client.custom_format ? "pg_restore" : "psql";
+    ChildSpec spec;
+    spec.argv.push_back(locate_client(name, client.configured_pg_dump));
+    if (client.custom_format) {
+        spec.argv.insert(spec.argv.end(), {"--exit-on-error", "--single-transaction", "--no-password"});
+        if (client.no_owner) spec.argv.push_back("--no-owner");
+        if (client.no_privileges) spec.argv.push_back("--no-privileges");
+    } else {
+        // -X: no ~/.psqlrc; ON_ERROR_STOP: the first error fails the restore instead of scrolling past; --file=-
+        // (stdin, as without it) makes psql prefix errors with their line, "psql:<stdin>:42: ERROR: ...".
+        spec.argv.insert(spec.argv.end(), {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                                           "--no-password", "--file=-"});
+    }
+    spec.argv.push_back("--dbname=" + settings.conninfo(target));
+    spec.env = settings.child_environment();
+    spec.input = ChildSpec::Input::pipe;
+    // psql echoes query results (set_config, lo_open, ...) that nobody reads; errors arrive on stderr.
+    spec.output = ChildSpec::Output::null;
+    spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
+    host.info("restoring into database '" + target + "' at " + settings.endpoint() + " with " + spec.argv.front());
+    return std::make_unique<ClientRestore>(std::move(spec), name, host, settings);
+}
+
+}  // namespace backhaul

@@ -1,0 +1,30 @@
+// `backhaul restore` into PostgreSQL: optionally create the target database, refuse a non-empty one unless told to
+// clean it, then feed the stream to psql (plain dumps) or pg_restore (custom dumps) on stdin.
+#pragma once
+
+#include <backhaul/sdk.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "connection_settings.hpp"
+
+namespace backhaul {
+
+struct RestoreRequest {
+    std::string target_database;
+    bool create = false;  // CREATE DATABASE first; fails if it exists
+    bool clean = false;   // drop the target's contents first instead of refusing a non-empty database
+};
+
+struct RestoreClient {
+    bool custom_format = false;
+    bool no_owner = false;
+    bool no_privileges = false;
+    std::optional<std::string> configured_pg_dump;  // psql/pg_restore are taken from its directory
+};
+
+std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings, const RestoreClient& client,
+                                             const RestoreRequest& request, Host host);
+
+}  // namespace backhaul

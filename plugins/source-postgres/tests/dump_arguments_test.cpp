@@ -1,0 +1,128 @@
+// pg_dump's argv and the extra_args allowlist, without a server.
+#include "dump_arguments.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <backhaul/sdk.hpp>
+
+#include "connection_settings.hpp"
+
+namespace backhaul {
+namespace {
+
+using Args = std::vector<std::string>;
+
+std::string refusal(const Args& extra_args) {
+    try {
+        check_extra_args(extra_args);
+    } catch (const Error& e) {
+        EXPECT_EQ(e.status(), Status::invalid_config);
+        return e.what();
+    }
+    return "";
+}
+
+TEST(DumpArguments, PlainDefaults) {
+    DumpSelection selection;
+    EXPECT_EQ(pg_dump_arguments(selection, "dbname='shop'"),
+              (Args{"--format=plain", "--no-password", "--dbname=dbname='shop'"}));
+}
+
+TEST(DumpArguments, EveryOptionInOrder) {
+    DumpSelection selection;
+    selection.custom_format = true;
+    selection.schemas = {"sales", "hr"};
+    selection.exclude_schemas = {"tmp*"};
+    selection.tables = {"sales.orders"};
+    selection.exclude_tables = {"sales.log"};
+    selection.no_owner = true;
+    selection.no_privileges = true;
+    selection.lock_wait_timeout_ms = 5000;
+    selection.extra_args = {"--encoding", "UTF8", "-v"};
+    EXPECT_EQ(pg_dump_arguments(selection, "c"),
+              (Args{"--format=custom", "--schema=sales", "--schema=hr", "--exclude-schema=tmp*", "--table=sales.orders",
+                    "--exclude-table=sales.log", "--no-owner", "--no-privileges", "--lock-wait-timeout=5000",
+                    "--encoding", "UTF8", "-v", "--no-password", "--dbname=c"}));
+}
+
+TEST(DumpArguments, AllowedExtraArgsPass) {
+    EXPECT_EQ(refusal({"--data-only", "-v", "--encoding=LATIN1", "-E", "UTF8", "-Z5", "--exclude-table-data", "audit.*",
+                       "--if-exists", "--clean", "--rows-per-insert=100", "--inserts"}),
+              "");
+    // A value is taken as is, even when it looks like a flag (pg_dump's getopt does the same).
+    EXPECT_EQ(refusal({"--exclude-table-data", "-f"}), "");
+}
+
+TEST(DumpArguments, OutputElsewhereIsRefused) {
+    EXPECT_EQ(refusal({"-f", "/tmp/x.sql"}),
+              "extra_args: '-f' is not allowed: pg_dump must write to standard output, which Backhaul streams");
+    EXPECT_EQ(refusal({"--file=/tmp/x.sql"}),
+              "extra_args: '--file=/tmp/x.sql' is not allowed: pg_dump must write to standard output, which Backhaul "
+              "streams");
+    EXPECT_EQ(refusal({"-F", "d"}),
+              "extra_args: '-F' is not allowed: use option 'format' (plain or custom; the directory and tar formats "
+              "cannot stream)");
+    EXPECT_EQ(refusal({"-Fd"}),
+              "extra_args: '-Fd' is not allowed: use option 'format' (plain or custom; the directory and tar formats "
+              "cannot stream)");
+    EXPECT_EQ(refusal({"-j", "4"}),
+              "extra_args: '-j' is not allowed: parallel dumps need the directory format, which cannot stream");
+    EXPECT_EQ(refusal({"--jobs=4"}),
+              "extra_args: '--jobs=4' is not allowed: parallel dumps need the directory format, which cannot stream");
+}
+
+TEST(DumpArguments, OptionsTheirOwnWayAreRefusedWithTheOption) {
+    EXPECT_EQ(refusal({"--host=db"}), "extra_args: '--host=db' is not allowed: use option 'host'");
+    EXPECT_EQ(refusal({"-W"}), "extra_args: '-W' is not allowed: the password comes from option 'password'");
+    EXPECT_EQ(refusal({"-n", "x"}), "extra_args: '-n' is not allowed: use option 'schemas'");
+    EXPECT_EQ(refusal({"--lock-wait-timeout=5s"}),
+              "extra_args: '--lock-wait-timeout=5s' is not allowed: use option 'lock_wait_timeout'");
+    EXPECT_EQ(refusal({"--version"}),
+              "extra_args: '--version' is not allowed: it prints the version instead of a dump");
+}
+
+TEST(DumpArguments, UnknownBundledAndPositionalAreRefused) {
+    EXPECT_EQ(refusal({"--output-everything"}),
+              "extra_args: '--output-everything' is not an allowed pg_dump flag (allowed flags keep the dump on "
+              "standard output; see the source-postgres README)");
+    // Bundled short flags could hide a refused flag behind an allowed one.
+    EXPECT_EQ(refusal({"-af"}),
+              "extra_args: '-af' is not an allowed pg_dump flag (allowed flags keep the dump on standard output; see "
+              "the source-postgres README)");
+    EXPECT_EQ(refusal({"--data-only=yes"}),
+              "extra_args: '--data-only=yes' is not an allowed pg_dump flag (allowed flags keep the dump on standard "
+              "output; see the source-postgres README)");
+    EXPECT_EQ(refusal({"otherdb"}), "extra_args: 'otherdb' is not a flag (the database comes from option 'database')");
+    EXPECT_EQ(refusal({"--encoding"}), "extra_args: '--encoding' needs a value");
+}
+
+TEST(ConnectionSettings, ConninfoQuotesAndNeverHoldsThePassword) {
+    ConnectionSettings settings;
+    settings.host = "db.example";
+    settings.port = 15432;
+    settings.user = "o'brien";
+    settings.password = "hunter2-secret";
+    settings.sslmode = "verify-full";
+    settings.sslrootcert = "/etc/ssl/ca dir\\ca.pem";
+    settings.connect_timeout = std::chrono::milliseconds(2500);
+    EXPECT_EQ(settings.conninfo("shop db"),
+              "host='db.example' port='15432' user='o\\'brien' dbname='shop db' sslmode='verify-full' "
+              "sslrootcert='/etc/ssl/ca dir\\\\ca.pem' connect_timeout='3'");
+    EXPECT_EQ(settings.endpoint(), "db.example:15432");
+    EXPECT_EQ(settings.child_environment(), (std::vector<std::pair<std::string, std::string>>{
+                                                {"PGAPPNAME", "backhaul"}, {"PGPASSWORD", "hunter2-secret"}}));
+    EXPECT_EQ(settings.redact("x hunter2-secret y hunter2-secret"), "x <redacted> y <redacted>");
+}
+
+TEST(ConnectionSettings, DefaultsAndShortPasswords) {
+    ConnectionSettings settings;
+    settings.database = "d";
+    settings.password = "abc";  // too short to redact without mangling ordinary words, as in the core
+    EXPECT_EQ(settings.conninfo("d"), "port='5432' dbname='d' connect_timeout='30'");
+    EXPECT_EQ(settings.endpoint(), "local socket, port 5432");
+    EXPECT_EQ(settings.redact("abc"), "abc");
+}
+
+}  // namespace
+}  // namespace backhaul

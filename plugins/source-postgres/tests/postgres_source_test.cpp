@@ -1,0 +1,204 @@
+// source-postgres through its C ABI (no core) against a real PostgreSQL: descriptor, variables, preflight errors that
+// need roles and privileges, cancellation and abandoned restores.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "plugin_harness.hpp"
+#include "postgres_fixture.hpp"
+
+namespace backhaul {
+namespace {
+
+using harness::Instance;
+using harness::OptionList;
+using harness::StreamResult;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::PostgresServer;
+using Argv = std::vector<std::string>;
+
+const harness::Plugin& postgres_plugin() {
+    static const harness::Plugin plugin("source-postgres");
+    return plugin;
+}
+
+// True when this process has no child left, reaped or not.
+bool no_children_left() {
+    int status = 0;
+    return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+class SourcePostgres : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        server_ = PostgresServer::start_or_null(&error_);
+        if (!server_) return;
+        try {
+            server_->query("postgres", R"SQL(
+                CREATE DATABASE shop;
+                CREATE ROLE no_connect LOGIN PASSWORD 'no-connect-pw';
+                CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
+                REVOKE CONNECT ON DATABASE shop FROM PUBLIC;
+                GRANT CONNECT ON DATABASE shop TO reader;
+            )SQL");
+            server_->query("shop", R"SQL(
+                CREATE TABLE public.orders (id int);
+                CREATE TABLE public.salaries (id int);
+                GRANT SELECT ON public.orders TO reader;
+                CREATE TABLE public.filler AS SELECT g, md5(g::text) AS t FROM generate_series(1, 200000) g;
+            )SQL");
+        } catch (const std::exception& e) {
+            error_ = e.what();
+            server_.reset();
+        }
+    }
+    static void TearDownTestSuite() { server_.reset(); }
+    void SetUp() override {
+        ASSERT_TRUE(server_) << error_;
+        // The pipeline's options must be all the plugin uses.
+        for (const char* name : {"PGPASSWORD", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE", "PGPASSFILE"})
+            ::unsetenv(name);
+    }
+
+    OptionList options(OptionList extra = {}) const {
+        OptionList list{{"host", server_->host()}, {"port", server_->port()},         {"user", server_->user()},
+                        {"database", "shop"},      {"password", server_->password()}, {"connect_timeout", 10000}};
+        for (auto& [name, value] : extra) {
+            auto same = std::find_if(list.begin(), list.end(), [&](const auto& o) { return o.first == name; });
+            if (same != list.end()) list.erase(same);
+            list.emplace_back(name, value);
+        }
+        return list;
+    }
+    std::string at() const { return " at 127.0.0.1:" + std::to_string(server_->port()); }
+
+    static inline std::unique_ptr<PostgresServer> server_;
+    static inline std::string error_;
+};
+
+TEST_F(SourcePostgres, DescriptorDeclaresOptionsRestoreOptionsAndVariables) {
+    const bh_plugin_descriptor& d = postgres_plugin().descriptor();
+    EXPECT_EQ(d.kind, BH_KIND_SOURCE);
+    EXPECT_STREQ(d.name, "source-postgres");
+    std::vector<std::string> names;
+    for (uint32_t i = 0; i < d.option_count; ++i) names.push_back(d.options[i].name);
+    EXPECT_EQ(names, (Argv{"host", "port", "user", "database", "password", "sslmode", "sslrootcert", "format",
+                           "schemas", "exclude_schemas", "tables", "exclude_tables", "no_owner", "no_privileges",
+                           "extra_args", "pg_dump", "connect_timeout", "lock_wait_timeout"}));
+    EXPECT_EQ(d.options[4].flags, uint32_t{BH_OPT_SECRET});
+    EXPECT_EQ(d.options[3].flags, uint32_t{BH_OPT_REQUIRED});
+    ASSERT_EQ(d.restore_option_count, 3u);
+    EXPECT_STREQ(d.restore_options[0].name, "target_database");
+    EXPECT_STREQ(d.restore_options[1].name, "create");
+    EXPECT_EQ(d.restore_options[1].type, BH_OPT_BOOL);
+    EXPECT_STREQ(d.restore_options[2].name, "clean");
+    std::vector<std::string> variables;
+    for (const char* const* v = d.variables; *v; ++v) variables.push_back(*v);
+    EXPECT_EQ(variables, (Argv{"database", "host", "server_version", "ext"}));
+}
+
+TEST_F(SourcePostgres, StreamsThePlainDumpAndPublishesVariables) {
+    Instance source(postgres_plugin(), options({{"tables", Argv{"public.orders"}}}));
+    ASSERT_EQ(source.create_status(), BH_OK) << source.last_error();
+    EXPECT_EQ(source.host().variables().at("ext"), ".sql");
+    StreamResult result = source.read_source();
+    ASSERT_EQ(result.status, BH_END_OF_STREAM) << result.error;
+    EXPECT_THAT(result.data, HasSubstr("CREATE TABLE public.orders"));
+    EXPECT_THAT(result.data, Not(HasSubstr("salaries")));
+    EXPECT_THAT(result.data, HasSubstr("-- PostgreSQL database dump complete"));
+    std::string version = server_->query("postgres", "SHOW server_version");
+    version.resize(version.find(' ') == std::string::npos ? version.size() : version.find(' '));
+    std::map<std::string, std::string> expected{
+        {"database", "shop"}, {"host", "127.0.0.1"}, {"server_version", version}, {"ext", ".sql"}};
+    EXPECT_EQ(source.host().variables(), expected);
+    EXPECT_TRUE(no_children_left());
+}
+
+TEST_F(SourcePostgres, CustomFormatIsAPgRestoreArchive) {
+    Instance source(postgres_plugin(), options({{"format", "custom"}, {"tables", Argv{"public.orders"}}}));
+    EXPECT_EQ(source.host().variables().at("ext"), ".dump");
+    StreamResult result = source.read_source();
+    ASSERT_EQ(result.status, BH_END_OF_STREAM) << result.error;
+    EXPECT_TRUE(result.data.starts_with("PGDMP"));
+}
+
+TEST_F(SourcePostgres, RefusedExtraArgsFailCreate) {
+    Instance source(postgres_plugin(), options({{"extra_args", Argv{"--jobs=4"}}}));
+    EXPECT_EQ(source.create_status(), BH_INVALID_CONFIG);
+    EXPECT_EQ(source.last_error(),
+              "extra_args: '--jobs=4' is not allowed: parallel dumps need the directory format, which cannot stream");
+}
+
+TEST_F(SourcePostgres, MissingConnectPrivilege) {
+    Instance source(postgres_plugin(), options({{"user", "no_connect"}, {"password", "no-connect-pw"}}));
+    StreamResult result = source.read_source();
+    EXPECT_EQ(result.status, BH_FATAL);
+    EXPECT_EQ(result.error,
+              "user 'no_connect' may not connect to database 'shop'" + at() + " (missing CONNECT privilege)");
+}
+
+TEST_F(SourcePostgres, MissingTablePrivilegeFailsBeforePgDumpStarts) {
+    Instance source(postgres_plugin(), options({{"user", "reader"}, {"password", "reader-pw"}}));
+    StreamResult result = source.read_source();
+    EXPECT_EQ(result.status, BH_FATAL);
+    EXPECT_EQ(result.error,
+              "user 'reader' lacks the privileges to dump database 'shop': cannot read 2 relation(s), "
+              "e.g. public.filler, public.salaries (grant SELECT and schema USAGE, or leave them out "
+              "with exclude_tables or exclude_schemas)");
+    EXPECT_TRUE(result.data.empty());
+    EXPECT_TRUE(no_children_left());
+}
+
+TEST_F(SourcePostgres, PasswordRequiredButNotSet) {
+    OptionList list = options();
+    list.erase(std::find_if(list.begin(), list.end(), [](const auto& o) { return o.first == "password"; }));
+    Instance source(postgres_plugin(), list);
+    StreamResult result = source.read_source();
+    EXPECT_EQ(result.status, BH_FATAL);
+    EXPECT_EQ(result.error,
+              "the server" + at() + " requires a password for user 'backhaul_test' but option 'password' is not set");
+}
+
+TEST_F(SourcePostgres, CancelMidStreamKillsAndReapsPgDump) {
+    Instance source(postgres_plugin(), options());
+    harness::SourceStream stream(source);
+    ASSERT_EQ(stream.open_status(), BH_OK) << source.last_error();
+    std::string data;
+    ASSERT_EQ(stream.read(data), BH_OK);
+    EXPECT_FALSE(no_children_left());
+    source.host().cancel();
+    EXPECT_EQ(stream.read(data), BH_CANCELLED);
+    stream.close();
+    EXPECT_TRUE(no_children_left());
+}
+
+TEST_F(SourcePostgres, AbandonedRestoreLeavesNothingBehind) {
+    server_->query("postgres", "CREATE DATABASE abandoned");
+    Instance source(postgres_plugin(), options());
+    {
+        harness::RestoreTarget target(source, {{"target_database", "abandoned"}});
+        ASSERT_EQ(target.open_status(), BH_OK) << source.last_error();
+        // Complete statements: without the kill, psql would run them and commit at end of input.
+        ASSERT_EQ(target.write("CREATE TABLE t (x int);\nINSERT INTO t VALUES (1);\n"), BH_OK);
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }  // restore_abort
+    EXPECT_TRUE(no_children_left());
+    EXPECT_EQ(server_->query("abandoned", "SELECT count(*) FROM pg_class WHERE relname = 't'"), "0");
+}
+
+TEST_F(SourcePostgres, RestoreCreateNeedsAFreeName) {
+    Instance source(postgres_plugin(), options());
+    StreamResult result = source.restore("SELECT 1;", {{"target_database", "shop"}, {"create", true}});
+    EXPECT_EQ(result.status, BH_FATAL);
+    EXPECT_EQ(result.error, "target database 'shop' already exists" + at() + "; leave out --create to restore into it");
+    StreamResult created =
+        source.restore("CREATE TABLE fresh (x int);", {{"target_database", "brand new"}, {"create", true}});
+    ASSERT_EQ(created.status, BH_OK) << created.error;
+    EXPECT_EQ(server_->query("brand new", "SELECT count(*) FROM fresh"), "0");
+}
+
+}  // namespace
+}  // namespace backhaul
