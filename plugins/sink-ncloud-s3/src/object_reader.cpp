@@ -1,0 +1,118 @@
+#include "object_reader.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace backhaul::s3 {
+
+ObjectReader::ObjectReader(const S3Config& config, Host host, std::string key)
+    : config_(config), host_(host), key_(std::move(key)), client_(config, host, [this] { return stopping_.load(); }) {
+    S3Request head;
+    head.method = "HEAD";
+    head.key = key_;
+    http::Response response;
+    try {
+        response = client_.execute(head, "HeadObject " + client_.display(key_));
+    } catch (const S3Error& e) {
+        if (e.http_status() == 404) throw Error(Status::fatal, "object '" + key_ + "' not found");
+        throw;
+    }
+    size_ = std::stoull(response.header("content-length").value_or("0"));
+    etag_ = response.header("etag").value_or("");
+    range_size_ = config_.part_size;
+    range_count_ = (size_ + range_size_ - 1) / range_size_;
+    // One range needs no helpers; more get min(concurrency, ranges) threads.
+    if (range_count_ > 1) {
+        uint64_t threads = std::min<uint64_t>(static_cast<uint64_t>(config_.concurrency), range_count_);
+        for (uint64_t i = 0; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+    }
+}
+
+ObjectReader::~ObjectReader() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+        changed_.notify_all();
+    }
+    for (std::thread& worker : workers_) worker.join();
+}
+
+size_t ObjectReader::read(std::span<uint8_t> buffer) {
+    while (current_offset_ >= current_.size()) {
+        if (next_to_read_ >= range_count_) return 0;
+        if (workers_.empty()) {
+            current_ = fetch_range(client_, next_to_read_);
+        } else {
+            std::unique_lock lock(mutex_);
+            while (!fetched_.count(next_to_read_) && !failure_) {
+                if (host_.cancelled()) throw Error(Status::cancelled, "cancelled");
+                changed_.wait_for(lock, std::chrono::milliseconds(100));
+            }
+            if (failure_) std::rethrow_exception(failure_);
+            current_ = std::move(fetched_[next_to_read_]);
+            fetched_.erase(next_to_read_);
+            changed_.notify_all();  // the window moved: a worker may fetch the next range
+        }
+        ++next_to_read_;
+        current_offset_ = 0;
+    }
+    size_t n = std::min(buffer.size(), current_.size() - current_offset_);
+    std::memcpy(buffer.data(), current_.data() + current_offset_, n);
+    current_offset_ += n;
+    return n;
+}
+
+void ObjectReader::worker_loop() {
+    S3Client client(config_, host_, [this] { return stopping_.load(); });
+    auto window = static_cast<uint64_t>(config_.concurrency);
+    while (true) {
+        uint64_t index = 0;
+        {
+            std::unique_lock lock(mutex_);
+            // Stay at most `concurrency` ranges ahead of the reader.
+            changed_.wait(lock, [&] {
+                return stopping_ || failure_ || next_to_fetch_ >= range_count_ ||
+                       next_to_fetch_ < next_to_read_ + window;
+            });
+            if (stopping_ || failure_ || next_to_fetch_ >= range_count_) return;
+            index = next_to_fetch_++;
+        }
+        try {
+            std::string data = fetch_range(client, index);
+            std::lock_guard lock(mutex_);
+            fetched_[index] = std::move(data);
+            changed_.notify_all();
+        } catch (...) {
+            std::lock_guard lock(mutex_);
+            if (!failure_) failure_ = std::current_exception();
+            stopping_ = true;
+            changed_.notify_all();
+            return;
+        }
+    }
+}
+
+std::string ObjectReader::fetch_range(S3Client& client, uint64_t index) {
+    uint64_t first = index * range_size_;
+    uint64_t last = std::min(size_, first + range_size_) - 1;
+    S3Request request;
+    request.key = key_;
+    if (range_count_ > 1)
+        request.headers.emplace_back("range", "bytes=" + std::to_string(first) + "-" + std::to_string(last));
+    if (!etag_.empty()) request.headers.emplace_back("if-match", etag_);
+    std::string what = "GetObject " + client.display(key_);
+    http::Response response;
+    try {
+        response = client.execute(request, what);
+    } catch (const S3Error& e) {
+        if (e.http_status() == 412) throw Error(Status::fatal, "object '" + key_ + "' changed while it was being read");
+        if (e.http_status() == 404) throw Error(Status::fatal, "object '" + key_ + "' not found");
+        throw;
+    }
+    if (response.body.size() != last - first + 1)
+        throw Error(Status::retryable, what + " failed: got " + std::to_string(response.body.size()) +
+                                           " bytes of range " + std::to_string(first) + "-" + std::to_string(last));
+    return std::move(response.body);
+}
+
+}  // namespace backhaul::s3

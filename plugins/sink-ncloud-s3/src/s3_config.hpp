@@ -1,0 +1,47 @@
+// The sink's options, checked once in create(): everything a request needs that does not change during a run.
+#pragma once
+
+#include <backhaul/sdk.hpp>
+#include <chrono>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "aws/sigv4.hpp"
+#include "http/http_client.hpp"
+
+namespace backhaul::s3 {
+
+// The option table, in the order create() receives the values.
+std::span<const bh_option_spec> option_specs();
+
+struct S3Config {
+    http::Url endpoint;  // parsed `endpoint`; endpoint.path is a prefix for every request path ("" usually)
+    std::string endpoint_text;
+    std::string region;
+    std::string bucket;
+    aws::Credentials credentials;
+    bool virtual_addressing = false;
+    uint64_t part_size = 16ull << 20;
+    int concurrency = 4;
+    std::string storage_class;       // "" = the bucket's default
+    http::Headers metadata_headers;  // x-amz-meta-* from the `metadata` option
+    std::string ca_file;
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds request_timeout{600'000};
+    int max_retries = 5;
+    int list_page_size = 1000;
+
+    // Throws backhaul::Error(invalid_config) with a one-line reason.
+    static S3Config from_options(const Options& options);
+};
+
+constexpr uint64_t kMinPartSize = 5ull << 20;  // S3: every part but the last is at least 5 MiB
+constexpr uint64_t kMaxPartSize = 5ull << 30;  // S3: at most 5 GiB per part
+constexpr uint32_t kMaxParts = 10'000;         // S3: at most 10,000 parts per upload
+
+// The x-amz-meta-<name> header for one metadata pair: name in lower case; a value that is not printable ASCII is
+// percent-encoded (HTTP headers cannot carry it portably).
+std::pair<std::string, std::string> metadata_header(std::string_view name, std::string_view value);
+
+}  // namespace backhaul::s3

@@ -1,0 +1,81 @@
+#include "s3_error.hpp"
+
+#include "http/retry_policy.hpp"
+#include "s3_xml.hpp"
+
+namespace backhaul::s3 {
+namespace {
+
+// A code for responses without an S3 body (HEAD has none; some proxies answer in HTML).
+std::string code_for_status(long status) {
+    switch (status) {
+        case 400:
+            return "BadRequest";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "NotFound";
+        case 405:
+            return "MethodNotAllowed";
+        case 409:
+            return "Conflict";
+        case 412:
+            return "PreconditionFailed";
+        case 429:
+            return "TooManyRequests";
+        case 500:
+            return "InternalError";
+        case 501:
+            return "NotImplemented";
+        case 503:
+            return "ServiceUnavailable";
+        default:
+            return "HTTP" + std::to_string(status);
+    }
+}
+
+std::string hint_for(const std::string& code, const http::Response& response, const std::string& region) {
+    if (code == "SignatureDoesNotMatch") return "check secret_key (and that access_key belongs to it)";
+    if (code == "InvalidAccessKeyId") return "check access_key";
+    if (code == "AccessDenied" || code == "Forbidden")
+        return "the key is not allowed to do this on the bucket; check its permissions";
+    if (code == "NoSuchBucket") return "check the bucket name, endpoint and region";
+    if (code == "AuthorizationHeaderMalformed" || code == "IllegalLocationConstraintException")
+        return "check region: '" + region + "' is not this endpoint's region";
+    if (code == "RequestTimeTooSkewed") {
+        std::string hint = "this machine's clock is off by more than 15 minutes; synchronise it (NTP)";
+        if (auto date = response.header("date")) hint += "; the server's time is " + *date;
+        return hint;
+    }
+    return "";
+}
+
+}  // namespace
+
+S3ErrorBody parse_error_body(const std::string& body) {
+    S3ErrorBody out;
+    if (!xml_root_is(body, "Error")) return out;
+    out.code = xml_text(body, "Code").value_or("");
+    out.message = xml_text(body, "Message").value_or("");
+    return out;
+}
+
+bool is_retryable_code(const std::string& code) {
+    return code == "SlowDown" || code == "InternalError" || code == "ServiceUnavailable" || code == "RequestTimeout" ||
+           code == "Throttling" || code == "ThrottlingException" || code == "RequestThrottled";
+}
+
+S3Error make_error(const std::string& operation, const http::Response& response, const std::string& region) {
+    S3ErrorBody body = parse_error_body(response.body);
+    std::string code = body.code.empty() ? code_for_status(response.status) : body.code;
+    std::string message = operation + " failed: " + code;
+    if (!body.message.empty()) message += ": " + body.message;
+    message += " (HTTP " + std::to_string(response.status) + ")";
+    std::string hint = hint_for(code, response, region);
+    if (!hint.empty()) message += "; " + hint;
+    bool retryable = http::is_retryable_status(response.status) || is_retryable_code(code);
+    std::string detail = response.body.substr(0, 2000);
+    return S3Error(retryable ? Status::retryable : Status::fatal, message, detail, response.status, code);
+}
+
+}  // namespace backhaul::s3

@@ -1,0 +1,152 @@
+// A strict local S3 server for tests: OpenStack Swift with s3api (tests/support/swift_s3_server.py), started once per
+// test binary on first use (about 5 s) and stopped when the binary exits, plus the AWS CLI as the independent client
+// that checks what Backhaul stored. Header-only.
+//
+//   backhaul::testing::SwiftS3& s3 = backhaul::testing::SwiftS3::instance();
+//   s3.create_bucket("backups");
+//   CommandResult cp = s3.aws({"s3", "cp", "s3://backups/key", "out.bin"});
+#pragma once
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "command_runner.hpp"
+
+namespace backhaul::testing {
+
+struct S3User {
+    std::string access_key;
+    std::string secret_key;
+};
+
+class SwiftS3 {
+  public:
+    // tempauth users the server is configured with; the access key contains ':' as Swift's always do.
+    static inline const S3User admin{"test:tester", "testing"};
+    static inline const S3User reader{"test:reader", "reading"};  // not an admin: writes are AccessDenied
+    static constexpr const char* region = "us-east-1";
+
+    // The shared server, started on first call. Throws if it cannot start (Swift not installed, ...).
+    static SwiftS3& instance() {
+        static std::unique_ptr<SwiftS3> server(new SwiftS3());
+        return *server;
+    }
+
+    ~SwiftS3() { stop(); }
+    SwiftS3(const SwiftS3&) = delete;
+    SwiftS3& operator=(const SwiftS3&) = delete;
+
+    int port() const { return port_; }
+    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    const std::filesystem::path& directory() const { return dir_.path(); }
+
+    // Runs the AWS CLI against this server as `user`, isolated from any configuration of the machine's user.
+    CommandResult aws(std::vector<std::string> args, const S3User& user = admin,
+                      const std::map<std::string, std::string>& extra_env = {}) const {
+        args.insert(args.begin(), {aws_cli(), "--endpoint-url", endpoint(), "--no-cli-pager"});
+        CommandOptions options;
+        options.env = {{"AWS_ACCESS_KEY_ID", user.access_key},
+                       {"AWS_SECRET_ACCESS_KEY", user.secret_key},
+                       {"AWS_DEFAULT_REGION", region},
+                       {"AWS_CONFIG_FILE", (dir_.path() / "aws-config").string()},
+                       {"AWS_SHARED_CREDENTIALS_FILE", (dir_.path() / "aws-credentials").string()},
+                       {"AWS_EC2_METADATA_DISABLED", "true"}};
+        for (const auto& [k, v] : extra_env) options.env[k] = v;
+        return run_command(args, options);
+    }
+
+    void create_bucket(const std::string& bucket) const {
+        CommandResult made = aws({"s3api", "create-bucket", "--bucket", bucket});
+        if (made.exit_code != 0 && made.err.find("BucketAlreadyOwnedByYou") == std::string::npos)
+            throw std::runtime_error("cannot create bucket " + bucket + ": " + made.err);
+    }
+
+    // The object's bytes as the AWS CLI downloads them; throws if the download fails.
+    std::string download(const std::string& bucket, const std::string& key) const {
+        std::filesystem::path file = dir_.path() / ("download-" + std::to_string(++downloads_));
+        CommandResult got = aws({"s3api", "get-object", "--bucket", bucket, "--key", key, file.string()});
+        if (got.exit_code != 0) throw std::runtime_error("aws s3api get-object " + key + " failed: " + got.err);
+        std::string data = read_file(file);
+        std::filesystem::remove(file);
+        return data;
+    }
+
+    bool exists(const std::string& bucket, const std::string& key) const {
+        return aws({"s3api", "head-object", "--bucket", bucket, "--key", key}).exit_code == 0;
+    }
+
+    // Upload ids of multipart uploads still pending in `bucket` ("" when there are none).
+    std::string pending_uploads(const std::string& bucket) const {
+        CommandResult listed = aws({"s3api", "list-multipart-uploads", "--bucket", bucket, "--query",
+                                    "Uploads[].UploadId", "--output", "text"});
+        if (listed.exit_code != 0) throw std::runtime_error("list-multipart-uploads failed: " + listed.err);
+        std::string ids = listed.out;
+        while (!ids.empty() && (ids.back() == '\n' || ids.back() == ' ')) ids.pop_back();
+        return ids == "None" ? "" : ids;
+    }
+
+    // The AWS CLI to use: Debian's (scripts/bootstrap installs it) before whatever else is on PATH.
+    static std::string aws_cli() { return std::filesystem::exists("/usr/bin/aws") ? "/usr/bin/aws" : "aws"; }
+
+  private:
+    SwiftS3() {
+        int out[2], in[2];
+        if (pipe2(out, O_CLOEXEC) || pipe2(in, O_CLOEXEC)) throw std::runtime_error("pipe failed");
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+        std::string script = std::string(BACKHAUL_SOURCE_DIR) + "/tests/support/swift_s3_server.py";
+        std::string root = (dir_.path() / "swift").string();
+        // Debian's python3 has the swift modules; another python3 earlier on PATH may not.
+        std::vector<std::string> argv = {"/usr/bin/python3", script, root};
+        std::vector<char*> args;
+        for (auto& a : argv) args.push_back(a.data());
+        args.push_back(nullptr);
+        int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        close(out[1]);
+        close(in[0]);
+        stdin_ = in[1];  // closing it (or our death) tells the launcher to stop
+        if (rc != 0) {
+            close(out[0]);
+            throw std::runtime_error("cannot start " + script);
+        }
+        std::string line;
+        char c;
+        while (read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+        close(out[0]);
+        if (line.rfind("READY ", 0) != 0) {
+            stop();
+            throw std::runtime_error("Swift S3 server did not start: " + line + " (logs in " + root + ")");
+        }
+        port_ = std::stoi(line.substr(6));
+    }
+
+    void stop() {
+        if (pid_ <= 0) return;
+        kill(pid_, SIGTERM);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        if (stdin_ >= 0) close(stdin_);
+        stdin_ = -1;
+    }
+
+    TempDir dir_;
+    pid_t pid_ = -1;
+    int stdin_ = -1;
+    int port_ = 0;
+    mutable int downloads_ = 0;
+};
+
+}  // namespace backhaul::testing
