@@ -5,7 +5,9 @@ include(GoogleTest)
 function(backhaul_add_test name)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "SOURCES;LIBRARIES;LABELS")
   add_executable(${name} ${arg_SOURCES})
-  target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock Threads::Threads ${arg_LIBRARIES})
+  # backhaul_core: plugin tests convert option defaults with the core's own parsers (plugin_harness.hpp).
+  target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock Threads::Threads Backhaul::sdk backhaul_core
+    ${CMAKE_DL_LIBS} ${arg_LIBRARIES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   target_compile_definitions(${name} PRIVATE
     BACKHAUL_BINARY="$<TARGET_FILE:backhaul>"

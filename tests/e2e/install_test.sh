@@ -117,7 +117,8 @@ TOML
 run_backhaul run "$work/random.toml"
 expect_status 0 "backhaul run"
 [[ -f $backups/random.gz ]] || fail "backhaul run committed no random.gz; $backups holds: $(ls -A "$backups")"
-leftovers=$(ls -A "$backups" | grep -vx random.gz || true)
+[[ -f $backups/random.gz.manifest.json ]] || fail "backhaul run wrote no manifest beside random.gz"
+leftovers=$(ls -A "$backups" | grep -vx -e random.gz -e random.gz.manifest.json || true)
 [[ -z $leftovers ]] || fail "backhaul run left files beside random.gz: $leftovers"
 gzip -dc "$backups/random.gz" >"$work/random.raw" || fail "random.gz is not a valid gzip file"
 raw_bytes=$(wc -c <"$work/random.raw")

@@ -65,10 +65,12 @@ TEST_F(EngineTest, CommitsGzipThatGunzipRestoresAndRestoresByteExact) {
     ASSERT_EQ(run.exit_code, 0) << run.err;
     EXPECT_THAT(run.err, HasSubstr("backup committed"));
 
+    // The data object and, written after it committed, its manifest.
     auto files = files_below(sink_dir());
-    ASSERT_EQ(files.size(), 1u) << ::testing::PrintToString(files);
+    ASSERT_EQ(files.size(), 2u) << ::testing::PrintToString(files);
     const std::string& key = files[0];
     EXPECT_THAT(key, ::testing::MatchesRegex("enginetest/20[0-9][0-9]/backup\\.gz"));
+    EXPECT_EQ(files[1], key + ".manifest.json");
 
     // An independent decoder reads what we wrote.
     CommandResult gunzip = run_command({"gunzip", "-c", (sink_dir() / key).string()});

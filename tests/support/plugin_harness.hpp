@@ -8,6 +8,8 @@
 #pragma once
 
 #include <backhaul/plugin_abi.h>
+
+#include "config/option_binding.hpp"
 #include <dlfcn.h>
 
 #include <atomic>
@@ -189,9 +191,19 @@ class OptionValues {
         std::string literal = spec.default_value;
         switch (spec.type) {
             case BH_OPT_INT:
-            case BH_OPT_SIZE:
-            case BH_OPT_DURATION:
                 return OptionValue(static_cast<int64_t>(std::stoll(literal)));
+            // Sizes and durations convert exactly as the core converts them (integers: bytes and seconds).
+            case BH_OPT_SIZE:
+            case BH_OPT_DURATION: {
+                bool quoted = literal.size() >= 2 && literal.front() == '"' && literal.back() == '"';
+                std::string text = quoted ? literal.substr(1, literal.size() - 2) : literal;
+                std::optional<int64_t> parsed;
+                if (!quoted && spec.type == BH_OPT_DURATION) parsed = static_cast<int64_t>(std::stoll(text)) * 1000;
+                else if (spec.type == BH_OPT_SIZE) parsed = ::backhaul::parse_size(text);
+                else parsed = ::backhaul::parse_duration(text);
+                if (parsed) return OptionValue(*parsed);
+                break;
+            }
             case BH_OPT_BOOL:
                 if (literal == "true" || literal == "false") return OptionValue(literal == "true");
                 break;

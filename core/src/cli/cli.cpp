@@ -1,5 +1,6 @@
 #include "cli/cli.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -10,10 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/pipeline_plan.hpp"
+#include "cli/arguments.hpp"
 #include "engine/pipeline_run.hpp"
+#include "engine/secret_store.hpp"
 #include "engine/signal_watch.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
+#include "util/time_text.hpp"
 
 namespace backhaul {
 namespace {
@@ -23,7 +27,14 @@ constexpr const char* kUsage = R"(Usage: backhaul [GLOBAL OPTIONS] COMMAND [ARGS
 Streams backups from a source through transforms (compress, encrypt) into a sink, as a pipeline file describes.
 
 Commands:
-  run PIPELINE                       run a backup; the object is committed only if every stage succeeded
+  run PIPELINE [--metrics-file PATH] [--no-progress]
+                                     run a backup; the object is committed only if every stage succeeded,
+                                     then its manifest is written and [retention] applied
+  list PIPELINE [--json]             the pipeline's backups in the sink, newest first (complete/incomplete)
+  verify PIPELINE [--key KEY|--latest]
+                                     read a backup back, check size and SHA-256 against its manifest and
+                                     decode it to the end (default: the latest complete backup)
+  prune PIPELINE [--dry-run]         apply [retention] now; print what is kept and deleted, and why
   validate PIPELINE                  check a pipeline file and its plugins' options (no network, no plugin I/O)
   restore PIPELINE --key KEY [--output FILE|-] [SOURCE RESTORE OPTIONS]
                                      read KEY from the sink, decode it and restore it through the source
@@ -37,17 +48,9 @@ Global options:
   --version                          print the version
   -h, --help                         print this help (also after a command)
 
-Exit codes: 0 success, 1 backup/restore failed (nothing committed), 2 usage or invalid pipeline,
+Exit codes: 0 success, 1 backup/restore/verify/prune failed, 2 usage or invalid pipeline,
 3 plugin load error, 4 another run holds this pipeline's lock.
 )";
-
-struct Arguments {
-    std::vector<std::string> positional;
-    std::vector<std::string> rest;  // options not consumed globally, in order
-    bool help = false;
-    bool version = false;
-    bool json = false;
-};
 
 Arguments parse_global(int argc, char** argv) {
     Arguments args;
@@ -88,7 +91,9 @@ Arguments parse_global(int argc, char** argv) {
         } else if (a.rfind("-", 0) == 0 && a.size() > 1) {
             args.rest.push_back(a);
             // A following word that is not an option is this option's value.
-            if (i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0 && a.find('=') == std::string::npos)
+            bool valueless = std::find(kValuelessFlags.begin(), kValuelessFlags.end(), a) != kValuelessFlags.end();
+            if (!valueless && i + 1 < argc && std::string(argv[i + 1]).rfind("--", 0) != 0 &&
+                a.find('=') == std::string::npos)
                 args.rest.push_back(argv[++i]);
         } else {
             args.positional.push_back(a);
@@ -210,60 +215,17 @@ int cmd_plugins(const Arguments& args) {
     return 0;
 }
 
-std::string pipeline_argument(const Arguments& args, const char* usage) {
-    if (args.positional.size() != 2) throw UsageError(std::string("usage: ") + usage);
-    return args.positional[1];
-}
-
 int cmd_validate(const Arguments& args) {
     std::string file = pipeline_argument(args, "backhaul validate PIPELINE");
     if (!args.rest.empty()) throw UsageError("validate: unknown option '" + args.rest.front() + "'");
     PluginRegistry registry;
     auto plan = plan_pipeline(file, registry);
-    std::printf("%s: pipeline '%s' is valid (%zu secret(s), source %s, %zu transform(s), sink %s)\n", file.c_str(),
-                plan->spec.name.c_str(), plan->secrets.size(), plan->spec.source.plugin.c_str(),
-                plan->transforms.size(), plan->spec.sink.plugin.c_str());
+    std::printf("%s: pipeline '%s' is valid (%zu secret(s), source %s, %zu transform(s), sink %s, %zu notifier(s), "
+                "retention %s)\n",
+                file.c_str(), plan->spec.name.c_str(), plan->secrets.size(), plan->spec.source.plugin.c_str(),
+                plan->transforms.size(), plan->spec.sink.plugin.c_str(), plan->notifiers.size(),
+                plan->retention ? "on" : "off");
     return 0;
-}
-
-std::string human_bytes(uint64_t n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
-}
-
-int cmd_run(const Arguments& args) {
-    std::string file = pipeline_argument(args, "backhaul run PIPELINE");
-    if (!args.rest.empty()) throw UsageError("run: unknown option '" + args.rest.front() + "'");
-    auto start = std::chrono::system_clock::now();
-    PluginRegistry registry;
-    auto plan = plan_pipeline(file, registry);
-    RunControl control;
-    SignalWatch signals(control);
-    auto t0 = std::chrono::steady_clock::now();
-    try {
-        BackupResult result = run_backup(*plan, control, start);
-        double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        char summary[512];
-        std::snprintf(summary, sizeof summary,
-                      "backup committed: pipeline=%s key=%s raw=%s stored=%s ratio=%.3f duration=%.2fs",
-                      plan->spec.name.c_str(), result.key.c_str(), human_bytes(result.raw_bytes).c_str(),
-                      human_bytes(result.stored_bytes).c_str(),
-                      result.raw_bytes ? double(result.stored_bytes) / double(result.raw_bytes) : 0.0, seconds);
-        Log::info(summary);
-        return 0;
-    } catch (const std::exception& e) {
-        // A ConfigError or UsageError cannot happen here: the plan was validated.
-        Log::error(std::string("backup failed, nothing committed: ") + e.what());
-        return static_cast<int>(ExitCode::run_failed);
-    }
 }
 
 int cmd_restore(const Arguments& args) {
@@ -299,7 +261,9 @@ int cmd_restore(const Arguments& args) {
     RunControl control;
     SignalWatch signals(control);
     try {
-        RestoreResult result = run_restore(*plan, control, request);
+        SecretStore secrets;
+        secrets.fetch_all(*plan, control);
+        RestoreResult result = run_restore(*plan, control, secrets, request);
         Log::info("restore complete: key=" + request.key + " stored=" + human_bytes(result.stored_bytes) +
                   " restored=" + human_bytes(result.restored_bytes));
         return 0;
@@ -312,6 +276,36 @@ int cmd_restore(const Arguments& args) {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> parse_flags(const std::vector<std::string>& rest, std::initializer_list<FlagSpec> flags,
+                                               const std::string& command) {
+    std::map<std::string, std::string> values;
+    for (size_t i = 0; i < rest.size(); ++i) {
+        std::string name = rest[i];
+        std::optional<std::string> value;
+        if (size_t eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name.resize(eq);
+        }
+        const FlagSpec* spec = nullptr;
+        for (const FlagSpec& f : flags)
+            if (name == f.name) spec = &f;
+        if (!spec) throw UsageError(command + ": unknown option '" + name + "'");
+        if (spec->takes_value && !value) {
+            if (i + 1 >= rest.size() || rest[i + 1].rfind("--", 0) == 0)
+                throw UsageError(command + ": " + name + " needs a value");
+            value = rest[++i];
+        }
+        if (!spec->takes_value && value) throw UsageError(command + ": " + name + " takes no value");
+        values[name] = value.value_or("");
+    }
+    return values;
+}
+
+std::string pipeline_argument(const Arguments& args, const char* usage) {
+    if (args.positional.size() != 2) throw UsageError(std::string("usage: ") + usage);
+    return args.positional[1];
+}
 
 int run_cli(int argc, char** argv) {
     // Before any thread exists, so every thread inherits the blocked signals.
@@ -330,6 +324,9 @@ int run_cli(int argc, char** argv) {
         if (command == "run") return cmd_run(args);
         if (command == "validate") return cmd_validate(args);
         if (command == "restore") return cmd_restore(args);
+        if (command == "list") return cmd_list(args);
+        if (command == "verify") return cmd_verify(args);
+        if (command == "prune") return cmd_prune(args);
         if (command == "plugins") return cmd_plugins(args);
         if (command == "help") {
             std::fputs(kUsage, stdout);

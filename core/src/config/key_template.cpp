@@ -229,4 +229,122 @@ std::string KeyTemplate::render(std::chrono::system_clock::time_point start, con
     return key;
 }
 
+namespace {
+
+std::string regex_escape(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        if (std::string_view("\\^$.|?*+()[]{}").find(c) != std::string_view::npos) out += '\\';
+        out += c;
+    }
+    return out;
+}
+
+const char* field_pattern(char field) {
+    switch (field) {
+        case 'Y':
+        case 'G':
+            return "([0-9]{4})";
+        case 'j':
+            return "([0-9]{3})";
+        case 'u':
+            return "([1-7])";
+        case 's':
+            return "(-?[0-9]+)";
+        default:
+            return "([0-9]{2})";
+    }
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date, or nullopt if the date does not exist.
+std::optional<int64_t> days_from_civil(int year, unsigned month, unsigned day) {
+    using namespace std::chrono;
+    const year_month_day date{std::chrono::year(year), std::chrono::month(month), std::chrono::day(day)};
+    if (!date.ok()) return std::nullopt;
+    return sys_days(date).time_since_epoch().count();
+}
+
+}  // namespace
+
+KeyMatcher::KeyMatcher(const KeyTemplate& key_template, const std::map<std::string, std::string>& known, TimeZone zone)
+    : zone_(std::move(zone)) {
+    std::string pattern;
+    bool prefix_open = true;
+    for (const KeyTemplate::Part& part : key_template.parts_) {
+        switch (part.kind) {
+            case KeyTemplate::Part::Kind::literal:
+                pattern += regex_escape(part.text);
+                if (prefix_open) prefix_ += part.text;
+                break;
+            case KeyTemplate::Part::Kind::time_field:
+                pattern += field_pattern(part.text.front());
+                fields_.push_back(part.text.front());
+                prefix_open = false;
+                break;
+            case KeyTemplate::Part::Kind::variable: {
+                auto value = known.find(part.text);
+                if (value != known.end()) {
+                    pattern += regex_escape(value->second);
+                    if (prefix_open) prefix_ += value->second;
+                } else {
+                    pattern += part.text == "ext" ? "(?:[^/]*)" : "(?:[^/]+)";
+                    prefix_open = false;
+                }
+                break;
+            }
+        }
+    }
+    pattern_ = std::regex(pattern, std::regex::ECMAScript | std::regex::optimize);
+}
+
+std::optional<KeyMatcher::Match> KeyMatcher::match(const std::string& key) const {
+    std::smatch groups;
+    if (!std::regex_match(key, groups, pattern_)) return std::nullopt;
+    std::map<char, int64_t> value;  // the last occurrence of a field wins; they agree in keys we rendered
+    for (size_t i = 0; i < fields_.size(); ++i) {
+        const std::string text = groups[i + 1].str();
+        try {
+            value[fields_[i]] = std::stoll(text);
+        } catch (const std::exception&) {
+            return std::nullopt;  // out of range: not a key we rendered
+        }
+    }
+    Match result;
+    auto has = [&](char field) { return value.count(field) != 0; };
+    if (has('s')) {
+        result.time = std::chrono::system_clock::time_point(std::chrono::seconds(value['s']));
+        return result;
+    }
+    std::optional<int64_t> days;
+    if (has('Y') || has('y')) {
+        const int year = has('Y') ? static_cast<int>(value['Y']) : 2000 + static_cast<int>(value['y']);
+        if (has('j') && !has('m')) {
+            auto first = days_from_civil(year, 1, 1);
+            if (!first || value['j'] < 1 || value['j'] > 366) return std::nullopt;
+            days = *first + value['j'] - 1;
+        } else {
+            const auto month = static_cast<unsigned>(has('m') ? value['m'] : 1);
+            const auto day = static_cast<unsigned>(has('d') ? value['d'] : 1);
+            days = days_from_civil(year, month, day);
+            if (!days) return std::nullopt;
+        }
+    } else if (has('G')) {
+        // ISO week date: week 1 is the week holding January 4th.
+        auto jan4 = days_from_civil(static_cast<int>(value['G']), 1, 4);
+        if (!jan4 || (has('V') && (value['V'] < 1 || value['V'] > 53))) return std::nullopt;
+        const int64_t jan4_iso_weekday = std::chrono::weekday(std::chrono::sys_days(std::chrono::days(*jan4))).iso_encoding();
+        days = *jan4 - (jan4_iso_weekday - 1) + ((has('V') ? value['V'] : 1) - 1) * 7 + ((has('u') ? value['u'] : 1) - 1);
+    } else {
+        return result;  // no date in the key
+    }
+    const int64_t hour = has('H') ? value['H'] : 0, minute = has('M') ? value['M'] : 0, second = has('S') ? value['S'] : 0;
+    if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+    const int64_t local = *days * 86400 + hour * 3600 + minute * 60 + second;
+    // Local to UTC: the offset in effect at the resulting instant (two steps settle it except inside a DST gap).
+    int64_t utc = local - zone_.utc_offset(local);
+    utc = local - zone_.utc_offset(utc);
+    result.time = std::chrono::system_clock::time_point(std::chrono::seconds(utc));
+    return result;
+}
+
 }  // namespace backhaul

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +36,7 @@ class KeyTemplate {
                        const std::map<std::string, std::string>& vars) const;
 
   private:
+    friend class KeyMatcher;
     struct Part {
         enum class Kind { literal, time_field, variable } kind;
         std::string text;  // literal text, the field letter, or the variable name
@@ -41,6 +44,31 @@ class KeyTemplate {
 
     std::string text_;
     std::vector<Part> parts_;
+};
+
+// Recognises the keys a template can produce, for `list`, `verify --latest` and retention: only those keys belong to
+// the pipeline, whatever else shares the sink. Time fields match their digits, variables given in `known` (e.g.
+// {pipeline}) match their value literally, {ext} matches any text without '/', and other variables one or more
+// characters without '/'.
+class KeyMatcher {
+  public:
+    KeyMatcher(const KeyTemplate& key_template, const std::map<std::string, std::string>& known, TimeZone zone);
+
+    struct Match {
+        // The run's start time as the key's time fields give it (in the matcher's zone; missing finer fields count
+        // as zero), or nullopt when the template has no year (%Y, %y, %G) and no %s.
+        std::optional<std::chrono::system_clock::time_point> time;
+    };
+    // nullopt if the template cannot have produced `key` (including impossible dates such as month 13).
+    std::optional<Match> match(const std::string& key) const;
+    // The literal beginning every such key shares: the prefix to list.
+    const std::string& prefix() const { return prefix_; }
+
+  private:
+    std::regex pattern_;
+    std::vector<char> fields_;  // the time field letter of each capture group, in order
+    std::string prefix_;
+    TimeZone zone_;
 };
 
 // Throws std::runtime_error unless `key` is a safe relative object key: not empty, no leading '/', no empty, "." or

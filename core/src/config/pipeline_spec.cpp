@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "config/key_template.hpp"
+#include "config/option_binding.hpp"
 #include "config/time_zone.hpp"
 
 namespace backhaul {
@@ -15,7 +16,7 @@ namespace backhaul {
 namespace {
 
 constexpr const char* allowed_top_level_keys =
-    "name, timezone, plugin_path, secrets, source, transform, sink, retention, notify";
+    "name, timezone, plugin_path, lock_dir, timeout, secrets, source, transform, sink, retention, notify";
 
 bool is_pipeline_name(std::string_view name) {
     if (name.empty()) return false;
@@ -74,8 +75,9 @@ class PipelineParser {
         spec.file = file_;
         const std::vector<TableEntry> entries = entries_of(*root_);
         for (const TableEntry& entry : entries) {
-            static const std::vector<std::string> known = {"name",      "timezone", "plugin_path", "secrets", "source",
-                                                           "transform", "sink",     "retention",   "notify"};
+            static const std::vector<std::string> known = {"name",   "timezone",  "plugin_path", "lock_dir",
+                                                           "timeout", "secrets",  "source",      "transform",
+                                                           "sink",    "retention", "notify"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
                 throw ConfigError(entry.where,
                                   "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
@@ -111,6 +113,17 @@ class PipelineParser {
             for (size_t i = 0; i < paths.size(); ++i) {
                 spec.plugin_path.push_back(expect_string(paths[i], "'plugin_path[" + std::to_string(i) + "]'"));
             }
+        }
+
+        if (const TableEntry* lock_dir = find("lock_dir")) {
+            spec.lock_dir = expect_string(*lock_dir->node, "'lock_dir'");
+            if (spec.lock_dir.empty()) throw ConfigError(position_of(*lock_dir->node, file_), "'lock_dir' is empty");
+        }
+
+        if (const TableEntry* timeout = find("timeout")) {
+            spec.timeout_where = position_of(*timeout->node, file_);
+            spec.timeout_ms = expect_duration(*timeout->node, "'timeout'");
+            if (*spec.timeout_ms <= 0) throw ConfigError(spec.timeout_where, "'timeout' must be greater than zero");
         }
 
         if (const TableEntry* secrets = find("secrets")) {
@@ -179,6 +192,23 @@ class PipelineParser {
     std::string expect_string(const toml::node& node, const std::string& what) const {
         if (const auto* value = node.as_string()) return value->get();
         throw ConfigError(position_of(node, file_), what + " must be a string, got " + toml_type_name(node));
+    }
+    // Integer seconds or a duration string ("90m", "1h30m"), as plugin DURATION options are written.
+    int64_t expect_duration(const toml::node& node, const std::string& what) const {
+        if (const auto* seconds = node.as_integer()) {
+            int64_t ms = 0;
+            if (seconds->get() < 0 || __builtin_mul_overflow(seconds->get(), int64_t{1000}, &ms))
+                throw ConfigError(position_of(node, file_), what + " is out of range");
+            return ms;
+        }
+        if (const auto* text = node.as_string()) {
+            if (auto ms = parse_duration(text->get())) return *ms;
+            throw ConfigError(position_of(node, file_), what + ": invalid duration '" + text->get() +
+                                                            "' (e.g. \"30s\", \"90m\", \"1h30m\")");
+        }
+        throw ConfigError(position_of(node, file_),
+                          what + " must be a duration (integer seconds or a string like \"2h\"), got " +
+                              toml_type_name(node));
     }
     const toml::table& expect_table(const toml::node& node, const std::string& what) const {
         if (const auto* table = node.as_table()) return *table;

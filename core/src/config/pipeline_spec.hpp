@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +40,9 @@ struct PipelineSpec {
     std::string timezone;  // "" = UTC
     SourcePosition timezone_where;
     std::vector<std::string> plugin_path;                    // as written; relative entries are the loader's to resolve
+    std::string lock_dir;                                    // "" = the default lock directory (see RunLock)
+    std::optional<int64_t> timeout_ms;                       // the whole run's time limit; nullopt = none
+    SourcePosition timeout_where;
     std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
     StageSpec source;
     std::vector<StageSpec> transforms;

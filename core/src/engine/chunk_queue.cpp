@@ -3,11 +3,13 @@
 namespace backhaul {
 
 bool ChunkQueue::push(Chunk chunk) {
+    // Memory is what is bounded, so a chunk counts with its allocation, not just the bytes it holds.
+    const size_t cost = chunk.capacity();
     std::unique_lock lock(mutex_);
     // A chunk larger than the capacity is still accepted into an empty queue, or it could never pass.
-    changed_.wait(lock, [&] { return cancelled_ || bytes_ == 0 || bytes_ + chunk.size() <= capacity_; });
+    changed_.wait(lock, [&] { return cancelled_ || bytes_ == 0 || bytes_ + cost <= capacity_; });
     if (cancelled_) return false;
-    bytes_ += chunk.size();
+    bytes_ += cost;
     chunks_.push_back(std::move(chunk));
     changed_.notify_all();
     return true;
@@ -33,7 +35,7 @@ bool ChunkQueue::pop(Chunk& chunk) {
     if (cancelled_ || chunks_.empty()) return false;
     chunk = std::move(chunks_.front());
     chunks_.pop_front();
-    bytes_ -= chunk.size();
+    bytes_ -= chunk.capacity();
     changed_.notify_all();
     return true;
 }

@@ -18,7 +18,8 @@ class ChunkQueue {
 public:
     explicit ChunkQueue(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
-    // Blocks while the queue holds `capacity` bytes or more. Returns false if the queue was cancelled.
+    // Blocks while the chunks queued hold `capacity` bytes of memory or more (counted by allocation, so half-empty
+    // chunks cannot pile up). Returns false if the queue was cancelled.
     bool push(Chunk chunk);
     // The producer is done: pop() returns false once the queue is drained.
     void close();

@@ -50,6 +50,21 @@ void check_options(const StagePlan& stage, const ValueResolver& resolver) {
 
 }  // namespace
 
+NotifierPlan plan_notifier(StageSpec& stage, const std::string& file, const PluginRegistry& registry,
+                           const ValueResolver& resolver) {
+    NotifyEvents events = take_notify_events(stage, file);
+    NotifierPlan plan{resolve_stage(stage, registry), events};
+    check_options(plan.stage, resolver);
+    return plan;
+}
+
+std::vector<NotifierPlan> plan_notifiers(PipelineSpec& spec, const PluginRegistry& registry,
+                                         const ValueResolver& resolver) {
+    std::vector<NotifierPlan> notifiers;
+    for (StageSpec& stage : spec.notifiers) notifiers.push_back(plan_notifier(stage, spec.file, registry, resolver));
+    return notifiers;
+}
+
 std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, PluginRegistry& registry) {
     auto plan = std::make_unique<PipelinePlan>();
     plan->spec = parse_pipeline_file(file);
@@ -74,6 +89,9 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
     check_options(plan->source, resolver);
     for (const StagePlan& t : plan->transforms) check_options(t, resolver);
     check_options(plan->sink, resolver);
+
+    plan->notifiers = plan_notifiers(plan->spec, registry, resolver);
+    if (spec.retention) plan->retention = parse_retention_policy(*spec.retention, spec.file);
 
     plan->key = KeyTemplate::parse(spec.key_template, spec.key_where);
     std::set<std::string> known = {"pipeline", "ext"};

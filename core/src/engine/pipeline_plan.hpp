@@ -4,12 +4,15 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "config/interpolation.hpp"
 #include "config/key_template.hpp"
+#include "config/notify_events.hpp"
+#include "config/retention_policy.hpp"
 #include "config/pipeline_spec.hpp"
 #include "loader/plugin_registry.hpp"
 
@@ -20,6 +23,11 @@ struct StagePlan {
     const LoadedPlugin* plugin;
 };
 
+struct NotifierPlan {
+    StagePlan stage;
+    NotifyEvents events;
+};
+
 struct PipelinePlan {
     PipelineSpec spec;
     std::vector<StagePlan> secrets;  // in file order; secrets[i] is spec.secrets[i]
@@ -27,6 +35,8 @@ struct PipelinePlan {
     std::vector<StagePlan> transforms;
     StagePlan sink{};
     KeyTemplate key;
+    std::vector<NotifierPlan> notifiers;      // spec.notifiers with `on` taken out of their options
+    std::optional<RetentionPolicy> retention;  // nullopt = never delete anything
 
     PipelinePlan() = default;
     PipelinePlan(const PipelinePlan&) = delete;  // StagePlan points into spec
@@ -36,6 +46,14 @@ struct PipelinePlan {
 // Parses `file`, loads the plugin search path into `registry` and validates. Throws ConfigError (exit 2) or
 // PluginLoadError (exit 3).
 std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, PluginRegistry& registry);
+
+// The notifiers of `spec` (taking `on` out of their options), resolved against `registry` and with their options
+// validated through `resolver`. Used by plan_pipeline, and on its own to notify about a pipeline whose plan failed.
+std::vector<NotifierPlan> plan_notifiers(PipelineSpec& spec, const PluginRegistry& registry,
+                                         const ValueResolver& resolver);
+// One of them. ConfigError as plan_pipeline.
+NotifierPlan plan_notifier(StageSpec& stage, const std::string& file, const PluginRegistry& registry,
+                           const ValueResolver& resolver);
 
 // Resolves ${env:...} from the process environment and treats ${secret:ID.FIELD} as "defined if [secrets.ID] is":
 // the values are fetched only by a run.

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <memory>
 
@@ -12,66 +13,21 @@
 
 #include "config/option_binding.hpp"
 #include "engine/plugin_instance.hpp"
-#include "engine/secret_store.hpp"
+#include "engine/backup_manifest.hpp"
+#include "engine/pipeline_stages.hpp"
+#include "engine/plugin_stream.hpp"
+#include "engine/sink_store.hpp"
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
+#include "util/sha256.hpp"
+#include "util/time_text.hpp"
 
 namespace backhaul {
 namespace {
 
-std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const ValueResolver& resolver,
-                                             const RunControl& control) {
-    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
-    BoundOptions options = bind_options(*stage.spec, d.name, d.options, d.option_count, resolver);
-    for (const std::string& s : options.secret_values()) Log::add_secret(s);
-    return std::make_unique<PluginInstance>(*stage.plugin, stage.spec->label, std::move(options), control);
-}
-
-// Checks a streaming call's status: a cancellation caused elsewhere is not this stage's error.
-void check_stream_call(PluginInstance& stage, const RunControl& control, bh_status status, std::string_view what) {
-    if (status == BH_CANCELLED && control.cancelled()) throw StageCancelled{};
-    stage.check(status, what);
-}
-
-// Reads from a plugin's C read function (source stream or sink object reader) for the engine's producer thread.
-template <class ReadFn>
-size_t read_from(PluginInstance& stage, const RunControl& control, ReadFn read, void* handle,
-                 std::span<uint8_t> buffer) {
-    for (;;) {
-        size_t len = 0;
-        bh_status status = read(handle, buffer.data(), buffer.size(), &len);
-        if (status == BH_END_OF_STREAM) return 0;
-        check_stream_call(stage, control, status, "read");
-        if (len > buffer.size()) throw RunError(stage.label() + ": read returned more bytes than asked for");
-        if (len > 0) return len;
-        if (control.cancelled()) throw StageCancelled{};
-    }
-}
-
-struct Stages {
-    SecretStore secrets;
-    std::unique_ptr<PluginInstance> source;
-    std::vector<std::unique_ptr<PluginInstance>> transforms;
-    std::unique_ptr<PluginInstance> sink;
-
-    std::vector<PluginInstance*> transform_chain(bool reversed) const {
-        std::vector<PluginInstance*> chain;
-        for (const auto& t : transforms) chain.push_back(t.get());
-        if (reversed) std::reverse(chain.begin(), chain.end());
-        return chain;
-    }
-};
-
-void create_stages(Stages& stages, const PipelinePlan& plan, const RunControl& control, bool with_source) {
-    stages.secrets.fetch_all(plan, control);
-    if (with_source) stages.source = create_stage(plan.source, stages.secrets, control);
-    for (const StagePlan& t : plan.transforms) stages.transforms.push_back(create_stage(t, stages.secrets, control));
-    stages.sink = create_stage(plan.sink, stages.secrets, control);
-}
-
 // {pipeline}, {ext} (every stage's "ext" concatenated in pipeline order) and every other published variable.
-std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const Stages& stages) {
+std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const PipelineStages& stages) {
     std::map<std::string, std::string> vars;
     std::string ext;
     auto add = [&](PluginInstance& stage) {
@@ -94,11 +50,25 @@ std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const
     throw RunError(control.error().value_or(fallback));
 }
 
+ManifestStage manifest_stage(const PluginInstance& stage, const std::string& role) {
+    const bh_plugin_descriptor& d = stage.descriptor();
+    return ManifestStage{role, d.name, d.version ? d.version : "", stage.options().display()};
+}
+
+std::optional<int64_t> parse_expected_bytes(const std::map<std::string, std::string>& variables) {
+    auto it = variables.find(kExpectedBytesVariable);
+    if (it == variables.end()) return std::nullopt;
+    int64_t value = 0;
+    auto [end, error] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), value);
+    if (error != std::errc() || end != it->second.data() + it->second.size() || value < 0) return std::nullopt;
+    return value;
+}
+
 }  // namespace
 
-BackupResult run_backup(const PipelinePlan& plan, RunControl& control, std::chrono::system_clock::time_point start) {
-    Stages stages;
-    create_stages(stages, plan, control, /*with_source=*/true);
+void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
+                std::chrono::system_clock::time_point start, BackupProgress& progress, BackupResult& result) {
+    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::all);
 
     PluginInstance& source = *stages.source;
     PluginInstance& sink = *stages.sink;
@@ -109,13 +79,17 @@ BackupResult run_backup(const PipelinePlan& plan, RunControl& control, std::chro
     bh_status status = source_api.open(source.handle(), &raw_stream);
     if (status != BH_OK) throw RunError(source.error_line(status, "open"));
     std::unique_ptr<void, void (*)(void*)> source_stream(raw_stream, source_api.close);
+    if (auto expected = parse_expected_bytes(source.host().variables())) progress.expected_raw_bytes = *expected;
 
-    BackupResult result;
+    std::map<std::string, std::string> variables = key_variables(plan, stages);
     try {
-        result.key = plan.key.render(start, plan.spec.timezone, key_variables(plan, stages));
+        result.key = plan.key.render(start, plan.spec.timezone, variables);
     } catch (const std::exception& e) {
         throw RunError(std::string("sink: key: ") + e.what());
     }
+    if (is_manifest_key(result.key))
+        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) +
+                       "', which is reserved for manifests");
 
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     void* raw_upload = nullptr;
@@ -124,14 +98,20 @@ BackupResult run_backup(const PipelinePlan& plan, RunControl& control, std::chro
     // Until commit, any way out of this function aborts the upload.
     std::unique_ptr<void, void (*)(void*)> upload(raw_upload, sink_api.abort);
 
+    // Hashed on the consumer thread as the bytes go to the sink: the manifest's checksum costs no second read.
+    Sha256 stored_hash;
     StreamEnds ends;
     ends.producer_label = source.label();
     ends.read = [&](std::span<uint8_t> buffer) {
-        return read_from(source, control, source_api.read, source_stream.get(), buffer);
+        size_t n = read_from(source, control, source_api.read, source_stream.get(), buffer);
+        progress.raw_bytes += n;
+        return n;
     };
     ends.consumer_label = sink.label();
     ends.write = [&](std::span<const uint8_t> data) {
+        stored_hash.update(data);
         check_stream_call(sink, control, sink_api.write(upload.get(), data.data(), data.size()), "write");
+        progress.stored_bytes += data.size();
     };
 
     Log::info("backing up to '" + result.key + "'");
@@ -146,7 +126,33 @@ BackupResult run_backup(const PipelinePlan& plan, RunControl& control, std::chro
     }
     status = sink_api.commit(upload.release());
     if (status != BH_OK) throw RunError(sink.error_line(status, "commit '" + result.key + "'"));
-    return result;
+    result.data_committed = true;
+    result.sha256 = stored_hash.hex_digest();
+
+    BackupManifest manifest;
+    manifest.pipeline = plan.spec.name;
+    manifest.key = result.key;
+    manifest.started_unix_ms = unix_ms(start);
+    manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
+    manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
+    manifest.raw_bytes = result.raw_bytes;
+    manifest.stored_bytes = result.stored_bytes;
+    manifest.sha256 = result.sha256;
+    manifest.stages.push_back(manifest_stage(source, "source"));
+    for (size_t i = 0; i < stages.transforms.size(); ++i)
+        manifest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
+    manifest.stages.push_back(manifest_stage(sink, "sink"));
+    manifest.variables = variables;
+    manifest.backhaul_version = BACKHAUL_VERSION;
+    try {
+        // A cancellation that arrives now (timeout, signal) must not leave the data without its manifest silently.
+        if (control.cancelled()) throw RunError(control.error().value_or("cancelled"));
+        SinkStore(sink).put(manifest_key(result.key), manifest.to_json());
+    } catch (const std::exception& e) {
+        throw RunError("backup data committed under '" + result.key +
+                       "' but its manifest could not be written; the backup is incomplete: " + e.what());
+    }
+    result.manifest_written = true;
 }
 
 namespace {
@@ -204,11 +210,12 @@ private:
 
 }  // namespace
 
-RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const RestoreRequest& request) {
+RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
+                          const RestoreRequest& request) {
     if (request.output && !request.target_options.empty())
         throw UsageError("restore: --output cannot be combined with the source's restore options");
-    Stages stages;
-    create_stages(stages, plan, control, /*with_source=*/!request.output);
+    PipelineStages stages = create_stages(plan, secrets, control,
+                                          request.output ? StageSelection::without_source : StageSelection::all);
     PluginInstance& sink = *stages.sink;
     const bh_sink_api& sink_api = *sink.descriptor().sink;
 

@@ -1,6 +1,7 @@
 // Backup and restore runs of a planned pipeline.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <optional>
@@ -13,15 +14,32 @@
 
 namespace backhaul {
 
-struct BackupResult {
-    std::string key;
-    uint64_t raw_bytes = 0;     // produced by the source
-    uint64_t stored_bytes = 0;  // handed to the sink
+// Live counters of a backup run, read by the progress line from another thread while the run streams.
+struct BackupProgress {
+    std::atomic<uint64_t> raw_bytes{0};     // produced by the source so far
+    std::atomic<uint64_t> stored_bytes{0};  // handed to the sink so far
+    // From the source's `expected_bytes` variable (e.g. the database size), for the ETA; -1 if unknown.
+    std::atomic<int64_t> expected_raw_bytes{-1};
 };
 
-// Fetches secrets, creates every stage, streams source -> transforms -> sink and commits only if every stage
-// succeeded; otherwise aborts the sink. Throws RunError with the first error (nothing committed).
-BackupResult run_backup(const PipelinePlan& plan, RunControl& control, std::chrono::system_clock::time_point start);
+// What a backup run did, filled in as it goes so that a failed run can still report its key and sizes.
+struct BackupResult {
+    std::string key;            // "" until the key was rendered
+    uint64_t raw_bytes = 0;     // produced by the source
+    uint64_t stored_bytes = 0;  // handed to the sink
+    std::string sha256;         // of the stored bytes; set once the stream completed
+    bool data_committed = false;
+    bool manifest_written = false;  // the backup is complete
+};
+
+// The name of the source variable that announces the size of the raw stream (see sdk/README.md, "Variables").
+inline constexpr const char* kExpectedBytesVariable = "expected_bytes";
+
+// Creates every stage with `secrets`, streams source -> transforms -> sink, commits only if every stage succeeded
+// (otherwise aborts the sink), then writes the manifest "<key>.manifest.json" through the sink. Throws RunError with
+// the first error; `result` says how far the run got.
+void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
+                std::chrono::system_clock::time_point start, BackupProgress& progress, BackupResult& result);
 
 struct RestoreRequest {
     std::string key;
@@ -38,6 +56,7 @@ struct RestoreResult {
 
 // Reads `key` from the sink, decodes through the transforms in reverse order and feeds the source's restore target
 // (or the output file). Throws RunError with the first error; the target is aborted on failure.
-RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const RestoreRequest& request);
+RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
+                          const RestoreRequest& request);
 
 }  // namespace backhaul

@@ -85,14 +85,15 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
 
     threads.emplace_back([&] {
         guard_stage(control, ends.producer_label, [&] {
+            // One read buffer for the whole run; each chunk queued is an exact-size copy of what one read returned
+            // (a pipe read often returns far less than asked for).
+            std::unique_ptr<uint8_t[]> buffer(new uint8_t[kChunkSize]);
             for (;;) {
                 if (control.cancelled()) return;
-                Chunk chunk(kChunkSize);
-                size_t n = ends.read(std::span<uint8_t>(chunk.data(), chunk.size()));
+                size_t n = ends.read(std::span<uint8_t>(buffer.get(), kChunkSize));
                 if (n == 0) break;
-                chunk.resize(n);
                 bytes_read += n;
-                if (!queues[0]->push(std::move(chunk))) return;
+                if (!queues[0]->push(Chunk(buffer.get(), buffer.get() + n))) return;
             }
             queues[0]->close();
         });

@@ -17,6 +17,7 @@ struct LogState {
     LogFormat format = LogFormat::text;
     bh_log_level min_level = BH_LOG_INFO;
     std::vector<std::string> secrets;  // wiped at exit; never printed
+    std::string status;                // the status line currently drawn, "" if none
 
     ~LogState() {
         for (std::string& s : secrets) secure_wipe(s);
@@ -98,7 +99,26 @@ void Log::write(bh_log_level level, std::string_view stage, std::string_view mes
         if (!stage.empty()) line += std::string(stage) + ": ";
         line += clean + "\n";
     }
+    if (!s.status.empty()) line = "\r\x1b[K" + line + s.status;
     std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+}
+
+LogFormat Log::format() {
+    std::lock_guard lock(state().mutex);
+    return state().format;
+}
+
+void Log::set_status(std::string_view line) {
+    LogState& s = state();
+    std::lock_guard lock(s.mutex);
+    std::string clean = scrub_locked(s, line);
+    for (char& c : clean)
+        if (c == '\n' || c == '\r') c = ' ';
+    std::string out = "\r\x1b[K" + clean;
+    if (clean.empty() && s.status.empty()) return;
+    s.status = clean;
+    std::fwrite(out.data(), 1, out.size(), stderr);
     std::fflush(stderr);
 }
 

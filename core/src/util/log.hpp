@@ -24,6 +24,11 @@ public:
     static void warn(std::string_view message) { write(BH_LOG_WARN, "", message); }
     static void error(std::string_view message) { write(BH_LOG_ERROR, "", message); }
     static void debug(std::string_view message) { write(BH_LOG_DEBUG, "", message); }
+
+    static LogFormat format();
+    // A transient status line (the progress of a run on a terminal): drawn with "\r" and erased before every log line,
+    // then drawn again after it, so log lines and the status never mix. "" clears it. Only for terminals.
+    static void set_status(std::string_view line);
 };
 
 // JSON string literal for `text` (quotes included), for the few places that print JSON without a library.

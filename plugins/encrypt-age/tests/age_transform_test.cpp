@@ -267,7 +267,7 @@ TEST_F(EncryptAgeTest, PipelineCommandGzipAgeLocalRestoresByteExactAndAgeGunzipR
 
     CommandResult backup = testing::run_command({BACKHAUL_BINARY, "run", (tmp_ / "pipeline.toml").string()});
     ASSERT_EQ(backup.exit_code, 0) << backup.err;
-    ASSERT_EQ(testing::files_below(sink), std::vector<std::string>{"backup.gz.age"});
+    ASSERT_EQ(testing::files_below(sink), (std::vector<std::string>{"backup.gz.age", "backup.gz.age.manifest.json"}));
     std::string stored = testing::read_file(sink / "backup.gz.age");
     EXPECT_EQ(stored.substr(0, 22), "age-encryption.org/v1\n");
 

@@ -129,8 +129,8 @@ Signature sign(const SignableRequest& request, const Credentials& credentials, c
         if (!out.signed_headers.empty()) out.signed_headers.push_back(';');
         out.signed_headers += name;
     }
-    out.canonical_request = request.method + "\n" + request.path + "\n" + canonical_query_string(request.query) +
-                            "\n" + canonical_headers + "\n" + out.signed_headers + "\n" + request.payload_sha256;
+    out.canonical_request = request.method + "\n" + request.path + "\n" + canonical_query_string(request.query) + "\n" +
+                            canonical_headers + "\n" + out.signed_headers + "\n" + request.payload_sha256;
 
     std::string credential_scope = day + "/" + scope.region + "/" + scope.service + "/aws4_request";
     out.string_to_sign = "AWS4-HMAC-SHA256\n" + std::string(date) + "\n" + credential_scope + "\n" +

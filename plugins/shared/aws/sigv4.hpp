@@ -15,7 +15,7 @@
 namespace backhaul::aws {
 
 struct Credentials {
-    std::string access_key;     // may contain ':' (Swift tempauth keys are "account:user")
+    std::string access_key;  // may contain ':' (Swift tempauth keys are "account:user")
     std::string secret_key;
     std::string session_token;  // "" unless temporary credentials; then sent and signed as x-amz-security-token
 };

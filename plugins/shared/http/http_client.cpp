@@ -266,8 +266,8 @@ std::optional<Url> parse_url(std::string_view text) {
 
 std::string host_header(const Url& url) {
     std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
-    bool default_port = url.port == 0 || (url.scheme == "http" && url.port == 80) ||
-                        (url.scheme == "https" && url.port == 443);
+    bool default_port =
+        url.port == 0 || (url.scheme == "http" && url.port == 80) || (url.scheme == "https" && url.port == 443);
     return default_port ? host : host + ":" + std::to_string(url.port);
 }
 
@@ -277,8 +277,10 @@ bool is_loopback_host(std::string_view host) {
     if (!host.starts_with("127.")) return false;
     int dots = 0;
     for (char c : host) {
-        if (c == '.') ++dots;
-        else if (c < '0' || c > '9') return false;
+        if (c == '.')
+            ++dots;
+        else if (c < '0' || c > '9')
+            return false;
     }
     return dots == 3;
 }

@@ -20,9 +20,9 @@ namespace backhaul::http {
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
-    std::string method = "GET";  // HEAD sends no body and reads none
-    std::string url;             // scheme://host[:port]/path?query, already encoded
-    Headers headers;             // sent as given; libcurl adds Host, Content-Length and User-Agent
+    std::string method = "GET";     // HEAD sends no body and reads none
+    std::string url;                // scheme://host[:port]/path?query, already encoded
+    Headers headers;                // sent as given; libcurl adds Host, Content-Length and User-Agent
     std::span<const uint8_t> body;  // (borrowed until perform returns); PUT and POST always send Content-Length
     // If set, the response body is passed here piece by piece instead of collected in Response::body; return false
     // to stop the transfer (perform then fails with TransportError::Kind::aborted).
@@ -60,9 +60,9 @@ struct Result {
 
 struct ClientOptions {
     std::chrono::milliseconds connect_timeout{10'000};
-    std::chrono::milliseconds request_timeout{0};  // whole request; 0 = no limit
+    std::chrono::milliseconds request_timeout{0};     // whole request; 0 = no limit
     std::chrono::milliseconds stall_timeout{60'000};  // no byte sent or received for this long; 0 = no limit
-    std::string ca_file;  // "" = the system's CA bundle
+    std::string ca_file;                              // "" = the system's CA bundle
     std::string user_agent = "backhaul";
     std::function<bool()> cancelled;  // polled every 100 ms from the thread in perform(); may be empty
 };

@@ -28,8 +28,8 @@ RetryOutcome RetryPolicy::run(const std::function<Attempt(int attempt)>& attempt
             if (cancelled && cancelled()) return RetryOutcome::cancelled;
             auto now = std::chrono::steady_clock::now();
             if (now >= until) break;
-            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now,
-                                                                                      std::chrono::milliseconds(100)));
+            std::this_thread::sleep_for(
+                std::min<std::chrono::steady_clock::duration>(until - now, std::chrono::milliseconds(100)));
         }
     }
 }

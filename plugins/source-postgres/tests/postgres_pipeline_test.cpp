@@ -143,7 +143,7 @@ class PostgresPipeline : public ::testing::Test {
         CommandResult run = backhaul({"run", file.string()});
         ASSERT_EQ(run.exit_code, 0) << run.err;
         EXPECT_THAT(run.err, HasSubstr("backup committed"));
-        EXPECT_THAT(files_below(sink_dir()), ::testing::ElementsAre(expected_key));
+        EXPECT_THAT(files_below(sink_dir()), ::testing::ElementsAre(expected_key, expected_key + ".manifest.json"));
 
         CommandResult restore =
             backhaul({"restore", file.string(), "--key", expected_key, "--target-database", target, "--create"});

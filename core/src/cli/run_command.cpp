@@ -1,0 +1,119 @@
+// `backhaul run`: lock, timeout, backup with manifest, retention, then summary, notifications and metrics on every
+// path out, including an invalid pipeline, a plugin that does not load and a held lock.
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "cli/arguments.hpp"
+#include "cli/run_report.hpp"
+#include "engine/notification.hpp"
+#include "engine/pipeline_run.hpp"
+#include "engine/progress_line.hpp"
+#include "engine/retention_apply.hpp"
+#include "engine/pipeline_stages.hpp"
+#include "engine/run_deadline.hpp"
+#include "engine/run_lock.hpp"
+#include "engine/secret_store.hpp"
+#include "engine/signal_watch.hpp"
+#include "engine/sink_store.hpp"
+#include "errors.hpp"
+#include "util/log.hpp"
+#include "util/time_text.hpp"
+
+namespace backhaul {
+namespace {
+
+void apply_retention_after_backup(const PipelinePlan& plan, const RunControl& control, const ValueResolver& secrets) {
+    std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, control);
+    SinkStore store(*sink);
+    RetentionOutcome outcome = apply_retention(plan, *plan.retention, store, std::chrono::system_clock::now(), false);
+    size_t kept = 0;
+    for (const RetentionDecision& d : outcome.decisions) {
+        if (d.keep) {
+            ++kept;
+            continue;
+        }
+        Log::info("retention: deleted '" + d.backup.key + "' (" + d.reason + ")");
+    }
+    for (const std::string& m : outcome.orphan_manifests) Log::info("retention: deleted '" + m + "' (manifest without its backup)");
+    Log::info("retention: kept " + std::to_string(kept) + ", deleted " + std::to_string(outcome.deleted));
+}
+
+}  // namespace
+
+int cmd_run(const Arguments& args) {
+    std::string file = pipeline_argument(args, "backhaul run PIPELINE [--metrics-file PATH] [--no-progress]");
+    auto flags = parse_flags(args.rest, {{"--metrics-file", true}, {"--no-progress", false}}, "run");
+    std::optional<std::filesystem::path> metrics_file;
+    if (flags.count("--metrics-file")) metrics_file = flags["--metrics-file"];
+
+    RunOutcome outcome;
+    outcome.started = std::chrono::system_clock::now();
+    auto failed_before_plan = [&](const std::exception& e, ExitCode code) {
+        outcome.error = Log::scrub(e.what());
+        std::fprintf(stderr, code == ExitCode::usage ? "%s\n" : "backhaul: %s\n", outcome.error.c_str());
+        outcome.finished = std::chrono::system_clock::now();
+        send_notifications_without_plan(file, outcome);
+        if (!outcome.pipeline.empty()) log_run_summary(outcome);
+        write_metrics_if_asked(metrics_file, outcome);
+        return static_cast<int>(code);
+    };
+
+    PluginRegistry registry;
+    std::unique_ptr<PipelinePlan> plan;
+    try {
+        plan = plan_pipeline(file, registry);
+    } catch (const ConfigError& e) {
+        return failed_before_plan(e, ExitCode::usage);
+    } catch (const PluginLoadError& e) {
+        return failed_before_plan(e, ExitCode::plugin_load);
+    }
+    outcome.pipeline = plan->spec.name;
+
+    RunControl control;
+    SignalWatch signals(control);
+    SecretStore secrets;
+    bool secrets_fetched = false;
+    BackupProgress progress;
+    BackupResult result;
+    ExitCode code = ExitCode::run_failed;
+    try {
+        RunLock lock(*plan, outcome.started);
+        std::optional<RunDeadline> deadline;
+        if (plan->spec.timeout_ms)
+            deadline.emplace(control, std::chrono::milliseconds(*plan->spec.timeout_ms),
+                             human_duration(*plan->spec.timeout_ms));
+        secrets.fetch_all(*plan, control);
+        secrets_fetched = true;
+        {
+            ProgressLine line(progress, ProgressLine::wanted() && !flags.count("--no-progress"));
+            run_backup(*plan, control, secrets, outcome.started, progress, result);
+        }
+        outcome.backup_complete = true;
+        if (plan->retention) {
+            try {
+                apply_retention_after_backup(*plan, control, secrets);
+            } catch (const std::exception& e) {
+                throw RunError("backup '" + result.key + "' is complete, but retention failed: " + e.what());
+            }
+        }
+        outcome.success = true;
+        code = ExitCode::success;
+    } catch (const LockBusy& e) {
+        outcome.error = e.what();
+        Log::error(outcome.error);
+        code = ExitCode::locked;
+    } catch (const std::exception& e) {
+        outcome.error = Log::scrub(e.what());
+        Log::error((result.data_committed ? "run failed: " : "backup failed, nothing committed: ") + outcome.error);
+    }
+    outcome.key = result.key;
+    outcome.raw_bytes = std::max<uint64_t>(result.raw_bytes, progress.raw_bytes);
+    outcome.stored_bytes = std::max<uint64_t>(result.stored_bytes, progress.stored_bytes);
+    outcome.finished = std::chrono::system_clock::now();
+    log_run_summary(outcome);
+    report_run(*plan, secrets_fetched ? &secrets : nullptr, outcome, metrics_file);
+    return static_cast<int>(code);
+}
+
+}  // namespace backhaul

@@ -1,0 +1,37 @@
+#include "config/notify_events.hpp"
+
+#include <algorithm>
+
+namespace backhaul {
+
+NotifyEvents take_notify_events(StageSpec& stage, const std::string& file) {
+    NotifyEvents events;
+    auto on = std::find_if(stage.options.begin(), stage.options.end(),
+                           [](const OptionEntry& option) { return option.name == "on"; });
+    if (on == stage.options.end()) return events;
+    const std::string what = stage.label + ": 'on'";
+    const toml::array* items = on->value->as_array();
+    if (!items) {
+        throw ConfigError(position_of(*on->value, file), what + " must be an array of \"success\" and/or \"failure\", got " +
+                                                             toml_type_name(*on->value));
+    }
+    if (items->empty()) throw ConfigError(position_of(*on->value, file), what + " must not be empty");
+    events = NotifyEvents{false, false};
+    for (const toml::node& item : *items) {
+        const auto* text = item.as_string();
+        bool* flag = nullptr;
+        if (text && text->get() == "success") flag = &events.success;
+        if (text && text->get() == "failure") flag = &events.failure;
+        if (!flag) {
+            std::string shown = text ? "'" + text->get() + "'" : "a " + toml_type_name(item);
+            throw ConfigError(position_of(item, file),
+                              what + ": unknown event " + shown + " (allowed: \"success\", \"failure\")");
+        }
+        if (*flag) throw ConfigError(position_of(item, file), what + ": '" + text->get() + "' is listed twice");
+        *flag = true;
+    }
+    stage.options.erase(on);
+    return events;
+}
+
+}  // namespace backhaul

@@ -1,0 +1,58 @@
+#include "config/retention_policy.hpp"
+
+#include "config/option_binding.hpp"
+#include "config/pipeline_spec.hpp"
+
+namespace backhaul {
+
+RetentionPolicy parse_retention_policy(const toml::table& table, const std::string& file) {
+    RetentionPolicy policy;
+    bool any_rule = false;
+    struct Count {
+        const char* name;
+        int64_t RetentionPolicy::*field;
+    };
+    static constexpr Count counts[] = {
+        {"keep_last", &RetentionPolicy::keep_last},       {"keep_hourly", &RetentionPolicy::keep_hourly},
+        {"keep_daily", &RetentionPolicy::keep_daily},     {"keep_weekly", &RetentionPolicy::keep_weekly},
+        {"keep_monthly", &RetentionPolicy::keep_monthly}, {"keep_yearly", &RetentionPolicy::keep_yearly},
+        {"min_keep", &RetentionPolicy::min_keep},
+    };
+    for (const auto& [key, node] : table) {
+        const std::string name(key.str());
+        const SourcePosition key_where{file, key.source().begin.line, key.source().begin.column};
+        const SourcePosition where = position_of(node, file);
+        const std::string what = "retention: '" + name + "'";
+        if (name == "incomplete_after") {
+            std::optional<int64_t> ms;
+            if (const auto* seconds = node.as_integer()) {
+                if (seconds->get() >= 0) ms = seconds->get() * 1000;
+            } else if (const auto* text = node.as_string()) {
+                ms = parse_duration(text->get());
+            } else {
+                throw ConfigError(where, what + " must be a duration (integer seconds or a string like \"24h\"), got " +
+                                             toml_type_name(node));
+            }
+            if (!ms) throw ConfigError(where, what + ": invalid duration (e.g. \"24h\", \"90m\")");
+            policy.incomplete_after = std::chrono::milliseconds(*ms);
+            continue;
+        }
+        const Count* count = nullptr;
+        for (const Count& c : counts)
+            if (name == c.name) count = &c;
+        if (!count) throw ConfigError(key_where, "retention: unknown key '" + name + "' (allowed: " + kRetentionKeys + ")");
+        const auto* value = node.as_integer();
+        if (!value) throw ConfigError(where, what + " must be an integer, got " + toml_type_name(node));
+        if (value->get() < 0) throw ConfigError(where, what + " must not be negative");
+        policy.*(count->field) = value->get();
+        if (name != "min_keep" && value->get() > 0) any_rule = true;
+    }
+    if (!any_rule) {
+        throw ConfigError(position_of(table, file),
+                          "retention: no keep_* rule is set (set at least one of keep_last, keep_hourly, keep_daily, "
+                          "keep_weekly, keep_monthly, keep_yearly)");
+    }
+    return policy;
+}
+
+}  // namespace backhaul

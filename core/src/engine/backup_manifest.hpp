@@ -1,0 +1,48 @@
+// The manifest stored next to every committed backup as "<key>.manifest.json", written only after the data object
+// committed. Its presence is what makes a backup complete (WAL-G's sentinel idea): a data object without it is an
+// interrupted or failed run. verify checks the data against its size and SHA-256.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace backhaul {
+
+inline constexpr std::string_view kManifestSuffix = ".manifest.json";
+inline constexpr const char* kManifestFormat = "backhaul-manifest/1";
+// Manifests are small; anything bigger is not one of ours.
+inline constexpr size_t kManifestMaxBytes = 1 << 20;
+
+struct ManifestStage {
+    std::string role;     // "source", "transform[0]", "sink"
+    std::string plugin;   // "compress-gzip"
+    std::string version;  // the plugin's version
+    std::vector<std::pair<std::string, std::string>> options;  // BoundOptions::display(): secrets are "<redacted>"
+};
+
+struct BackupManifest {
+    std::string pipeline;
+    std::string key;
+    int64_t started_unix_ms = 0;
+    int64_t finished_unix_ms = 0;  // when the data object committed
+    int64_t duration_ms = 0;
+    uint64_t raw_bytes = 0;     // what the source produced, before transforms
+    uint64_t stored_bytes = 0;  // what the sink stored
+    std::string sha256;         // lower-case hex of the stored bytes
+    std::vector<ManifestStage> stages;
+    std::map<std::string, std::string> variables;  // published by stages ({database}, {server_version}, {ext}, ...)
+    std::string backhaul_version;
+
+    std::string to_json() const;
+    // Throws std::runtime_error naming the first missing or mistyped field.
+    static BackupManifest from_json(std::string_view text);
+};
+
+std::string manifest_key(const std::string& data_key);
+bool is_manifest_key(std::string_view key);
+
+}  // namespace backhaul

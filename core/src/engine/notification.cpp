@@ -1,0 +1,91 @@
+#include "engine/notification.hpp"
+
+#include <algorithm>
+
+#include "engine/pipeline_stages.hpp"
+#include "engine/run_control.hpp"
+#include "errors.hpp"
+#include "util/log.hpp"
+#include "util/time_text.hpp"
+
+namespace backhaul {
+namespace {
+
+void notify_one(const NotifierPlan& notifier, const ValueResolver& resolver, const RunOutcome& outcome) {
+    const std::string label = notifier.stage.spec->label + " (" + notifier.stage.spec->plugin + ")";
+    try {
+        // Its own control: the run's is cancelled after a failure, and the notifier must still be able to send.
+        RunControl control;
+        std::unique_ptr<PluginInstance> instance = create_stage(notifier.stage, resolver, control);
+        bh_run_event event{};
+        event.struct_size = sizeof event;
+        event.pipeline = outcome.pipeline.c_str();
+        event.outcome = outcome.success ? "success" : "failure";
+        event.key = outcome.key.c_str();
+        std::string error = Log::scrub(outcome.error);
+        event.error = error.c_str();
+        event.started_unix_ms = unix_ms(outcome.started);
+        event.duration_ms = outcome.duration_ms();
+        event.raw_bytes = static_cast<int64_t>(outcome.raw_bytes);
+        event.stored_bytes = static_cast<int64_t>(outcome.stored_bytes);
+        bh_status status = instance->descriptor().notifier->notify(instance->handle(), &event);
+        if (status != BH_OK) throw RunError(instance->error_line(status, "notify"));
+        Log::debug(label + ": notified (" + event.outcome + ")");
+    } catch (const std::exception& e) {
+        std::string message = e.what();
+        if (message.rfind(label, 0) != 0) message = label + ": " + message;
+        Log::warn("notification failed (the run's outcome is unchanged): " + message);
+    }
+}
+
+bool wants(const NotifierPlan& notifier, const RunOutcome& outcome) {
+    return outcome.success ? notifier.events.success : notifier.events.failure;
+}
+
+}  // namespace
+
+void send_notifications(const std::vector<NotifierPlan>& notifiers, const ValueResolver& resolver,
+                        const RunOutcome& outcome) {
+    for (const NotifierPlan& n : notifiers)
+        if (wants(n, outcome)) notify_one(n, resolver, outcome);
+}
+
+void send_notifications_without_plan(const std::filesystem::path& file, RunOutcome& outcome) {
+    PipelineSpec spec;
+    try {
+        spec = parse_pipeline_file(file);
+    } catch (const std::exception&) {
+        return;  // no pipeline name, no notifier: nothing to tell anyone
+    }
+    outcome.pipeline = spec.name;
+    if (spec.notifiers.empty()) return;
+
+    // Load plugin by plugin: one broken library (perhaps the very error being reported) must not hide the notifier.
+    PluginRegistry registry;
+    std::filesystem::path dir = std::filesystem::absolute(file).parent_path();
+    for (const std::filesystem::path& d : plugin_search_path(spec.plugin_path, dir)) {
+        std::error_code ec;
+        std::vector<std::filesystem::path> files;
+        for (const auto& entry : std::filesystem::directory_iterator(d, ec))
+            if (entry.path().extension() == ".so") files.push_back(entry.path());
+        std::sort(files.begin(), files.end());
+        for (const auto& f : files) {
+            try {
+                registry.load_file(f);
+            } catch (const std::exception&) {
+            }
+        }
+    }
+    // No ${secret:...} can be resolved: a notifier that needs one reports that it cannot be set up.
+    ProcessEnvResolver env_only;
+    for (StageSpec& stage : spec.notifiers) {
+        try {
+            NotifierPlan plan = plan_notifier(stage, spec.file, registry, env_only);
+            if (wants(plan, outcome)) notify_one(plan, env_only, outcome);
+        } catch (const std::exception& e) {
+            Log::warn(std::string("notification failed (the run's outcome is unchanged): ") + e.what());
+        }
+    }
+}
+
+}  // namespace backhaul

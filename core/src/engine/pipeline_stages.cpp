@@ -1,0 +1,35 @@
+#include "engine/pipeline_stages.hpp"
+
+#include <algorithm>
+
+#include "config/option_binding.hpp"
+#include "util/log.hpp"
+
+namespace backhaul {
+
+std::vector<PluginInstance*> PipelineStages::transform_chain(bool reversed) const {
+    std::vector<PluginInstance*> chain;
+    for (const auto& t : transforms) chain.push_back(t.get());
+    if (reversed) std::reverse(chain.begin(), chain.end());
+    return chain;
+}
+
+std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const ValueResolver& resolver,
+                                             const RunControl& control) {
+    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
+    BoundOptions options = bind_options(*stage.spec, d.name, d.options, d.option_count, resolver);
+    for (const std::string& s : options.secret_values()) Log::add_secret(s);
+    return std::make_unique<PluginInstance>(*stage.plugin, stage.spec->label, std::move(options), control);
+}
+
+PipelineStages create_stages(const PipelinePlan& plan, const ValueResolver& resolver, const RunControl& control,
+                             StageSelection selection) {
+    PipelineStages stages;
+    if (selection == StageSelection::all) stages.source = create_stage(plan.source, resolver, control);
+    if (selection != StageSelection::sink_only)
+        for (const StagePlan& t : plan.transforms) stages.transforms.push_back(create_stage(t, resolver, control));
+    stages.sink = create_stage(plan.sink, resolver, control);
+    return stages;
+}
+
+}  // namespace backhaul

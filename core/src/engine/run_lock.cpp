@@ -1,0 +1,93 @@
+#include "engine/run_lock.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/option_binding.hpp"
+#include "errors.hpp"
+#include "util/sha256.hpp"
+#include "util/time_text.hpp"
+
+namespace backhaul {
+namespace {
+
+bool usable_directory(const std::filesystem::path& dir, mode_t mode) {
+    if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST) return false;
+    struct stat st {};
+    return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && ::access(dir.c_str(), W_OK | X_OK) == 0;
+}
+
+std::string read_holder(int fd) {
+    char buffer[256] = {};
+    ssize_t n = ::pread(fd, buffer, sizeof buffer - 1, 0);
+    std::string text(buffer, n > 0 ? static_cast<size_t>(n) : 0);
+    while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+    return text;
+}
+
+}  // namespace
+
+std::filesystem::path default_lock_dir() {
+    if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime)
+        return std::filesystem::path(runtime) / "backhaul";
+    if (usable_directory("/run/backhaul", 0755)) return "/run/backhaul";
+    return "/tmp/backhaul-" + std::to_string(::getuid());
+}
+
+std::string lock_file_name(const PipelinePlan& plan) {
+    std::string identity = plan.spec.name + "\n" + plan.spec.sink.plugin + "\n" + plan.spec.key_template + "\n";
+    // Validate-mode binding: ${secret:...} stays a placeholder (shown as <redacted>), so no secret is needed here.
+    std::set<std::string> ids;
+    for (const auto& [id, stage] : plan.spec.secrets) ids.insert(id);
+    const bh_plugin_descriptor& d = *plan.sink.plugin->descriptor;
+    BoundOptions options = bind_options(*plan.sink.spec, d.name, d.options, d.option_count, ValidationResolver(ids));
+    for (const auto& [name, value] : options.display()) identity += name + "=" + value + "\n";
+    return plan.spec.name + "-" + sha256_hex(identity).substr(0, 12) + ".lock";
+}
+
+RunLock::RunLock(const PipelinePlan& plan, std::chrono::system_clock::time_point started) {
+    const std::string& pipeline = plan.spec.name;
+    std::filesystem::path directory =
+        plan.spec.lock_dir.empty() ? default_lock_dir() : std::filesystem::path(plan.spec.lock_dir);
+    // Private: the lock names what runs when, and /tmp is shared.
+    if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST)
+        throw RunError("lock: cannot create directory '" + directory.string() + "': " + std::strerror(errno));
+    struct stat st {};
+    if (::stat(directory.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw RunError("lock: '" + directory.string() + "' is not a directory");
+    if (directory.string().rfind("/tmp/", 0) == 0 && st.st_uid != ::getuid())
+        throw RunError("lock: '" + directory.string() + "' belongs to another user");
+    path_ = directory / lock_file_name(plan);
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) throw RunError("lock: cannot open '" + path_.string() + "': " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+        int error = errno;
+        std::string holder = error == EWOULDBLOCK ? read_holder(fd_) : "";
+        ::close(fd_);
+        fd_ = -1;
+        if (error != EWOULDBLOCK)
+            throw RunError("lock: cannot lock '" + path_.string() + "': " + std::strerror(error));
+        throw LockBusy("pipeline '" + pipeline + "' is already running (" +
+                       (holder.empty() ? std::string("holder unknown") : holder) + "; lock file " + path_.string() +
+                       ")");
+    }
+    std::string holder = "pid " + std::to_string(::getpid()) + ", started " + utc_iso8601(unix_ms(started));
+    if (::ftruncate(fd_, 0) == 0) {
+        [[maybe_unused]] ssize_t written = ::pwrite(fd_, (holder + "\n").data(), holder.size() + 1, 0);
+    }
+}
+
+RunLock::~RunLock() {
+    if (fd_ < 0) return;
+    // The file stays: unlinking it would let a third run lock a new inode while a second still waits on the old one.
+    [[maybe_unused]] int truncated = ::ftruncate(fd_, 0);
+    ::close(fd_);
+}
+
+}  // namespace backhaul

@@ -1,0 +1,27 @@
+// How a run ended, as notifications, the metrics file and the summary line report it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace backhaul {
+
+struct RunOutcome {
+    std::string pipeline;  // "" if the pipeline file could not even be parsed
+    bool success = false;
+    // This run stored a complete backup (data and manifest), even if something after it (retention) failed.
+    bool backup_complete = false;
+    std::string key;    // "" if no key was chosen
+    std::string error;  // one line, already scrubbed of secrets; "" on success
+    std::chrono::system_clock::time_point started;
+    std::chrono::system_clock::time_point finished;
+    uint64_t raw_bytes = 0;
+    uint64_t stored_bytes = 0;
+
+    int64_t duration_ms() const {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(finished - started).count();
+    }
+};
+
+}  // namespace backhaul

@@ -1,0 +1,40 @@
+// The sink's object-store side (list, read, small writes, remove) as C++ calls on the main thread, for manifests,
+// `list`, `verify` and retention. Works over the sink ABI only, so every sink gets these features; sinks paginate
+// their listings internally.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/plugin_instance.hpp"
+
+namespace backhaul {
+
+struct StoredObject {
+    std::string key;
+    int64_t size = -1;          // -1 if the sink does not know
+    int64_t mtime_unix_ms = 0;  // 0 if the sink does not know
+};
+
+class SinkStore {
+public:
+    explicit SinkStore(PluginInstance& sink) : sink_(sink), api_(*sink.descriptor().sink) {}
+
+    // Every committed object whose key starts with `prefix`. Throws RunError.
+    std::vector<StoredObject> list(const std::string& prefix);
+    // The whole object, refusing objects larger than `max_bytes`. Throws RunError naming the key.
+    std::string read_all(const std::string& key, size_t max_bytes);
+    // Stores `data` under `key` as one upload (begin, write, commit; abort on failure). Throws RunError.
+    void put(const std::string& key, std::string_view data);
+    // Deletes `keys` (missing keys are not an error). Throws RunError.
+    void remove(const std::vector<std::string>& keys);
+
+    PluginInstance& instance() { return sink_; }
+
+private:
+    PluginInstance& sink_;
+    const bh_sink_api& api_;
+};
+
+}  // namespace backhaul

@@ -1,0 +1,77 @@
+// notify-slack through its C ABI against a local HTTP receiver standing in for hooks.slack.com.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "http_receiver.hpp"
+#include "plugin_harness.hpp"
+
+namespace backhaul {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+bh_run_event event(const char* outcome, const char* key, const char* error) {
+    bh_run_event e{};
+    e.struct_size = sizeof e;
+    e.pipeline = "orders";
+    e.outcome = outcome;
+    e.key = key;
+    e.error = error;
+    e.started_unix_ms = 1732468502000;
+    e.duration_ms = 4200;
+    e.raw_bytes = 4 << 20;
+    e.stored_bytes = 3 << 20;
+    return e;
+}
+
+std::string posted_text(const testing::HttpReceiver& receiver) {
+    auto requests = receiver.wait_for(1);
+    if (requests.empty()) return "<nothing posted>";
+    return nlohmann::json::parse(requests.back()["body"].get<std::string>())["text"];
+}
+
+TEST(NotifySlack, SuccessNamesPipelineDurationSizeAndKey) {
+    testing::HttpReceiver receiver;
+    harness::Plugin plugin("notify-slack");
+    harness::Instance slack(plugin, {{"webhook_url", receiver.url("/services/T0/B0/xyz")}});
+    ASSERT_EQ(slack.create_status(), BH_OK) << slack.last_error();
+    bh_run_event e = event("success", "orders/2025/orders.sql.gz", "");
+    ASSERT_EQ(slack.descriptor().notifier->notify(slack.raw(), &e), BH_OK) << slack.last_error();
+    EXPECT_EQ(posted_text(receiver),
+              ":white_check_mark: backup *orders* succeeded in 4.2s, 3.0 MiB stored, key `orders/2025/orders.sql.gz`");
+    EXPECT_EQ(receiver.requests()[0]["path"], "/services/T0/B0/xyz");
+}
+
+TEST(NotifySlack, FailureQuotesTheErrorLineEscaped) {
+    testing::HttpReceiver receiver;
+    harness::Plugin plugin("notify-slack");
+    harness::Instance slack(plugin, {{"webhook_url", receiver.url()}, {"channel", "#backups"}});
+    bh_run_event e = event("failure", "", "sink: cannot write <disk> & full");
+    ASSERT_EQ(slack.descriptor().notifier->notify(slack.raw(), &e), BH_OK) << slack.last_error();
+    EXPECT_EQ(posted_text(receiver),
+              ":x: backup *orders* FAILED in 4.2s, 3.0 MiB stored\n>sink: cannot write &lt;disk&gt; &amp; full");
+    nlohmann::json body = nlohmann::json::parse(receiver.requests()[0]["body"].get<std::string>());
+    EXPECT_EQ(body["channel"], "#backups");
+}
+
+TEST(NotifySlack, ErrorNeverContainsTheWebhookUrl) {
+    testing::HttpReceiver receiver({403});
+    harness::Plugin plugin("notify-slack");
+    harness::Instance slack(plugin, {{"webhook_url", receiver.url("/services/SECRETPATH")}});
+    bh_run_event e = event("failure", "", "boom");
+    EXPECT_EQ(slack.descriptor().notifier->notify(slack.raw(), &e), BH_FATAL);
+    EXPECT_EQ(slack.last_error(), "slack webhook failed: HTTP 403: receiver says no");
+    EXPECT_THAT(slack.last_error(), Not(HasSubstr("SECRETPATH")));
+}
+
+TEST(NotifySlack, WebhookUrlIsASecretOption) {
+    harness::Plugin plugin("notify-slack");
+    const bh_plugin_descriptor& d = plugin.descriptor();
+    ASSERT_GE(d.option_count, 1u);
+    EXPECT_STREQ(d.options[0].name, "webhook_url");
+    EXPECT_TRUE(d.options[0].flags & BH_OPT_SECRET);
+}
+
+}  // namespace
+}  // namespace backhaul

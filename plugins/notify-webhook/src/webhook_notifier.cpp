@@ -1,0 +1,78 @@
+// notify-webhook: POSTs each run event as a JSON object to a URL (any HTTP endpoint: Alertmanager-style receivers,
+// ticket systems, a chat bridge), through the project's HTTP client and retry policy.
+#include <backhaul/sdk.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "http/json_post.hpp"
+
+namespace backhaul {
+namespace {
+
+const bh_option_spec kOptions[] = {
+    {"url", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr, "http:// or https:// URL the event is POSTed to."},
+    {"headers", BH_OPT_TABLE, BH_OPT_SECRET, "{}", nullptr,
+     "Extra request headers, e.g. { Authorization = \"Bearer ${secret:hook.token}\" }. Redacted in logs."},
+    {"timeout", BH_OPT_DURATION, 0, "\"10s\"", nullptr, "Limit for each attempt (connect, send, answer)."},
+    {"retries", BH_OPT_INT, 0, "3", nullptr,
+     "Retries after a failed attempt (connection errors, timeouts, 5xx, 408, 429), with backoff."},
+};
+
+std::string without_query(const std::string& url) { return url.substr(0, url.find('?')); }
+
+class WebhookNotifier final : public Notifier {
+public:
+    WebhookNotifier(Host host, const Options& options)
+        : host_(host), url_(options.string("url")), headers_(options.table("headers")) {
+        if (!http::parse_url(without_query(url_))) throw invalid_config("option 'url': '" + url_ + "' is not an http(s) URL");
+        if (options.integer("retries") < 0) throw invalid_config("option 'retries' must not be negative");
+        client_options_.request_timeout = options.duration("timeout");
+        client_options_.connect_timeout = std::min(client_options_.connect_timeout, options.duration("timeout"));
+        policy_.max_retries = static_cast<int>(options.integer("retries"));
+    }
+
+    void notify(const bh_run_event& event) override {
+        nlohmann::ordered_json body = {
+            {"pipeline", event.pipeline ? event.pipeline : ""},
+            {"outcome", event.outcome ? event.outcome : ""},
+            {"key", event.key ? event.key : ""},
+            {"error", event.error ? event.error : ""},
+            {"started_unix_ms", event.started_unix_ms},
+            {"duration_ms", event.duration_ms},
+            {"raw_bytes", event.raw_bytes},
+            {"stored_bytes", event.stored_bytes},
+        };
+        http::ClientOptions options = client_options_;
+        options.cancelled = [this] { return host_.cancelled(); };
+        http::Client client(options);
+        http::PostResult result =
+            http::post_json(client, url_, headers_, body.dump(), policy_, [this] { return host_.cancelled(); },
+                            [this](const std::string& line) { host_.warn("webhook: " + line); });
+        if (!result.ok) throw Error(Status::fatal, "webhook " + shown_url() + " failed: " + result.error);
+    }
+
+private:
+    // Scheme, host and path only: a query string often carries a token.
+    std::string shown_url() const {
+        auto url = http::parse_url(without_query(url_));
+        return url->scheme + "://" + http::host_header(*url) + url->path;
+    }
+
+    Host host_;
+    std::string url_;
+    http::Headers headers_;
+    http::ClientOptions client_options_;
+    http::RetryPolicy policy_;
+};
+
+const PluginInfo kInfo{
+    .name = "notify-webhook",
+    .version = "0.1.0",
+    .description = "POSTs each run's outcome as JSON to a URL.",
+    .options = kOptions,
+};
+
+}  // namespace
+}  // namespace backhaul
+
+BACKHAUL_PLUGIN(backhaul::WebhookNotifier, backhaul::kInfo)

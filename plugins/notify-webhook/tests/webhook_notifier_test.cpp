@@ -1,0 +1,88 @@
+// notify-webhook through its C ABI against a local HTTP receiver: the JSON body and headers arrive, 5xx is retried,
+// 4xx and a dead receiver are errors naming what happened.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "http_receiver.hpp"
+#include "plugin_harness.hpp"
+
+namespace backhaul {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+bh_run_event failure_event() {
+    bh_run_event e{};
+    e.struct_size = sizeof e;
+    e.pipeline = "orders";
+    e.outcome = "failure";
+    e.key = "orders/2025/backup.gz";
+    e.error = "source (source-command): command 'pg_dump' exited with status 1";
+    e.started_unix_ms = 1732468502000;
+    e.duration_ms = 4200;
+    e.raw_bytes = 1000;
+    e.stored_bytes = 300;
+    return e;
+}
+
+bh_status notify(harness::Instance& instance, const bh_run_event& event) {
+    return instance.descriptor().notifier->notify(instance.raw(), &event);
+}
+
+TEST(NotifyWebhook, PostsTheEventAsJsonWithConfiguredHeaders) {
+    testing::HttpReceiver receiver;
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance hook(plugin, {{"url", receiver.url("/backups")},
+                                    {"headers", harness::Table{{"Authorization", "Bearer t0ken"}, {"X-Team", "ops"}}}});
+    ASSERT_EQ(hook.create_status(), BH_OK) << hook.last_error();
+    ASSERT_EQ(notify(hook, failure_event()), BH_OK) << hook.last_error();
+
+    auto requests = receiver.wait_for(1);
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0]["path"], "/backups");
+    EXPECT_EQ(requests[0]["headers"]["content-type"], "application/json");
+    EXPECT_EQ(requests[0]["headers"]["authorization"], "Bearer t0ken");
+    EXPECT_EQ(requests[0]["headers"]["x-team"], "ops");
+    nlohmann::json body = nlohmann::json::parse(requests[0]["body"].get<std::string>());
+    EXPECT_EQ(body, nlohmann::json::parse(R"({"pipeline": "orders", "outcome": "failure",
+        "key": "orders/2025/backup.gz",
+        "error": "source (source-command): command 'pg_dump' exited with status 1",
+        "started_unix_ms": 1732468502000, "duration_ms": 4200, "raw_bytes": 1000, "stored_bytes": 300})"));
+}
+
+TEST(NotifyWebhook, RetriesAServerErrorThenSucceeds) {
+    testing::HttpReceiver receiver({503, 200});
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance hook(plugin, {{"url", receiver.url()}});
+    ASSERT_EQ(notify(hook, failure_event()), BH_OK) << hook.last_error();
+    EXPECT_EQ(receiver.wait_for(2).size(), 2u);
+}
+
+TEST(NotifyWebhook, ClientErrorIsNotRetriedAndNamesTheStatus) {
+    testing::HttpReceiver receiver({404});
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance hook(plugin, {{"url", receiver.url("/hook?token=s3cr3t")}});
+    EXPECT_EQ(notify(hook, failure_event()), BH_FATAL);
+    EXPECT_EQ(hook.last_error(), "webhook " + receiver.url("/hook") + " failed: HTTP 404: receiver says no");
+    EXPECT_THAT(hook.last_error(), Not(HasSubstr("s3cr3t")));
+    EXPECT_EQ(receiver.requests().size(), 1u);
+}
+
+TEST(NotifyWebhook, DeadReceiverFailsAfterItsRetries) {
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance hook(plugin, {{"url", testing::dead_url()}, {"retries", 1}, {"timeout", "2s"}});
+    EXPECT_EQ(notify(hook, failure_event()), BH_FATAL);
+    EXPECT_THAT(hook.last_error(), HasSubstr("webhook http://127.0.0.1:9/hook failed: "));
+    EXPECT_THAT(hook.last_error(), HasSubstr("(gave up after 2 attempts)"));
+}
+
+TEST(NotifyWebhook, RejectsAUrlThatIsNotHttp) {
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance hook(plugin, {{"url", "hooks.example.com/x"}});
+    EXPECT_EQ(hook.create_status(), BH_INVALID_CONFIG);
+    EXPECT_EQ(hook.last_error(), "option 'url': 'hooks.example.com/x' is not an http(s) URL");
+}
+
+}  // namespace
+}  // namespace backhaul

@@ -1,0 +1,217 @@
+// The seed's whole job, end to end, from examples/ncloud-postgres-daily.toml: secret-ncloud (the local Secret Manager
+// that checks every signature) → source-postgres (a real PostgreSQL whose role password exists only in the secret) →
+// compress-gzip → sink-ncloud-s3 (Swift) → `backhaul restore` into a new database → the data matches. And the leak
+// test: the password appears in no output, no stored object, no command line of any process, and no environment of
+// any process under `backhaul` other than pg_dump/psql.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "command_runner.hpp"
+#include "ncloud_secret_manager_fixture.hpp"
+#include "postgres_fixture.hpp"
+#include "s3_fixture.hpp"
+#include "secret_leak_scanner.hpp"
+
+namespace backhaul::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+constexpr const char* kRole = "seed_backup";
+constexpr const char* kPassword = "Seed-Distinctive-Pa55w0rd-4Jq";
+constexpr const char* kWrongPassword = "Seed-Wrong-Pa55w0rd-8Lm";
+constexpr const char* kBucket = "seed-backups";
+constexpr const char* kDatabase = "shop";
+
+class SeedPipelineTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        postgres_ = PostgresServer::start_or_null(&error_);
+        if (!postgres_) return;
+        try {
+            SwiftS3::instance().create_bucket(kBucket);
+            // The role the pipeline uses: its password is only in the test secret (and this SQL, sent on stdin).
+            postgres_->query("postgres", std::string("CREATE ROLE ") + kRole + " LOGIN SUPERUSER PASSWORD '" +
+                                             kPassword + "'; CREATE DATABASE " + kDatabase + ";");
+            postgres_->query(kDatabase, R"(
+                CREATE SCHEMA sales;
+                CREATE TABLE sales.customers (id int PRIMARY KEY, name text NOT NULL, note text);
+                CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer int REFERENCES sales.customers,
+                                           total numeric(12,2), items jsonb, placed timestamptz);
+                INSERT INTO sales.customers
+                    SELECT i, '고객 ' || i, CASE WHEN i % 7 = 0 THEN NULL ELSE repeat('x', i % 50) END
+                    FROM generate_series(1, 500) i;
+                INSERT INTO sales.orders (customer, total, items, placed)
+                    SELECT 1 + i % 500, (i * 37 % 100000) / 100.0, jsonb_build_object('sku', i, 'qty', i % 5),
+                           timestamptz '2025-01-01 00:00:00+09' + i * interval '1 minute'
+                    FROM generate_series(1, 20000) i;
+                CREATE VIEW sales.big_orders AS SELECT * FROM sales.orders WHERE total > 900;)");
+        } catch (const std::exception& e) {
+            error_ = e.what();
+            postgres_.reset();
+        }
+    }
+    static void TearDownTestSuite() { postgres_.reset(); }
+    void SetUp() override { ASSERT_TRUE(postgres_) << error_; }
+
+    // Secret Manager accepts the same key pair as the S3 endpoint, as NCloud's do.
+    static std::string secret_manager_config() {
+        return R"({"access_key": ")" + SwiftS3::admin.access_key + R"(", "secret_key": ")" + SwiftS3::admin.secret_key +
+               R"(", "secrets": {
+                 "seed-db": {"chain": {"active": "{\"cdbPassword\":\")" +
+               kPassword + R"(\"}",
+                                       "previous": "{\"cdbPassword\":\")" +
+               kWrongPassword + R"(\"}"}},
+                 "seed-db-wrong": {"chain": {"active": "{\"cdbPassword\":\")" +
+               kWrongPassword + R"(\"}"}}}})";
+    }
+
+    // The example, with the one thing the environment cannot change: the port of the test server.
+    std::filesystem::path pipeline() {
+        std::string text = read_file(std::string(BACKHAUL_SOURCE_DIR) + "/examples/ncloud-postgres-daily.toml");
+        size_t port = text.find("port = 15432");
+        if (port == std::string::npos) throw std::runtime_error("the example has no 'port = 15432' line");
+        text.replace(port, 12, "port = " + std::to_string(postgres_->port()));
+        write_file(tmp_ / "ncloud-postgres-daily.toml", text);
+        return tmp_ / "ncloud-postgres-daily.toml";
+    }
+
+    // Exactly the variables the example reads; no PG* variable, so the password can only come from the secret.
+    std::map<std::string, std::string> environment(const std::string& secret_id = "seed-db") const {
+        return {{"ACCESS_KEY", SwiftS3::admin.access_key},
+                {"SECRET_KEY", SwiftS3::admin.secret_key},
+                {"SECRET_ID", secret_id},
+                {"SECRET_MANAGER_ENDPOINT", secrets_.endpoint()},
+                {"DB_HOST", postgres_->host()},
+                {"DB_NAME", kDatabase},
+                {"DB_USER", kRole},
+                {"OBJECT_STORAGE_ENDPOINT", SwiftS3::instance().endpoint()},
+                {"OBJECT_STORAGE_REGION", SwiftS3::region},
+                {"BUCKET", kBucket}};
+    }
+
+    // Runs backhaul while the scanner watches every process; checks that neither password leaked anywhere it can see.
+    // `strict` (optional) receives what a scanner that allows no process at all saw: where the password really went.
+    CommandResult backhaul(std::vector<std::string> args, const std::map<std::string, std::string>& env,
+                           std::vector<std::string>* strict = nullptr) {
+        args.insert(args.begin(), {BACKHAUL_BINARY, "--log-level", "debug"});
+        CommandOptions options;
+        options.env = env;
+        SecretLeakScanner scanner(kPassword);
+        SecretLeakScanner wrong_scanner(kWrongPassword);
+        SecretLeakScanner strict_scanner(kPassword, /*env_allowed=*/{});
+        CommandResult result = run_command(args, options);
+        if (strict) *strict = strict_scanner.stop();
+        EXPECT_THAT(scanner.stop(), IsEmpty());
+        EXPECT_THAT(wrong_scanner.stop(), IsEmpty());
+        for (const char* secret : {kPassword, kWrongPassword}) {
+            EXPECT_THAT(result.out, Not(HasSubstr(secret)));
+            EXPECT_THAT(result.err, Not(HasSubstr(secret)));
+        }
+        return result;
+    }
+
+    std::vector<std::string> bucket_keys() const {
+        CommandResult listed = SwiftS3::instance().aws(
+            {"s3api", "list-objects", "--bucket", kBucket, "--query", "Contents[].Key", "--output", "text"});
+        if (listed.exit_code != 0) throw std::runtime_error("list-objects failed: " + listed.err);
+        std::vector<std::string> keys;
+        std::istringstream in(listed.out);
+        for (std::string key; in >> key;)
+            if (key != "None") keys.push_back(key);
+        return keys;
+    }
+
+    // "count|md5" of every table, in a fixed order.
+    std::string table_fingerprints(const std::string& database) const {
+        return postgres_->query(database, R"(
+            SELECT 'customers', count(*), md5(string_agg(c::text, ',' ORDER BY id)) FROM sales.customers c
+            UNION ALL
+            SELECT 'orders', count(*), md5(string_agg(o::text, ',' ORDER BY id)) FROM sales.orders o;)");
+    }
+
+    static inline std::unique_ptr<PostgresServer> postgres_;
+    static inline std::string error_;
+    TempDir tmp_;
+    NcloudSecretManagerServer secrets_{secret_manager_config()};
+};
+
+TEST_F(SeedPipelineTest, BacksUpToS3AndRestoresIdenticalDataWithoutLeakingThePassword) {
+    std::filesystem::path file = pipeline();
+    std::vector<std::string> before = bucket_keys();
+
+    CommandResult run = backhaul({"run", file.string()}, environment());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("backup committed"));
+
+    std::vector<std::string> keys = bucket_keys();
+    std::vector<std::string> added;
+    for (const std::string& key : keys)
+        if (std::find(before.begin(), before.end(), key) == before.end()) added.push_back(key);
+    std::vector<std::string> dumps;
+    for (const std::string& key : added)
+        if (std::regex_match(key, std::regex("20[0-9]{2}/[0-9]{2}/[0-9]{2}/shop_[0-9]{12}\\.sql\\.gz")))
+            dumps.push_back(key);
+    ASSERT_EQ(dumps.size(), 1u) << ::testing::PrintToString(added);
+    const std::string key = dumps[0];
+
+    // Every object the run stored (the dump, and a manifest if the sink writes one) is free of the password, and the
+    // dump is plain gzip that an independent gunzip reads.
+    for (const std::string& stored : added)
+        EXPECT_THAT(SwiftS3::instance().download(kBucket, stored), Not(HasSubstr(kPassword))) << stored;
+    write_file(tmp_ / "dump.sql.gz", SwiftS3::instance().download(kBucket, key));
+    CommandResult gunzip = run_command({"gunzip", "-c", (tmp_ / "dump.sql.gz").string()});
+    ASSERT_EQ(gunzip.exit_code, 0) << gunzip.err;
+    EXPECT_THAT(gunzip.out, HasSubstr("CREATE TABLE sales.orders"));
+    EXPECT_THAT(gunzip.out, Not(HasSubstr(kPassword)));
+
+    std::vector<std::string> strict;
+    CommandResult restore =
+        backhaul({"restore", file.string(), "--key", key, "--target-database", "shop_restored", "--create"},
+                 environment(), &strict);
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    // The control: the scanners do see environments, and the password's one way out is psql's environment.
+    EXPECT_THAT(strict, ::testing::Contains(::testing::MatchesRegex("environment of [0-9]+ \\(psql\\)")));
+    EXPECT_THAT(strict, ::testing::Each(::testing::MatchesRegex("environment of [0-9]+ \\(psql\\)")));
+
+    std::string original = table_fingerprints(kDatabase);
+    EXPECT_THAT(original, HasSubstr("customers|500|"));
+    EXPECT_THAT(original, HasSubstr("orders|20000|"));
+    EXPECT_EQ(table_fingerprints("shop_restored"), original);
+    EXPECT_EQ(postgres_->comparable_dump("shop_restored"), postgres_->comparable_dump(kDatabase));
+
+    // One signed Secret Manager request per run: the backup and the restore.
+    std::vector<std::string> requests = secrets_.requests();
+    EXPECT_EQ(requests.size(), 2u);
+    for (const std::string& request : requests) EXPECT_THAT(request, HasSubstr("\"auth\": \"ok\""));
+}
+
+TEST_F(SeedPipelineTest, WrongDatabasePasswordInTheSecretFailsCleanlyWithoutLeakingIt) {
+    std::vector<std::string> before = bucket_keys();
+    CommandResult run = backhaul({"run", pipeline().string()}, environment("seed-db-wrong"));
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("backup failed, nothing committed: source (source-postgres)"));
+    EXPECT_EQ(bucket_keys(), before);
+}
+
+TEST_F(SeedPipelineTest, SecretManagerFailuresStopTheRunBeforeTheDatabaseIsTouched) {
+    std::vector<std::string> before = bucket_keys();
+    std::map<std::string, std::string> env = environment("no-such-secret");
+    CommandResult missing = backhaul({"run", pipeline().string()}, env);
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_THAT(missing.err, HasSubstr("secret 'no-such-secret' not found at " + secrets_.endpoint()));
+
+    env = environment();
+    env["SECRET_KEY"] = "not-the-secret-key";
+    CommandResult unsigned_run = backhaul({"run", pipeline().string()}, env);
+    EXPECT_EQ(unsigned_run.exit_code, 1);
+    EXPECT_THAT(unsigned_run.err, HasSubstr("Secret Manager rejected the request (HTTP 401"));
+    EXPECT_EQ(bucket_keys(), before);
+}
+
+}  // namespace
+}  // namespace backhaul::testing
