@@ -200,6 +200,29 @@ TEST_F(EngineTest, SigtermMidRunAbortsAndCommitsNothing) {
     EXPECT_THAT(files_below(sink_dir()), IsEmpty());
 }
 
+TEST_F(EngineTest, KeygenAgeWritesAPrivateIdentityThatTheAgeCliAccepts) {
+    std::filesystem::path key = tmp_ / "identity.txt";
+    CommandResult r = backhaul({"keygen", "age", "--output", key.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(std::filesystem::status(key).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+    ASSERT_THAT(r.err, ::testing::ContainsRegex("Public key: age1[0-9a-z]+"));
+    std::string recipient = r.err.substr(r.err.find("age1"));
+    recipient = recipient.substr(0, recipient.find('\n'));
+    // The real age CLI encrypts to the printed recipient and decrypts with the written identity.
+    write_file(tmp_ / "plain.txt", input_.substr(0, 1000));
+    ASSERT_EQ(run_command({"age", "-r", recipient, "-o", (tmp_ / "c.age").string(), (tmp_ / "plain.txt").string()})
+                  .exit_code,
+              0);
+    CommandResult d = run_command({"age", "-d", "-i", key.string(), (tmp_ / "c.age").string()});
+    ASSERT_EQ(d.exit_code, 0) << d.err;
+    EXPECT_TRUE(d.out == input_.substr(0, 1000));
+    // An existing identity is never overwritten.
+    std::string before = read_file(key);
+    EXPECT_EQ(backhaul({"keygen", "age", "--output", key.string()}).exit_code, 1);
+    EXPECT_EQ(read_file(key), before);
+}
+
 // ---- Configuration and plugin errors --------------------------------------------------------------------------------
 
 TEST_F(EngineTest, InvalidPipelineExitsTwoWithFileLineColumn) {

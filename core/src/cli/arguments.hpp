@@ -36,5 +36,6 @@ int cmd_run(const Arguments& args);
 int cmd_list(const Arguments& args);
 int cmd_verify(const Arguments& args);
 int cmd_prune(const Arguments& args);
+int cmd_keygen(const Arguments& args);
 
 }  // namespace backhaul

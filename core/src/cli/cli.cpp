@@ -41,6 +41,7 @@ Commands:
                                      (or into FILE, or stdout with -)
   plugins [--json]                   list installed plugins
   plugins describe NAME [--json]     show a plugin's options
+  keygen age [--output FILE]         create an age identity for encrypt-age (mode 0600); prints its recipient
 
 Global options:
   --log-format text|json             format of log lines on stderr (default text)
@@ -328,6 +329,7 @@ int run_cli(int argc, char** argv) {
         if (command == "verify") return cmd_verify(args);
         if (command == "prune") return cmd_prune(args);
         if (command == "plugins") return cmd_plugins(args);
+        if (command == "keygen") return cmd_keygen(args);
         if (command == "help") {
             std::fputs(kUsage, stdout);
             return 0;
