@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "command_runner.hpp"
+#include "test_data.hpp"
 #include "plugin_harness.hpp"
 
 namespace backhaul {
@@ -15,6 +16,9 @@ using harness::Instance;
 using harness::OptionList;
 using harness::Plugin;
 using harness::StreamResult;
+using testing::pipe_through;
+using testing::random_bytes;
+using testing::repetitive_text;
 
 // The parallel encoder's block size (gzip::kParallelBlockSize): the round trips cut their sizes around it.
 constexpr size_t kBlock = 128 * 1024;
@@ -22,28 +26,6 @@ constexpr size_t kBlock = 128 * 1024;
 const Plugin& gzip_plugin() {
     static const Plugin plugin("compress-gzip");
     return plugin;
-}
-
-// Runs a CLI tool with `input` on its stdin.
-testing::CommandResult pipe_through(const std::vector<std::string>& argv, const std::string& input) {
-    testing::CommandOptions options;
-    options.stdin_data = input;
-    return testing::run_command(argv, options);
-}
-
-std::string random_bytes(size_t size, uint32_t seed) {
-    std::mt19937 engine(seed);
-    std::string out(size, '\0');
-    for (char& c : out) c = static_cast<char>(engine() & 0xff);
-    return out;
-}
-
-std::string repetitive_text(size_t size) {
-    std::string out;
-    for (int line = 0; out.size() < size; ++line)
-        out += "INSERT INTO t VALUES (" + std::to_string(line % 1000) + ");\n";
-    out.resize(size);
-    return out;
 }
 
 // Compresses about as well as a SQL dump (3-4x): random numbers and words from a small vocabulary.

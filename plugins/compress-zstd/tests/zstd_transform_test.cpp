@@ -4,6 +4,7 @@
 #include <string>
 
 #include "command_runner.hpp"
+#include "test_data.hpp"
 #include "plugin_harness.hpp"
 
 namespace backhaul {
@@ -13,6 +14,9 @@ using harness::Instance;
 using harness::OptionList;
 using harness::Plugin;
 using harness::StreamResult;
+using testing::pipe_through;
+using testing::random_bytes;
+using testing::repetitive_text;
 
 // zstd's own block size (ZSTD_BLOCKSIZE_MAX): the round trips cut their sizes around it.
 constexpr size_t kZstdBlock = 128 * 1024;
@@ -20,28 +24,6 @@ constexpr size_t kZstdBlock = 128 * 1024;
 const Plugin& zstd_plugin() {
     static const Plugin plugin("compress-zstd");
     return plugin;
-}
-
-// Runs a CLI tool with `input` on its stdin.
-testing::CommandResult pipe_through(const std::vector<std::string>& argv, const std::string& input) {
-    testing::CommandOptions options;
-    options.stdin_data = input;
-    return testing::run_command(argv, options);
-}
-
-std::string random_bytes(size_t size, uint32_t seed) {
-    std::mt19937 engine(seed);
-    std::string out(size, '\0');
-    for (char& c : out) c = static_cast<char>(engine() & 0xff);
-    return out;
-}
-
-std::string repetitive_text(size_t size) {
-    std::string out;
-    for (int line = 0; out.size() < size; ++line)
-        out += "INSERT INTO t VALUES (" + std::to_string(line % 1000) + ");\n";
-    out.resize(size);
-    return out;
 }
 
 StreamResult encode(const std::string& data, const OptionList& options = {}) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "command_runner.hpp"
+#include "test_data.hpp"
 #include "plugin_harness.hpp"
 
 namespace backhaul {
@@ -16,6 +17,7 @@ using harness::Instance;
 using harness::OptionList;
 using harness::Plugin;
 using harness::StreamResult;
+using testing::random_bytes;
 using testing::CommandResult;
 using testing::TempDir;
 
@@ -24,13 +26,6 @@ constexpr size_t kChunk = 64 * 1024;
 const Plugin& age_plugin() {
     static const Plugin plugin("encrypt-age");
     return plugin;
-}
-
-std::string random_bytes(size_t size, uint32_t seed) {
-    std::mt19937 engine(seed);
-    std::string out(size, '\0');
-    for (char& c : out) c = static_cast<char>(engine() & 0xff);
-    return out;
 }
 
 // A key pair made by the real age-keygen (which creates the file with mode 0600).
