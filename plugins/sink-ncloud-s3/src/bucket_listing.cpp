@@ -1,6 +1,8 @@
 #include "bucket_listing.hpp"
 
+#include <charconv>
 #include <ctime>
+#include <stdexcept>
 
 #include "s3_xml.hpp"
 
@@ -45,7 +47,15 @@ ListPage parse_list_page(const std::string& xml) {
         ObjectInfo object;
         object.key = decode(xml_text(contents, "Key").value_or(""));
         std::string size = xml_text(contents, "Size").value_or("-1");
-        object.size = size.empty() ? -1 : std::stoll(size);
+        // A listing is untrusted input: a size that is not a decimal int64 is a malformed response, not a crash.
+        int64_t parsed = -1;
+        if (!size.empty()) {
+            auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), parsed);
+            if (ec != std::errc() || end != size.data() + size.size() || parsed < 0)
+                throw Error(Status::fatal, "malformed ListObjects response: <Size> '" + size.substr(0, 32) +
+                                         "' is not a byte count");
+        }
+        object.size = parsed;
         object.mtime_unix_ms = parse_iso8601_ms(xml_text(contents, "LastModified").value_or(""));
         page.objects.push_back(std::move(object));
     }

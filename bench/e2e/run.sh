@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# End-to-end benchmark (issue 8): backhaul against the seed's shell pipeline and the best shell streaming pipelines,
+# on one PostgreSQL database and one S3 server (Swift s3api), in one run with the rows alternating. Reports; asserts
+# nothing. Prints a table (wall, CPU, peak RSS, peak temp disk, stored size, ratios) and writes it to
+# bench/results/<date>-e2e.md with the machine, the versions and the date.
+#
+#   bench/e2e/run.sh
+#
+# Rows: (a) pg_dump -Fp > /dev/null; (b) the seed: pg_dump to a temp file, gzip -6, one curl PUT, rm;
+# (c) backhaul source-postgres -> compress-gzip threads=1 -> sink-ncloud-s3; (d) the same, threads = cores;
+# (e) the same with compress-zstd; (f) pg_dump | pigz -6 -p cores > /dev/null and pg_dump | zstd -3 -T cores.
+# Plus (d) on a database SCALE_SMALL/SCALE the size, to show that backhaul's memory does not grow with the data.
+#
+# Environment: SCALE (default 10) is `pgbench -i -s`, plus a text-heavy table of SCALE x 10,000 rows; SCALE_SMALL
+# (default SCALE / 4, at least 1); ROUNDS (default 2): every row runs once per round, rows alternate, the fastest
+# round is reported; BUILD_DIR (default <repo>/build, release-like, no sanitizers); OUT (default
+# bench/results/<date>-e2e.md; "-" = do not write).
+# Needs: PostgreSQL server binaries, Swift with s3api, the AWS CLI, curl, gzip, pigz, zstd, /usr/bin/time
+# (scripts/bootstrap installs them all); when run as root, the `postgres` user.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build_dir=${BUILD_DIR:-$repo/build}
+backhaul=$build_dir/bin/backhaul
+scale=${SCALE:-10}
+scale_small=${SCALE_SMALL:-$(((scale / 4) > 0 ? scale / 4 : 1))}
+rounds=${ROUNDS:-2}
+cores=$(nproc)
+out=${OUT:-$repo/bench/results/$(date -u +%Y-%m-%d)-e2e.md}
+aws=$([ -x /usr/bin/aws ] && echo /usr/bin/aws || command -v aws || true)
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+for tool in curl gzip pigz zstd /usr/bin/time bc; do
+    command -v "$tool" >/dev/null || die "'$tool' is not installed"
+done
+[ -n "$aws" ] || die "the AWS CLI is not installed"
+[ -x "$backhaul" ] || die "$backhaul not found: build it first (scripts/build) or set BUILD_DIR"
+for plugin in source-postgres compress-gzip compress-zstd sink-ncloud-s3; do
+    [ -f "$build_dir/lib/backhaul/plugins/$plugin.so" ] || die "plugin $plugin not built in $build_dir"
+done
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
+if [ "$(id -u)" -eq 0 ]; then id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user"; fi
+
+# The cluster and every temp file live on disk, as in production; only the sampler's view of temp dirs matters.
+work=$(mktemp -d "${TMPDIR:-/tmp}/backhaul-e2e-XXXXXX")
+chmod 755 "$work"
+pg_data=$work/pg/data
+swift_pid=""
+cleanup() {
+    exec 3>&- 2>/dev/null || true
+    if [ -f "$pg_data/postmaster.pid" ]; then
+        as_pg_user "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+    fi
+    if [ -n "$swift_pid" ]; then kill "$swift_pid" 2>/dev/null || true; wait "$swift_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+as_pg_user() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# ---- Servers -----------------------------------------------------------------------------------------------------
+
+echo "starting PostgreSQL ($pg_bin) and Swift s3api ..." >&2
+mkdir -p "$work/pg"
+[ "$(id -u)" -eq 0 ] && chown postgres "$work/pg"
+pg_socket=$work/pg
+pg_port=$((20000 + RANDOM % 20000))
+as_pg_user "$pg_bin/initdb" -D "$pg_data" -U postgres -A trust --no-sync >/dev/null
+as_pg_user "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pg/server.log" -w \
+    -o "-k $pg_socket -p $pg_port -c listen_addresses='' -c fsync=off -c synchronous_commit=off" start >/dev/null
+psql_cmd=("$pg_bin/psql" -h "$pg_socket" -p "$pg_port" -U postgres -X -q -v ON_ERROR_STOP=1)
+
+mkfifo "$work/swift.out" "$work/swift.in"
+/usr/bin/python3 "$repo/tests/support/swift_s3_server.py" "$work/swift" < "$work/swift.in" > "$work/swift.out" &
+swift_pid=$!
+exec 3> "$work/swift.in"  # the launcher stops when this closes
+read -r ready s3_port < "$work/swift.out" || true
+[ "${ready:-}" = READY ] || die "Swift did not start: ${ready:-} ${s3_port:-} (logs in $work/swift)"
+endpoint=http://127.0.0.1:$s3_port
+export AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
+export AWS_EC2_METADATA_DISABLED=true AWS_SHARED_CREDENTIALS_FILE=$work/aws-credentials AWS_CONFIG_FILE=$work/aws-config
+"$aws" --endpoint-url "$endpoint" s3api create-bucket --bucket bench >/dev/null
+
+# ---- Data: pgbench plus prose-like text (what compresses like real application tables) ---------------------------
+
+load() {  # load DATABASE SCALE
+    "${psql_cmd[@]}" -d postgres -c "CREATE DATABASE $1" >/dev/null
+    as_pg_user "$pg_bin/pgbench" -h "$pg_socket" -p "$pg_port" -U postgres -i -q -s "$2" "$1" >/dev/null 2>&1
+    "${psql_cmd[@]}" -d "$1" >/dev/null <<SQL
+CREATE TABLE documents (id bigint PRIMARY KEY, title text NOT NULL, body text NOT NULL, created timestamptz NOT NULL);
+INSERT INTO documents
+SELECT g, 'Document ' || g || ': ' || md5(g::text),
+       (SELECT string_agg((ARRAY['backup', 'restore', 'the', 'stream', 'database', 'of', 'customer', 'order',
+                                 'invoice', 'shipped', 'pending', 'and', 'a', 'to', 'compression', 'is', 'Zurich',
+                                 'delivery', 'payment', 'refund'])[1 + floor(random() * 20)::int], ' ')
+        FROM generate_series(1, 120 + g % 60) AS w),
+       timestamptz '2024-01-01' + g * interval '1 minute'
+FROM generate_series(1, $2 * 10000) AS g;
+VACUUM ANALYZE;
+SQL
+}
+echo "loading pgbench scale $scale (and $scale_small) plus text ..." >&2
+load bench "$scale"
+load bench_small "$scale_small"
+db_size=$("${psql_cmd[@]}" -d postgres -A -t -c "SELECT pg_database_size('bench')")
+dump_size=$("$pg_bin/pg_dump" -h "$pg_socket" -p "$pg_port" -U postgres -Fp bench | wc -c)
+
+# ---- Rows --------------------------------------------------------------------------------------------------------
+
+pg_dump_cmd="$pg_bin/pg_dump -h $pg_socket -p $pg_port -U postgres -Fp"
+
+pipeline() {  # pipeline NAME DATABASE TRANSFORM_TABLE
+    cat > "$work/$1.toml" <<TOML
+name = "$1"
+lock_dir = "$work/locks"
+
+[source]
+plugin = "source-postgres"
+host = "$pg_socket"
+port = $pg_port
+user = "postgres"
+database = "$2"
+pg_dump = "$pg_bin/pg_dump"
+
+[[transform]]
+$3
+
+[sink]
+plugin = "sink-ncloud-s3"
+endpoint = "$endpoint"
+region = "us-east-1"
+bucket = "bench"
+access_key = "\${env:AWS_ACCESS_KEY_ID}"
+secret_key = "\${env:AWS_SECRET_ACCESS_KEY}"
+key = "$1/%Y%m%d%H%M%S{ext}"
+TOML
+}
+pipeline c bench "plugin = \"compress-gzip\"
+level = 6
+threads = 1"
+pipeline d bench "plugin = \"compress-gzip\"
+level = 6
+threads = $cores"
+pipeline e bench "plugin = \"compress-zstd\"
+level = 3
+threads = $cores"
+pipeline d-small bench_small "plugin = \"compress-gzip\"
+level = 6
+threads = $cores"
+mkdir -p "$work/locks"
+
+# curl's --user splits at the first ':', and Swift's access keys contain one: a netrc login may hold it.
+printf 'machine 127.0.0.1 login %s password %s\n' "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" > "$work/netrc"
+
+# The seed's shell pipeline, faithfully: the whole dump on disk, compressed on disk, one PUT, then deleted.
+cat > "$work/seed.sh" <<SH
+set -e
+tmp=\$(mktemp -d "\$TMPDIR/seed-XXXXXX")
+$pg_dump_cmd bench > "\$tmp/dump.sql"
+gzip -6 "\$tmp/dump.sql"
+curl -sS --fail -T "\$tmp/dump.sql.gz" --aws-sigv4 "aws:amz:us-east-1:s3" --netrc-file "$work/netrc" \
+    -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$endpoint/bench/seed/\$(date +%Y%m%d%H%M%S).sql.gz"
+stat -c %s "\$tmp/dump.sql.gz" > "$work/seed.stored"
+rm -rf "\$tmp"
+SH
+
+declare -A wall cpu rss temp stored
+row_labels=(a b c d e f-pigz f-zstd d-small)
+declare -A row_title=(
+    [a]="(a) pg_dump -Fp > /dev/null"
+    [b]="(b) seed: pg_dump > file; gzip -6; curl PUT"
+    [c]="(c) backhaul gzip threads=1 -> S3"
+    [d]="(d) backhaul gzip threads=$cores -> S3"
+    [e]="(e) backhaul zstd -3 threads=$cores -> S3"
+    [f-pigz]="(f) pg_dump | pigz -6 -p $cores > /dev/null"
+    [f-zstd]="(f) pg_dump | zstd -3 -T$cores > /dev/null"
+    [d-small]="(d) at scale $scale_small (memory check)"
+)
+
+# Samples the bytes of the files below a temp dir every 50 ms until stopped; prints the peak.
+temp_sampler() {
+    local dir=$1 peak=0 now
+    while [ ! -f "$work/stop-sampler" ]; do
+        now=$(find "$dir" -type f -printf '%s\n' 2>/dev/null | awk '{ total += $1 } END { print total + 0 }')
+        [ "${now:-0}" -gt "$peak" ] && peak=$now
+        sleep 0.05
+    done
+    echo "$peak"
+}
+
+# Stored size of the newest object under PREFIX.
+stored_size() {
+    "$aws" --endpoint-url "$endpoint" s3api list-objects --bucket bench --prefix "$1/" \
+        --query 'sort_by(Contents[?!ends_with(Key, `.manifest.json`)], &LastModified)[-1].Size' --output text
+}
+
+run_row() {  # run_row LABEL
+    local label=$1 tmp=$work/tmp-$1
+    rm -rf "$tmp" "$work/stop-sampler"
+    mkdir -p "$tmp"
+    temp_sampler "$tmp" > "$work/temp-peak" &
+    local sampler=$!
+    local command
+    case $label in
+        a) command="$pg_dump_cmd bench > /dev/null" ;;
+        b) command="bash $work/seed.sh" ;;
+        c | d | e | d-small) command="$backhaul run $work/$label.toml --no-progress 2> $work/$label.log" ;;
+        f-pigz) command="$pg_dump_cmd bench | pigz -6 -p $cores > /dev/null" ;;
+        f-zstd) command="$pg_dump_cmd bench | zstd -q -3 -T$cores > /dev/null" ;;
+    esac
+    # /usr/bin/time measures the shell and everything it waits for: every process of the pipeline, not the server.
+    TMPDIR=$tmp /usr/bin/time -f '%e %U %S %M' -o "$work/time" bash -c "$command" ||
+        { cat "$work/$label.log" 2>/dev/null >&2; die "row $label failed"; }
+    touch "$work/stop-sampler"
+    wait "$sampler"
+    local w u s m
+    read -r w u s m < "$work/time"
+    if [ -z "${wall[$label]:-}" ] || (($(echo "$w < ${wall[$label]}" | bc -l))); then
+        wall[$label]=$w
+        cpu[$label]=$(printf '%.2f' "$(echo "$u + $s" | bc -l)")
+        rss[$label]=$((m / 1024))
+        temp[$label]=$(cat "$work/temp-peak")
+        case $label in
+            b) stored[$label]=$(cat "$work/seed.stored") ;;
+            c | d | e | d-small) stored[$label]=$(stored_size "$label") ;;
+            *) stored[$label]="" ;;
+        esac
+    fi
+    rm -rf "$tmp"
+}
+
+for ((round = 1; round <= rounds; ++round)); do
+    for label in "${row_labels[@]}"; do
+        echo "round $round/$rounds: ${row_title[$label]}" >&2
+        run_row "$label"
+    done
+done
+
+# ---- Report ------------------------------------------------------------------------------------------------------
+
+ratio() { echo "scale=2; ${wall[$1]} / ${wall[$2]}" | bc -l | sed 's/^\./0./'; }
+mib() { [ -n "$1" ] && echo "scale=1; $1 / 1048576" | bc -l | sed 's/^\./0./' || echo "-"; }
+table() {
+    echo "| row | wall s | CPU s | peak RSS MiB | peak temp MiB | stored MiB | /(a) | /(b) | /(f) pigz |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for label in "${row_labels[@]}"; do
+        echo "| ${row_title[$label]} | ${wall[$label]} | ${cpu[$label]} | ${rss[$label]} | $(mib "${temp[$label]}") |" \
+            "$(mib "${stored[$label]}") | $(ratio "$label" a) | $(ratio "$label" b) | $(ratio "$label" f-pigz) |"
+    done
+}
+targets() {
+    echo "| target | measured | met |"
+    echo "|---|---:|---|"
+    met() { (($(echo "$1 <= $2" | bc -l))) && echo yes || echo no; }
+    local x
+    x=$(ratio d b) && echo "| (d)/(b) <= 0.55 | $x | $(met "$x" 0.55) |"
+    x=$(ratio d f-pigz) && echo "| (d) <= 1.10 x pigz pipeline | $x | $(met "$x" 1.10) |"
+    x=$(ratio e a) && echo "| (e)/(a) <= 1.05 (at N >= 100) | $x | $(met "$x" 1.05) (N = $scale) |"
+    x=$(ratio f-zstd a) && echo "| reference: shell zstd /(a) | $x | |"
+    local peak=0
+    for label in c d e d-small; do ((rss[$label] > peak)) && peak=${rss[$label]}; done
+    echo "| backhaul peak RSS <= 64 MiB | $peak MiB | $( ((peak <= 64)) && echo yes || echo no) |"
+    echo "| RSS at scale $scale vs $scale_small ((d)) | ${rss[d]} vs ${rss[d-small]} MiB | |"
+    local tmax=0
+    for label in c d e d-small; do ((temp[$label] > tmax)) && tmax=${temp[$label]}; done
+    echo "| backhaul temp disk = 0 | $tmax bytes | $( ((tmax == 0)) && echo yes || echo no) |"
+}
+
+report=$(
+    echo "# End-to-end benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo
+    echo "- machine: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $cores cores," \
+        "$(free -g | awk '/^Mem:/ {print $2}') GiB RAM; $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+    echo "- PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on the same cores (fsync off)," \
+        "Swift s3api on loopback (also on the same cores)"
+    echo "- data: pgbench -i -s $scale + $((scale * 10000)) text rows: database $(mib "$db_size") MiB," \
+        "plain dump $(mib "$dump_size") MiB"
+    echo "- tools: $(gzip --version | head -1), pigz $(pigz --version 2>&1 | awk '{print $2}')," \
+        "zstd $(zstd --version | grep -o 'v[0-9.]*'), $(curl --version | head -1 | awk '{print $1, $2}')," \
+        "$("$backhaul" --version 2>&1 | head -1)"
+    echo "- $rounds rounds, rows alternating, fastest round reported;" \
+        "CPU = user + sys of every client process (not the PostgreSQL or Swift servers)"
+    echo
+    table
+    echo
+    targets
+)
+echo
+echo "$report"
+if [ "$out" != "-" ]; then
+    mkdir -p "$(dirname "$out")"
+    echo "$report" > "$out"
+    echo
+    echo "written to $out"
+fi
