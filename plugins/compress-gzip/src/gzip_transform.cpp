@@ -52,6 +52,17 @@ class ZlibStream : public TransformStream {
         stream_.next_in = const_cast<Bytef*>(data.data());
         stream_.avail_in = static_cast<uInt>(data.size());
     }
+    // Hands `data` to zlib and calls `step` until it consumed all of it. avail_in is 32-bit: huge writes go in slices.
+    template <class Step>
+    void consume(std::span<const uint8_t> data, Step step) {
+        constexpr size_t kMaxSlice = 1u << 30;
+        while (!data.empty()) {
+            std::span<const uint8_t> slice = data.first(std::min(data.size(), kMaxSlice));
+            data = data.subspan(slice.size());
+            set_input(slice);
+            while (stream_.avail_in > 0) step();
+        }
+    }
 
     z_stream stream_{};
     std::unique_ptr<std::array<uint8_t, kOutputBufferSize>> buffer_ =
@@ -71,14 +82,7 @@ class GzipEncoder final : public ZlibStream {
     ~GzipEncoder() override { deflateEnd(&stream_); }
 
     void write(std::span<const uint8_t> data) override {
-        // avail_in is 32-bit: feed huge writes in slices.
-        constexpr size_t kMaxSlice = 1u << 30;
-        while (!data.empty()) {
-            std::span<const uint8_t> slice = data.first(std::min(data.size(), kMaxSlice));
-            data = data.subspan(slice.size());
-            set_input(slice);
-            while (stream_.avail_in > 0) run(Z_NO_FLUSH);
-        }
+        consume(data, [&] { run(Z_NO_FLUSH); });
     }
 
     void finish() override {
@@ -107,13 +111,7 @@ class GzipDecoder final : public ZlibStream {
     ~GzipDecoder() override { inflateEnd(&stream_); }
 
     void write(std::span<const uint8_t> data) override {
-        constexpr size_t kMaxSlice = 1u << 30;
-        while (!data.empty()) {
-            std::span<const uint8_t> slice = data.first(std::min(data.size(), kMaxSlice));
-            data = data.subspan(slice.size());
-            set_input(slice);
-            while (stream_.avail_in > 0) step();
-        }
+        consume(data, [&] { step(); });
     }
 
     void finish() override {
