@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "command_runner.hpp"
 #include "plugin_harness.hpp"
 
 namespace backhaul {
@@ -14,6 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using harness::Instance;
+using testing::read_file;
 using harness::ObjectInfo;
 using harness::Plugin;
 using harness::StreamResult;
@@ -22,13 +24,6 @@ using harness::Upload;
 const Plugin& sink_plugin() {
     static const Plugin plugin("sink-local");
     return plugin;
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
 }
 
 // Every path below `root`, relative, sorted: what a user would see with `find`.

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "command_runner.hpp"
 #include "plugin_harness.hpp"
 
 namespace backhaul {
@@ -17,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using harness::Instance;
+using testing::read_file;
 using harness::OptionList;
 using harness::Plugin;
 using harness::StreamResult;
@@ -25,13 +27,6 @@ using Argv = std::vector<std::string>;
 const Plugin& command_plugin() {
     static const Plugin plugin("source-command");
     return plugin;
-}
-
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
 }
 
 // True when this process has no child left, reaped or not: waitpid would reap a zombie the plugin forgot and fail.
