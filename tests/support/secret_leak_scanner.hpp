@@ -69,6 +69,22 @@ class SecretLeakScanner {
         return false;
     }
 
+    static std::string exe_name(pid_t pid) {
+        std::error_code ec;
+        return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).filename().string();
+    }
+    // execve maps the new image (and its environment) before the kernel renames the task, so for a moment a child
+    // that is becoming `sh` still reads as `backhaul` with the child's environment. A real leak is still there on the
+    // next pass; a process caught mid-exec has a different comm by now or an executable that is not backhaul.
+    static bool mid_exec(pid_t pid, const std::string& comm_before) {
+        std::string comm_after;
+        pid_t parent = 0;
+        if (!stat_of(pid, comm_after, parent)) return true;  // gone: a leaking backhaul lives for many passes
+        if (comm_after != comm_before) return true;
+        const std::string exe = exe_name(pid);
+        return comm_before == "backhaul" && !exe.empty() && exe.rfind("backhaul", 0) != 0;
+    }
+
     void loop() {
         const pid_t self = getpid();
         while (running_) {
@@ -84,7 +100,7 @@ class SecretLeakScanner {
                 if (slurp(entry.path() / "cmdline").find(secret_) != std::string::npos)
                     record("cmdline of " + name + " (" + comm + ")");
                 if (!env_allowed_.count(comm) && under_backhaul(pid) &&
-                    slurp(entry.path() / "environ").find(secret_) != std::string::npos)
+                    slurp(entry.path() / "environ").find(secret_) != std::string::npos && !mid_exec(pid, comm))
                     record("environment of " + name + " (" + comm + ")");
             }
             ++passes_;
