@@ -12,6 +12,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -58,50 +59,47 @@ class SecretLeakScanner {
         rest >> state >> parent;
         return true;
     }
-    static bool under_backhaul(pid_t pid) {
+    struct ProcessEntry {
+        std::string comm;
+        pid_t parent = 0;
+    };
+    using ProcessTable = std::map<pid_t, ProcessEntry>;
+
+    // Walks up from `pid` through this pass's table (or /proc for a process that started after it was read).
+    static bool under_backhaul(pid_t pid, const ProcessTable& table) {
         for (int depth = 0; pid > 1 && depth < 64; ++depth) {
-            std::string comm;
-            pid_t parent = 0;
-            if (!stat_of(pid, comm, parent)) return false;
-            if (comm == "backhaul") return true;
-            pid = parent;
+            ProcessEntry entry;
+            if (auto found = table.find(pid); found != table.end())
+                entry = found->second;
+            else if (!stat_of(pid, entry.comm, entry.parent))
+                return false;
+            if (entry.comm == "backhaul") return true;
+            pid = entry.parent;
         }
         return false;
     }
-
-    static std::string exe_name(pid_t pid) {
-        std::error_code ec;
-        return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/exe", ec).filename().string();
-    }
-    // execve maps the new image (and its environment) before the kernel renames the task, so for a moment a child
-    // that is becoming `sh` still reads as `backhaul` with the child's environment. A real leak is still there on the
-    // next pass; a process caught mid-exec has a different comm by now or an executable that is not backhaul.
-    static bool mid_exec(pid_t pid, const std::string& comm_before) {
-        std::string comm_after;
-        pid_t parent = 0;
-        if (!stat_of(pid, comm_after, parent)) return true;  // gone: a leaking backhaul lives for many passes
-        if (comm_after != comm_before) return true;
-        const std::string exe = exe_name(pid);
-        return comm_before == "backhaul" && !exe.empty() && exe.rfind("backhaul", 0) != 0;
-    }
-
     void loop() {
         const pid_t self = getpid();
+        ProcessTable table;
         while (running_) {
+            // One sweep of /proc per pass (comm and parent of every process), so a pass stays short enough to catch
+            // children that live a fraction of a second even on a loaded machine.
+            table.clear();
             std::error_code ec;
             for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
                 const std::string name = entry.path().filename().string();
                 if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
                 pid_t pid = std::stoi(name);
-                if (pid == self) continue;
-                std::string comm;
-                pid_t parent = 0;
-                if (!stat_of(pid, comm, parent)) continue;
-                if (slurp(entry.path() / "cmdline").find(secret_) != std::string::npos)
-                    record("cmdline of " + name + " (" + comm + ")");
-                if (!env_allowed_.count(comm) && under_backhaul(pid) &&
-                    slurp(entry.path() / "environ").find(secret_) != std::string::npos && !mid_exec(pid, comm))
-                    record("environment of " + name + " (" + comm + ")");
+                ProcessEntry process;
+                if (pid != self && stat_of(pid, process.comm, process.parent)) table.emplace(pid, std::move(process));
+            }
+            for (const auto& [pid, process] : table) {
+                const std::string dir = "/proc/" + std::to_string(pid);
+                const std::string label = std::to_string(pid) + " (" + process.comm + ")";
+                if (slurp(dir + "/cmdline").find(secret_) != std::string::npos) record("cmdline of " + label);
+                if (!env_allowed_.count(process.comm) && under_backhaul(pid, table) &&
+                    slurp(dir + "/environ").find(secret_) != std::string::npos)
+                    record("environment of " + label);
             }
             ++passes_;
             std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -315,10 +315,13 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(SecretNcloudPipelineTest, WrongSecretKeyFailsWithoutEchoingEitherSecret) {
     std::filesystem::path file = pipeline("db");
     CommandOptions options;
-    options.env = {{"ACCESS_KEY", kAccessKey}, {"SECRET_KEY", kPassword}};
+    // Not kPassword: this backhaul's environment would be a leak for the scanner of a test running at the same time.
+    const std::string wrong_secret_key = "Wrong-Distinctive-Secret-Key-8Rm";
+    options.env = {{"ACCESS_KEY", kAccessKey}, {"SECRET_KEY", wrong_secret_key}};
     CommandResult r = run_command({BACKHAUL_BINARY, "--log-level", "debug", "run", file.string()}, options);
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_THAT(r.err, HasSubstr("likely the access key is unknown or secret_key does not belong to it"));
+    EXPECT_THAT(r.err + r.out, Not(HasSubstr(wrong_secret_key)));
     EXPECT_THAT(r.err + r.out, Not(HasSubstr(kPassword)));
 }
 
