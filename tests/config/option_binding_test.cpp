@@ -200,6 +200,25 @@ password = "${secret:db.password}")");
     EXPECT_TRUE(bound.warnings().empty());
 }
 
+TEST_F(OptionBinding, IntegersAndBooleansFromReferences) {
+    resolver.environment = {{"PORT", "15432"}, {"NEGATIVE", "-2"}, {"ON", "yes"}, {"OFF", "false"}, {"BAD", "54x"}};
+    BoundOptions bound = bind_transform("level = \"${env:PORT}\"\nverbose = \"${env:ON}\"");
+    EXPECT_EQ(bound.data()[1].num, 15432);
+    EXPECT_EQ(bound.data()[2].num, 1);
+    bound = bind_transform("level = \"${env:NEGATIVE}\"\nverbose = \"${env:OFF}\"");
+    EXPECT_EQ(bound.data()[1].num, -2);
+    EXPECT_EQ(bound.data()[2].num, 0);
+    EXPECT_EQ(error_of("level = \"${env:BAD}\""),
+              "p.toml:4:9: transform[0] (compress-gzip): option 'level': invalid integer '54x'");
+    EXPECT_EQ(error_of("level = \"1${env:PORT}0000000000000000\""),
+              "p.toml:4:9: transform[0] (compress-gzip): option 'level': invalid integer '1154320000000000000000'");
+    EXPECT_EQ(error_of("verbose = \"${env:BAD}\""),
+              "p.toml:4:11: transform[0] (compress-gzip): option 'verbose': invalid boolean '54x'");
+    // A reference to a secret that validate mode has not fetched is checked when it is.
+    resolver.fetched = false;
+    EXPECT_EQ(bind_transform("level = \"${secret:db.password}\"").data()[1].num, 0);
+}
+
 TEST_F(OptionBinding, PointersSurviveMove) {
     BoundOptions bound = bind_transform("label = \"x\"\nargs = [\"a\"]");
     const char* label = bound.data()[0].str;

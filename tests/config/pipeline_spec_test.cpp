@@ -153,6 +153,29 @@ TEST(PipelineSpec, TomlSyntaxErrorHasPosition) {
               "p.toml:2:9: Error while parsing key-value pair: expected value, saw '\\n'");
 }
 
+// toml++ 3.3.0 (Debian 12) reaches TOML_UNREACHABLE in is_non_ascii_horizontal_whitespace for code points such as
+// U+00A7, U+00E9, U+0416 and U+3042 (upstream issues #190 and #295, fixed after 3.3.0). The library as Debian compiles
+// it answers "not whitespace", which is right; this pins that behaviour for the characters people put in names,
+// paths and comments, so a different build of the library cannot change it unnoticed.
+TEST(PipelineSpec, NonAsciiTextInEveryKindOfStringAndComment) {
+    const PipelineSpec spec = parse_pipeline_text(
+        "# sauvegarde des données, Резервная копия, バックアップ §\n"
+        "name = \"x\"\n"
+        "[source]\nplugin = \"source-command\"\n"
+        "command = [\"café-§-Ж-あ\", 'é', \"\"\"Ж\\\n    §x\"\"\"]  # déjà\n"
+        "[sink]\nplugin = \"sink-local\"\nkey = '''\nあ/%Y'''\n",
+        "p.toml");
+    const toml::array* command = spec.source.options[0].value->as_array();
+    ASSERT_NE(command, nullptr);
+    EXPECT_EQ((*command)[0].value<std::string>(), "café-§-Ж-あ");
+    EXPECT_EQ((*command)[1].value<std::string>(), "é");
+    EXPECT_EQ((*command)[2].value<std::string>(), "Ж§x");  // line-ending backslash, then U+00A7 first on the line
+    EXPECT_EQ(parse_error("name = \"x\"\nlevel = 6é\n"),
+              "p.toml:2:10: Error while parsing decimal integer: expected digit, saw 'é'");
+    EXPECT_EQ(parse_error("name = \"x\" あ\n"),
+              "p.toml:1:12: Error while parsing key-value pair: expected a comment or whitespace, saw 'あ'");
+}
+
 TEST(PipelineSpec, UnknownTopLevelKeyListsAllowed) {
     EXPECT_EQ(parse_error(std::string("name = \"x\"\n\n[sinks]\nkey = 1\n") + minimal_tail),
               "p.toml:3:1: unknown key 'sinks' (allowed: name, timezone, plugin_path, lock_dir, timeout, secrets, "

@@ -78,6 +78,8 @@ def configure(root, ports):
           "[filter:cache]\nuse = egg:swift#memcache\nmemcache_servers = 127.0.0.1:" + str(ports["memcache"]) + "\n\n"
           "[filter:listing_formats]\nuse = egg:swift#listing_formats\n\n"
           "[filter:s3api]\nuse = egg:swift#s3api\nlocation = us-east-1\ndns_compliant_bucket_names = true\n"
+          # Virtual-host requests (<bucket>.localhost:PORT) name the bucket in Host; 127.0.0.1 stays path-style.
+          "storage_domain = localhost\n"
           "s3_acl = false\nallowable_clock_skew = 900\nmin_segment_size = 5242880\nmax_upload_part_num = 10000\n"
           "max_multi_delete_objects = 1000\n\n"
           "[filter:tempauth]\nuse = egg:swift#tempauth\nuser_test_tester = testing .admin\n"

@@ -34,6 +34,21 @@ std::optional<int64_t> parse_digits(std::string_view text) {
     return value;
 }
 
+// A whole decimal number, optionally negative: what an integer option's ${...} must expand to.
+std::optional<int64_t> parse_integer(std::string_view text) {
+    int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+    return value;
+}
+
+// true/false (also yes/no, 1/0, as environment variables tend to say it).
+std::optional<int64_t> parse_boolean(std::string_view text) {
+    if (text == "true" || text == "yes" || text == "1") return 1;
+    if (text == "false" || text == "no" || text == "0") return 0;
+    return std::nullopt;
+}
+
 std::optional<int64_t> checked_multiply(int64_t value, int64_t factor) {
     int64_t result = 0;
     if (__builtin_mul_overflow(value, factor, &result)) return std::nullopt;
@@ -66,18 +81,20 @@ class ValueConverter {
             case BH_OPT_STRING:
                 out.str = string_of(node, label_).value;
                 break;
+            // An integer or boolean may also come from a reference, port = "${env:DB_PORT}"; a literal string
+            // (level = "6") stays a type error, as TOML means it.
             case BH_OPT_INT:
                 if (const auto* value = node.as_integer()) {
                     out.num = value->get();
                 } else {
-                    fail(node, label_ + " must be an integer, got " + toml_type_name(node));
+                    out.num = referenced(node, "an integer", "integer", parse_integer, string_of, out);
                 }
                 break;
             case BH_OPT_BOOL:
                 if (const auto* value = node.as_boolean()) {
                     out.num = value->get() ? 1 : 0;
                 } else {
-                    fail(node, label_ + " must be a boolean, got " + toml_type_name(node));
+                    out.num = referenced(node, "a boolean", "boolean", parse_boolean, string_of, out);
                 }
                 break;
             case BH_OPT_SIZE:
@@ -137,10 +154,27 @@ class ValueConverter {
         if (!node.is_string()) {
             fail(node, label_ + " must be " + article_kind + " (integer or string), got " + toml_type_name(node));
         }
-        const std::string text = string_of(node, label_).value;
+        return parsed_string(node, kind, parse, string_of(node, label_), out);
+    }
+
+    // A string holding ${...} for an integer or boolean option, expanded and parsed.
+    template <typename StringOf>
+    int64_t referenced(const toml::node& node, const std::string& article_kind, const std::string& kind,
+                       std::optional<int64_t> (*parse)(std::string_view), const StringOf& string_of,
+                       BoundValue& out) const {
+        if (!node.is_string()) fail(node, label_ + " must be " + article_kind + ", got " + toml_type_name(node));
+        InterpolatedString text = string_of(node, label_);
+        if (!text.has_references) fail(node, label_ + " must be " + article_kind + ", got string");
+        return parsed_string(node, kind, parse, text, out);
+    }
+
+    // The expanded string of `node` parsed as `kind`; "label: invalid integer 'x'" if it is not one.
+    int64_t parsed_string(const toml::node& node, const std::string& kind,
+                          std::optional<int64_t> (*parse)(std::string_view), const InterpolatedString& text,
+                          const BoundValue& out) const {
         if (out.placeholder) return 0;  // an unfetched secret cannot be checked
-        const std::optional<int64_t> parsed = parse(text);
-        if (!parsed) fail(node, label_ + ": invalid " + kind + " '" + text + "'");
+        const std::optional<int64_t> parsed = parse(text.value);
+        if (!parsed) fail(node, label_ + ": invalid " + kind + " '" + text.value + "'");
         return *parsed;
     }
 
@@ -415,23 +449,17 @@ BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::opti
             const std::string text = given.front().value_or("true");
             switch (spec.type) {
                 case BH_OPT_INT: {
-                    int64_t number = 0;
-                    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
-                    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
-                        throw UsageError(label + ": invalid integer '" + text + "'");
-                    }
-                    node = std::make_unique<toml::value<int64_t>>(number);
+                    const std::optional<int64_t> number = parse_integer(text);
+                    if (!number) throw UsageError(label + ": invalid integer '" + text + "'");
+                    node = std::make_unique<toml::value<int64_t>>(*number);
                     break;
                 }
-                case BH_OPT_BOOL:
-                    if (text == "true" || text == "yes" || text == "1") {
-                        node = std::make_unique<toml::value<bool>>(true);
-                    } else if (text == "false" || text == "no" || text == "0") {
-                        node = std::make_unique<toml::value<bool>>(false);
-                    } else {
-                        throw UsageError(label + ": must be true or false, got '" + text + "'");
-                    }
+                case BH_OPT_BOOL: {
+                    const std::optional<int64_t> flag = parse_boolean(text);
+                    if (!flag) throw UsageError(label + ": must be true or false, got '" + text + "'");
+                    node = std::make_unique<toml::value<bool>>(*flag != 0);
                     break;
+                }
                 case BH_OPT_LIST: {
                     auto array = std::make_unique<toml::array>();
                     for (const auto& value : given) array->push_back(*value);

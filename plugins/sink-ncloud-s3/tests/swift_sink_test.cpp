@@ -132,6 +132,35 @@ TEST_F(SwiftSink, ReadsALargeObjectInParallelRanges) {
     EXPECT_EQ(missing.error, "object 'ranges/missing.bin' not found");
 }
 
+TEST_F(SwiftSink, VirtualHostAddressingStoresListsReadsAndRemoves) {
+    // Swift's s3api takes the bucket from the Host header when it ends in its storage_domain ("localhost", set by
+    // swift_s3_server.py), and curl resolves <bucket>.localhost to loopback by itself.
+    const std::string endpoint = "http://localhost:" + std::to_string(s3().port());
+    Instance sink(s3_plugin(), options(endpoint, {{"addressing", "virtual"}}));
+    ASSERT_EQ(sink.create_status(), BH_OK) << sink.last_error();
+    const std::string big = pattern((11 << 20) + 7);  // three parts
+    ASSERT_EQ(sink.store("virtual/big one.bin", big).status, BH_OK) << sink.last_error();
+    ASSERT_EQ(sink.store("virtual/작은.txt", "small").status, BH_OK) << sink.last_error();
+
+    // Stored in the bucket itself: an independent path-style client reads them back.
+    EXPECT_TRUE(s3().download(kBucket, "virtual/big one.bin") == big) << "path-style download differs";
+    EXPECT_EQ(s3().download(kBucket, "virtual/작은.txt"), "small");
+
+    std::vector<ObjectInfo> listed;
+    ASSERT_EQ(sink.list("virtual/", listed), BH_OK) << sink.last_error();
+    ASSERT_EQ(listed.size(), 2u);
+    EXPECT_EQ(listed[0].key, "virtual/big one.bin");
+    EXPECT_EQ(listed[0].size, static_cast<int64_t>(big.size()));
+    StreamResult read = sink.read_object("virtual/big one.bin", 1 << 20);
+    EXPECT_EQ(read.status, BH_END_OF_STREAM) << read.error;
+    EXPECT_TRUE(read.data == big) << "virtual-host read differs";
+
+    ASSERT_EQ(sink.remove({"virtual/big one.bin", "virtual/작은.txt"}), BH_OK) << sink.last_error();
+    listed.clear();
+    ASSERT_EQ(sink.list("virtual/", listed), BH_OK);
+    EXPECT_TRUE(listed.empty());
+}
+
 TEST_F(SwiftSink, CancellationStopsAStuckUploadPromptlyAndAbortLeavesNothing) {
     FaultProxy proxy(s3().port());
     proxy.add({Fault::Kind::stall, "PUT", "partNumber=", -1, 0, ""});

@@ -1,5 +1,8 @@
 #include "database_restore.hpp"
 
+#include <span>
+#include <string_view>
+
 #include "client_tools.hpp"
 #include "pg_connection.hpp"
 #include "process/child_process.hpp"
@@ -103,12 +106,31 @@ void clean_database(PgConnection& conn, const std::string& target) {
     conn.query("COMMIT", {}, what);
 }
 
+// Plain dumps go to psql inside a transaction that only finish() commits: psql runs --command=BEGIN, then reads the
+// dump from stdin, and gets COMMIT after the stream's last byte. psql --single-transaction would commit at the end of
+// its input, and if backhaul died mid-restore (OOM kill, SIGKILL) the closed pipe would be that end: a partial restore,
+// committed. Here psql sees the end inside an open transaction, which the server rolls back when psql disconnects.
+constexpr std::string_view kCommit = "\nCOMMIT;\n";
+
 class ClientRestore final : public RestoreTarget {
   public:
-    ClientRestore(ChildSpec spec, std::string name, Host host, ConnectionSettings settings)
-        : host_(host), name_(std::move(name)), settings_(std::move(settings)), child_(std::move(spec)) {}
+    ClientRestore(ChildSpec spec, std::string name, bool explicit_transaction, Host host, ConnectionSettings settings)
+        : host_(host),
+          name_(std::move(name)),
+          explicit_transaction_(explicit_transaction),
+          settings_(std::move(settings)),
+          child_(std::move(spec)) {}
 
-    void write(std::span<const uint8_t> data) override {
+    void write(std::span<const uint8_t> data) override { send(data); }
+
+    void finish() override {
+        if (explicit_transaction_) send({reinterpret_cast<const uint8_t*>(kCommit.data()), kCommit.size()});
+        child_.close_stdin();
+        fail_if_exited_badly();
+    }
+
+  private:
+    void send(std::span<const uint8_t> data) {
         try {
             child_.write_stdin(data, [this] { return host_.cancelled(); });
         } catch (const Error& e) {
@@ -117,13 +139,6 @@ class ClientRestore final : public RestoreTarget {
             throw Error(Status::fatal, name_ + " exited before reading all of its input");
         }
     }
-
-    void finish() override {
-        child_.close_stdin();
-        fail_if_exited_badly();
-    }
-
-  private:
     void fail_if_exited_badly() {
         ExitStatus status = child_.wait([this] { return host_.cancelled(); });
         if (!status.success())
@@ -132,6 +147,7 @@ class ClientRestore final : public RestoreTarget {
 
     Host host_;
     std::string name_;
+    bool explicit_transaction_;  // plain format: COMMIT after the last byte
     ConnectionSettings settings_;
     ChildProcess child_;  // destroyed without finish() = killed before it sees the end of its input
 };
@@ -169,8 +185,10 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
     } else {
         // -X: no ~/.psqlrc; ON_ERROR_STOP: the first error fails the restore instead of scrolling past; --file=-
         // (stdin, as without it) makes psql prefix errors with their line, "psql:<stdin>:42: ERROR: ...".
-        spec.argv.insert(spec.argv.end(), {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                                           "--no-password", "--file=-"});
+        // Not --single-transaction: BEGIN here, and COMMIT from ClientRestore::finish only (see kCommit). As its own
+        // --command, BEGIN leaves the dump's line numbers in psql's errors as they are in the file.
+        spec.argv.insert(spec.argv.end(),
+                         {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password", "--command=BEGIN", "--file=-"});
     }
     spec.argv.push_back("--dbname=" + settings.conninfo(target));
     spec.env = settings.child_environment();
@@ -179,7 +197,7 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
     spec.output = ChildSpec::Output::null;
     spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
     host.info("restoring into database '" + target + "' at " + settings.endpoint() + " with " + spec.argv.front());
-    return std::make_unique<ClientRestore>(std::move(spec), name, host, settings);
+    return std::make_unique<ClientRestore>(std::move(spec), name, !client.custom_format, host, settings);
 }
 
 }  // namespace backhaul

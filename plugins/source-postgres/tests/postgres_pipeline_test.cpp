@@ -216,7 +216,7 @@ TEST_F(PostgresPipeline, RestoreTargetErrors) {
     EXPECT_THAT(exists.err, HasSubstr("target database 'source_db' already exists" + at +
                                       "; leave out --create to restore into it"));
 
-    // A dump that fails half-way (SQL error) rolls back completely: --single-transaction, ON_ERROR_STOP.
+    // A dump that fails half-way (SQL error) rolls back completely: BEGIN first, ON_ERROR_STOP, no COMMIT reached.
     server_->query("postgres", "CREATE DATABASE half");
     write_file(sink_dir() / "broken.sql",
                "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nSELECT no_such_function();\n");
@@ -359,7 +359,7 @@ TEST_F(PostgresPipeline, PasswordReachesChildrenOnlyThroughTheEnvironment) {
                                     "' user='backhaul_test' dbname='source_db' connect_timeout='10'  "
                                     "PGPASSWORD=set PGAPPNAME=backhaul"));
     EXPECT_THAT(lines[2],
-                HasSubstr("/bin/psql -X --quiet -v ON_ERROR_STOP=1 --single-transaction --no-password --file=- "
+                HasSubstr("/bin/psql -X --quiet -v ON_ERROR_STOP=1 --no-password --command=BEGIN --file=- "
                           "--dbname=host="));
     EXPECT_THAT(lines[5],
                 HasSubstr("/bin/pg_restore --exit-on-error --single-transaction --no-password --dbname=host="));

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <thread>
 
@@ -187,6 +188,31 @@ TEST_F(SourcePostgres, AbandonedRestoreLeavesNothingBehind) {
     }  // restore_abort
     EXPECT_TRUE(no_children_left());
     EXPECT_EQ(server_->query("abandoned", "SELECT count(*) FROM pg_class WHERE relname = 't'"), "0");
+}
+
+TEST_F(SourcePostgres, ARestoreCutOffByACrashCommitsNothing) {
+    server_->query("postgres", "CREATE DATABASE crashed");
+    const pid_t pid = ::fork();
+    ASSERT_NE(pid, -1);
+    if (pid == 0) {
+        // The child plays a backhaul killed mid-restore: _exit runs no destructor, so psql is not killed by us; it
+        // only sees its input end, after complete statements.
+        Instance source(postgres_plugin(), options());
+        harness::RestoreTarget target(source, {{"target_database", "crashed"}});
+        if (target.open_status() != BH_OK) ::_exit(2);
+        if (target.write("CREATE TABLE t (x int);\nINSERT INTO t VALUES (1);\n") != BH_OK) ::_exit(3);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ::_exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+    // The orphaned psql reads the end of its input and disconnects.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (server_->query("postgres", "SELECT count(*) FROM pg_stat_activity WHERE datname = 'crashed'") != "0" &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(server_->query("crashed", "SELECT count(*) FROM pg_class WHERE relname = 't'"), "0");
 }
 
 TEST_F(SourcePostgres, RestoreCreateNeedsAFreeName) {
