@@ -13,8 +13,9 @@
 #
 # Environment: SCALE (default 10) is `pgbench -i -s`, plus a text-heavy table of SCALE x 10,000 rows; SCALE_SMALL
 # (default SCALE / 4, at least 1); ROUNDS (default 2): every row runs once per round, rows alternate, the fastest
-# round is reported; BUILD_DIR (default <repo>/build, release-like, no sanitizers); OUT (default
-# bench/results/<date>-e2e.md; "-" = do not write).
+# round is reported; PART_SIZE (default 16MiB, the sink's default; backhaul's memory is about concurrency (4) x
+# PART_SIZE + 25 MiB, so 8MiB fits the 64 MiB target); BUILD_DIR (default <repo>/build, release-like, no
+# sanitizers); OUT (default bench/results/<date>-e2e.md; "-" = do not write).
 # Needs: PostgreSQL server binaries, Swift with s3api, the AWS CLI, curl, gzip, pigz, zstd, /usr/bin/time
 # (scripts/bootstrap installs them all); when run as root, the `postgres` user.
 set -euo pipefail
@@ -25,6 +26,7 @@ backhaul=$build_dir/bin/backhaul
 scale=${SCALE:-10}
 scale_small=${SCALE_SMALL:-$(((scale / 4) > 0 ? scale / 4 : 1))}
 rounds=${ROUNDS:-2}
+part_size=${PART_SIZE:-16MiB}
 cores=$(nproc)
 out=${OUT:-$repo/bench/results/$(date -u +%Y-%m-%d)-e2e.md}
 aws=$([ -x /usr/bin/aws ] && echo /usr/bin/aws || command -v aws || true)
@@ -136,6 +138,7 @@ bucket = "bench"
 access_key = "\${env:AWS_ACCESS_KEY_ID}"
 secret_key = "\${env:AWS_SECRET_ACCESS_KEY}"
 key = "$1/%Y%m%d%H%M%S{ext}"
+part_size = "$part_size"
 TOML
 }
 pipeline c bench "plugin = \"compress-gzip\"
@@ -281,6 +284,7 @@ report=$(
     echo "- tools: $(gzip --version | head -1), pigz $(pigz --version 2>&1 | awk '{print $2}')," \
         "zstd $(zstd --version | grep -o 'v[0-9.]*'), $(curl --version | head -1 | awk '{print $1, $2}')," \
         "$("$backhaul" --version 2>&1 | head -1)"
+    echo "- sink-ncloud-s3 part_size $part_size (concurrency 4, the default)"
     echo "- $rounds rounds, rows alternating, fastest round reported;" \
         "CPU = user + sys of every client process (not the PostgreSQL or Swift servers)"
     echo
