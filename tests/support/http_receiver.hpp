@@ -6,11 +6,6 @@
 //   auto requests = hook.wait_for(2);                    // nlohmann::json objects: method, path, headers, body
 #pragma once
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <fstream>
 #include <stdexcept>
@@ -21,52 +16,24 @@
 #include <nlohmann/json.hpp>
 
 #include "command_runner.hpp"
+#include "helper_server.hpp"
 
 namespace backhaul::testing {
 
 class HttpReceiver {
 public:
-    explicit HttpReceiver(std::vector<int> statuses = {200}) {
-        record_ = dir_ / "requests.jsonl";
-        int out[2];
-        if (pipe(out) != 0) throw std::runtime_error("pipe failed");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        posix_spawn_file_actions_addclose(&actions, out[0]);
-        std::vector<std::string> argv = {"python3", BACKHAUL_SOURCE_DIR "/tests/support/http_receiver.py",
-                                         record_.string()};
-        for (int s : statuses) argv.push_back(std::to_string(s));
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        int rc = posix_spawnp(&pid_, "python3", &actions, nullptr, args.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        close(out[1]);
-        if (rc != 0) {
-            close(out[0]);
-            throw std::runtime_error("cannot start http_receiver.py");
-        }
-        std::string line;
-        char c;
-        while (read(out[0], &c, 1) == 1 && c != '\n') line += c;
-        close(out[0]);
-        port_ = std::stoi(line);
-    }
-    ~HttpReceiver() {
-        kill(pid_, SIGTERM);
-        waitpid(pid_, nullptr, 0);
-    }
+    explicit HttpReceiver(const std::vector<int>& statuses = {200})
+        : server_("http_receiver.py", arguments(dir_ / "requests.jsonl", statuses)) {}
     HttpReceiver(const HttpReceiver&) = delete;
     HttpReceiver& operator=(const HttpReceiver&) = delete;
 
     std::string url(const std::string& path = "/hook") const {
-        return "http://127.0.0.1:" + std::to_string(port_) + path;
+        return "http://127.0.0.1:" + std::to_string(server_.port()) + path;
     }
 
     std::vector<nlohmann::json> requests() const {
         std::vector<nlohmann::json> out;
-        std::ifstream in(record_);
+        std::ifstream in(dir_ / "requests.jsonl");
         for (std::string line; std::getline(in, line);)
             if (!line.empty()) out.push_back(nlohmann::json::parse(line));
         return out;
@@ -81,10 +48,15 @@ public:
     }
 
 private:
-    TempDir dir_;
-    std::filesystem::path record_;
-    pid_t pid_ = -1;
-    int port_ = 0;
+    static std::vector<std::string> arguments(const std::filesystem::path& record, const std::vector<int>& statuses) {
+        std::vector<std::string> argv = {"/usr/bin/python3", BACKHAUL_SOURCE_DIR "/tests/support/http_receiver.py",
+                                         record.string()};
+        for (int status : statuses) argv.push_back(std::to_string(status));
+        return argv;
+    }
+
+    TempDir dir_;  // before server_: the request record lives here
+    HelperServer server_;
 };
 
 // A URL on which nothing listens: a port that was just free.

@@ -4,7 +4,7 @@ codes it was given, in order (the last one repeats).
 
     http_receiver.py RECORD_FILE [STATUS ...]
 
-Prints the port it listens on (127.0.0.1, chosen by the kernel) as the first line on stdout, then serves until
+Prints "READY <port>" (127.0.0.1, a port chosen by the kernel) as the first line on stdout, then serves until
 killed. Each record: {"method", "path", "headers": {lower-case name: value}, "body"}.
 """
 import http.server
@@ -41,5 +41,5 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-print(server.server_address[1], flush=True)
+print("READY %d" % server.server_address[1], flush=True)
 server.serve_forever()

@@ -7,11 +7,7 @@
 //   CommandResult cp = s3.aws({"s3", "cp", "s3://backups/key", "out.bin"});
 #pragma once
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -20,6 +16,7 @@
 #include <vector>
 
 #include "command_runner.hpp"
+#include "helper_server.hpp"
 
 namespace backhaul::testing {
 
@@ -41,12 +38,11 @@ class SwiftS3 {
         return *server;
     }
 
-    ~SwiftS3() { stop(); }
     SwiftS3(const SwiftS3&) = delete;
     SwiftS3& operator=(const SwiftS3&) = delete;
 
-    int port() const { return port_; }
-    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port_); }
+    int port() const { return server_.port(); }
+    std::string endpoint() const { return "http://127.0.0.1:" + std::to_string(port()); }
     const std::filesystem::path& directory() const { return dir_.path(); }
 
     // Runs the AWS CLI against this server as `user`, isolated from any configuration of the machine's user.
@@ -98,54 +94,15 @@ class SwiftS3 {
     static std::string aws_cli() { return std::filesystem::exists("/usr/bin/aws") ? "/usr/bin/aws" : "aws"; }
 
   private:
-    SwiftS3() {
-        int out[2], in[2];
-        if (pipe2(out, O_CLOEXEC) || pipe2(in, O_CLOEXEC)) throw std::runtime_error("pipe failed");
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-        posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-        std::string script = std::string(BACKHAUL_SOURCE_DIR) + "/tests/support/swift_s3_server.py";
-        std::string root = (dir_.path() / "swift").string();
-        // Debian's python3 has the swift modules; another python3 earlier on PATH may not.
-        std::vector<std::string> argv = {"/usr/bin/python3", script, root};
-        std::vector<char*> args;
-        for (auto& a : argv) args.push_back(a.data());
-        args.push_back(nullptr);
-        int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        close(out[1]);
-        close(in[0]);
-        stdin_ = in[1];  // closing it (or our death) tells the launcher to stop
-        if (rc != 0) {
-            close(out[0]);
-            throw std::runtime_error("cannot start " + script);
-        }
-        std::string line;
-        char c;
-        while (read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-        close(out[0]);
-        if (line.rfind("READY ", 0) != 0) {
-            stop();
-            throw std::runtime_error("Swift S3 server did not start: " + line + " (logs in " + root + ")");
-        }
-        port_ = std::stoi(line.substr(6));
-    }
+    SwiftS3()
+        : server_("Swift S3 server",
+                  // Debian's python3 has the swift modules; another python3 earlier on PATH may not.
+                  {"/usr/bin/python3", BACKHAUL_SOURCE_DIR "/tests/support/swift_s3_server.py",
+                   (dir_.path() / "swift").string()},
+                  std::chrono::seconds(300), " (logs in " + (dir_.path() / "swift").string() + ")") {}
 
-    void stop() {
-        if (pid_ <= 0) return;
-        kill(pid_, SIGTERM);
-        int status = 0;
-        waitpid(pid_, &status, 0);
-        pid_ = -1;
-        if (stdin_ >= 0) close(stdin_);
-        stdin_ = -1;
-    }
-
-    TempDir dir_;
-    pid_t pid_ = -1;
-    int stdin_ = -1;
-    int port_ = 0;
+    TempDir dir_;  // before server_: the server lives in it
+    HelperServer server_;
     mutable int downloads_ = 0;
 };
 
