@@ -24,21 +24,16 @@ constexpr const char* kRestoredDatabase = "ledger_restored";
 class EncryptedPipelineTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        postgres_ = PostgresServer::start_or_null(&error_);
-        if (!postgres_) return;
-        try {
+        postgres_ = PostgresServer::start_or_null(&error_, [](PostgresServer& server) {
             SwiftS3::instance().create_bucket(kBucket);
-            postgres_->query("postgres", std::string("CREATE DATABASE ") + kDatabase + ";");
-            postgres_->query(kDatabase, R"(
+            server.query("postgres", std::string("CREATE DATABASE ") + kDatabase + ";");
+            server.query(kDatabase, R"(
                 CREATE TABLE entries (id int PRIMARY KEY, account text NOT NULL, amount numeric(12,2), memo text);
                 INSERT INTO entries
                     SELECT i, '계좌 ' || (i % 97), (i * 131 % 1000000) / 100.0,
                            CASE WHEN i % 11 = 0 THEN NULL ELSE repeat('memo', i % 20) END
                     FROM generate_series(1, 30000) i;)");
-        } catch (const std::exception& e) {
-            error_ = e.what();
-            postgres_.reset();
-        }
+        });
     }
     static void TearDownTestSuite() { postgres_.reset(); }
     void SetUp() override { ASSERT_TRUE(postgres_) << error_; }

@@ -30,14 +30,12 @@ constexpr const char* kDatabase = "shop";
 class SeedPipelineTest : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        postgres_ = PostgresServer::start_or_null(&error_);
-        if (!postgres_) return;
-        try {
+        postgres_ = PostgresServer::start_or_null(&error_, [](PostgresServer& server) {
             SwiftS3::instance().create_bucket(kBucket);
             // The role the pipeline uses: its password is only in the test secret (and this SQL, sent on stdin).
-            postgres_->query("postgres", std::string("CREATE ROLE ") + kRole + " LOGIN SUPERUSER PASSWORD '" +
-                                             kPassword + "'; CREATE DATABASE " + kDatabase + ";");
-            postgres_->query(kDatabase, R"(
+            server.query("postgres", std::string("CREATE ROLE ") + kRole + " LOGIN SUPERUSER PASSWORD '" + kPassword +
+                                         "'; CREATE DATABASE " + kDatabase + ";");
+            server.query(kDatabase, R"(
                 CREATE SCHEMA sales;
                 CREATE TABLE sales.customers (id int PRIMARY KEY, name text NOT NULL, note text);
                 CREATE TABLE sales.orders (id bigserial PRIMARY KEY, customer int REFERENCES sales.customers,
@@ -50,10 +48,7 @@ class SeedPipelineTest : public ::testing::Test {
                            timestamptz '2025-01-01 00:00:00+09' + i * interval '1 minute'
                     FROM generate_series(1, 20000) i;
                 CREATE VIEW sales.big_orders AS SELECT * FROM sales.orders WHERE total > 900;)");
-        } catch (const std::exception& e) {
-            error_ = e.what();
-            postgres_.reset();
-        }
+        });
     }
     static void TearDownTestSuite() { postgres_.reset(); }
     void SetUp() override { ASSERT_TRUE(postgres_) << error_; }

@@ -100,15 +100,10 @@ std::string key_of_run(const std::string& log) {
 class FaultInjection : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        postgres_ = PostgresServer::start_or_null(&setup_error_);
-        if (!postgres_) return;
-        try {
-            load_database(*postgres_);
+        postgres_ = PostgresServer::start_or_null(&setup_error_, [](PostgresServer& server) {
+            load_database(server);
             SwiftS3::instance().create_bucket(kBucket);
-        } catch (const std::exception& e) {
-            setup_error_ = e.what();
-            postgres_.reset();
-        }
+        });
     }
     static void TearDownTestSuite() { postgres_.reset(); }
 

@@ -11,7 +11,9 @@
 //
 //   class MyTest : public ::testing::Test {
 //     protected:
-//       static void SetUpTestSuite() { server_ = backhaul::testing::PostgresServer::start_or_null(&error_); }
+//       static void SetUpTestSuite() {
+//           server_ = backhaul::testing::PostgresServer::start_or_null(&error_, [](auto& server) { ... });
+//       }
 //       static void TearDownTestSuite() { server_.reset(); }
 //       void SetUp() override { ASSERT_TRUE(server_) << error_; }
 //       static inline std::unique_ptr<backhaul::testing::PostgresServer> server_;
@@ -27,6 +29,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <random>
 #include <stdexcept>
@@ -86,10 +89,14 @@ class PostgresServer {
     PostgresServer(const PostgresServer&) = delete;
     PostgresServer& operator=(const PostgresServer&) = delete;
 
-    // For SetUpTestSuite, where an exception would be reported far from its cause: nullptr plus the reason.
-    static std::unique_ptr<PostgresServer> start_or_null(std::string* error) {
+    // For SetUpTestSuite, where an exception would be reported far from its cause: the server with `setup` (databases,
+    // roles, data) run against it, or nullptr plus the reason the start or the setup failed.
+    static std::unique_ptr<PostgresServer> start_or_null(std::string* error,
+                                                         const std::function<void(PostgresServer&)>& setup = {}) {
         try {
-            return std::make_unique<PostgresServer>();
+            auto server = std::make_unique<PostgresServer>();
+            if (setup) setup(*server);
+            return server;
         } catch (const std::exception& e) {
             *error = e.what();
             return nullptr;

@@ -84,19 +84,14 @@ bool in_any_cmdline(const std::string& needle) {
 class PostgresPipeline : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        server_ = PostgresServer::start_or_null(&error_);
-        if (!server_) return;
-        try {
-            server_->query("postgres", "CREATE DATABASE source_db TEMPLATE template0");
-            server_->query("source_db", kVariedContent);
-            server_version_ = server_->query("postgres", "SHOW server_version");
+        server_ = PostgresServer::start_or_null(&error_, [](PostgresServer& server) {
+            server.query("postgres", "CREATE DATABASE source_db TEMPLATE template0");
+            server.query("source_db", kVariedContent);
+            server_version_ = server.query("postgres", "SHOW server_version");
             server_version_.resize(server_version_.find_first_of(" ") == std::string::npos
                                        ? server_version_.size()
                                        : server_version_.find_first_of(" "));
-        } catch (const std::exception& e) {
-            error_ = e.what();
-            server_.reset();
-        }
+        });
     }
     static void TearDownTestSuite() { server_.reset(); }
     void SetUp() override {

@@ -35,26 +35,21 @@ bool no_children_left() {
 class SourcePostgres : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        server_ = PostgresServer::start_or_null(&error_);
-        if (!server_) return;
-        try {
-            server_->query("postgres", R"SQL(
+        server_ = PostgresServer::start_or_null(&error_, [](PostgresServer& server) {
+            server.query("postgres", R"SQL(
                 CREATE DATABASE shop;
                 CREATE ROLE no_connect LOGIN PASSWORD 'no-connect-pw';
                 CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
                 REVOKE CONNECT ON DATABASE shop FROM PUBLIC;
                 GRANT CONNECT ON DATABASE shop TO reader;
             )SQL");
-            server_->query("shop", R"SQL(
+            server.query("shop", R"SQL(
                 CREATE TABLE public.orders (id int);
                 CREATE TABLE public.salaries (id int);
                 GRANT SELECT ON public.orders TO reader;
                 CREATE TABLE public.filler AS SELECT g, md5(g::text) AS t FROM generate_series(1, 200000) g;
             )SQL");
-        } catch (const std::exception& e) {
-            error_ = e.what();
-            server_.reset();
-        }
+        });
     }
     static void TearDownTestSuite() { server_.reset(); }
     void SetUp() override {
