@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -48,36 +49,37 @@ class SecretLeakScanner {
         s << f.rdbuf();
         return s.str();
     }
-    // comm and parent pid from /proc/PID/stat ("pid (comm) state ppid ...").
-    static bool stat_of(pid_t pid, std::string& comm, pid_t& parent) {
-        std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
-        size_t open = stat.find('('), close = stat.rfind(')');
-        if (open == std::string::npos || close == std::string::npos) return false;
-        comm = stat.substr(open + 1, close - open - 1);
-        std::istringstream rest(stat.substr(close + 2));
-        char state;
-        rest >> state >> parent;
-        return true;
-    }
+
     struct ProcessEntry {
         std::string comm;
         pid_t parent = 0;
     };
     using ProcessTable = std::map<pid_t, ProcessEntry>;
 
+    // comm and parent pid from /proc/PID/stat ("pid (comm) state ppid ..."); nullopt if the process is gone.
+    static std::optional<ProcessEntry> stat_of(pid_t pid) {
+        std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+        size_t open = stat.find('('), close = stat.rfind(')');
+        if (open == std::string::npos || close == std::string::npos) return std::nullopt;
+        ProcessEntry entry{stat.substr(open + 1, close - open - 1)};
+        std::istringstream rest(stat.substr(close + 2));
+        char state;
+        rest >> state >> entry.parent;
+        return entry;
+    }
+
     // Walks up from `pid` through this pass's table (or /proc for a process that started after it was read).
     static bool under_backhaul(pid_t pid, const ProcessTable& table) {
         for (int depth = 0; pid > 1 && depth < 64; ++depth) {
-            ProcessEntry entry;
-            if (auto found = table.find(pid); found != table.end())
-                entry = found->second;
-            else if (!stat_of(pid, entry.comm, entry.parent))
-                return false;
-            if (entry.comm == "backhaul") return true;
-            pid = entry.parent;
+            const auto found = table.find(pid);
+            const std::optional<ProcessEntry> entry = found != table.end() ? found->second : stat_of(pid);
+            if (!entry) return false;
+            if (entry->comm == "backhaul") return true;
+            pid = entry->parent;
         }
         return false;
     }
+
     void loop() {
         const pid_t self = getpid();
         ProcessTable table;
@@ -90,8 +92,8 @@ class SecretLeakScanner {
                 const std::string name = entry.path().filename().string();
                 if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
                 pid_t pid = std::stoi(name);
-                ProcessEntry process;
-                if (pid != self && stat_of(pid, process.comm, process.parent)) table.emplace(pid, std::move(process));
+                if (pid == self) continue;
+                if (std::optional<ProcessEntry> process = stat_of(pid)) table.emplace(pid, std::move(*process));
             }
             for (const auto& [pid, process] : table) {
                 const std::string dir = "/proc/" + std::to_string(pid);
