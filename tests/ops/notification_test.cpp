@@ -75,16 +75,15 @@ TEST_F(NotifyTest, PluginThatDoesNotLoad) {
 }
 
 TEST_F(NotifyTest, LockContention) {
-    auto file = pipeline(shell_source("sleep 2"), gzip, local_sink(), webhook());
+    // The first run blocks on a fifo until the second was refused: no timing involved.
+    const std::filesystem::path fifo = tmp_ / "gate";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto file = pipeline(shell_source("cat " + fifo.string()), gzip, local_sink(), webhook());
     CommandResult first;
     std::thread holder([&] { first = backhaul({"run", file.string()}); });
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    bool locked = false;
-    while (!locked && std::chrono::steady_clock::now() < deadline) {
-        for (const std::string& f : files_below(lock_dir())) locked = !read_file(lock_dir() / f).empty();
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    ASSERT_FALSE(wait_for_lock_holder(lock_dir()).empty());
     CommandResult second = backhaul({"run", file.string()});
+    write_file(fifo, "done\n");
     holder.join();
     EXPECT_EQ(first.exit_code, 0) << first.err;
     EXPECT_EQ(second.exit_code, 4);

@@ -51,7 +51,8 @@ TEST_F(OpsTest, ManifestFailureFailsTheRunAndSaysTheBackupIsIncomplete) {
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, HasSubstr("error run failed: backup data committed under 'k' but its manifest could not be "
                                    "written; the backup is incomplete: sink (sink-faulty): injected manifest failure"));
-    EXPECT_THAT(files_below(sink_dir()), ElementsAre("k"));
+    // The pending marker stays: it proves this pipeline left the incomplete backup (prune --delete-incomplete).
+    EXPECT_THAT(files_below(sink_dir()), ElementsAre("k", "k.pending.json"));
 }
 
 // ---- Verify ---------------------------------------------------------------------------------------------------------
@@ -142,7 +143,8 @@ TEST_F(OpsTest, ListShowsThisPipelinesBackupsNewestFirstWithTheirStatus) {
     ASSERT_EQ(list.exit_code, 0) << list.err;
     EXPECT_EQ(list.out,
               "KEY                     TIME (UTC)                STORED  STATUS\n"
-              "ops/20250103-030000.gz  2025-01-03T03:00:00Z         3 B  incomplete\n"
+              "ops/20250103-030000.gz  2025-01-03T03:00:00Z         3 B  unknown  no manifest and no pending marker "
+              "of this pipeline\n"
               "ops/20250102-030000.gz  2025-01-02T03:00:00Z         4 B  complete\n"
               "ops/20250101-030000.gz  2025-01-01T03:00:00Z         5 B  complete\n");
     CommandResult json = backhaul({"list", file.string(), "--json"});
@@ -150,8 +152,10 @@ TEST_F(OpsTest, ListShowsThisPipelinesBackupsNewestFirstWithTheirStatus) {
     nlohmann::json j = nlohmann::json::parse(json.out);
     ASSERT_EQ(j.size(), 3u);
     EXPECT_EQ(j[0], nlohmann::json::parse(R"({"key": "ops/20250103-030000.gz", "time": "2025-01-03T03:00:00Z",
-        "time_unix_ms": 1735873200000, "stored_bytes": 3, "status": "incomplete"})"));
+        "time_unix_ms": 1735873200000, "stored_bytes": 3, "status": "unknown",
+        "note": "no manifest and no pending marker of this pipeline"})"));
     EXPECT_EQ(j[2]["status"], "complete");
+    EXPECT_EQ(j[2]["raw_bytes"], 5);
 }
 
 // ---- Retention ------------------------------------------------------------------------------------------------------
@@ -163,7 +167,7 @@ TEST_F(OpsTest, PruneDryRunPrintsKeepAndDeleteWithReasonsAndDeletesNothing) {
     plant("ops/20250102-030000.gz");
     plant("ops/20241231-030000.gz");
     plant("ops/20241130-030000.gz");
-    plant("ops/20241102-030000.gz", false);  // incomplete, long ago
+    plant("ops/20241102-030000.gz", false);  // no manifest, long ago: not provably ours, never deleted
     auto before = files_below(sink_dir());
     CommandResult dry = backhaul({"prune", file.string(), "--dry-run"});
     ASSERT_EQ(dry.exit_code, 0) << dry.err;
@@ -173,15 +177,17 @@ TEST_F(OpsTest, PruneDryRunPrintsKeepAndDeleteWithReasonsAndDeletesNothing) {
               "would delete ops/20250102-030000.gz  (no rule keeps it)\n"
               "keep    ops/20241231-030000.gz  (monthly 2024-12)\n"
               "would delete ops/20241130-030000.gz  (no rule keeps it)\n"
-              "would delete ops/20241102-030000.gz  (incomplete (no manifest) for more than 24h00m00s)\n"
-              "ops: kept 3, would delete 3\n");
+              "keep    ops/20241102-030000.gz  (not provably this pipeline's (no manifest and no pending marker of "
+              "this pipeline); never deleted)\n"
+              "ops: kept 4, would delete 2\n");
     EXPECT_EQ(files_below(sink_dir()), before);
 
     CommandResult prune = backhaul({"prune", file.string()});
     ASSERT_EQ(prune.exit_code, 0) << prune.err;
     EXPECT_THAT(prune.out, HasSubstr("delete  ops/20250102-030000.gz  (no rule keeps it)\n"));
     EXPECT_THAT(files_below(sink_dir()),
-                ElementsAre("ops/20241231-030000.gz", "ops/20241231-030000.gz.manifest.json", "ops/20250102-150000.gz",
+                ElementsAre("ops/20241102-030000.gz", "ops/20241231-030000.gz", "ops/20241231-030000.gz.manifest.json",
+                            "ops/20250102-150000.gz",
                             "ops/20250102-150000.gz.manifest.json", "ops/20250103-030000.gz",
                             "ops/20250103-030000.gz.manifest.json"));
 }
@@ -223,17 +229,15 @@ TEST_F(OpsTest, InvalidRetentionIsAValidationErrorWithPosition) {
 // ---- Lock and timeout -----------------------------------------------------------------------------------------------
 
 TEST_F(OpsTest, ASecondConcurrentRunExitsFourNamingTheHolder) {
-    auto file = pipeline(shell_source("sleep 2; echo done"), gzip, local_sink());
+    // The first run's source blocks on a fifo until the second run has been refused: no timing involved.
+    const std::filesystem::path fifo = tmp_ / "gate";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    auto file = pipeline(shell_source("cat " + fifo.string()), gzip, local_sink());
     CommandResult first;
     std::thread holder([&] { first = backhaul({"run", file.string()}); });
-    // Wait until the first run holds the lock and wrote its pid.
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    std::string holder_text;
-    while (holder_text.empty() && std::chrono::steady_clock::now() < deadline) {
-        for (const std::string& f : files_below(lock_dir())) holder_text = read_file(lock_dir() / f);
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    std::string holder_text = wait_for_lock_holder(lock_dir());
     CommandResult second = backhaul({"run", file.string()});
+    write_file(fifo, "done\n");  // opens the fifo for writing: the first run's source reads it and ends
     holder.join();
     EXPECT_EQ(first.exit_code, 0) << first.err;
     EXPECT_EQ(second.exit_code, 4) << second.err;
@@ -279,7 +283,7 @@ TEST_F(OpsTest, MetricsFileParsesAndCarriesTheLastSuccessAcrossFailures) {
     EXPECT_EQ(first["backhaul_last_run_stored_bytes" + l],
               static_cast<double>(std::filesystem::file_size(sink_dir() / only_data_key())));
     EXPECT_EQ(first["backhaul_last_success_timestamp_seconds" + l], first["backhaul_last_run_timestamp_seconds" + l]);
-    EXPECT_EQ(first.size(), 6u);
+    EXPECT_EQ(first.size(), 8u);
 
     auto bad = pipeline(shell_source("exit 1"), gzip, local_sink());
     ASSERT_EQ(backhaul({"run", bad.string(), "--metrics-file", metrics.string()}).exit_code, 1);
@@ -297,7 +301,7 @@ TEST_F(OpsTest, AFailedRunEndsWithASummaryLine) {
     CommandResult run = backhaul({"run", file.string()});
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, ::testing::MatchesRegex(
-                             ".*error run failed: pipeline=ops key=ops/[0-9]{8}-[0-9]{6} raw=1000 B stored=[0-9]+ B "
+                             ".*error run failed, nothing committed: pipeline=ops key=ops/[0-9]{8}-[0-9]{6} raw=1000 B stored=0 B "
                              "ratio=[0-9.]+ duration=[0-9.]+s\n$"));
 }
 

@@ -7,6 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
+#include <optional>
+#include <thread>
+
 #include "command_runner.hpp"
 
 namespace backhaul::testing {
@@ -32,13 +37,15 @@ protected:
     }
     static inline const std::string gzip = "[[transform]]\nplugin = \"compress-gzip\"\n";
 
-    // name = "ops"; `top` goes before the tables, `tables` ([retention], [[notify]]) after the sink.
+    // `top` goes before the tables, `tables` ([retention], [[notify]]) after the sink. The file is
+    // "<name>.toml" next to the sink; `lock_dir` "" leaves the lock in its default directory.
     std::filesystem::path pipeline(const std::string& source, const std::string& transforms, const std::string& sink,
-                                   const std::string& tables = "", const std::string& top = "") {
-        std::string text = "name = \"ops\"\nplugin_path = [\"" ENGINE_FIXTURE_DIR "\"]\nlock_dir = \"" +
-                           lock_dir().string() + "\"\n" + top + "\n[source]\n" + source + "\n" + transforms +
-                           "\n[sink]\n" + sink + "\n" + tables;
-        std::filesystem::path file = tmp_ / "pipeline.toml";
+                                   const std::string& tables = "", const std::string& top = "",
+                                   const std::string& name = "ops", std::optional<std::string> lock = std::nullopt) {
+        const std::string lock_line = lock && lock->empty() ? "" : "lock_dir = \"" + lock.value_or(lock_dir().string()) + "\"\n";
+        std::string text = "name = \"" + name + "\"\nplugin_path = [\"" ENGINE_FIXTURE_DIR "\"]\n" + lock_line + top +
+                           "\n[source]\n" + source + "\n" + transforms + "\n[sink]\n" + sink + "\n" + tables;
+        std::filesystem::path file = tmp_ / (name == "ops" ? std::string("pipeline.toml") : name + ".toml");
         write_file(file, text);
         return file;
     }
@@ -48,11 +55,32 @@ protected:
         return run_command(args, options);
     }
 
-    // A committed backup as a real run would leave it, at a chosen time: data, and a manifest unless incomplete.
-    void plant(const std::string& key, bool complete = true, const std::string& data = "data") {
+    // A committed backup at a chosen time: data, and unless `complete` is false a manifest naming `owner` (in the
+    // form manifests had before they recorded a destination, which the catalog still reads as the name's).
+    void plant(const std::string& key, bool complete = true, const std::string& data = "data",
+               const std::string& owner = "ops") {
         std::filesystem::create_directories((sink_dir() / key).parent_path());
         write_file(sink_dir() / key, data);
-        if (complete) write_file(sink_dir() / (key + ".manifest.json"), "{}");
+        if (complete) write_file(sink_dir() / (key + ".manifest.json"), manifest_text(owner, key, data.size()));
+    }
+    static std::string manifest_text(const std::string& pipeline, const std::string& key, size_t raw_bytes) {
+        return nlohmann::json{{"format", "backhaul-manifest/1"}, {"pipeline", pipeline},     {"key", key},
+                              {"started_unix_ms", 0},            {"finished_unix_ms", 0},    {"duration_ms", 0},
+                              {"raw_bytes", raw_bytes},          {"stored_bytes", raw_bytes}, {"sha256", ""}}
+            .dump();
+    }
+
+    // Polls (bounded) until a lock file in `dir` names its holder, and returns that text.
+    static std::string wait_for_lock_holder(const std::filesystem::path& dir, const std::string& prefix = "") {
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (std::chrono::steady_clock::now() < deadline) {
+            if (std::filesystem::exists(dir))
+                for (const std::string& f : files_below(dir))
+                    if (f.starts_with(prefix))
+                        if (std::string text = read_file(dir / f); !text.empty()) return text;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return "";
     }
 
     nlohmann::json manifest_of(const std::string& key) {
@@ -68,7 +96,7 @@ protected:
     std::string only_data_key() {
         std::string found;
         for (const std::string& f : files_below(sink_dir()))
-            if (!f.ends_with(".manifest.json")) found = found.empty() ? f : "<more than one>";
+            if (!f.ends_with(".manifest.json") && !f.ends_with(".pending.json")) found = found.empty() ? f : "<more than one>";
         return found;
     }
 

@@ -24,7 +24,13 @@ system_clock::time_point at(const std::string& text) {
 const system_clock::time_point kNow = at("2025-03-10T12:00");
 
 BackupEntry backup(const std::string& time, bool complete = true) {
-    return BackupEntry{"b/" + time, at(time), 100, complete};
+    BackupEntry b;
+    b.key = "b/" + time;
+    b.time = at(time);
+    b.stored_bytes = 100;
+    b.raw_bytes = 1000;
+    b.status = complete ? BackupStatus::complete : BackupStatus::incomplete;
+    return b;
 }
 
 // Newest first, as the catalog gives them.
@@ -35,9 +41,11 @@ std::vector<BackupEntry> timeline(std::vector<BackupEntry> entries) {
 
 // "keep b/... (reason)" / "delete b/... (reason)" lines, newest first.
 std::vector<std::string> plan(const std::vector<BackupEntry>& entries, RetentionPolicy policy,
-                              const std::string& zone = "UTC") {
+                              const std::string& zone = "UTC", RetentionScope scope = {}) {
+    BackupCatalog catalog;
+    catalog.backups = entries;
     std::vector<std::string> lines;
-    for (const RetentionDecision& d : plan_retention(entries, policy, TimeZone::load(zone), kNow))
+    for (const RetentionDecision& d : plan_retention(catalog, policy, TimeZone::load(zone), kNow, scope).backups)
         lines.push_back(std::string(d.keep ? "keep " : "delete ") + d.backup.key + " (" + d.reason + ")");
     return lines;
 }
@@ -124,20 +132,28 @@ TEST(RetentionPlan, MinKeepProtectsTheNewestCompleteBackups) {
                             "keep b/2025-03-10T01:00 (min_keep 3)", "delete b/2025-03-10T00:00 (no rule keeps it)"));
 }
 
-TEST(RetentionPlan, IncompleteBackupsCountForNoRuleAndGoAfterTheGracePeriod) {
-    // A failed run left data without a manifest: it must not push a good backup out of keep_last.
+TEST(RetentionPlan, IncompleteBackupsCountForNoRuleAndGoOnlyWhenAskedAfterTheGracePeriod) {
+    // A failed run left data without a manifest (its pending marker proves it was ours): it must not push a good
+    // backup out of keep_last, and it is never deleted by the automatic retention.
     auto entries = timeline({backup("2025-03-10T11:00", false), backup("2025-03-10T03:00"),
                              backup("2025-03-09T09:00", false), backup("2025-03-09T03:00")});
     RetentionPolicy p = policy(&RetentionPolicy::keep_last, 2);
+    const std::string kept_incomplete =
+        " (incomplete (this pipeline's run left it without manifest); `prune --delete-incomplete` removes it once "
+        "older than 24h00m00s)";
     EXPECT_THAT(plan(entries, p),
+                ElementsAre("keep b/2025-03-10T11:00" + kept_incomplete, "keep b/2025-03-10T03:00 (last #1)",
+                            "keep b/2025-03-09T09:00" + kept_incomplete, "keep b/2025-03-09T03:00 (last #2)"));
+    RetentionScope asked;
+    asked.delete_incomplete = true;
+    EXPECT_THAT(plan(entries, p, "UTC", asked),
                 ElementsAre("keep b/2025-03-10T11:00 (incomplete, younger than 24h00m00s (may still be running))",
                             "keep b/2025-03-10T03:00 (last #1)",
-                            "delete b/2025-03-09T09:00 (incomplete (no manifest) for more than 24h00m00s)",
+                            "delete b/2025-03-09T09:00 (incomplete (this pipeline's run left it without manifest) for "
+                            "more than 24h00m00s)",
                             "keep b/2025-03-09T03:00 (last #2)"));
-    p.incomplete_after = hours(1);
-    EXPECT_EQ(plan(entries, p)[0], "keep b/2025-03-10T11:00 (incomplete, younger than 1h00m00s (may still be running))");
     p.incomplete_after = minutes(30);
-    EXPECT_EQ(plan(entries, p)[0], "delete b/2025-03-10T11:00 (incomplete (no manifest) for more than 30m00s)");
+    EXPECT_THAT(plan(entries, p, "UTC", asked)[0], ::testing::StartsWith("delete b/2025-03-10T11:00 (incomplete"));
 }
 
 TEST(RetentionPlan, DaysAreThePipelinesTimeZoneDays) {

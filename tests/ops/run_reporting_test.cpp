@@ -36,6 +36,8 @@ TEST(MetricsFile, SuccessParsesAsPrometheusText) {
                            {"backhaul_last_run_raw_bytes" + l, 1000},
                            {"backhaul_last_run_stored_bytes" + l, 300},
                            {"backhaul_last_success_timestamp_seconds" + l, 1741608004.25},
+                           {"backhaul_last_run_shrunken" + l, 0},
+                           {"backhaul_untouched_objects" + l, 0},
                        }));
 }
 

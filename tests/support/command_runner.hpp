@@ -138,9 +138,13 @@ private:
     std::filesystem::path path_;
 };
 
+// Creates the parent directories too; throws if the file cannot be written (a test must not go on without it).
 inline void write_file(const std::filesystem::path& path, const std::string& content) {
+    if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     std::ofstream f(path, std::ios::binary);
     f << content;
+    f.close();
+    if (!f) throw std::runtime_error("cannot write " + path.string());
 }
 
 inline std::string read_file(const std::filesystem::path& path) {

@@ -53,11 +53,14 @@ int cmd_list(const Arguments& args) {
             nlohmann::ordered_json out = nlohmann::ordered_json::array();
             for (const BackupEntry& b : catalog.backups) {
                 int64_t ms = unix_ms(b.time);
-                out.push_back({{"key", b.key},
-                               {"time", utc_iso8601(ms)},
-                               {"time_unix_ms", ms},
-                               {"stored_bytes", b.stored_bytes},
-                               {"status", b.complete ? "complete" : "incomplete"}});
+                nlohmann::ordered_json entry = {{"key", b.key},
+                                                {"time", utc_iso8601(ms)},
+                                                {"time_unix_ms", ms},
+                                                {"stored_bytes", b.stored_bytes},
+                                                {"status", status_name(b.status)}};
+                if (b.raw_bytes) entry["raw_bytes"] = *b.raw_bytes;
+                if (!b.note.empty()) entry["note"] = b.note;
+                out.push_back(std::move(entry));
             }
             std::cout << out.dump(2) << "\n";
             return 0;
@@ -70,9 +73,9 @@ int cmd_list(const Arguments& args) {
         for (const BackupEntry& b : catalog.backups) width = std::max(width, b.key.size());
         std::printf("%-*s  %-20s  %10s  %s\n", static_cast<int>(width), "KEY", "TIME (UTC)", "STORED", "STATUS");
         for (const BackupEntry& b : catalog.backups)
-            std::printf("%-*s  %-20s  %10s  %s\n", static_cast<int>(width), b.key.c_str(),
-                        utc_iso8601(unix_ms(b.time)).c_str(), size_text(b.stored_bytes).c_str(),
-                        b.complete ? "complete" : "incomplete");
+            std::printf("%-*s  %-20s  %10s  %s%s%s\n", static_cast<int>(width), b.key.c_str(),
+                        utc_iso8601(unix_ms(b.time)).c_str(), size_text(b.stored_bytes).c_str(), status_name(b.status),
+                        b.note.empty() ? "" : "  ", b.note.c_str());
         return 0;
     } catch (const std::exception& e) {
         Log::error(std::string("list failed: ") + e.what());
@@ -111,9 +114,10 @@ int cmd_verify(const Arguments& args) {
 }
 
 int cmd_prune(const Arguments& args) {
-    std::string file = pipeline_argument(args, "backhaul prune PIPELINE [--dry-run]");
-    auto flags = parse_flags(args.rest, {{"--dry-run", false}}, "prune");
+    std::string file = pipeline_argument(args, "backhaul prune PIPELINE [--dry-run] [--delete-incomplete]");
+    auto flags = parse_flags(args.rest, {{"--dry-run", false}, {"--delete-incomplete", false}}, "prune");
     bool dry_run = flags.count("--dry-run") != 0;
+    bool delete_incomplete = flags.count("--delete-incomplete") != 0;
     PluginRegistry registry;
     auto plan = plan_pipeline(file, registry);
     if (!plan->retention)
@@ -132,16 +136,17 @@ int cmd_prune(const Arguments& args) {
         fetched = true;
         std::unique_ptr<PluginInstance> sink = create_stage(plan->sink, secrets, control);
         SinkStore store(*sink);
-        RetentionOutcome result = apply_retention(*plan, *plan->retention, store, outcome.started, dry_run);
+        RetentionOutcome result = apply_retention(*plan, *plan->retention, store, outcome.started,
+                                                  retention_scope(*plan, std::nullopt, delete_incomplete), dry_run);
+        const char* deleting = dry_run ? "would delete" : "delete";
         size_t deletes = 0;
-        for (const RetentionDecision& d : result.decisions) {
-            std::printf("%-7s %s  (%s)\n", d.keep ? "keep" : (dry_run ? "would delete" : "delete"),
-                        d.backup.key.c_str(), d.reason.c_str());
+        for (const RetentionDecision& d : result.plan.backups) {
+            std::printf("%-7s %s  (%s)\n", d.keep ? "keep" : deleting, d.backup.key.c_str(), d.reason.c_str());
             if (!d.keep) ++deletes;
         }
-        for (const std::string& m : result.orphan_manifests)
-            std::printf("%-7s %s  (manifest without its backup)\n", dry_run ? "would delete" : "delete", m.c_str());
-        std::printf("%s: kept %zu, %s %zu\n", plan->spec.name.c_str(), result.decisions.size() - deletes,
+        for (const OrphanDecision& d : result.plan.orphans)
+            std::printf("%-7s %s  (%s)\n", d.keep ? "keep" : deleting, d.orphan.key.c_str(), d.reason.c_str());
+        std::printf("%s: kept %zu, %s %zu\n", plan->spec.name.c_str(), result.plan.backups.size() - deletes,
                     dry_run ? "would delete" : "deleted", deletes);
         return 0;
     } catch (const LockBusy& e) {

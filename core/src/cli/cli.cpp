@@ -30,11 +30,12 @@ Commands:
   run PIPELINE [--metrics-file PATH] [--no-progress]
                                      run a backup; the object is committed only if every stage succeeded,
                                      then its manifest is written and [retention] applied
-  list PIPELINE [--json]             the pipeline's backups in the sink, newest first (complete/incomplete)
+  list PIPELINE [--json]             backups under the key template, newest first, and whose they are
   verify PIPELINE [--key KEY|--latest]
                                      read a backup back, check size and SHA-256 against its manifest and
                                      decode it to the end (default: the latest complete backup)
-  prune PIPELINE [--dry-run]         apply [retention] now; print what is kept and deleted, and why
+  prune PIPELINE [--dry-run] [--delete-incomplete]
+                                     apply [retention] now; print what is kept and deleted, and why
   validate PIPELINE                  check a pipeline file and its plugins' options (no network, no plugin I/O)
   restore PIPELINE --key KEY [--output FILE|-] [SOURCE RESTORE OPTIONS]
                                      read KEY from the sink, decode it and restore it through the source

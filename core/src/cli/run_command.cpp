@@ -23,19 +23,22 @@
 namespace backhaul {
 namespace {
 
-void apply_retention_after_backup(const PipelinePlan& plan, const RunControl& control, const ValueResolver& secrets) {
+void apply_retention_after_backup(const PipelinePlan& plan, const RunControl& control, const ValueResolver& secrets,
+                                  const BackupResult& backup) {
     std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, control);
     SinkStore store(*sink);
-    RetentionOutcome outcome = apply_retention(plan, *plan.retention, store, std::chrono::system_clock::now(), false);
+    RetentionOutcome outcome = apply_retention(plan, *plan.retention, store, std::chrono::system_clock::now(),
+                                               retention_scope(plan, backup.identity, false), false);
     size_t kept = 0;
-    for (const RetentionDecision& d : outcome.decisions) {
+    for (const RetentionDecision& d : outcome.plan.backups) {
         if (d.keep) {
             ++kept;
             continue;
         }
         Log::info("retention: deleted '" + d.backup.key + "' (" + d.reason + ")");
     }
-    for (const std::string& m : outcome.orphan_manifests) Log::info("retention: deleted '" + m + "' (manifest without its backup)");
+    for (const OrphanDecision& d : outcome.plan.orphans)
+        if (!d.keep) Log::info("retention: deleted '" + d.orphan.key + "' (" + d.reason + ")");
     Log::info("retention: kept " + std::to_string(kept) + ", deleted " + std::to_string(outcome.deleted));
 }
 
@@ -90,9 +93,19 @@ int cmd_run(const Arguments& args) {
             run_backup(*plan, control, secrets, outcome.started, progress, result);
         }
         outcome.backup_complete = true;
+        outcome.shrunken = result.shrunken;
+        if (result.shrunken)
+            Log::warn("backup '" + result.key + "' is shrunken: " + human_bytes(result.raw_bytes) + " raw is below " +
+                      std::to_string(static_cast<int>(plan->spec.shrink_threshold * 100)) + "% of the " +
+                      human_bytes(result.shrunken->baseline_raw_bytes) + " of '" + result.shrunken->baseline_key +
+                      "'; it is kept and takes no keep_* slot, so older backups stay (docs/retention.md)");
+        // A signal or the timeout that arrived during the commit was held back until the manifest was written.
+        if (control.cancelled())
+            throw RunError("backup '" + result.key + "' is complete, but the run was then stopped (" +
+                           control.error().value_or("cancelled") + "); retention did not run");
         if (plan->retention) {
             try {
-                apply_retention_after_backup(*plan, control, secrets);
+                apply_retention_after_backup(*plan, control, secrets, result);
             } catch (const std::exception& e) {
                 throw RunError("backup '" + result.key + "' is complete, but retention failed: " + e.what());
             }
@@ -108,8 +121,11 @@ int cmd_run(const Arguments& args) {
         Log::error((result.data_committed ? "run failed: " : "backup failed, nothing committed: ") + outcome.error);
     }
     outcome.key = result.key;
+    outcome.data_committed = result.data_committed;
+    outcome.untouched_objects = result.untouched_objects;
     outcome.raw_bytes = std::max<uint64_t>(result.raw_bytes, progress.raw_bytes);
-    outcome.stored_bytes = std::max<uint64_t>(result.stored_bytes, progress.stored_bytes);
+    // What the sink holds: what it was handed counts only once it was committed.
+    outcome.stored_bytes = result.data_committed ? result.stored_bytes : 0;
     outcome.finished = std::chrono::system_clock::now();
     log_run_summary(outcome);
     report_run(*plan, secrets_fetched ? &secrets : nullptr, outcome, metrics_file);

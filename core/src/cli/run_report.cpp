@@ -11,8 +11,13 @@ namespace backhaul {
 
 void log_run_summary(const RunOutcome& outcome) {
     char summary[1024];
-    std::snprintf(summary, sizeof summary, "%s: pipeline=%s key=%s raw=%s stored=%s ratio=%.3f duration=%.2fs",
-                  outcome.success ? "backup committed" : "run failed", outcome.pipeline.c_str(),
+    // Exactly what exists: the three ways a run can fail leave different things behind.
+    const char* what = outcome.success           ? "backup committed"
+                       : outcome.backup_complete ? "run failed after the backup was committed"
+                       : outcome.data_committed  ? "run failed, backup data committed without its manifest (incomplete)"
+                                                 : "run failed, nothing committed";
+    std::snprintf(summary, sizeof summary, "%s: pipeline=%s key=%s raw=%s stored=%s ratio=%.3f duration=%.2fs", what,
+                  outcome.pipeline.c_str(),
                   outcome.key.empty() ? "-" : outcome.key.c_str(), human_bytes(outcome.raw_bytes).c_str(),
                   human_bytes(outcome.stored_bytes).c_str(),
                   outcome.raw_bytes ? double(outcome.stored_bytes) / double(outcome.raw_bytes) : 0.0,

@@ -311,11 +311,18 @@ std::optional<KeyMatcher::Match> KeyMatcher::match(const std::string& key) const
     }
     Match result;
     auto has = [&](char field) { return value.count(field) != 0; };
-    if (has('s')) {
-        result.time = std::chrono::system_clock::time_point(std::chrono::seconds(value['s']));
+    // system_clock counts nanoseconds in 64 bits (years 1678 to 2262): a time outside it cannot be a key we
+    // rendered, and converting it would overflow. Such keys are not ours.
+    constexpr int64_t kRepresentableSeconds = 9'000'000'000;
+    auto at = [&](int64_t unix_seconds) -> std::optional<Match> {
+        if (unix_seconds > kRepresentableSeconds || unix_seconds < -kRepresentableSeconds) return std::nullopt;
+        result.time = std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds));
         return result;
-    }
+    };
+    if (has('s')) return at(value['s']);
     std::optional<int64_t> days;
+    if ((has('Y') && (value['Y'] < 0 || value['Y'] > 9999)) || (has('G') && (value['G'] < 0 || value['G'] > 9999)))
+        return std::nullopt;
     if (has('Y') || has('y')) {
         const int year = has('Y') ? static_cast<int>(value['Y']) : 2000 + static_cast<int>(value['y']);
         if (has('j') && !has('m')) {
@@ -343,8 +350,7 @@ std::optional<KeyMatcher::Match> KeyMatcher::match(const std::string& key) const
     // Local to UTC: the offset in effect at the resulting instant (two steps settle it except inside a DST gap).
     int64_t utc = local - zone_.utc_offset(local);
     utc = local - zone_.utc_offset(utc);
-    result.time = std::chrono::system_clock::time_point(std::chrono::seconds(utc));
-    return result;
+    return at(utc);
 }
 
 }  // namespace backhaul

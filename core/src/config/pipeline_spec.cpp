@@ -16,7 +16,8 @@ namespace backhaul {
 namespace {
 
 constexpr const char* allowed_top_level_keys =
-    "name, timezone, plugin_path, lock_dir, timeout, secrets, source, transform, sink, retention, notify";
+    "name, timezone, plugin_path, lock_dir, timeout, allow_empty, shrink_threshold, secrets, source, transform, sink, "
+    "retention, notify";
 
 bool is_pipeline_name(std::string_view name) {
     if (name.empty()) return false;
@@ -77,7 +78,8 @@ class PipelineParser {
         for (const TableEntry& entry : entries) {
             static const std::vector<std::string> known = {"name",   "timezone",  "plugin_path", "lock_dir",
                                                            "timeout", "secrets",  "source",      "transform",
-                                                           "sink",    "retention", "notify"};
+                                                           "sink",    "retention", "notify",      "allow_empty",
+                                                           "shrink_threshold"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
                 throw ConfigError(entry.where,
                                   "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
@@ -118,6 +120,27 @@ class PipelineParser {
         if (const TableEntry* lock_dir = find("lock_dir")) {
             spec.lock_dir = expect_string(*lock_dir->node, "'lock_dir'");
             if (spec.lock_dir.empty()) throw ConfigError(position_of(*lock_dir->node, file_), "'lock_dir' is empty");
+        }
+
+        if (const TableEntry* allow_empty = find("allow_empty")) {
+            const auto* value = allow_empty->node->as_boolean();
+            if (!value)
+                throw ConfigError(position_of(*allow_empty->node, file_),
+                                  "'allow_empty' must be a boolean, got " + toml_type_name(*allow_empty->node));
+            spec.allow_empty = value->get();
+        }
+
+        if (const TableEntry* threshold = find("shrink_threshold")) {
+            const SourcePosition where = position_of(*threshold->node, file_);
+            std::optional<double> value;
+            if (const auto* f = threshold->node->as_floating_point()) value = f->get();
+            if (const auto* i = threshold->node->as_integer()) value = static_cast<double>(i->get());
+            if (!value)
+                throw ConfigError(where, "'shrink_threshold' must be a number from 0 to 1 (e.g. 0.5), got " +
+                                             toml_type_name(*threshold->node));
+            if (!(*value >= 0.0 && *value <= 1.0))  // also rejects nan
+                throw ConfigError(where, "'shrink_threshold' must be from 0 (off) to 1, e.g. 0.5");
+            spec.shrink_threshold = *value;
         }
 
         if (const TableEntry* timeout = find("timeout")) {

@@ -43,6 +43,12 @@ struct PipelineSpec {
     std::string lock_dir;                                    // "" = the default lock directory (see RunLock)
     std::optional<int64_t> timeout_ms;                       // the whole run's time limit; nullopt = none
     SourcePosition timeout_where;
+    // A run whose source produced 0 bytes fails (nothing committed) unless this is set: a dump that "succeeded" with
+    // no output is the classic way to lose every backup to retention.
+    bool allow_empty = false;
+    // A complete backup whose raw size is below this fraction of the previous good one's is shrunken: kept, reported,
+    // taking no keep_* slot (docs/retention.md). 0 = off.
+    double shrink_threshold = 0.5;
     std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
     StageSpec source;
     std::vector<StageSpec> transforms;

@@ -1,10 +1,17 @@
-// The backups of one pipeline as its sink holds them, from one (sink-paginated) listing: the keys its key template
-// can produce, each complete if its manifest exists. No local state: what the sink lists is the truth, so retention
-// works the same from a laptop, a container or a new host.
+// The backups of one pipeline as its sink holds them, from one (sink-paginated) listing and the manifests it names:
+// the keys its key template can produce, each classified by what Backhaul can *prove* about it. No local state: what
+// the sink holds is the truth, so retention works the same from a laptop, a container or a new host.
+//
+// Ownership is the heart of deletion safety (docs/retention.md, "What is never touched"): an object is this
+// pipeline's only if a manifest or pending marker written by this pipeline says so. Matching the key template is not
+// enough: two pipelines may share a bucket and a template, and anyone may put a file there by hand.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,26 +21,70 @@
 
 namespace backhaul {
 
+// Who wrote a backup: recorded in its manifest and pending marker, compared on every listing.
+struct PipelineOwner {
+    std::string pipeline;     // the pipeline's `name`
+    std::string destination;  // destination_fingerprint(): the sink plugin and the key template
+};
+
+// sha256 of the sink plugin's name and the key template, 16 hex digits. Deliberately not the sink's options: the
+// listing already proves the bucket or directory, and tuning (part_size, a rotated access key) must not turn a
+// pipeline's history into strangers' objects.
+std::string destination_fingerprint(const PipelinePlan& plan);
+PipelineOwner pipeline_owner(const PipelinePlan& plan);
+
+enum class BackupStatus {
+    complete,    // this pipeline's manifest describes it: the only kind retention deletes by its rules
+    incomplete,  // no manifest, but this pipeline's pending marker proves one of its runs left it
+    unknown,     // matches the key template, no manifest, no marker of ours: anyone's; never deleted
+    foreign,     // its manifest names another pipeline or cannot be read: never deleted
+};
+const char* status_name(BackupStatus status);
+
 struct BackupEntry {
     std::string key;
     // The run's start time from the key's time fields; the object's modification time when the key has no date.
     std::chrono::system_clock::time_point time;
     int64_t stored_bytes = -1;  // -1 if the sink does not know
-    bool complete = false;      // "<key>.manifest.json" exists
+    BackupStatus status = BackupStatus::unknown;
+    std::string note;                   // unknown/foreign: why it is not provably ours
+    std::optional<uint64_t> raw_bytes;  // complete: the manifest's raw size
+    // complete: the values of the key template's variables other than {pipeline} and {ext}, as the manifest records
+    // them ({database} = "orders"). Backups of one pipeline share them; differing values mean a shared name.
+    std::map<std::string, std::string> identity;
+
+    bool complete() const { return status == BackupStatus::complete; }
+};
+
+// A manifest or pending marker of this pipeline whose data object is gone (or never became visible).
+struct OrphanMetadata {
+    std::string key;
+    std::chrono::system_clock::time_point time;  // its backup's time: from the key, else the listing's mtime
 };
 
 struct BackupCatalog {
-    std::vector<BackupEntry> backups;           // newest first (ties: greater key first)
-    std::vector<std::string> orphan_manifests;  // manifests of this pipeline whose data object is gone
+    std::vector<BackupEntry> backups;     // newest first (ties: greater key first): independent of listing order
+    std::vector<OrphanMetadata> orphans;  // this pipeline's metadata without data, oldest first
+    size_t count(BackupStatus status) const;
 };
 
-// Pure: sorts `objects` (a listing) into this pipeline's backups. Objects the matcher rejects are someone else's.
-BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const KeyMatcher& matcher);
+// Reads a small metadata object by key; throws on failure (the object is then treated as not provably ours).
+using MetadataReader = std::function<std::string(const std::string& key)>;
+
+// Pure apart from `read`: sorts `objects` (a listing) into `owner`'s backups. Objects `matcher` (made from
+// `key_template`) rejects are not listed at all; metadata objects (manifests, markers) are read with `read` to decide
+// ownership.
+BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const KeyTemplate& key_template,
+                              const KeyMatcher& matcher, const PipelineOwner& owner, const MetadataReader& read);
 
 // The matcher for `plan`'s keys: {pipeline} is known, the pipeline's time zone decodes the time fields.
 KeyMatcher pipeline_key_matcher(const PipelinePlan& plan);
 
-// Lists the sink under the key template's literal prefix and catalogs the result. Throws RunError.
+// Lists the sink under the key template's literal prefix, reads the metadata, catalogs. Throws RunError.
 BackupCatalog list_backups(const PipelinePlan& plan, SinkStore& store);
+
+// The identity variables of a backup from its variables: those the key template uses, except {pipeline} and {ext}.
+std::map<std::string, std::string> identity_of(const KeyTemplate& key_template,
+                                               const std::map<std::string, std::string>& variables);
 
 }  // namespace backhaul

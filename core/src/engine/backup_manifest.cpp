@@ -12,6 +12,7 @@ std::string BackupManifest::to_json() const {
     nlohmann::ordered_json j;
     j["format"] = kManifestFormat;
     j["pipeline"] = pipeline;
+    j["destination"] = destination;
     j["key"] = key;
     j["started_at"] = utc_iso8601(started_unix_ms);
     j["finished_at"] = utc_iso8601(finished_unix_ms);
@@ -33,35 +34,61 @@ std::string BackupManifest::to_json() const {
     return j.dump(2) + "\n";
 }
 
-BackupManifest BackupManifest::from_json(std::string_view text) {
-    nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object()) throw std::runtime_error("manifest is not a JSON object");
-    auto field = [&](const char* name) -> const nlohmann::json& {
-        auto it = j.find(name);
-        if (it == j.end()) throw std::runtime_error(std::string("manifest has no '") + name + "'");
+namespace {
+
+// Typed field access for the metadata objects; `what` ("manifest", "pending marker") names them in errors.
+class JsonFields {
+public:
+    JsonFields(std::string_view text, const char* what) : what_(what) {
+        j_ = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+        if (j_.is_discarded() || !j_.is_object()) throw std::runtime_error(std::string(what_) + " is not a JSON object");
+    }
+    const nlohmann::json& json() const { return j_; }
+    const nlohmann::json& field(const char* name) const {
+        auto it = j_.find(name);
+        if (it == j_.end()) throw std::runtime_error(std::string(what_) + " has no '" + name + "'");
         return *it;
-    };
-    auto string_field = [&](const char* name) {
+    }
+    std::string string(const char* name) const {
         const nlohmann::json& v = field(name);
-        if (!v.is_string()) throw std::runtime_error(std::string("manifest field '") + name + "' is not a string");
+        if (!v.is_string()) throw std::runtime_error(std::string(what_) + " field '" + name + "' is not a string");
         return v.get<std::string>();
-    };
-    auto integer_field = [&](const char* name) {
+    }
+    int64_t integer(const char* name) const {
         const nlohmann::json& v = field(name);
         if (!v.is_number_integer())
-            throw std::runtime_error(std::string("manifest field '") + name + "' is not an integer");
+            throw std::runtime_error(std::string(what_) + " field '" + name + "' is not an integer");
         return v.get<int64_t>();
-    };
-    if (string_field("format") != kManifestFormat)
-        throw std::runtime_error("manifest format '" + string_field("format") + "' is not " + kManifestFormat);
+    }
+    void expect_format(const char* format) const {
+        if (string("format") != format)
+            throw std::runtime_error(std::string(what_) + " format '" + string("format") + "' is not " + format);
+    }
+
+private:
+    const char* what_;
+    nlohmann::json j_;
+};
+
+}  // namespace
+
+BackupManifest BackupManifest::from_json(std::string_view text) {
+    JsonFields fields(text, "manifest");
+    const nlohmann::json& j = fields.json();
+    auto string_field = [&](const char* name) { return fields.string(name); };
+    auto integer_field = [&](const char* name) { return fields.integer(name); };
+    fields.expect_format(kManifestFormat);
     BackupManifest m;
     m.pipeline = string_field("pipeline");
+    if (auto it = j.find("destination"); it != j.end()) m.destination = fields.string("destination");
     m.key = string_field("key");
     m.started_unix_ms = integer_field("started_unix_ms");
     m.finished_unix_ms = integer_field("finished_unix_ms");
     m.duration_ms = integer_field("duration_ms");
-    m.raw_bytes = static_cast<uint64_t>(integer_field("raw_bytes"));
-    m.stored_bytes = static_cast<uint64_t>(integer_field("stored_bytes"));
+    const int64_t raw = integer_field("raw_bytes"), stored = integer_field("stored_bytes");
+    if (raw < 0 || stored < 0) throw std::runtime_error("manifest sizes must not be negative");
+    m.raw_bytes = static_cast<uint64_t>(raw);
+    m.stored_bytes = static_cast<uint64_t>(stored);
     m.sha256 = string_field("sha256");
     if (auto it = j.find("backhaul_version"); it != j.end() && it->is_string()) m.backhaul_version = *it;
     if (auto it = j.find("variables"); it != j.end() && it->is_object())
@@ -83,10 +110,40 @@ BackupManifest BackupManifest::from_json(std::string_view text) {
     return m;
 }
 
+std::string PendingMarker::to_json() const {
+    nlohmann::ordered_json j;
+    j["format"] = kPendingFormat;
+    j["pipeline"] = pipeline;
+    j["destination"] = destination;
+    j["key"] = key;
+    j["started_at"] = utc_iso8601(started_unix_ms);
+    j["started_unix_ms"] = started_unix_ms;
+    return j.dump(2) + "\n";
+}
+
+PendingMarker PendingMarker::from_json(std::string_view text) {
+    JsonFields fields(text, "pending marker");
+    fields.expect_format(kPendingFormat);
+    PendingMarker m;
+    m.pipeline = fields.string("pipeline");
+    m.destination = fields.string("destination");
+    m.key = fields.string("key");
+    m.started_unix_ms = fields.integer("started_unix_ms");
+    return m;
+}
+
 std::string manifest_key(const std::string& data_key) { return data_key + std::string(kManifestSuffix); }
+std::string pending_key(const std::string& data_key) { return data_key + std::string(kPendingSuffix); }
 
 bool is_manifest_key(std::string_view key) {
     return key.size() > kManifestSuffix.size() && key.ends_with(kManifestSuffix);
+}
+bool is_pending_key(std::string_view key) { return key.size() > kPendingSuffix.size() && key.ends_with(kPendingSuffix); }
+bool is_metadata_key(std::string_view key) { return is_manifest_key(key) || is_pending_key(key); }
+
+std::string data_key_of(std::string_view metadata_key) {
+    size_t suffix = is_manifest_key(metadata_key) ? kManifestSuffix.size() : kPendingSuffix.size();
+    return std::string(metadata_key.substr(0, metadata_key.size() - suffix));
 }
 
 }  // namespace backhaul

@@ -14,6 +14,11 @@ namespace backhaul {
 
 inline constexpr std::string_view kManifestSuffix = ".manifest.json";
 inline constexpr const char* kManifestFormat = "backhaul-manifest/1";
+// Written before a run begins its upload and removed once the manifest is written: the proof that data without a
+// manifest under "<key>" was left by this pipeline's own run (a crash between commit and manifest), which is what
+// lets `prune --delete-incomplete` remove it. Nothing else without a manifest is ever deleted.
+inline constexpr std::string_view kPendingSuffix = ".pending.json";
+inline constexpr const char* kPendingFormat = "backhaul-pending/1";
 // Manifests are small; anything bigger is not one of ours.
 inline constexpr size_t kManifestMaxBytes = 1 << 20;
 
@@ -26,6 +31,9 @@ struct ManifestStage {
 
 struct BackupManifest {
     std::string pipeline;
+    // destination_fingerprint() of the writing pipeline; "" in manifests written before it was recorded (then the
+    // pipeline name alone is compared).
+    std::string destination;
     std::string key;
     int64_t started_unix_ms = 0;
     int64_t finished_unix_ms = 0;  // when the data object committed
@@ -42,7 +50,25 @@ struct BackupManifest {
     static BackupManifest from_json(std::string_view text);
 };
 
+// A pending marker (see kPendingSuffix).
+struct PendingMarker {
+    std::string pipeline;
+    std::string destination;
+    std::string key;
+    int64_t started_unix_ms = 0;
+
+    std::string to_json() const;
+    // Throws std::runtime_error unless `text` is a marker.
+    static PendingMarker from_json(std::string_view text);
+};
+
 std::string manifest_key(const std::string& data_key);
+std::string pending_key(const std::string& data_key);
 bool is_manifest_key(std::string_view key);
+bool is_pending_key(std::string_view key);
+// A manifest or a pending marker: never a backup's data.
+bool is_metadata_key(std::string_view key);
+// The data key a metadata key describes.
+std::string data_key_of(std::string_view metadata_key);
 
 }  // namespace backhaul

@@ -57,7 +57,7 @@ VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const Val
     } else {
         BackupCatalog catalog = list_backups(plan, store);
         for (const BackupEntry& b : catalog.backups) {
-            if (b.complete) {
+            if (b.complete()) {
                 result.key = b.key;
                 break;
             }

@@ -58,6 +58,13 @@ std::string metrics_text(const RunOutcome& outcome, std::optional<double> previo
           std::to_string(outcome.raw_bytes));
     gauge("backhaul_last_run_stored_bytes", "Bytes the sink stored in the last run.",
           std::to_string(outcome.stored_bytes));
+    gauge("backhaul_last_run_shrunken",
+          "1 if the last run's backup is shrunken (raw size below shrink_threshold of the previous good one).",
+          outcome.shrunken ? "1" : "0");
+    gauge("backhaul_untouched_objects",
+          "Objects under the key template that retention never deletes by itself (incomplete, without manifest, or "
+          "another pipeline's), as listed by the last run.",
+          std::to_string(outcome.untouched_objects));
     double success = outcome.backup_complete ? unix_seconds(outcome.finished) : previous_success.value_or(0);
     gauge("backhaul_last_success_timestamp_seconds",
           "When the last run that stored a complete backup ended (Unix time; 0 = never).", number(success));

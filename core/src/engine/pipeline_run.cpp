@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config/option_binding.hpp"
+#include "engine/backup_catalog.hpp"
 #include "engine/plugin_instance.hpp"
 #include "engine/backup_manifest.hpp"
 #include "engine/pipeline_stages.hpp"
@@ -64,6 +65,49 @@ std::optional<int64_t> parse_expected_bytes(const std::map<std::string, std::str
     return value;
 }
 
+// What the sink holds before the run: warns about what retention will never touch, and refuses a key that is taken
+// (sinks check again at commit; this saves streaming for an hour first). A stale pending marker of this pipeline
+// under the key (a run that never got to commit) is replaced.
+BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, BackupResult& result) {
+    BackupCatalog catalog;
+    std::vector<StoredObject> under_key;
+    try {
+        catalog = list_backups(plan, store);
+        under_key = store.list(result.key);
+    } catch (const RunError& e) {
+        // Write-only credentials (no ListBucket) are a good practice against ransomware: back up all the same. The
+        // sink's commit still refuses to replace an object.
+        Log::warn(std::string("cannot list the destination, so the checks for an existing key and a shrunken backup "
+                              "are skipped: ") + e.what());
+        return catalog;
+    }
+    result.untouched_objects = catalog.count(BackupStatus::incomplete) + catalog.count(BackupStatus::unknown) +
+                               catalog.count(BackupStatus::foreign);
+    if (result.untouched_objects > 0)
+        Log::warn(std::to_string(result.untouched_objects) + " object(s) under the key template are not complete "
+                  "backups of this pipeline (" + std::to_string(catalog.count(BackupStatus::incomplete)) +
+                  " incomplete, " + std::to_string(catalog.count(BackupStatus::unknown)) + " without manifest, " +
+                  std::to_string(catalog.count(BackupStatus::foreign)) +
+                  " of other pipelines); retention never deletes them by itself: see `backhaul list`");
+    for (const StoredObject& o : under_key) {
+        if (o.key == result.key || o.key == manifest_key(result.key))
+            throw RunError(plan.sink.spec->label + ": key '" + o.key +
+                           "' already exists; a run never replaces an object (add %S to the key, or see "
+                           "docs/pipeline.md on repeated keys)");
+        if (o.key != pending_key(result.key)) continue;
+        PendingMarker stale;
+        try {
+            stale = PendingMarker::from_json(store.read_all(o.key, kManifestMaxBytes));
+        } catch (const std::exception& e) {
+            throw RunError(plan.sink.spec->label + ": '" + o.key + "' exists and is not a pending marker: " + e.what());
+        }
+        if (stale.pipeline != plan.spec.name || stale.destination != destination_fingerprint(plan))
+            throw RunError(plan.sink.spec->label + ": '" + o.key + "' is another pipeline's pending marker");
+        store.remove({o.key});
+    }
+    return catalog;
+}
+
 }  // namespace
 
 void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
@@ -87,9 +131,29 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     } catch (const std::exception& e) {
         throw RunError(std::string("sink: key: ") + e.what());
     }
-    if (is_manifest_key(result.key))
-        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) +
-                       "', which is reserved for manifests");
+    if (is_metadata_key(result.key))
+        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) + "' or '" +
+                       std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
+    result.identity = identity_of(plan.key, variables);
+
+    SinkStore store(sink);
+    const BackupCatalog before = prepare_destination(plan, store, result);
+    const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start)};
+    store.put(pending_key(result.key), marker.to_json());
+    // Until the manifest is written, leaving this function takes the marker away again unless data was committed:
+    // then the marker is the proof that this pipeline left the incomplete backup.
+    struct MarkerCleanup {
+        SinkStore& store;
+        const BackupResult& result;
+        ~MarkerCleanup() {
+            if (result.data_committed && !result.manifest_written) return;
+            try {
+                store.remove({pending_key(result.key)});
+            } catch (const std::exception& e) {
+                Log::warn("could not remove the pending marker '" + pending_key(result.key) + "': " + e.what());
+            }
+        }
+    } marker_cleanup{store, result};
 
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     void* raw_upload = nullptr;
@@ -124,17 +188,20 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
         upload.reset();  // abort
         throw_first_error(control, "backup did not complete");
     }
-    status = sink_api.commit(upload.release());
-    if (status != BH_OK) throw RunError(sink.error_line(status, "commit '" + result.key + "'"));
-    result.data_committed = true;
+    if (streamed.bytes_read == 0 && !plan.spec.allow_empty) {
+        upload.reset();
+        throw RunError(source.label() +
+                       ": produced no data (0 bytes), which is treated as a failure; nothing committed (set "
+                       "allow_empty = true if an empty backup is expected)");
+    }
     result.sha256 = stored_hash.hex_digest();
+    result.shrunken = shrink_finding(before.backups, result.identity, result.raw_bytes, plan.spec.shrink_threshold);
 
     BackupManifest manifest;
     manifest.pipeline = plan.spec.name;
+    manifest.destination = marker.destination;
     manifest.key = result.key;
     manifest.started_unix_ms = unix_ms(start);
-    manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
-    manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
     manifest.raw_bytes = result.raw_bytes;
     manifest.stored_bytes = result.stored_bytes;
     manifest.sha256 = result.sha256;
@@ -144,10 +211,17 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     manifest.stages.push_back(manifest_stage(sink, "sink"));
     manifest.variables = variables;
     manifest.backhaul_version = BACKHAUL_VERSION;
+
+    // From here to the manifest, a signal or the timeout waits: a commit request that was sent is seen through, so
+    // the log never says "nothing committed" about committed data. (SIGKILL cannot wait; the marker covers it.)
+    CommitShield shield(control);
+    status = sink_api.commit(upload.release());
+    if (status != BH_OK) throw RunError(sink.error_line(status, "commit '" + result.key + "'"));
+    result.data_committed = true;
+    manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
+    manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
     try {
-        // A cancellation that arrives now (timeout, signal) must not leave the data without its manifest silently.
-        if (control.cancelled()) throw RunError(control.error().value_or("cancelled"));
-        SinkStore(sink).put(manifest_key(result.key), manifest.to_json());
+        store.put(manifest_key(result.key), manifest.to_json());
     } catch (const std::exception& e) {
         throw RunError("backup data committed under '" + result.key +
                        "' but its manifest could not be written; the backup is incomplete: " + e.what());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/pipeline_plan.hpp"
+#include "engine/retention_plan.hpp"
 #include "engine/run_control.hpp"
 
 namespace backhaul {
@@ -30,14 +31,22 @@ struct BackupResult {
     std::string sha256;         // of the stored bytes; set once the stream completed
     bool data_committed = false;
     bool manifest_written = false;  // the backup is complete
+    // The key template's variables of this run ({database}, ...): what makes a listed backup this run's kind.
+    std::map<std::string, std::string> identity;
+    // Set when this backup is shrunken (retention_plan.hpp): what it was compared with.
+    std::optional<ShrinkFinding> shrunken;
+    // Objects under the key template that this pipeline will never delete by itself, as listed before the run.
+    size_t untouched_objects = 0;
 };
 
 // The name of the source variable that announces the size of the raw stream (see sdk/README.md, "Variables").
 inline constexpr const char* kExpectedBytesVariable = "expected_bytes";
 
-// Creates every stage with `secrets`, streams source -> transforms -> sink, commits only if every stage succeeded
-// (otherwise aborts the sink), then writes the manifest "<key>.manifest.json" through the sink. Throws RunError with
-// the first error; `result` says how far the run got.
+// Creates every stage with `secrets`, lists what the sink holds (warning about objects retention will not touch),
+// writes this run's pending marker, streams source -> transforms -> sink, commits only if every stage succeeded and
+// the source produced data (or allow_empty), then writes the manifest "<key>.manifest.json" and removes the marker.
+// From the commit request to the manifest, signals and the timeout are held back (CommitShield). Throws RunError
+// with the first error; `result` says how far the run got.
 void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                 std::chrono::system_clock::time_point start, BackupProgress& progress, BackupResult& result);
 

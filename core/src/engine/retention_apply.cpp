@@ -1,7 +1,6 @@
 #include "engine/retention_apply.hpp"
 
 #include "engine/backup_catalog.hpp"
-#include "engine/backup_manifest.hpp"
 
 namespace backhaul {
 namespace {
@@ -17,22 +16,29 @@ void remove_in_batches(SinkStore& store, const std::vector<std::string>& keys) {
 
 }  // namespace
 
+RetentionScope retention_scope(const PipelinePlan& plan, std::optional<std::map<std::string, std::string>> identity,
+                               bool delete_incomplete) {
+    RetentionScope scope;
+    scope.identity = std::move(identity);
+    scope.delete_incomplete = delete_incomplete;
+    scope.shrink_threshold = plan.spec.shrink_threshold;
+    return scope;
+}
+
 RetentionOutcome apply_retention(const PipelinePlan& plan, const RetentionPolicy& policy, SinkStore& store,
-                                 std::chrono::system_clock::time_point now, bool dry_run) {
+                                 std::chrono::system_clock::time_point now, const RetentionScope& scope, bool dry_run) {
     BackupCatalog catalog = list_backups(plan, store);
     RetentionOutcome outcome;
-    outcome.decisions = plan_retention(catalog.backups, policy, TimeZone::load(plan.spec.timezone), now);
-    outcome.orphan_manifests = catalog.orphan_manifests;
-    std::vector<std::string> data, manifests = catalog.orphan_manifests;
-    for (const RetentionDecision& d : outcome.decisions) {
-        if (d.keep) continue;
-        data.push_back(d.backup.key);
-        if (d.backup.complete) manifests.push_back(manifest_key(d.backup.key));
-    }
+    outcome.plan = plan_retention(catalog, policy, TimeZone::load(plan.spec.timezone), now, scope);
     if (dry_run) return outcome;
-    remove_in_batches(store, data);
-    remove_in_batches(store, manifests);
-    outcome.deleted = data.size();
+    // All data first, then the metadata; a failed batch stops the rest (remove throws).
+    RetentionPlan::Deletions deletions = outcome.plan.deletions();
+    remove_in_batches(store, deletions.data);
+    remove_in_batches(store, deletions.metadata);
+    for (const RetentionDecision& d : outcome.plan.backups)
+        if (!d.keep) ++outcome.deleted;
+    for (const OrphanDecision& d : outcome.plan.orphans)
+        if (!d.keep) ++outcome.orphans_deleted;
     return outcome;
 }
 

@@ -13,15 +13,19 @@
 namespace backhaul {
 
 struct RetentionOutcome {
-    std::vector<RetentionDecision> decisions;   // newest first
-    std::vector<std::string> orphan_manifests;  // deleted too (they describe nothing any more)
-    size_t deleted = 0;                         // backups deleted (0 on a dry run)
+    RetentionPlan plan;
+    size_t deleted = 0;  // backups deleted (0 on a dry run)
+    size_t orphans_deleted = 0;
 };
 
-// Deletes (unless `dry_run`) every backup the plan does not keep: data objects first, then their manifests, so an
-// interrupted prune leaves at worst a manifest without data (ignored, deleted next time), never a complete-looking
-// backup without data. Throws RunError.
+// Deletes (unless `dry_run`) what the plan does not keep: data objects first, then their manifests or markers, so an
+// interrupted prune leaves at worst this pipeline's metadata without data (deleted after the grace period), never a
+// complete-looking backup without data. Throws RunError (RetentionRefused: nothing was deleted).
 RetentionOutcome apply_retention(const PipelinePlan& plan, const RetentionPolicy& policy, SinkStore& store,
-                                 std::chrono::system_clock::time_point now, bool dry_run);
+                                 std::chrono::system_clock::time_point now, const RetentionScope& scope, bool dry_run);
+
+// The pipeline's RetentionScope (its shrink threshold) for `identity` (nullopt: prune).
+RetentionScope retention_scope(const PipelinePlan& plan, std::optional<std::map<std::string, std::string>> identity,
+                               bool delete_incomplete);
 
 }  // namespace backhaul

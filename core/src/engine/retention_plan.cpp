@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <functional>
 #include <optional>
+#include <set>
 
+#include "engine/backup_manifest.hpp"
 #include "util/time_text.hpp"
 
 namespace backhaul {
@@ -49,11 +51,86 @@ struct BucketRule {
     std::optional<std::string> last;
 };
 
+// now - time in milliseconds, saturating: no catalog time and no grace period can wrap into "young" or "old".
+bool older_than(std::chrono::system_clock::time_point time, std::chrono::system_clock::time_point now,
+                std::chrono::milliseconds grace) {
+    int64_t age = 0;
+    if (__builtin_sub_overflow(unix_ms(now), unix_ms(time), &age)) age = unix_ms(now) > 0 ? INT64_MAX : INT64_MIN;
+    return age > grace.count();
+}
+
+std::string identity_text(const std::map<std::string, std::string>& identity) {
+    std::string out;
+    for (const auto& [name, value] : identity) out += (out.empty() ? "{" : ", {") + name + "}=" + value;
+    return out.empty() ? "no key variables" : out;
+}
+
+// The identity that is this pipeline's: the run's, or the one every complete backup shares.
+std::map<std::string, std::string> scope_identity(const BackupCatalog& catalog, const RetentionScope& scope) {
+    if (scope.identity) return *scope.identity;
+    std::set<std::map<std::string, std::string>> seen;
+    for (const BackupEntry& b : catalog.backups)
+        if (b.complete()) seen.insert(b.identity);
+    if (seen.size() <= 1) return seen.empty() ? std::map<std::string, std::string>{} : *seen.begin();
+    std::string list;
+    for (const auto& identity : seen) list += (list.empty() ? "" : "; ") + identity_text(identity);
+    throw RetentionRefused("retention: the complete backups carry different key variables (" + list +
+                           "): more than one pipeline uses this name and key template. Give each pipeline its own "
+                           "`name`; nothing was deleted");
+}
+
+// Oldest to newest over the in-scope complete backups: which are shrunken, against which baseline.
+std::map<size_t, ShrinkFinding> find_shrunken(const std::vector<BackupEntry>& newest_first,
+                                              const std::vector<size_t>& in_scope, double threshold) {
+    std::map<size_t, ShrinkFinding> shrunken;
+    const BackupEntry* baseline = nullptr;
+    for (auto it = in_scope.rbegin(); it != in_scope.rend(); ++it) {
+        const BackupEntry& b = newest_first[*it];
+        if (threshold > 0 && baseline && b.raw_bytes && baseline->raw_bytes &&
+            static_cast<double>(*b.raw_bytes) < threshold * static_cast<double>(*baseline->raw_bytes)) {
+            shrunken[*it] = ShrinkFinding{baseline->key, *baseline->raw_bytes};
+            continue;
+        }
+        baseline = &b;
+    }
+    return shrunken;
+}
+
+std::vector<size_t> in_scope_complete(const std::vector<BackupEntry>& newest_first,
+                                      const std::map<std::string, std::string>& identity) {
+    std::vector<size_t> indices;
+    for (size_t i = 0; i < newest_first.size(); ++i)
+        if (newest_first[i].complete() && newest_first[i].identity == identity) indices.push_back(i);
+    return indices;
+}
+
+std::string shrunken_reason(const BackupEntry& b, const ShrinkFinding& f, double threshold) {
+    return "shrunken: " + human_bytes(b.raw_bytes.value_or(0)) + " raw is below " +
+           text("%g", threshold * 100) + "% of the " + human_bytes(f.baseline_raw_bytes) + " of '" + f.baseline_key +
+           "'; kept, takes no keep_* slot";
+}
+
 }  // namespace
 
-std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& newest_first,
-                                              const RetentionPolicy& policy, const TimeZone& zone,
-                                              std::chrono::system_clock::time_point now) {
+std::optional<ShrinkFinding> shrink_finding(const std::vector<BackupEntry>& newest_first,
+                                            const std::map<std::string, std::string>& identity, uint64_t raw_bytes,
+                                            double threshold) {
+    std::vector<BackupEntry> with_new;
+    BackupEntry candidate;
+    candidate.key = "\x01new";
+    candidate.status = BackupStatus::complete;
+    candidate.raw_bytes = raw_bytes;
+    candidate.identity = identity;
+    with_new.push_back(candidate);
+    with_new.insert(with_new.end(), newest_first.begin(), newest_first.end());
+    std::map<size_t, ShrinkFinding> shrunken = find_shrunken(with_new, in_scope_complete(with_new, identity), threshold);
+    auto it = shrunken.find(0);
+    if (it == shrunken.end()) return std::nullopt;
+    return it->second;
+}
+
+RetentionPlan plan_retention(const BackupCatalog& catalog, const RetentionPolicy& policy, const TimeZone& zone,
+                             std::chrono::system_clock::time_point now, const RetentionScope& scope) {
     std::vector<BucketRule> rules = {
         {"last", policy.keep_last, [](const Calendar&, size_t i) { return "#" + std::to_string(i + 1); }, {}},
         {"hourly", policy.keep_hourly,
@@ -66,22 +143,51 @@ std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& ne
         {"yearly", policy.keep_yearly, [](const Calendar& c, size_t) { return text("%04d", c.year); }, {}},
     };
 
-    std::vector<RetentionDecision> decisions;
+    const std::vector<BackupEntry>& backups = catalog.backups;
+    const std::map<std::string, std::string> identity = scope_identity(catalog, scope);
+    const std::vector<size_t> in_scope = in_scope_complete(backups, identity);
+    const std::set<size_t> in_scope_set(in_scope.begin(), in_scope.end());
+    const std::map<size_t, ShrinkFinding> shrunken = find_shrunken(backups, in_scope, scope.shrink_threshold);
+    const std::string grace = human_duration(policy.incomplete_after.count());
+
+    RetentionPlan plan;
     size_t complete_index = 0;
     bool newest_complete_seen = false;
-    const std::string grace = human_duration(policy.incomplete_after.count());
-    for (const BackupEntry& backup : newest_first) {
-        RetentionDecision d{backup, false, ""};
-        if (!backup.complete) {
-            if (now - backup.time > policy.incomplete_after) {
-                d.reason = "incomplete (no manifest) for more than " + grace;
-            } else {
-                d.keep = true;
-                d.reason = "incomplete, younger than " + grace + " (may still be running)";
+    for (size_t i = 0; i < backups.size(); ++i) {
+        const BackupEntry& backup = backups[i];
+        RetentionDecision d{backup, true, ""};
+        if (!in_scope_set.count(i)) {
+            switch (backup.status) {
+                case BackupStatus::complete:
+                    d.reason = "foreign: a backup of a pipeline of the same name with " + identity_text(backup.identity) +
+                               "; never deleted";
+                    break;
+                case BackupStatus::foreign: d.reason = "foreign: " + backup.note + "; never deleted"; break;
+                case BackupStatus::unknown:
+                    d.reason = "not provably this pipeline's (" + backup.note + "); never deleted";
+                    break;
+                case BackupStatus::incomplete:
+                    if (scope.delete_incomplete && older_than(backup.time, now, policy.incomplete_after)) {
+                        d.keep = false;
+                        d.reason = "incomplete (this pipeline's run left it without manifest) for more than " + grace;
+                    } else if (scope.delete_incomplete) {
+                        d.reason = "incomplete, younger than " + grace + " (may still be running)";
+                    } else {
+                        d.reason = "incomplete (this pipeline's run left it without manifest); `prune "
+                                   "--delete-incomplete` removes it once older than " + grace;
+                    }
+                    break;
             }
-            decisions.push_back(std::move(d));
+            plan.backups.push_back(std::move(d));
             continue;
         }
+        if (auto it = shrunken.find(i); it != shrunken.end()) {
+            d.reason = shrunken_reason(backup, it->second, scope.shrink_threshold);
+            d.shrunken = true;
+            plan.backups.push_back(std::move(d));
+            continue;
+        }
+        d.keep = false;
         const Calendar calendar = calendar_of(backup.time, zone);
         for (BucketRule& rule : rules) {
             if (rule.remaining <= 0) continue;
@@ -105,9 +211,55 @@ std::vector<RetentionDecision> plan_retention(const std::vector<BackupEntry>& ne
         }
         if (!d.keep) d.reason = "no rule keeps it";
         ++complete_index;
-        decisions.push_back(std::move(d));
+        plan.backups.push_back(std::move(d));
     }
-    return decisions;
+
+    for (const OrphanMetadata& orphan : catalog.orphans) {
+        const char* what = is_manifest_key(orphan.key) ? "manifest" : "pending marker";
+        OrphanDecision d{orphan, true, ""};
+        if (older_than(orphan.time, now, policy.incomplete_after)) {
+            d.keep = false;
+            d.reason = std::string("this pipeline's ") + what + " without its data for more than " + grace;
+        } else {
+            d.reason = std::string(what) + " without its data, younger than " + grace + " (listings may lag)";
+        }
+        plan.orphans.push_back(std::move(d));
+    }
+    check_retention_plan(plan);
+    return plan;
+}
+
+RetentionPlan::Deletions RetentionPlan::deletions() const {
+    Deletions out;
+    for (const RetentionDecision& d : backups) {
+        if (d.keep) continue;
+        out.data.push_back(d.backup.key);
+        out.metadata.push_back(d.backup.complete() ? manifest_key(d.backup.key) : pending_key(d.backup.key));
+    }
+    for (const OrphanDecision& d : orphans)
+        if (!d.keep) out.metadata.push_back(d.orphan.key);
+    return out;
+}
+
+void check_retention_plan(const RetentionPlan& plan) {
+    // Per identity group: the newest complete backup that is not shrunken, and whether it is kept.
+    std::map<std::map<std::string, std::string>, const RetentionDecision*> newest_good;
+    for (const RetentionDecision& d : plan.backups) {
+        const BackupStatus status = d.backup.status;
+        if (!d.keep && status != BackupStatus::complete && status != BackupStatus::incomplete)
+            throw RetentionRefused("retention: refusing to delete '" + d.backup.key + "', which is not this pipeline's (" +
+                                   status_name(status) + "); nothing was deleted");
+        if (status != BackupStatus::complete || d.shrunken) continue;
+        const RetentionDecision*& newest = newest_good[d.backup.identity];
+        if (!newest || d.backup.time > newest->backup.time) newest = &d;
+    }
+    for (const auto& [identity, newest] : newest_good)
+        if (!newest->keep)
+            throw RetentionRefused("retention: the plan would delete the newest complete backup '" + newest->backup.key +
+                                   "'; nothing was deleted");
+    for (const OrphanDecision& d : plan.orphans)
+        if (!d.keep && !is_metadata_key(d.orphan.key))
+            throw RetentionRefused("retention: refusing to delete '" + d.orphan.key + "': not a metadata object");
 }
 
 }  // namespace backhaul

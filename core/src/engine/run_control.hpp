@@ -27,6 +27,39 @@ public:
         for (auto& callback : callbacks) callback();
     }
 
+    // A stop requested from outside the run (a signal, the timeout). Inside a commit shield it is held back until the
+    // shield ends: a commit request that was sent is seen through, with its manifest, and the run then reports the
+    // interruption truthfully instead of "nothing committed". Thread-safe.
+    void interrupt(const std::string& message) {
+        {
+            std::lock_guard lock(mutex_);
+            if (shields_ > 0) {
+                if (!deferred_) deferred_ = message;
+                return;
+            }
+        }
+        fail(message);
+    }
+
+    // See CommitShield.
+    void raise_shield() {
+        std::lock_guard lock(mutex_);
+        ++shields_;
+    }
+    void lower_shield() {
+        if (settle_) settle_();  // signals already sent reach interrupt() while the shield still holds them
+        std::optional<std::string> deferred;
+        {
+            std::lock_guard lock(mutex_);
+            if (--shields_ == 0) deferred.swap(deferred_);
+        }
+        if (deferred) fail(*deferred);
+    }
+
+    // Called as a shield comes down, to hand over stops that are in flight (SignalWatch). Set it before the run
+    // starts its threads and clear it before `settle` goes away; not thread-safe otherwise.
+    void set_settle(std::function<void()> settle) { settle_ = std::move(settle); }
+
     // Runs `callback` once when the run is cancelled (at once if it already is), e.g. to wake threads blocked on a
     // queue. Callbacks run on the thread that cancels.
     void on_cancel(std::function<void()> callback) {
@@ -56,6 +89,22 @@ private:
     mutable std::mutex mutex_;
     std::optional<std::string> error_;
     std::vector<std::function<void()>> on_cancel_;
+    int shields_ = 0;
+    std::function<void()> settle_;
+    std::optional<std::string> deferred_;  // an interrupt that arrived inside a shield
+};
+
+// While one exists, interrupt() is deferred (errors of the run itself still cancel at once). Held from just before a
+// commit request until the manifest is written: the window where stopping would leave data without its manifest.
+class CommitShield {
+public:
+    explicit CommitShield(RunControl& control) : control_(control) { control_.raise_shield(); }
+    ~CommitShield() { control_.lower_shield(); }
+    CommitShield(const CommitShield&) = delete;
+    CommitShield& operator=(const CommitShield&) = delete;
+
+private:
+    RunControl& control_;
 };
 
 }  // namespace backhaul

@@ -8,7 +8,7 @@ RunDeadline::RunDeadline(RunControl& control, std::chrono::milliseconds limit, s
         std::unique_lock lock(mutex_);
         if (stopped_.wait_for(lock, limit, [this] { return stop_; })) return;
         lock.unlock();
-        control.fail("timed out after " + text + " (the pipeline's timeout)");
+        control.interrupt("timed out after " + text + " (the pipeline's timeout)");
     });
 }
 

@@ -34,8 +34,8 @@ std::string read_holder(int fd) {
 }  // namespace
 
 std::filesystem::path default_lock_dir() {
-    if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime && *runtime)
-        return std::filesystem::path(runtime) / "backhaul";
+    // Nothing from the caller's environment: a run from cron (no XDG_RUNTIME_DIR, no HOME) and one from a login shell
+    // must find the same lock, or both proceed.
     if (usable_directory("/run/backhaul", 0755)) return "/run/backhaul";
     return "/tmp/backhaul-" + std::to_string(::getuid());
 }

@@ -39,8 +39,9 @@ private:
 // environments that happen to reuse a name with different sinks do not. "<name>-<12 hex digits>.lock".
 std::string lock_file_name(const PipelinePlan& plan);
 
-// $XDG_RUNTIME_DIR/backhaul if XDG_RUNTIME_DIR is set, else /run/backhaul if it exists or can be created and is
-// writable, else /tmp/backhaul-<uid> (created 0700, and refused unless owned by us).
+// /run/backhaul if it exists or can be created and is writable, else /tmp/backhaul-<uid> (created 0700, and refused
+// unless owned by us). Never from the environment (XDG_RUNTIME_DIR, HOME): the same user's runs from cron and from a
+// shell must collide. The lock is host-local: two hosts backing up to one bucket are not serialised.
 std::filesystem::path default_lock_dir();
 
 }  // namespace backhaul

@@ -3,7 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "engine/retention_plan.hpp"
 
 namespace backhaul {
 
@@ -12,6 +15,12 @@ struct RunOutcome {
     bool success = false;
     // This run stored a complete backup (data and manifest), even if something after it (retention) failed.
     bool backup_complete = false;
+    // Data was committed under `key` (with backup_complete: and its manifest; without: an incomplete backup).
+    bool data_committed = false;
+    // This run's backup is shrunken (retention_plan.hpp): compared with this one.
+    std::optional<ShrinkFinding> shrunken;
+    // Objects under the key template that retention never deletes by itself (incomplete, unknown, foreign).
+    size_t untouched_objects = 0;
     std::string key;    // "" if no key was chosen
     std::string error;  // one line, already scrubbed of secrets; "" on success
     std::chrono::system_clock::time_point started;

@@ -1,8 +1,11 @@
 #include "engine/signal_watch.hpp"
 
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstring>
-#include <ctime>
 #include <string>
 
 namespace backhaul {
@@ -25,20 +28,31 @@ void SignalWatch::install() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-SignalWatch::SignalWatch(RunControl& control) {
-    thread_ = std::thread([this, &control] {
-        sigset_t set = watched_signals();
-        timespec timeout{0, 100 * 1000 * 1000};
+SignalWatch::SignalWatch(RunControl& control) : control_(control) {
+    sigset_t set = watched_signals();
+    fd_ = ::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    control_.set_settle([this] { take(); });
+    thread_ = std::thread([this] {
         while (!stop_.load()) {
-            int sig = sigtimedwait(&set, nullptr, &timeout);
-            if (sig > 0) control.fail(std::string("interrupted by SIG") + sigabbrev_np(sig));
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, 100) > 0) take();
         }
     });
+}
+
+void SignalWatch::take() {
+    if (fd_ < 0) return;
+    std::lock_guard lock(mutex_);
+    signalfd_siginfo info{};
+    while (::read(fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+        control_.interrupt(std::string("interrupted by SIG") + sigabbrev_np(static_cast<int>(info.ssi_signo)));
 }
 
 SignalWatch::~SignalWatch() {
     stop_ = true;
     thread_.join();
+    control_.set_settle(nullptr);
+    if (fd_ >= 0) ::close(fd_);
 }
 
 }  // namespace backhaul
