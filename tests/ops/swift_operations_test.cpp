@@ -62,12 +62,20 @@ protected:
         bool complete = true;
         std::string data = "data";
     };
+    // A manifest of the pipeline named by the key's first segment (the template is "{pipeline}/..."), in the form
+    // manifests had before they recorded a destination.
+    static std::string manifest_text(const std::string& key, size_t raw_bytes) {
+        return nlohmann::json{{"format", "backhaul-manifest/1"}, {"pipeline", key.substr(0, key.find('/'))},
+                              {"key", key}, {"started_unix_ms", 0}, {"finished_unix_ms", 0}, {"duration_ms", 0},
+                              {"raw_bytes", raw_bytes}, {"stored_bytes", raw_bytes}, {"sha256", ""}}
+            .dump();
+    }
     void plant(const std::vector<Planted>& backups) {
         std::filesystem::path dir = tmp_ / "plant";
         for (const Planted& b : backups) {
             std::filesystem::create_directories((dir / b.key).parent_path());
             write_file(dir / b.key, b.data);
-            if (b.complete) write_file(dir / (b.key + ".manifest.json"), "{}");
+            if (b.complete) write_file(dir / (b.key + ".manifest.json"), manifest_text(b.key, b.data.size()));
         }
         CommandResult copied = s3().aws(
             {"s3", "cp", "--recursive", "--only-show-errors", dir.string(), std::string("s3://") + kBucket + "/"});
