@@ -394,21 +394,24 @@ TEST(ParseDuration, AcceptedForms) {
 }
 
 TEST(ParseDuration, RejectedForms) {
-    for (const char* text : {"", "30", "s", "1h 30m", "5x", "-5s", "1.5h", "5S", "1h30", "106751991167301d", "1e3s",
-                             "1000000d"}) {
+    for (const char* text :
+         {"", "30", "s", "1h 30m", "5x", "-5s", "1.5h", "5S", "1h30", "106751991167301d", "1e3s", "1000000d"}) {
         EXPECT_EQ(parse_duration(text), std::nullopt) << text;
     }
+}
+
+// "ok <value>", "too large" or "malformed": what parse_size or parse_duration made of `text`.
+std::string outcome_of(std::optional<int64_t> (*parse)(std::string_view, QuantityProblem*), std::string_view text) {
+    QuantityProblem problem = QuantityProblem::malformed;
+    const std::optional<int64_t> value = parse(text, &problem);
+    if (value) return "ok " + std::to_string(*value);
+    return problem == QuantityProblem::too_large ? "too large" : "malformed";
 }
 
 // What a refusal was, at the boundaries: the maximum itself passes, one millisecond more is too large, and an overflow
 // of int64 anywhere (digits, unit, sum) is reported as too large, never wrapped into a small or negative value.
 TEST(ParseDuration, Boundaries) {
-    const auto problem_of = [](std::string_view text) {
-        QuantityProblem problem = QuantityProblem::malformed;
-        const std::optional<int64_t> ms = parse_duration(text, &problem);
-        if (ms) return std::string("ok ") + std::to_string(*ms);
-        return std::string(problem == QuantityProblem::too_large ? "too large" : "malformed");
-    };
+    const auto problem_of = [](std::string_view text) { return outcome_of(parse_duration, text); };
     EXPECT_EQ(problem_of("36500d"), "ok " + std::to_string(kMaxDurationMs));
     EXPECT_EQ(problem_of("3153600000000ms"), "ok " + std::to_string(kMaxDurationMs));
     EXPECT_EQ(problem_of("36499d23h59m59s1000ms"), "ok " + std::to_string(kMaxDurationMs));
@@ -418,8 +421,8 @@ TEST(ParseDuration, Boundaries) {
     EXPECT_EQ(problem_of("106751991167301d"), "too large");       // days * 86400000 overflows int64
     EXPECT_EQ(problem_of("9223372036854775807ms"), "too large");  // INT64_MAX itself
     EXPECT_EQ(problem_of("9223372036854775807s"), "too large");
-    EXPECT_EQ(problem_of("9223372036854775808ms"), "too large");  // INT64_MAX + 1: the digits overflow
-    EXPECT_EQ(problem_of("36500d36500d"), "too large");           // the sum
+    EXPECT_EQ(problem_of("9223372036854775808ms"), "too large");    // INT64_MAX + 1: the digits overflow
+    EXPECT_EQ(problem_of("36500d36500d"), "too large");             // the sum
     EXPECT_EQ(problem_of("99999999999999999999d5x"), "malformed");  // a bad unit wins over an overflow
     EXPECT_EQ(problem_of("1e3s"), "malformed");
     EXPECT_EQ(problem_of("-1s"), "malformed");
@@ -427,12 +430,7 @@ TEST(ParseDuration, Boundaries) {
 }
 
 TEST(ParseSize, Boundaries) {
-    const auto problem_of = [](std::string_view text) {
-        QuantityProblem problem = QuantityProblem::malformed;
-        const std::optional<int64_t> bytes = parse_size(text, &problem);
-        if (bytes) return std::string("ok ") + std::to_string(*bytes);
-        return std::string(problem == QuantityProblem::too_large ? "too large" : "malformed");
-    };
+    const auto problem_of = [](std::string_view text) { return outcome_of(parse_size, text); };
     EXPECT_EQ(problem_of("9223372036854775807"), "ok 9223372036854775807");
     EXPECT_EQ(problem_of("9223372036854775807B"), "ok 9223372036854775807");
     EXPECT_EQ(problem_of("8388607TiB"), "ok " + std::to_string(int64_t{8388607} << 40));

@@ -256,8 +256,9 @@ TEST(loader_descriptor, refuses_option_flags_its_abi_minor_does_not_define) {
     d.abi_minor = 0;
     d.options = argv;
     d.option_count = 1;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: option 'command' of 'compress-test' has flags 0x4 that ABI 1.0 does not "
-                          "define");
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: option 'command' of 'compress-test' has flags 0x4 that ABI 1.0 does not "
+              "define");
 
     const bh_option_spec unknown[] = {{"command", BH_OPT_LIST, BH_OPT_REQUIRED | (1u << 5), nullptr, nullptr, "?"}};
     d.abi_minor = BH_ABI_MINOR;
@@ -269,8 +270,9 @@ TEST(loader_descriptor, refuses_option_flags_its_abi_minor_does_not_define) {
     d.name = "source-test";
     d.transform = nullptr;
     d.source = &source_api;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.1 "
-                          "does not define");
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.1 "
+              "does not define");
 }
 
 TEST(loader_descriptor, refuses_an_option_that_is_both_secret_and_argv) {
@@ -279,8 +281,9 @@ TEST(loader_descriptor, refuses_an_option_that_is_both_secret_and_argv) {
     bh_plugin_descriptor d = valid_descriptor();
     d.options = options;
     d.option_count = 1;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: option 'password' of 'compress-test' is both BH_OPT_SECRET and "
-                          "BH_OPT_ARGV: a secret must not be passed on a command line");
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: option 'password' of 'compress-test' is both BH_OPT_SECRET and "
+              "BH_OPT_ARGV: a secret must not be passed on a command line");
 }
 
 TEST(loader_descriptor, refuses_option_without_name) {
