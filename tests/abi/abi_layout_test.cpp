@@ -1,5 +1,6 @@
-// The ABI 1.0 layout as compiled on x86_64 Linux. Plugins built against earlier copies of plugin_abi.h depend on these
-// exact numbers: a reordered field or a changed type fails here even if the header hash record was updated with it.
+// The ABI 1 layout as compiled on x86_64 Linux (1.1 only added a flag bit). Plugins built against earlier copies of
+// plugin_abi.h depend on these exact numbers: a reordered field or a changed type fails here even if the header hash
+// record was updated with it.
 #include <backhaul/plugin_abi.h>
 #include <gtest/gtest.h>
 
@@ -98,6 +99,7 @@ TEST(abi_layout, enum_values_are_stable) {
     EXPECT_EQ(BH_OPT_TABLE, 8);
     EXPECT_EQ(BH_OPT_REQUIRED, 1u);
     EXPECT_EQ(BH_OPT_SECRET, 2u);
+    EXPECT_EQ(BH_OPT_ARGV, 4u);  // added in ABI 1.1
     EXPECT_EQ(BH_ENCODE, 0);
     EXPECT_EQ(BH_DECODE, 1);
 }

@@ -128,12 +128,42 @@ TEST_F(OptionBinding, InvalidValues) {
     EXPECT_EQ(error_of("timeout = -1"),
               "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': invalid duration -1");
     EXPECT_EQ(error_of("timeout = 9223372036854775807"),
-              "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': invalid duration 9223372036854775807");
+              "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': duration 9223372036854775807 is above the "
+              "maximum of 36500d (100 years)");
     EXPECT_EQ(error_of("label = \"${env:NOPE}\""),
               "p.toml:4:9: transform[0] (compress-gzip): option 'label': undefined environment variable 'NOPE'");
     EXPECT_EQ(error_of("args = [\"ok\", \"${foo}\"]"),
               "p.toml:4:15: transform[0] (compress-gzip): option 'args': unknown reference '${foo}' (expected "
               "${env:NAME} or ${secret:ID.FIELD})");
+}
+
+TEST_F(OptionBinding, DurationsAndSizesAreRangeChecked) {
+    EXPECT_EQ(bind_transform("timeout = \"36500d\"").find("timeout")->num, kMaxDurationMs);
+    EXPECT_EQ(bind_transform("timeout = 3153600000").find("timeout")->num, kMaxDurationMs);
+    EXPECT_EQ(bind_transform("timeout = 0").find("timeout")->num, 0);
+    EXPECT_EQ(error_of("timeout = 3153600001"),
+              "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': duration 3153600001 is above the maximum "
+              "of 36500d (100 years)");
+    EXPECT_EQ(error_of("timeout = \"1000000d\""),
+              "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': duration '1000000d' is above the maximum "
+              "of 36500d (100 years)");
+    EXPECT_EQ(error_of("timeout = \"1e3s\""),
+              "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': invalid duration '1e3s'");
+    resolver.environment["LONG"] = "9223372036854775807s";
+    EXPECT_EQ(error_of("timeout = \"${env:LONG}\""),
+              "p.toml:4:11: transform[0] (compress-gzip): option 'timeout': duration '9223372036854775807s' is above "
+              "the maximum of 36500d (100 years)");
+
+    EXPECT_EQ(bind_transform("part_size = 9223372036854775807").find("part_size")->num, INT64_MAX);
+    EXPECT_EQ(bind_transform("part_size = \"9223372036854775807\"").find("part_size")->num, INT64_MAX);
+    EXPECT_EQ(error_of("part_size = \"9223372036854775808\""),
+              "p.toml:4:13: transform[0] (compress-gzip): option 'part_size': size '9223372036854775808' is above the "
+              "maximum of 9223372036854775807 bytes (8 EiB)");
+    EXPECT_EQ(error_of("part_size = \"8388608TiB\""),
+              "p.toml:4:13: transform[0] (compress-gzip): option 'part_size': size '8388608TiB' is above the maximum "
+              "of 9223372036854775807 bytes (8 EiB)");
+    EXPECT_EQ(error_of("part_size = -9223372036854775808"),
+              "p.toml:4:13: transform[0] (compress-gzip): option 'part_size': invalid size -9223372036854775808");
 }
 
 TEST_F(OptionBinding, TomlRejectsIntegerOverflowBeforeBinding) {
@@ -219,6 +249,70 @@ TEST_F(OptionBinding, IntegersAndBooleansFromReferences) {
     EXPECT_EQ(bind_transform("level = \"${secret:db.password}\"").data()[1].num, 0);
 }
 
+// source-command's shape: options that become a child's argv, and `env`, which is where a secret may go instead.
+const bh_option_spec argv_options[] = {
+    {"command", BH_OPT_LIST, BH_OPT_REQUIRED | BH_OPT_ARGV, nullptr, nullptr, "Program and arguments."},
+    {"program", BH_OPT_STRING, BH_OPT_ARGV, nullptr, nullptr, "A program."},
+    {"flags", BH_OPT_TABLE, BH_OPT_ARGV, nullptr, nullptr, "Flags as --key=value."},
+    {"env", BH_OPT_TABLE, 0, nullptr, nullptr, "Environment of the child."},
+    {"label", BH_OPT_STRING, 0, nullptr, nullptr, "Not on a command line."},
+};
+
+class ArgvOptions : public OptionBinding {
+  protected:
+    // The source's options start on line 4.
+    std::string argv_error(const std::string& body, const bh_option_spec* specs = argv_options, uint32_t count = 5) {
+        return config_error([&] { bind_source(body, specs, count); });
+    }
+    BoundOptions bind_source(const std::string& body, const bh_option_spec* specs = argv_options, uint32_t count = 5) {
+        const PipelineSpec spec = parse_pipeline_text("name = \"x\"\n[source]\nplugin = \"source-command\"\n" + body +
+                                                          "\n[sink]\nplugin = \"sink-local\"\nkey = \"k\"\n",
+                                                      "p.toml");
+        return bind_options(spec.source, "source-command", specs, count, resolver);
+    }
+};
+
+TEST_F(ArgvOptions, SecretInAnArgvOptionIsRefusedPointingToEnv) {
+    const std::string refusal =
+        " would put a ${secret:...} value on a command line, which every local user can read; pass the secret through "
+        "option 'env' instead";
+    for (const bool fetched : {true, false}) {  // run and validate refuse it alike
+        resolver.fetched = fetched;
+        EXPECT_EQ(argv_error("command = [\"pg_dump\", \"--password=${secret:db.password}\"]"),
+                  "p.toml:4:23: source (source-command): option 'command'[1]" + refusal);
+        EXPECT_EQ(argv_error("command = [\"true\"]\nprogram = \"${secret:db.password}\""),
+                  "p.toml:5:11: source (source-command): option 'program'" + refusal);
+        EXPECT_EQ(argv_error("command = [\"true\"]\nflags = { password = \"x${secret:db.password}\" }"),
+                  "p.toml:5:22: source (source-command): option 'flags'.password" + refusal);
+    }
+}
+
+TEST_F(ArgvOptions, EnvReferencesAndSecretsInEnvStayAllowed) {
+    const BoundOptions bound = bind_source(
+        "command = [\"psql\", \"--host=${env:HOST}\"]\nenv = { PGPASSWORD = \"${secret:db.password}\" }\n"
+        "label = \"${secret:db.password}\"");
+    EXPECT_STREQ(bound.find("command")->items[1], "--host=db.local");
+    EXPECT_STREQ(bound.find("env")->items[1], "s3cret");
+    // `$${` is a literal "${", not a reference.
+    EXPECT_STREQ(bind_source("command = [\"echo\", \"$${secret:db.password}\"]").find("command")->items[1],
+                 "${secret:db.password}");
+}
+
+TEST_F(ArgvOptions, HintNamesWhereThePluginTakesSecrets) {
+    const bh_option_spec postgres_like[] = {
+        {"extra_args", BH_OPT_LIST, BH_OPT_ARGV, "[]", nullptr, "More flags."},
+        {"password", BH_OPT_STRING, BH_OPT_SECRET, nullptr, nullptr, "Given to the child as PGPASSWORD."},
+    };
+    EXPECT_EQ(argv_error("extra_args = [\"${secret:db.password}\"]", postgres_like, 2),
+              "p.toml:4:15: source (source-command): option 'extra_args'[0] would put a ${secret:...} value on a "
+              "command line, which every local user can read; pass the secret through option 'password' instead");
+    const bh_option_spec argv_only[] = {{"command", BH_OPT_LIST, BH_OPT_ARGV, nullptr, nullptr, "Argv."}};
+    EXPECT_EQ(argv_error("command = [\"${secret:db.password}\"]", argv_only, 1),
+              "p.toml:4:12: source (source-command): option 'command'[0] would put a ${secret:...} value on a "
+              "command line, which every local user can read; this plugin has no option that keeps a secret off the "
+              "command line");
+}
+
 TEST_F(OptionBinding, PointersSurviveMove) {
     BoundOptions bound = bind_transform("label = \"x\"\nargs = [\"a\"]");
     const char* label = bound.data()[0].str;
@@ -300,9 +394,52 @@ TEST(ParseDuration, AcceptedForms) {
 }
 
 TEST(ParseDuration, RejectedForms) {
-    for (const char* text : {"", "30", "s", "1h 30m", "5x", "-5s", "1.5h", "5S", "1h30", "106751991167301d"}) {
+    for (const char* text :
+         {"", "30", "s", "1h 30m", "5x", "-5s", "1.5h", "5S", "1h30", "106751991167301d", "1e3s", "1000000d"}) {
         EXPECT_EQ(parse_duration(text), std::nullopt) << text;
     }
+}
+
+// "ok <value>", "too large" or "malformed": what parse_size or parse_duration made of `text`.
+std::string outcome_of(std::optional<int64_t> (*parse)(std::string_view, QuantityProblem*), std::string_view text) {
+    QuantityProblem problem = QuantityProblem::malformed;
+    const std::optional<int64_t> value = parse(text, &problem);
+    if (value) return "ok " + std::to_string(*value);
+    return problem == QuantityProblem::too_large ? "too large" : "malformed";
+}
+
+// What a refusal was, at the boundaries: the maximum itself passes, one millisecond more is too large, and an overflow
+// of int64 anywhere (digits, unit, sum) is reported as too large, never wrapped into a small or negative value.
+TEST(ParseDuration, Boundaries) {
+    const auto problem_of = [](std::string_view text) { return outcome_of(parse_duration, text); };
+    EXPECT_EQ(problem_of("36500d"), "ok " + std::to_string(kMaxDurationMs));
+    EXPECT_EQ(problem_of("3153600000000ms"), "ok " + std::to_string(kMaxDurationMs));
+    EXPECT_EQ(problem_of("36499d23h59m59s1000ms"), "ok " + std::to_string(kMaxDurationMs));
+    EXPECT_EQ(problem_of("3153600000001ms"), "too large");
+    EXPECT_EQ(problem_of("36500d1ms"), "too large");
+    EXPECT_EQ(problem_of("1000000d"), "too large");               // 8.64e13 ms: fits int64, not the range
+    EXPECT_EQ(problem_of("106751991167301d"), "too large");       // days * 86400000 overflows int64
+    EXPECT_EQ(problem_of("9223372036854775807ms"), "too large");  // INT64_MAX itself
+    EXPECT_EQ(problem_of("9223372036854775807s"), "too large");
+    EXPECT_EQ(problem_of("9223372036854775808ms"), "too large");    // INT64_MAX + 1: the digits overflow
+    EXPECT_EQ(problem_of("36500d36500d"), "too large");             // the sum
+    EXPECT_EQ(problem_of("99999999999999999999d5x"), "malformed");  // a bad unit wins over an overflow
+    EXPECT_EQ(problem_of("1e3s"), "malformed");
+    EXPECT_EQ(problem_of("-1s"), "malformed");
+    EXPECT_EQ(problem_of("0ms"), "ok 0");
+}
+
+TEST(ParseSize, Boundaries) {
+    const auto problem_of = [](std::string_view text) { return outcome_of(parse_size, text); };
+    EXPECT_EQ(problem_of("9223372036854775807"), "ok 9223372036854775807");
+    EXPECT_EQ(problem_of("9223372036854775807B"), "ok 9223372036854775807");
+    EXPECT_EQ(problem_of("8388607TiB"), "ok " + std::to_string(int64_t{8388607} << 40));
+    EXPECT_EQ(problem_of("9223372036854775808"), "too large");
+    EXPECT_EQ(problem_of("8388608TiB"), "too large");  // 2^63
+    EXPECT_EQ(problem_of("9223372036854775807k"), "too large");
+    EXPECT_EQ(problem_of("99999999999999999999XB"), "malformed");
+    EXPECT_EQ(problem_of("1e3"), "malformed");
+    EXPECT_EQ(problem_of("-1"), "malformed");
 }
 
 TEST(OptionDefaults, MalformedDefaultIsAPluginBug) {

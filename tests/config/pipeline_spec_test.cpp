@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config/option_binding.hpp"
+#include "config/retention_policy.hpp"
 #include "config_test_support.hpp"
 
 namespace backhaul {
@@ -255,6 +257,67 @@ TEST(PipelineSpec, InvalidValues) {
 TEST(PipelineSpec, UtcTimezoneNeedsNoFile) {
     EXPECT_EQ(parse_pipeline_text(std::string("name = \"x\"\ntimezone = \"UTC\"\n") + minimal_tail, "p.toml").timezone,
               "UTC");
+}
+
+// 'timeout' and [retention] 'incomplete_after' share one range: 0 (timeout: 1 ms) to 36500d, never wrapping.
+std::string timeout_error(const std::string& value) {
+    return parse_error("name = \"x\"\ntimeout = " + value + "\n" + minimal_tail);
+}
+std::string incomplete_after_error(const std::string& value) {
+    return config_error([&] {
+        const PipelineSpec spec =
+            parse_pipeline_text(std::string("name = \"x\"\n") + minimal_tail + "[retention]\nkeep_last = 3\n" +
+                                    "incomplete_after = " + value + "\n",
+                                "p.toml");
+        parse_retention_policy(*spec.retention, spec.file);
+    });
+}
+
+TEST(PipelineSpec, TimeoutAcceptsUpToTheMaximum) {
+    const auto timeout_of = [](const std::string& value) {
+        return parse_pipeline_text("name = \"x\"\ntimeout = " + value + "\n" + minimal_tail, "p.toml").timeout_ms;
+    };
+    EXPECT_EQ(timeout_of("\"36500d\""), kMaxDurationMs);
+    EXPECT_EQ(timeout_of("3153600000"), kMaxDurationMs);  // integer seconds
+    EXPECT_EQ(timeout_of("\"1ms\""), 1);
+    EXPECT_EQ(timeout_of("\"1h30m\""), 5'400'000);
+}
+
+TEST(PipelineSpec, TimeoutOutOfRangeNamesTheMaximum) {
+    EXPECT_EQ(timeout_error("\"1000000d\""),
+              "p.toml:2:11: 'timeout': duration '1000000d' is above the maximum of 36500d (100 years)");
+    EXPECT_EQ(timeout_error("\"36500d1ms\""),
+              "p.toml:2:11: 'timeout': duration '36500d1ms' is above the maximum of 36500d (100 years)");
+    EXPECT_EQ(timeout_error("\"1000000000000d\""),
+              "p.toml:2:11: 'timeout': duration '1000000000000d' is above the maximum of 36500d (100 years)");
+    EXPECT_EQ(timeout_error("\"9223372036854775807s\""),
+              "p.toml:2:11: 'timeout': duration '9223372036854775807s' is above the maximum of 36500d (100 years)");
+    EXPECT_EQ(timeout_error("\"99999999999999999999ms\""),
+              "p.toml:2:11: 'timeout': duration '99999999999999999999ms' is above the maximum of 36500d (100 years)");
+    EXPECT_EQ(timeout_error("3153600001"),
+              "p.toml:2:11: 'timeout': duration 3153600001 is above the maximum of 36500d (100 years)");
+    EXPECT_EQ(timeout_error("9223372036854775807"),
+              "p.toml:2:11: 'timeout': duration 9223372036854775807 is above the maximum of 36500d (100 years)");
+    EXPECT_EQ(timeout_error("-1"), "p.toml:2:11: 'timeout': invalid duration -1");
+    EXPECT_EQ(timeout_error("-9223372036854775808"), "p.toml:2:11: 'timeout': invalid duration -9223372036854775808");
+    EXPECT_EQ(timeout_error("\"1e3s\""), "p.toml:2:11: 'timeout': invalid duration '1e3s'");
+    EXPECT_EQ(timeout_error("\"0\""), "p.toml:2:11: 'timeout': invalid duration '0'");
+    EXPECT_EQ(timeout_error("0"), "p.toml:2:11: 'timeout' must be greater than zero");
+    EXPECT_EQ(timeout_error("\"0s\""), "p.toml:2:11: 'timeout' must be greater than zero");
+    EXPECT_EQ(timeout_error("1.5"),
+              "p.toml:2:11: 'timeout' must be a duration (integer seconds or a string like \"2h\"), got float");
+}
+
+TEST(PipelineSpec, IncompleteAfterHasTheSameRange) {
+    EXPECT_EQ(incomplete_after_error("\"36500d\""), "(no ConfigError)");
+    EXPECT_EQ(incomplete_after_error("0"), "(no ConfigError)");
+    EXPECT_EQ(incomplete_after_error("\"1000000d\""),
+              "p.toml:11:20: retention: 'incomplete_after': duration '1000000d' is above the maximum of 36500d (100 "
+              "years)");
+    EXPECT_EQ(incomplete_after_error("9223372036854775807"),
+              "p.toml:11:20: retention: 'incomplete_after': duration 9223372036854775807 is above the maximum of "
+              "36500d (100 years)");
+    EXPECT_EQ(incomplete_after_error("-5"), "p.toml:11:20: retention: 'incomplete_after': invalid duration -5");
 }
 
 TEST(PipelineSpec, ReadsFileAndLabelsErrorsWithItsPath) {

@@ -133,20 +133,20 @@ TEST(loader_descriptor, refuses_other_major) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_major = 0;
     d.abi_minor = 9;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.0)");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.1)");
 }
 
 TEST(loader_descriptor, refuses_newer_minor) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_minor = BH_ABI_MINOR + 1;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: plugin needs ABI 1.1, this backhaul provides ABI 1.0; upgrade backhaul");
+              "/plugins/fixture.so: plugin needs ABI 1.2, this backhaul provides ABI 1.1; upgrade backhaul");
 }
 
 TEST(loader_descriptor, refuses_descriptor_one_byte_short) {
     bh_plugin_descriptor d = valid_descriptor();
     d.struct_size = sizeof(bh_plugin_descriptor) - 1;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 135 bytes, ABI 1.0 requires at least 136");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 135 bytes, ABI 1.1 requires at least 136");
 }
 
 TEST(loader_descriptor, refuses_missing_name) {
@@ -214,7 +214,7 @@ TEST(loader_descriptor, refuses_table_shorter_than_its_abi_version) {
     d.transform = &short_api;
     EXPECT_EQ(
         refusal(d),
-        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.0 requires at least 40");
+        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.1 requires at least 40");
 }
 
 TEST(loader_descriptor, refuses_null_function_in_table) {
@@ -233,6 +233,57 @@ TEST(loader_descriptor, refuses_option_count_without_table) {
     d.options = nullptr;
     EXPECT_EQ(refusal(d),
               "/plugins/fixture.so: plugin 'compress-test' declares 2 options but its option table is NULL");
+}
+
+TEST(loader_descriptor, accepts_argv_flag_from_abi_1_1_and_a_1_0_plugin_without_it) {
+    const bh_option_spec options[] = {
+        {"command", BH_OPT_LIST, BH_OPT_REQUIRED | BH_OPT_ARGV, nullptr, nullptr, "Argv."},
+        {"flags", BH_OPT_TABLE, BH_OPT_ARGV, nullptr, nullptr, "Argv too."},
+    };
+    bh_plugin_descriptor d = valid_descriptor();
+    d.abi_minor = 1;
+    d.options = options;
+    EXPECT_NO_THROW(validate_descriptor(plugin_file, d));
+
+    d.abi_minor = 0;
+    d.options = valid_options;  // REQUIRED and SECRET only, as ABI 1.0 defines
+    EXPECT_NO_THROW(validate_descriptor(plugin_file, d));
+}
+
+TEST(loader_descriptor, refuses_option_flags_its_abi_minor_does_not_define) {
+    const bh_option_spec argv[] = {{"command", BH_OPT_LIST, BH_OPT_ARGV, nullptr, nullptr, "Argv."}};
+    bh_plugin_descriptor d = valid_descriptor();
+    d.abi_minor = 0;
+    d.options = argv;
+    d.option_count = 1;
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: option 'command' of 'compress-test' has flags 0x4 that ABI 1.0 does not "
+              "define");
+
+    const bh_option_spec unknown[] = {{"command", BH_OPT_LIST, BH_OPT_REQUIRED | (1u << 5), nullptr, nullptr, "?"}};
+    d.abi_minor = BH_ABI_MINOR;
+    d.restore_options = unknown;
+    d.restore_option_count = 1;
+    d.options = nullptr;
+    d.option_count = 0;
+    d.kind = BH_KIND_SOURCE;
+    d.name = "source-test";
+    d.transform = nullptr;
+    d.source = &source_api;
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.1 "
+              "does not define");
+}
+
+TEST(loader_descriptor, refuses_an_option_that_is_both_secret_and_argv) {
+    const bh_option_spec options[] = {
+        {"password", BH_OPT_STRING, BH_OPT_SECRET | BH_OPT_ARGV, nullptr, nullptr, "On argv?"}};
+    bh_plugin_descriptor d = valid_descriptor();
+    d.options = options;
+    d.option_count = 1;
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: option 'password' of 'compress-test' is both BH_OPT_SECRET and "
+              "BH_OPT_ARGV: a secret must not be passed on a command line");
 }
 
 TEST(loader_descriptor, refuses_option_without_name) {

@@ -86,18 +86,18 @@ TEST(loader_refusal, entry_returning_null) {
 
 TEST(loader_refusal, other_abi_major) {
     const fs::path file = fixture("broken/wrong_major.so");
-    EXPECT_EQ(load_error(file), file.string() + ": plugin ABI 2.0 is incompatible with this backhaul (ABI 1.0)");
+    EXPECT_EQ(load_error(file), file.string() + ": plugin ABI 2.0 is incompatible with this backhaul (ABI 1.1)");
 }
 
 TEST(loader_refusal, newer_abi_minor) {
     const fs::path file = fixture("broken/newer_minor.so");
     EXPECT_EQ(load_error(file),
-              file.string() + ": plugin needs ABI 1.7, this backhaul provides ABI 1.0; upgrade backhaul");
+              file.string() + ": plugin needs ABI 1.7, this backhaul provides ABI 1.1; upgrade backhaul");
 }
 
 TEST(loader_refusal, descriptor_shorter_than_its_abi_version) {
     const fs::path file = fixture("broken/short_struct.so");
-    EXPECT_EQ(load_error(file), file.string() + ": descriptor is 24 bytes, ABI 1.0 requires at least " +
+    EXPECT_EQ(load_error(file), file.string() + ": descriptor is 24 bytes, ABI 1.1 requires at least " +
                                     std::to_string(sizeof(bh_plugin_descriptor)));
 }
 
@@ -144,6 +144,16 @@ TEST(loader_registry, loads_a_plugin_written_against_the_c_abi) {
     size_t len = 99;
     EXPECT_EQ(plugin->descriptor->source->read(nullptr, nullptr, 0, &len), BH_END_OF_STREAM);
     EXPECT_EQ(len, 0u);
+}
+
+// Built for ABI 1.0, before BH_OPT_ARGV: a plugin of an older minor keeps loading on this host.
+TEST(loader_registry, loads_a_plugin_built_for_abi_1_0) {
+    PluginRegistry registry;
+    registry.load_file(fixture("older/abi_1_0.so"));
+    const LoadedPlugin* plugin = registry.find("source-older");
+    ASSERT_NE(plugin, nullptr);
+    EXPECT_EQ(plugin->descriptor->abi_minor, 0u);
+    EXPECT_EQ(plugin->options().size(), 3u);
 }
 
 TEST(loader_registry, find_returns_null_for_an_unknown_name) {

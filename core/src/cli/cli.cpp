@@ -128,6 +128,7 @@ nlohmann::json options_json(std::span<const bh_option_spec> options) {
                             {"type", type_name(o.type)},
                             {"required", (o.flags & BH_OPT_REQUIRED) != 0},
                             {"secret", (o.flags & BH_OPT_SECRET) != 0},
+                            {"argv", (o.flags & BH_OPT_ARGV) != 0},
                             {"doc", option_text(o.doc)}};
         j["default"] = o.default_value ? nlohmann::json(o.default_value) : nlohmann::json(nullptr);
         if (o.type == BH_OPT_ENUM) {
@@ -167,6 +168,7 @@ void print_options_table(std::span<const bh_option_spec> options) {
         if (o.flags & BH_OPT_REQUIRED) attrs += ", required";
         if (o.default_value) attrs += ", default " + std::string(o.default_value);
         if (o.flags & BH_OPT_SECRET) attrs += ", secret";
+        if (o.flags & BH_OPT_ARGV) attrs += ", argv (no ${secret:...})";
         std::printf("  %-20s %s\n  %-20s %s\n", o.name, attrs.c_str(), "", option_text(o.doc).c_str());
     }
 }

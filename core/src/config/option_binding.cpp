@@ -24,14 +24,44 @@ struct BoundValue {
     std::vector<std::string> items;
 };
 
-std::optional<int64_t> parse_digits(std::string_view text) {
-    if (text.empty()) return std::nullopt;
+std::nullopt_t refuse(QuantityProblem* problem, QuantityProblem why) {
+    if (problem) *problem = why;
+    return std::nullopt;
+}
+
+std::optional<int64_t> parse_digits(std::string_view text, QuantityProblem* problem) {
+    if (text.empty()) return refuse(problem, QuantityProblem::malformed);
+    for (const char c : text)
+        if (c < '0' || c > '9') return refuse(problem, QuantityProblem::malformed);
     int64_t value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || value < 0) return std::nullopt;
-    for (const char c : text)
-        if (c < '0' || c > '9') return std::nullopt;
+    if (error == std::errc::result_out_of_range) return refuse(problem, QuantityProblem::too_large);
+    if (error != std::errc() || end != text.data() + text.size()) return refuse(problem, QuantityProblem::malformed);
     return value;
+}
+
+// Integer bytes or seconds, as TOML sizes and durations may be written.
+std::optional<int64_t> size_of_bytes(int64_t bytes, QuantityProblem* problem) {
+    if (bytes < 0) return refuse(problem, QuantityProblem::malformed);
+    return bytes;
+}
+std::optional<int64_t> duration_of_seconds(int64_t seconds, QuantityProblem* problem) {
+    if (seconds < 0) return refuse(problem, QuantityProblem::malformed);
+    if (seconds > kMaxDurationMs / 1000) return refuse(problem, QuantityProblem::too_large);
+    return seconds * 1000;
+}
+
+// "<what>: invalid duration '1h 30m'" or "<what>: duration '1000000d' is above the maximum of 36500d (100 years)";
+// `shown` is the value as written, quoted if it was a string.
+std::string quantity_error(const std::string& what, bh_option_type type, const std::string& shown,
+                           QuantityProblem problem) {
+    const bool size = type == BH_OPT_SIZE;
+    const std::string kind = size ? "size" : "duration";
+    if (problem == QuantityProblem::too_large) {
+        return what + ": " + kind + " " + shown + " is above the maximum of " +
+               (size ? kMaxSizeText : kMaxDurationText);
+    }
+    return what + ": invalid " + kind + " " + shown;
 }
 
 // A whole decimal number, optionally negative: what an integer option's ${...} must expand to.
@@ -49,10 +79,20 @@ std::optional<int64_t> parse_boolean(std::string_view text) {
     return std::nullopt;
 }
 
-std::optional<int64_t> checked_multiply(int64_t value, int64_t factor) {
-    int64_t result = 0;
-    if (__builtin_mul_overflow(value, factor, &result)) return std::nullopt;
-    return result;
+// Where a secret can go instead of an option with BH_OPT_ARGV: a table option named `env` (a child's environment is
+// readable only by its own user) or a secret-flagged option.
+std::string argv_secret_hint(const bh_option_spec* specs, uint32_t count) {
+    std::string names;
+    for (uint32_t i = 0; i < count; ++i) {
+        const bh_option_spec& spec = specs[i];
+        const bool private_channel =
+            (spec.type == BH_OPT_TABLE && std::string_view(spec.name) == "env") || (spec.flags & BH_OPT_SECRET) != 0;
+        if (private_channel && !(spec.flags & BH_OPT_ARGV)) {
+            names += (names.empty() ? "'" : " or '") + std::string(spec.name) + "'";
+        }
+    }
+    if (names.empty()) return "this plugin has no option that keeps a secret off the command line";
+    return "pass the secret through option " + names + " instead";
 }
 
 // How a string from the pipeline (or a default, or argv) becomes the value the plugin sees.
@@ -61,8 +101,12 @@ using StringExpander = std::function<InterpolatedString(const std::string& text,
 class ValueConverter {
   public:
     // `label` names the option in errors: "source (source-command): option 'level'".
-    ValueConverter(std::string file, std::string label, StringExpander expand)
-        : file_(std::move(file)), label_(std::move(label)), expand_(std::move(expand)) {}
+    // `argv_hint` ends the error about a ${secret:...} in a BH_OPT_ARGV option: where the secret can go instead.
+    ValueConverter(std::string file, std::string label, StringExpander expand, std::string argv_hint = {})
+        : file_(std::move(file)),
+          label_(std::move(label)),
+          expand_(std::move(expand)),
+          argv_hint_(std::move(argv_hint)) {}
 
     // Returns whether every string the user wrote was literal (no ${...}).
     bool convert(const bh_option_spec& spec, const toml::node& node, BoundValue& out) const {
@@ -72,6 +116,10 @@ class ValueConverter {
             const auto* text = item.as_string();
             if (!text) fail(item, what + " must be a string, got " + toml_type_name(item));
             InterpolatedString result = expand_(text->get(), position_of(item, file_));
+            if (result.contains_secret && (spec.flags & BH_OPT_ARGV)) {
+                fail(item, what + " would put a ${secret:...} value on a command line, which every local user can " +
+                               "read; " + argv_hint_);
+            }
             out.secret = out.secret || result.contains_secret;
             out.placeholder = out.placeholder || result.has_placeholder;
             all_literal = all_literal && !result.has_references;
@@ -98,10 +146,11 @@ class ValueConverter {
                 }
                 break;
             case BH_OPT_SIZE:
-                out.num = number_of(node, "a size", "size", parse_size, 1, string_of, out);
+                out.num = quantity_of(node, spec.type, "a size", size_of_bytes, parse_size, string_of, out);
                 break;
             case BH_OPT_DURATION:
-                out.num = number_of(node, "a duration", "duration", parse_duration, 1000, string_of, out);
+                out.num =
+                    quantity_of(node, spec.type, "a duration", duration_of_seconds, parse_duration, string_of, out);
                 break;
             case BH_OPT_ENUM: {
                 out.str = string_of(node, label_).value;
@@ -141,20 +190,28 @@ class ValueConverter {
         throw ConfigError(position_of(node, file_), message);
     }
 
+    using QuantityParser = std::optional<int64_t> (*)(std::string_view, QuantityProblem*);
+    using QuantityFromInteger = std::optional<int64_t> (*)(int64_t, QuantityProblem*);
+
+    // A SIZE or DURATION: an integer (bytes, seconds) or a string, range-checked either way.
     template <typename StringOf>
-    int64_t number_of(const toml::node& node, const std::string& article_kind, const std::string& kind,
-                      std::optional<int64_t> (*parse)(std::string_view), int64_t integer_factor,
-                      const StringOf& string_of, BoundValue& out) const {
+    int64_t quantity_of(const toml::node& node, bh_option_type type, const std::string& article_kind,
+                        QuantityFromInteger from_integer, QuantityParser parse, const StringOf& string_of,
+                        BoundValue& out) const {
+        QuantityProblem problem = QuantityProblem::malformed;
         if (const auto* value = node.as_integer()) {
-            const std::optional<int64_t> scaled =
-                value->get() < 0 ? std::nullopt : checked_multiply(value->get(), integer_factor);
-            if (!scaled) fail(node, label_ + ": invalid " + kind + " " + std::to_string(value->get()));
-            return *scaled;
+            const std::optional<int64_t> converted = from_integer(value->get(), &problem);
+            if (!converted) fail(node, quantity_error(label_, type, std::to_string(value->get()), problem));
+            return *converted;
         }
         if (!node.is_string()) {
             fail(node, label_ + " must be " + article_kind + " (integer or string), got " + toml_type_name(node));
         }
-        return parsed_string(node, kind, parse, string_of(node, label_), out);
+        const InterpolatedString text = string_of(node, label_);
+        if (out.placeholder) return 0;  // an unfetched secret cannot be checked
+        const std::optional<int64_t> parsed = parse(text.value, &problem);
+        if (!parsed) fail(node, quantity_error(label_, type, "'" + text.value + "'", problem));
+        return *parsed;
     }
 
     // A string holding ${...} for an integer or boolean option, expanded and parsed.
@@ -181,6 +238,7 @@ class ValueConverter {
     std::string file_;
     std::string label_;
     StringExpander expand_;
+    std::string argv_hint_;
 };
 
 std::unique_ptr<toml::table> parse_default(const std::string& plugin_name, const bh_option_spec& spec) {
@@ -395,10 +453,12 @@ BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name
                                              [&](const OptionEntry& entry) { return entry.name == spec.name; });
             if (option == stage.options.end()) return false;
             const std::string label = stage_name + ": option '" + option->name + "'";
-            const ValueConverter converter(stage.where.file, label,
-                                           [&](const std::string& text, const SourcePosition& where) {
-                                               return interpolate(text, resolver, where, label);
-                                           });
+            const ValueConverter converter(
+                stage.where.file, label,
+                [&](const std::string& text, const SourcePosition& where) {
+                    return interpolate(text, resolver, where, label);
+                },
+                argv_secret_hint(specs, count));
             const bool literal = converter.convert(spec, *option->value, value);
             if ((spec.flags & BH_OPT_SECRET) && literal && option->value->is_string()) {
                 warnings.push_back(ConfigError(option->where, label + " holds a literal secret; prefer ${env:...} or "
@@ -496,14 +556,12 @@ BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::opti
         });
 }
 
-std::optional<int64_t> parse_size(std::string_view text) {
+std::optional<int64_t> parse_size(std::string_view text, QuantityProblem* problem) {
     const auto is_space = [](char c) { return c == ' ' || c == '\t'; };
     while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
     while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
     size_t digits = 0;
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
-    const std::optional<int64_t> number = parse_digits(text.substr(0, digits));
-    if (!number) return std::nullopt;
     std::string_view unit = text.substr(digits);
     while (!unit.empty() && is_space(unit.front())) unit.remove_prefix(1);
     struct Unit {
@@ -528,21 +586,32 @@ std::optional<int64_t> parse_size(std::string_view text) {
         {"GB", 1000 * 1000 * 1000},
         {"TB", int64_t(1000) * 1000 * 1000 * 1000},
     };
-    for (const Unit& candidate : units) {
-        if (unit == candidate.name) return checked_multiply(*number, candidate.factor);
+    const Unit* found = nullptr;
+    for (const Unit& candidate : units)
+        if (unit == candidate.name) found = &candidate;
+    // A malformed unit is the first thing to report: "99999999999999999999 bytes" is not what "…XiB" meant.
+    if (!found) return refuse(problem, QuantityProblem::malformed);
+    const std::optional<int64_t> number = parse_digits(text.substr(0, digits), problem);
+    if (!number) return std::nullopt;
+    int64_t bytes = 0;
+    if (__builtin_mul_overflow(*number, found->factor, &bytes) || bytes > kMaxSizeBytes) {
+        return refuse(problem, QuantityProblem::too_large);
     }
-    return std::nullopt;
+    return bytes;
 }
 
-std::optional<int64_t> parse_duration(std::string_view text) {
-    if (text.empty()) return std::nullopt;
+std::optional<int64_t> parse_duration(std::string_view text, QuantityProblem* problem) {
+    if (text.empty()) return refuse(problem, QuantityProblem::malformed);
     int64_t total = 0;
+    bool too_large = false;
     size_t pos = 0;
+    // Every part is parsed before an overflow is reported, so "99999999999999999999d junk" is malformed, not too large.
     while (pos < text.size()) {
         size_t digits_end = pos;
         while (digits_end < text.size() && text[digits_end] >= '0' && text[digits_end] <= '9') ++digits_end;
-        const std::optional<int64_t> number = parse_digits(text.substr(pos, digits_end - pos));
-        if (!number) return std::nullopt;
+        QuantityProblem digits_problem = QuantityProblem::malformed;
+        const std::optional<int64_t> number = parse_digits(text.substr(pos, digits_end - pos), &digits_problem);
+        if (!number && digits_problem == QuantityProblem::malformed) return refuse(problem, digits_problem);
         size_t unit_end = digits_end;
         while (unit_end < text.size() && text[unit_end] >= 'a' && text[unit_end] <= 'z') ++unit_end;
         const std::string_view unit = text.substr(digits_end, unit_end - digits_end);
@@ -558,12 +627,32 @@ std::optional<int64_t> parse_duration(std::string_view text) {
         else if (unit == "d")
             factor = 24 * 60 * 60 * 1000;
         else
-            return std::nullopt;
-        const std::optional<int64_t> part = checked_multiply(*number, factor);
-        if (!part || __builtin_add_overflow(total, *part, &total)) return std::nullopt;
+            return refuse(problem, QuantityProblem::malformed);
+        int64_t part = 0;
+        too_large = too_large || !number || __builtin_mul_overflow(*number, factor, &part) ||
+                    __builtin_add_overflow(total, part, &total) || total > kMaxDurationMs;
         pos = unit_end;
     }
+    if (too_large) return refuse(problem, QuantityProblem::too_large);
     return total;
+}
+
+int64_t duration_value(const toml::node& node, const std::string& file, const std::string& what) {
+    QuantityProblem problem = QuantityProblem::malformed;
+    std::optional<int64_t> ms;
+    std::string shown;
+    if (const auto* seconds = node.as_integer()) {
+        ms = duration_of_seconds(seconds->get(), &problem);
+        shown = std::to_string(seconds->get());
+    } else if (const auto* text = node.as_string()) {
+        ms = parse_duration(text->get(), &problem);
+        shown = "'" + text->get() + "'";
+    } else {
+        throw ConfigError(position_of(node, file), what + " must be a duration (integer seconds or a string like " +
+                                                       "\"2h\"), got " + toml_type_name(node));
+    }
+    if (!ms) throw ConfigError(position_of(node, file), quantity_error(what, BH_OPT_DURATION, shown, problem));
+    return *ms;
 }
 
 }  // namespace backhaul

@@ -65,12 +65,29 @@ BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name
 BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::optional<std::string>>>& flags,
                               const std::string& plugin_name, const bh_option_spec* specs, uint32_t count);
 
+// The longest duration any option accepts (pipeline `timeout`, [retention] `incomplete_after`, every DURATION option):
+// 100 years. Longer than any real limit or grace period, and short enough that a clock's now() plus it stays far inside
+// std::chrono::nanoseconds (which spans 292 years), so no time arithmetic on a valid value can overflow.
+inline constexpr int64_t kMaxDurationMs = int64_t{36500} * 24 * 60 * 60 * 1000;
+inline constexpr const char* kMaxDurationText = "36500d (100 years)";
+// The largest size: what int64 holds.
+inline constexpr int64_t kMaxSizeBytes = INT64_MAX;
+inline constexpr const char* kMaxSizeText = "9223372036854775807 bytes (8 EiB)";
+
+// Why parse_size or parse_duration refused a text.
+enum class QuantityProblem { malformed, too_large };
+
 // Size in bytes: integer digits, optional spaces, optional unit. "", "B" = bytes; k K KiB, M MiB, G GiB, T TiB are
 // 1024-based (what people mean by "512k" for buffers); KB kB MB GB TB are 1000-based as the SI prefixes say.
-// nullopt if malformed or above INT64_MAX.
-std::optional<int64_t> parse_size(std::string_view text);
+// nullopt if malformed or above kMaxSizeBytes; `problem` (if given) says which.
+std::optional<int64_t> parse_size(std::string_view text, QuantityProblem* problem = nullptr);
 // Duration in milliseconds: one or more <digits><unit>, units ms s m h d, e.g. "500ms", "1h30m". nullopt if malformed
-// or on overflow.
-std::optional<int64_t> parse_duration(std::string_view text);
+// or above kMaxDurationMs (overflow included); `problem` (if given) says which.
+std::optional<int64_t> parse_duration(std::string_view text, QuantityProblem* problem = nullptr);
+
+// A host-level duration as a pipeline file writes it, integer seconds or a parse_duration string: milliseconds in
+// [0, kMaxDurationMs], else ConfigError at the value, e.g. "p.toml:3:11: 'timeout': duration '1000000d' is above the
+// maximum of 36500d (100 years)". `what` names the key.
+int64_t duration_value(const toml::node& node, const std::string& file, const std::string& what);
 
 }  // namespace backhaul

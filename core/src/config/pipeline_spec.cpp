@@ -145,7 +145,7 @@ class PipelineParser {
 
         if (const TableEntry* timeout = find("timeout")) {
             spec.timeout_where = position_of(*timeout->node, file_);
-            spec.timeout_ms = expect_duration(*timeout->node, "'timeout'");
+            spec.timeout_ms = duration_value(*timeout->node, file_, "'timeout'");
             if (*spec.timeout_ms <= 0) throw ConfigError(spec.timeout_where, "'timeout' must be greater than zero");
         }
 
@@ -215,23 +215,6 @@ class PipelineParser {
     std::string expect_string(const toml::node& node, const std::string& what) const {
         if (const auto* value = node.as_string()) return value->get();
         throw ConfigError(position_of(node, file_), what + " must be a string, got " + toml_type_name(node));
-    }
-    // Integer seconds or a duration string ("90m", "1h30m"), as plugin DURATION options are written.
-    int64_t expect_duration(const toml::node& node, const std::string& what) const {
-        if (const auto* seconds = node.as_integer()) {
-            int64_t ms = 0;
-            if (seconds->get() < 0 || __builtin_mul_overflow(seconds->get(), int64_t{1000}, &ms))
-                throw ConfigError(position_of(node, file_), what + " is out of range");
-            return ms;
-        }
-        if (const auto* text = node.as_string()) {
-            if (auto ms = parse_duration(text->get())) return *ms;
-            throw ConfigError(position_of(node, file_), what + ": invalid duration '" + text->get() +
-                                                            "' (e.g. \"30s\", \"90m\", \"1h30m\")");
-        }
-        throw ConfigError(position_of(node, file_),
-                          what + " must be a duration (integer seconds or a string like \"2h\"), got " +
-                              toml_type_name(node));
     }
     const toml::table& expect_table(const toml::node& node, const std::string& what) const {
         if (const auto* table = node.as_table()) return *table;

@@ -24,17 +24,7 @@ RetentionPolicy parse_retention_policy(const toml::table& table, const std::stri
         const SourcePosition where = position_of(node, file);
         const std::string what = "retention: '" + name + "'";
         if (name == "incomplete_after") {
-            std::optional<int64_t> ms;
-            if (const auto* seconds = node.as_integer()) {
-                if (seconds->get() >= 0) ms = seconds->get() * 1000;
-            } else if (const auto* text = node.as_string()) {
-                ms = parse_duration(text->get());
-            } else {
-                throw ConfigError(where, what + " must be a duration (integer seconds or a string like \"24h\"), got " +
-                                             toml_type_name(node));
-            }
-            if (!ms) throw ConfigError(where, what + ": invalid duration (e.g. \"24h\", \"90m\")");
-            policy.incomplete_after = std::chrono::milliseconds(*ms);
+            policy.incomplete_after = std::chrono::milliseconds(duration_value(node, file, what));
             continue;
         }
         const Count* count = nullptr;

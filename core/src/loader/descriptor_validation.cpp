@@ -1,6 +1,7 @@
 #include "loader/descriptor_validation.hpp"
 
 #include <array>
+#include <charconv>
 #include <cstddef>
 #include <set>
 #include <string>
@@ -16,10 +17,24 @@ namespace {
 
 std::string abi_version(uint32_t major, uint32_t minor) { return std::to_string(major) + "." + std::to_string(minor); }
 
-// A plugin built for ABI 1.<minor> provides at least the fields that minor defines. Only 1.0 exists so far; each minor
+// A plugin built for ABI 1.<minor> provides at least the fields that minor defines. 1.1 appended no field; each minor
 // that appends fields adds a case here.
 std::size_t required_descriptor_size(uint32_t /*minor*/) {
     return offsetof(bh_plugin_descriptor, notifier) + sizeof(bh_plugin_descriptor::notifier);
+}
+
+// The option flags ABI 1.<minor> defines. A bit a plugin's own minor does not define cannot have been set on purpose,
+// and reading it with a later meaning would be a guess.
+uint32_t known_option_flags(uint32_t minor) {
+    uint32_t flags = BH_OPT_REQUIRED | BH_OPT_SECRET;
+    if (minor >= 1) flags |= BH_OPT_ARGV;
+    return flags;
+}
+
+std::string hex(uint32_t value) {
+    char text[8];
+    const auto end = std::to_chars(text, text + sizeof text, value, 16).ptr;
+    return "0x" + std::string(text, end);
 }
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
@@ -160,6 +175,15 @@ void check_option_table(const std::filesystem::path& file, const bh_plugin_descr
         }
         if (spec.type == BH_OPT_ENUM && (spec.enum_values == nullptr || spec.enum_values[0] == nullptr)) {
             throw_plugin_load_error(file, "enum " + option + " has no values");
+        }
+        const uint32_t unknown_flags = spec.flags & ~known_option_flags(d.abi_minor);
+        if (unknown_flags != 0) {
+            throw_plugin_load_error(file, option + " has flags " + hex(unknown_flags) + " that ABI " +
+                                              abi_version(d.abi_major, d.abi_minor) + " does not define");
+        }
+        if ((spec.flags & BH_OPT_SECRET) && (spec.flags & BH_OPT_ARGV)) {
+            throw_plugin_load_error(file, option + " is both BH_OPT_SECRET and BH_OPT_ARGV: a secret must not be " +
+                                              "passed on a command line");
         }
     }
 }

@@ -9,9 +9,9 @@ namespace backhaul {
 namespace {
 
 const bh_option_spec kOptions[] = {
-    {"command", BH_OPT_LIST, BH_OPT_REQUIRED, nullptr, nullptr,
+    {"command", BH_OPT_LIST, BH_OPT_REQUIRED | BH_OPT_ARGV, nullptr, nullptr,
      "Program and arguments whose standard output is the backup; run directly, not through a shell."},
-    {"restore_command", BH_OPT_LIST, 0, nullptr, nullptr,
+    {"restore_command", BH_OPT_LIST, BH_OPT_ARGV, nullptr, nullptr,
      "Program and arguments that read a backup on standard input, for `backhaul restore`."},
     {"env", BH_OPT_TABLE, 0, nullptr, nullptr, "Extra environment variables for both commands."},
     {"working_dir", BH_OPT_STRING, 0, nullptr, nullptr, "Directory both commands run in; default: the current one."},

@@ -53,10 +53,12 @@ TEST_F(SourceCommand, DescriptorDeclaresOptions) {
     ASSERT_EQ(d.option_count, 4u);
     EXPECT_STREQ(d.options[0].name, "command");
     EXPECT_EQ(d.options[0].type, BH_OPT_LIST);
-    EXPECT_EQ(d.options[0].flags, uint32_t{BH_OPT_REQUIRED});
+    EXPECT_EQ(d.options[0].flags, uint32_t{BH_OPT_REQUIRED | BH_OPT_ARGV});
     EXPECT_STREQ(d.options[1].name, "restore_command");
+    EXPECT_EQ(d.options[1].flags, uint32_t{BH_OPT_ARGV});
     EXPECT_STREQ(d.options[2].name, "env");
     EXPECT_EQ(d.options[2].type, BH_OPT_TABLE);
+    EXPECT_EQ(d.options[2].flags, 0u);  // where secrets go instead
     EXPECT_STREQ(d.options[3].name, "working_dir");
     EXPECT_EQ(d.restore_option_count, 0u);
     EXPECT_EQ(d.variables, nullptr);

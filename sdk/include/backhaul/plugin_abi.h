@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define BH_ABI_MAJOR 1
-#define BH_ABI_MINOR 0
+#define BH_ABI_MINOR 1
 
 #define BH_PLUGIN_ENTRY_NAME "backhaul_plugin_v1"
 
@@ -77,13 +77,17 @@ enum {
 
 enum {
     BH_OPT_REQUIRED = 1u << 0, /* the pipeline must set it; `default_value` is ignored */
-    BH_OPT_SECRET = 1u << 1    /* the value is redacted wherever the host could print it */
+    BH_OPT_SECRET = 1u << 1,   /* the value is redacted wherever the host could print it */
+    /* Added in ABI 1.1. The value (any list item or table value too) is passed on a child process's command line,
+     * which every local user can read in /proc/PID/cmdline. The host refuses ${secret:...} references in it, so a
+     * secret reaches a child only through its environment or a file. Not together with BH_OPT_SECRET. */
+    BH_OPT_ARGV = 1u << 2
 };
 
 typedef struct bh_option_spec {
     const char *name;                     /* (static) snake_case, unique within the table */
     bh_option_type type;
-    uint32_t flags;                       /* BH_OPT_* bits */
+    uint32_t flags;                       /* BH_OPT_* bits of the plugin's ABI minor; the host refuses others */
     const char *default_value;            /* (static) TOML-literal text of the default, e.g. "6", "\"plain\"", "[]"; NULL = none */
     const char *const *enum_values;       /* (static) NULL-terminated list, for BH_OPT_ENUM only */
     const char *doc;                      /* (static) one sentence for `backhaul plugins describe` and the README table */
