@@ -74,8 +74,8 @@ TEST(NotifyWebhook, AnAnswerThatNeverEndsFailsAtTheBodyLimit) {
     harness::Plugin plugin("notify-webhook");
     harness::Instance hook(plugin, {{"url", receiver.url("/hook")}});
     EXPECT_EQ(notify(hook, failure_event()), BH_FATAL);
-    EXPECT_EQ(hook.last_error(), "webhook " + receiver.url("/hook") +
-                                     " failed: the response body exceeds the limit of 1048576 bytes");
+    EXPECT_EQ(hook.last_error(),
+              "webhook " + receiver.url("/hook") + " failed: the response body exceeds the limit of 1048576 bytes");
     EXPECT_EQ(receiver.requests().size(), 1u);  // not retried
 }
 

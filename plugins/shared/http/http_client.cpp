@@ -2,9 +2,8 @@
 
 #include <curl/curl.h>
 
-#include <backhaul/sdk.hpp>
-
 #include <algorithm>
+#include <backhaul/sdk.hpp>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -222,9 +221,9 @@ Result Client::perform(const Request& request) {
     if (cancelled) {
         result.error = TransportError{TransportError::Kind::cancelled, "cancelled"};
     } else if (transfer.body_too_large) {
-        result.error = TransportError{TransportError::Kind::too_large,
-                                      "the response body exceeds the limit of " +
-                                          std::to_string(request.max_body_bytes) + " bytes"};
+        result.error =
+            TransportError{TransportError::Kind::too_large, "the response body exceeds the limit of " +
+                                                                std::to_string(request.max_body_bytes) + " bytes"};
     } else if (transfer.body_aborted) {
         result.error = TransportError{TransportError::Kind::aborted, "response body consumer stopped the transfer"};
     } else if (code != CURLE_OK) {

@@ -110,9 +110,8 @@ struct SpawnSetup {
 //                  backhaul) must report as the suite configured it instead of its defaults
 // Not TERM: a child's stdin, stdout and stderr are never a terminal. Anything else a command needs is set explicitly
 // (source-command's `env`, source-postgres's libpq settings).
-constexpr std::string_view kInheritedVariables[] = {"PATH",   "HOME",         "USER",          "LOGNAME",
-                                                    "LANG",   "TZ",           "TMPDIR",        "ASAN_OPTIONS",
-                                                    "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+constexpr std::string_view kInheritedVariables[] = {"PATH", "HOME",   "USER",         "LOGNAME",       "LANG",
+                                                    "TZ",   "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
 
 }  // namespace
 

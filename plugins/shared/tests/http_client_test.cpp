@@ -1,9 +1,10 @@
 // The shared HTTP client against a local receiver (tests/support/http_receiver.py) whose answers never end: what it
 // collects in memory is bounded per request, what a consumer streams is not.
+#include "http/http_client.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "http/http_client.hpp"
 #include "http/retry_policy.hpp"
 #include "http_receiver.hpp"
 

@@ -7,12 +7,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-#include <thread>
-
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
+#include <thread>
 
 #include "command_runner.hpp"
 #include "plugin_harness.hpp"
@@ -190,9 +189,9 @@ TEST_F(SourceCommand, BackhaulRunGivesTheCommandAMinimalEnvironment) {
     testing::CommandResult run =
         testing::run_command({BACKHAUL_BINARY, "run", (dir_ / "pipeline.toml").string()}, options);
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    testing::CommandResult restore = testing::run_command(
-        {BACKHAUL_BINARY, "restore", (dir_ / "pipeline.toml").string(), "--key", "env.txt", "--output",
-         (dir_ / "env.out").string()});
+    testing::CommandResult restore =
+        testing::run_command({BACKHAUL_BINARY, "restore", (dir_ / "pipeline.toml").string(), "--key", "env.txt",
+                              "--output", (dir_ / "env.out").string()});
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
 
     std::map<std::string, std::string> env;

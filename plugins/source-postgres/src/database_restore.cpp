@@ -209,7 +209,8 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
     const std::string& target = request.target_database;
     std::unique_ptr<CreatedDatabase> created;
     if (request.create)
-        created = std::make_unique<CreatedDatabase>(settings, target, create_database(settings, target, cancelled), host);
+        created =
+            std::make_unique<CreatedDatabase>(settings, target, create_database(settings, target, cancelled), host);
     {
         std::unique_ptr<PgConnection> conn = connect_target(settings, target, cancelled);
         std::vector<Row> found = conn->query(kUserObjects, {}, "cannot inspect target database '" + target + "'");

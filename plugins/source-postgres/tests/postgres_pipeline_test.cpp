@@ -234,7 +234,8 @@ TEST_F(PostgresPipeline, FailedRestoreDropsTheDatabaseItCreated) {
     CommandResult failed =
         backhaul({"restore", file.string(), "--key", "broken.sql", "--target-database", "created_broken", "--create"});
     EXPECT_EQ(failed.exit_code, 1);
-    EXPECT_THAT(failed.err, HasSubstr("psql exited with status 3: psql:<stdin>:3: ERROR:  function no_such_function()"));
+    EXPECT_THAT(failed.err,
+                HasSubstr("psql exited with status 3: psql:<stdin>:3: ERROR:  function no_such_function()"));
     EXPECT_THAT(failed.err, HasSubstr("restore failed: dropping database 'created_broken', which it created"));
     EXPECT_FALSE(database_exists(*server_, "created_broken"));
 
@@ -264,8 +265,8 @@ TEST_F(PostgresPipeline, FailedRestoreNeverDropsADatabaseItDidNotCreate) {
     EXPECT_THAT(failed.err, Not(HasSubstr("dropping database")));
     EXPECT_TRUE(database_exists(*server_, "existed_before"));
     // --create on an existing database is refused before anything is created, so nothing is dropped either.
-    CommandResult refused = backhaul(
-        {"restore", file.string(), "--key", "broken.sql", "--target-database", "existed_before", "--create"});
+    CommandResult refused =
+        backhaul({"restore", file.string(), "--key", "broken.sql", "--target-database", "existed_before", "--create"});
     EXPECT_EQ(refused.exit_code, 1);
     EXPECT_THAT(refused.err, HasSubstr("target database 'existed_before' already exists"));
     EXPECT_THAT(refused.err, Not(HasSubstr("dropping database")));
