@@ -106,7 +106,7 @@ class CreatedDatabase {
     void keep() { kept_ = true; }
 
   private:
-    void drop() noexcept {
+    void drop() noexcept try {
         host_.warn("restore failed: dropping database '" + name_ + "', which it created");
         try {
             // Not cancellable: cancellation is often why we are here. connect_timeout bounds the wait.
@@ -118,6 +118,8 @@ class CreatedDatabase {
         } catch (const std::exception& e) {
             host_.warn(std::string(e.what()) + "; the failed restore left database '" + name_ + "' behind: drop it");
         }
+    } catch (...) {
+        // Out of memory for a log line: nothing more we could do from a destructor.
     }
 
     ConnectionSettings settings_;
