@@ -22,8 +22,10 @@ namespace backhaul::testing {
 
 class HttpReceiver {
 public:
-    explicit HttpReceiver(const std::vector<int>& statuses = {200})
-        : server_("http_receiver.py", arguments(dir_ / "requests.jsonl", statuses)) {}
+    enum class Body { text, endless };  // "ok" / "receiver says no", or a body that never ends
+
+    explicit HttpReceiver(const std::vector<int>& statuses = {200}, Body body = Body::text)
+        : server_("http_receiver.py", arguments(dir_ / "requests.jsonl", statuses, body)) {}
     HttpReceiver(const HttpReceiver&) = delete;
     HttpReceiver& operator=(const HttpReceiver&) = delete;
 
@@ -48,9 +50,11 @@ public:
     }
 
 private:
-    static std::vector<std::string> arguments(const std::filesystem::path& record, const std::vector<int>& statuses) {
+    static std::vector<std::string> arguments(const std::filesystem::path& record, const std::vector<int>& statuses,
+                                              Body body) {
         std::vector<std::string> argv = {"/usr/bin/python3", BACKHAUL_SOURCE_DIR "/tests/support/http_receiver.py",
                                          record.string()};
+        if (body == Body::endless) argv.push_back("--endless-body");
         for (int status : statuses) argv.push_back(std::to_string(status));
         return argv;
     }

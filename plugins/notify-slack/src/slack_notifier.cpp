@@ -19,6 +19,8 @@ const bh_option_spec kOptions[] = {
     {"timeout", BH_OPT_DURATION, 0, "\"10s\"", nullptr, "Limit for each attempt (connect, send, answer)."},
     {"retries", BH_OPT_INT, 0, "3", nullptr,
      "Retries after a failed attempt (connection errors, timeouts, 5xx, 408, 429), with backoff."},
+    {"insecure_http", BH_OPT_BOOL, 0, "false", nullptr,
+     "Allow a plain http:// webhook_url that is not on loopback (the URL, a credential, travels in clear)."},
 };
 
 std::string human_bytes(int64_t n) {
@@ -71,7 +73,11 @@ public:
           url_(options.string("webhook_url")),
           channel_(options.optional_string("channel")),
           username_(options.optional_string("username")) {
-        if (!http::parse_url(url_.substr(0, url_.find('?')))) throw invalid_config("option 'webhook_url' is not an http(s) URL");
+        std::optional<http::Url> url = http::parse_url(url_.substr(0, url_.find('?')));
+        if (!url || (url->scheme != "http" && url->scheme != "https"))
+            throw invalid_config("option 'webhook_url' is not an http(s) URL");
+        // The URL is the credential: the error names the option only.
+        http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "option 'webhook_url'");
         if (options.integer("retries") < 0) throw invalid_config("option 'retries' must not be negative");
         client_options_.request_timeout = options.duration("timeout");
         client_options_.connect_timeout = std::min(client_options_.connect_timeout, options.duration("timeout"));

@@ -65,6 +65,22 @@ TEST(NotifySlack, ErrorNeverContainsTheWebhookUrl) {
     EXPECT_THAT(slack.last_error(), Not(HasSubstr("SECRETPATH")));
 }
 
+TEST(NotifySlack, RefusesPlainHttpToARemoteHostUnlessInsecureHttp) {
+    harness::Plugin plugin("notify-slack");
+    harness::Instance remote(plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}});
+    EXPECT_EQ(remote.create_status(), BH_INVALID_CONFIG);
+    EXPECT_EQ(remote.last_error(),
+              "option 'webhook_url' uses plain http to a remote host; use https, or set insecure_http = true");
+    harness::Instance allowed(
+        plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}, {"insecure_http", true}});
+    EXPECT_EQ(allowed.create_status(), BH_OK) << allowed.last_error();
+    harness::Instance tls(plugin, {{"webhook_url", "https://hooks.example.com/services/SECRETPATH"}});
+    EXPECT_EQ(tls.create_status(), BH_OK) << tls.last_error();
+    harness::Instance ftp(plugin, {{"webhook_url", "ftp://hooks.example.com/services/SECRETPATH"}});
+    EXPECT_EQ(ftp.create_status(), BH_INVALID_CONFIG);
+    EXPECT_EQ(ftp.last_error(), "option 'webhook_url' is not an http(s) URL");
+}
+
 TEST(NotifySlack, WebhookUrlIsASecretOption) {
     harness::Plugin plugin("notify-slack");
     const bh_plugin_descriptor& d = plugin.descriptor();

@@ -10,12 +10,15 @@ namespace backhaul {
 namespace {
 
 const bh_option_spec kOptions[] = {
-    {"url", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr, "http:// or https:// URL the event is POSTed to."},
+    {"url", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr,
+     "https:// URL the event is POSTed to (http:// only to loopback, or with insecure_http)."},
     {"headers", BH_OPT_TABLE, BH_OPT_SECRET, "{}", nullptr,
      "Extra request headers, e.g. { Authorization = \"Bearer ${secret:hook.token}\" }. Redacted in logs."},
     {"timeout", BH_OPT_DURATION, 0, "\"10s\"", nullptr, "Limit for each attempt (connect, send, answer)."},
     {"retries", BH_OPT_INT, 0, "3", nullptr,
      "Retries after a failed attempt (connection errors, timeouts, 5xx, 408, 429), with backoff."},
+    {"insecure_http", BH_OPT_BOOL, 0, "false", nullptr,
+     "Allow a plain http:// URL that is not on loopback (headers and the event travel in clear)."},
 };
 
 std::string without_query(const std::string& url) { return url.substr(0, url.find('?')); }
@@ -24,7 +27,10 @@ class WebhookNotifier final : public Notifier {
 public:
     WebhookNotifier(Host host, const Options& options)
         : host_(host), url_(options.string("url")), headers_(options.table("headers")) {
-        if (!http::parse_url(without_query(url_))) throw invalid_config("option 'url': '" + url_ + "' is not an http(s) URL");
+        std::optional<http::Url> url = http::parse_url(without_query(url_));
+        if (!url || (url->scheme != "http" && url->scheme != "https"))
+            throw invalid_config("option 'url': '" + url_ + "' is not an http(s) URL");
+        http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "option 'url' (" + shown_url() + ")");
         if (options.integer("retries") < 0) throw invalid_config("option 'retries' must not be negative");
         client_options_.request_timeout = options.duration("timeout");
         client_options_.connect_timeout = std::min(client_options_.connect_timeout, options.duration("timeout"));

@@ -69,6 +69,16 @@ TEST(NotifyWebhook, ClientErrorIsNotRetriedAndNamesTheStatus) {
     EXPECT_EQ(receiver.requests().size(), 1u);
 }
 
+TEST(NotifyWebhook, AnAnswerThatNeverEndsFailsAtTheBodyLimit) {
+    testing::HttpReceiver receiver({200}, testing::HttpReceiver::Body::endless);
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance hook(plugin, {{"url", receiver.url("/hook")}});
+    EXPECT_EQ(notify(hook, failure_event()), BH_FATAL);
+    EXPECT_EQ(hook.last_error(),
+              "webhook " + receiver.url("/hook") + " failed: the response body exceeds the limit of 1048576 bytes");
+    EXPECT_EQ(receiver.requests().size(), 1u);  // not retried
+}
+
 TEST(NotifyWebhook, DeadReceiverFailsAfterItsRetries) {
     harness::Plugin plugin("notify-webhook");
     harness::Instance hook(plugin, {{"url", testing::dead_url()}, {"retries", 1}, {"timeout", "2s"}});
@@ -82,6 +92,27 @@ TEST(NotifyWebhook, RejectsAUrlThatIsNotHttp) {
     harness::Instance hook(plugin, {{"url", "hooks.example.com/x"}});
     EXPECT_EQ(hook.create_status(), BH_INVALID_CONFIG);
     EXPECT_EQ(hook.last_error(), "option 'url': 'hooks.example.com/x' is not an http(s) URL");
+    harness::Instance ftp(plugin, {{"url", "ftp://hooks.example.com/x"}});
+    EXPECT_EQ(ftp.create_status(), BH_INVALID_CONFIG);
+    EXPECT_EQ(ftp.last_error(), "option 'url': 'ftp://hooks.example.com/x' is not an http(s) URL");
+}
+
+TEST(NotifyWebhook, RefusesPlainHttpToARemoteHostUnlessInsecureHttp) {
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance remote(plugin, {{"url", "http://alerts.example.com:8080/hook?token=s3cr3t"}});
+    EXPECT_EQ(remote.create_status(), BH_INVALID_CONFIG);
+    EXPECT_EQ(remote.last_error(),
+              "option 'url' (http://alerts.example.com:8080/hook) uses plain http to a remote host; use https, or set "
+              "insecure_http = true");
+    EXPECT_THAT(remote.last_error(), Not(HasSubstr("s3cr3t")));
+
+    harness::Instance allowed(plugin, {{"url", "http://alerts.example.com:8080/hook"}, {"insecure_http", true}});
+    EXPECT_EQ(allowed.create_status(), BH_OK) << allowed.last_error();
+    for (const char* fine : {"https://alerts.example.com/hook", "http://localhost:8080/hook", "http://[::1]:8080/h",
+                             "http://127.0.0.2/hook"}) {
+        harness::Instance hook(plugin, {{"url", fine}});
+        EXPECT_EQ(hook.create_status(), BH_OK) << fine << ": " << hook.last_error();
+    }
 }
 
 }  // namespace

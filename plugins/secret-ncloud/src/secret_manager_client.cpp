@@ -43,9 +43,7 @@ SecretManagerConfig SecretManagerConfig::from_options(const Options& options) {
     if (!url || (url->scheme != "http" && url->scheme != "https"))
         throw invalid_config("endpoint '" + config.endpoint_text + "' is not an http:// or https:// URL");
     while (!url->path.empty() && url->path.back() == '/') url->path.pop_back();
-    if (url->scheme == "http" && !options.boolean("insecure_http") && !http::is_loopback_host(url->host))
-        throw invalid_config("endpoint '" + config.endpoint_text +
-                             "' uses plain http to a remote host; use https, or set insecure_http = true");
+    http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "endpoint '" + config.endpoint_text + "'");
     config.endpoint = *url;
 
     config.access_key = options.string("access_key");

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <backhaul/sdk.hpp>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -61,6 +62,7 @@ struct Transfer {
     Response* response = nullptr;
     size_t sent = 0;
     bool body_aborted = false;
+    bool body_too_large = false;
 };
 
 size_t read_body(char* buffer, size_t size, size_t count, void* user) {
@@ -90,6 +92,10 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
             return CURL_WRITEFUNC_ERROR;
         }
     } else {
+        if (n > t->request->max_body_bytes - t->response->body.size()) {
+            t->body_too_large = true;
+            return CURL_WRITEFUNC_ERROR;
+        }
         t->response->body.append(data, n);
     }
     return n;
@@ -146,7 +152,7 @@ Result Client::perform(const Request& request) {
     // Reset keeps the connection cache (of the multi handle), the DNS cache and TLS sessions: keep-alive reuse.
     curl_easy_reset(easy);
     Result result;
-    Transfer transfer{&request, &result.response, 0, false};
+    Transfer transfer{&request, &result.response, 0, false, false};
     char error_text[CURL_ERROR_SIZE] = "";
 
     curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
@@ -214,6 +220,10 @@ Result Client::perform(const Request& request) {
 
     if (cancelled) {
         result.error = TransportError{TransportError::Kind::cancelled, "cancelled"};
+    } else if (transfer.body_too_large) {
+        result.error =
+            TransportError{TransportError::Kind::too_large, "the response body exceeds the limit of " +
+                                                                std::to_string(request.max_body_bytes) + " bytes"};
     } else if (transfer.body_aborted) {
         result.error = TransportError{TransportError::Kind::aborted, "response body consumer stopped the transfer"};
     } else if (code != CURLE_OK) {
@@ -283,6 +293,11 @@ bool is_loopback_host(std::string_view host) {
             return false;
     }
     return dots == 3;
+}
+
+void refuse_remote_plain_http(const Url& url, bool insecure_http, const std::string& what) {
+    if (url.scheme == "http" && !insecure_http && !is_loopback_host(url.host))
+        throw invalid_config(what + " uses plain http to a remote host; use https, or set insecure_http = true");
 }
 
 }  // namespace backhaul::http

@@ -19,6 +19,8 @@ namespace backhaul::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+inline constexpr size_t kDefaultMaxBodyBytes = size_t{1} << 20;
+
 struct Request {
     std::string method = "GET";     // HEAD sends no body and reads none
     std::string url;                // scheme://host[:port]/path?query, already encoded
@@ -27,6 +29,11 @@ struct Request {
     // If set, the response body is passed here piece by piece instead of collected in Response::body; return false
     // to stop the transfer (perform then fails with TransportError::Kind::aborted).
     std::function<bool(std::span<const uint8_t>)> on_body;
+    // The most Response::body may collect: a longer body fails the request (TransportError::Kind::too_large) instead
+    // of filling memory because a server (broken, hostile, or not the one we meant) never stops sending. API, JSON
+    // and XML answers fit in the default; a data read (S3 GetObject) sets the size it asked for. Not applied with
+    // on_body, whose consumer decides what to keep.
+    size_t max_body_bytes = kDefaultMaxBodyBytes;
 };
 
 struct Response {
@@ -46,6 +53,7 @@ struct TransportError {
         tls,        // certificate or handshake failure: not retryable
         cancelled,  // ClientOptions::cancelled returned true
         aborted,    // Request::on_body returned false
+        too_large,  // the body exceeded Request::max_body_bytes: not retryable
         other,      // anything else libcurl reports (bad URL, out of memory, ...)
     };
     Kind kind = Kind::other;
@@ -97,5 +105,10 @@ std::optional<Url> parse_url(std::string_view text);
 std::string host_header(const Url& url);
 // True for localhost, 127.0.0.0/8 and ::1.
 bool is_loopback_host(std::string_view host);
+// The plain-http rule of every plugin that talks to a URL from its options: http:// only to a loopback host (a test
+// server, a local proxy) unless the operator set `insecure_http = true`, since credentials, secrets and run reports
+// would cross the network in clear. Throws invalid_config "<what> uses plain http to a remote host; use https, or
+// set insecure_http = true".
+void refuse_remote_plain_http(const Url& url, bool insecure_http, const std::string& what);
 
 }  // namespace backhaul::http

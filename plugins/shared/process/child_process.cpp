@@ -98,7 +98,29 @@ struct SpawnSetup {
     }
 };
 
+// Each of these is what a program needs to behave as it does in the operator's shell, and none carries a credential:
+//   PATH           the child finds the programs it runs itself (a script calling gzip, pg_dump calling nothing else)
+//   HOME           per-user configuration: ~/.pgpass, ~/.pg_service.conf, a tool's dotfiles
+//   USER, LOGNAME  scripts and tools that default to "the current user" by name
+//   LANG, LC_*     the language of messages and the character set of text the child reads and writes
+//   TZ             times the child prints or names files by match the operator's (and backhaul's) local time
+//   TMPDIR         temporary files go where the operator put them (a big or private volume), not /tmp
+//   ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS
+//                  only diagnostics settings; a child that is itself an instrumented build (a test helper, another
+//                  backhaul) must report as the suite configured it instead of its defaults
+// Not TERM: a child's stdin, stdout and stderr are never a terminal. Anything else a command needs is set explicitly
+// (source-command's `env`, source-postgres's libpq settings).
+constexpr std::string_view kInheritedVariables[] = {"PATH", "HOME",   "USER",         "LOGNAME",       "LANG",
+                                                    "TZ",   "TMPDIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+
 }  // namespace
+
+bool is_inherited_variable(std::string_view name) {
+    if (name.starts_with("LC_")) return true;
+    for (std::string_view inherited : kInheritedVariables)
+        if (name == inherited) return true;
+    return false;
+}
 
 ChildProcess::ChildProcess(ChildSpec spec) : spec_(std::move(spec)) {
     if (spec_.argv.empty()) throw std::logic_error("ChildProcess: empty argv");
@@ -144,23 +166,20 @@ ChildProcess::ChildProcess(ChildSpec spec) : spec_(std::move(spec)) {
     argv.push_back(nullptr);
 
     std::vector<std::string> env_storage;
-    std::vector<char*> envp;
-    char** env = environ;
-    if (!spec_.env.empty()) {
-        for (char** entry = environ; *entry; ++entry) {
-            std::string_view var(*entry);
-            bool replaced = false;
-            for (const auto& [name, value] : spec_.env)
-                replaced = replaced || (var.starts_with(name) && var.size() > name.size() && var[name.size()] == '=');
-            if (!replaced) env_storage.emplace_back(var);
-        }
-        for (const auto& [name, value] : spec_.env) env_storage.push_back(name + "=" + value);
-        for (std::string& entry : env_storage) envp.push_back(entry.data());
-        envp.push_back(nullptr);
-        env = envp.data();
+    for (char** entry = environ; *entry; ++entry) {
+        std::string_view var(*entry);
+        std::string_view name = var.substr(0, var.find('='));
+        if (name.size() == var.size() || !is_inherited_variable(name)) continue;
+        bool replaced = false;
+        for (const auto& [set_name, value] : spec_.env) replaced = replaced || set_name == name;
+        if (!replaced) env_storage.emplace_back(var);
     }
+    for (const auto& [name, value] : spec_.env) env_storage.push_back(name + "=" + value);
+    std::vector<char*> envp;
+    for (std::string& entry : env_storage) envp.push_back(entry.data());
+    envp.push_back(nullptr);
 
-    int rc = posix_spawnp(&pid_, argv[0], &setup.actions, &setup.attributes, argv.data(), env);
+    int rc = posix_spawnp(&pid_, argv[0], &setup.actions, &setup.attributes, argv.data(), envp.data());
     if (rc != 0) {
         pid_ = -1;
         throw Error(Status::fatal, "cannot start command '" + program() + "': " + strerror(rc));

@@ -1,7 +1,8 @@
 // A child process started with posix_spawnp (no shell), with its stdin/stdout optionally connected to pipes and its
 // stderr always captured: the last lines end up in error messages, each line is also handed to a callback. Blocking
 // operations poll a cancellation check so a cancelled run never waits on a stuck child. Destroying a running child
-// terminates it (SIGTERM, then SIGKILL) and reaps it.
+// terminates it (SIGTERM, then SIGKILL) and reaps it. A child's environment is minimal: the variables of ours named by
+// is_inherited_variable, plus ChildSpec::env; nothing else of ours (cloud keys, ${env:...} sources) reaches it.
 #pragma once
 
 #include <sys/types.h>
@@ -26,7 +27,8 @@ struct ChildSpec {
     enum class Output { pipe, parent_stderr, null };  // stdout: a pipe we read (read_stdout), our stderr, /dev/null
 
     std::vector<std::string> argv;                         // argv[0] is looked up in PATH
-    std::vector<std::pair<std::string, std::string>> env;  // set (or replace) in the child's copy of our environment
+    // Added to (or replacing) the variables the child inherits from us (see is_inherited_variable).
+    std::vector<std::pair<std::string, std::string>> env;
     std::optional<std::string> working_dir;
     Input input = Input::null;
     Output output = Output::pipe;
@@ -41,6 +43,10 @@ struct ExitStatus {
     int signal = 0;
     bool success() const { return exited && code == 0; }
 };
+
+// True for the variables of our environment every child inherits: PATH, HOME, USER, LOGNAME, LANG, LC_*, TZ, TMPDIR,
+// and the sanitizer settings ASAN_OPTIONS, UBSAN_OPTIONS, LSAN_OPTIONS (child_process.cpp says why each).
+bool is_inherited_variable(std::string_view name);
 
 // Returns true when the caller's run is being cancelled.
 using CancelCheck = std::function<bool()>;

@@ -100,6 +100,7 @@ std::string ObjectReader::fetch_range(S3Client& client, uint64_t index) {
     if (range_count_ > 1)
         request.headers.emplace_back("range", "bytes=" + std::to_string(first) + "-" + std::to_string(last));
     if (!etag_.empty()) request.headers.emplace_back("if-match", etag_);
+    request.max_body_bytes = last - first + 1;
     std::string what = "GetObject " + client.display(key_);
     http::Response response;
     try {

@@ -90,6 +90,7 @@ http::Request S3Client::build(const S3Request& request, const std::string& conte
         if (name != "host") out.headers.emplace_back(name, value);
     out.headers.emplace_back("authorization", signature.authorization);
     out.body = request.body;
+    out.max_body_bytes = request.max_body_bytes;
     return out;
 }
 

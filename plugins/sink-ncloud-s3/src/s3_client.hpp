@@ -26,6 +26,9 @@ struct S3Request {
     std::span<const uint8_t> body;  // (borrowed until execute returns)
     std::string content_md5;        // Base64; computed from body when empty and the body is not
     std::string payload_sha256;     // hex; computed from body when empty
+    // The most of the answer kept in memory: XML answers fit (a ListObjects page or DeleteObjects result of 1000
+    // keys of up to 1024 bytes, URL-encoded, is a few MiB); GetObject sets the size of the range it asked for.
+    size_t max_body_bytes = size_t{16} << 20;
 };
 
 class S3Client {

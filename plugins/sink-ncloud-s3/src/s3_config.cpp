@@ -60,10 +60,7 @@ S3Config S3Config::from_options(const Options& options) {
     while (!url->path.empty() && url->path.back() == '/') url->path.pop_back();
     config.endpoint = *url;
     config.ca_file = options.has("ca_file") ? options.string("ca_file") : "";
-    bool insecure_http = options.boolean("insecure_http");
-    if (url->scheme == "http" && !insecure_http && !http::is_loopback_host(url->host))
-        throw invalid_config("endpoint '" + config.endpoint_text +
-                             "' uses plain http to a remote host; use https, or set insecure_http = true");
+    http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "endpoint '" + config.endpoint_text + "'");
 
     config.region = options.string("region");
     if (config.region.empty()) throw invalid_config("option 'region' must not be empty");

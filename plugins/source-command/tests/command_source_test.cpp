@@ -7,11 +7,15 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "command_runner.hpp"
 #include "plugin_harness.hpp"
+#include "process/child_process.hpp"
 
 namespace backhaul {
 namespace {
@@ -150,17 +154,94 @@ TEST_F(SourceCommand, RunsInWorkingDirectory) {
     EXPECT_EQ(result.data, fs::canonical(dir_).string() + "\n");
 }
 
-TEST_F(SourceCommand, EnvReachesTheChild) {
+TEST_F(SourceCommand, EnvReachesTheChildButOnlyAllowlistedVariablesOfOurs) {
     ::setenv("BACKHAUL_TEST_INHERITED", "from parent", 1);
     ::setenv("BACKHAUL_TEST_REPLACED", "old", 1);
-    Instance source(
-        command_plugin(),
-        {{"command",
-          Argv{"sh", "-c", "echo \"$BACKHAUL_TEST_ADDED|$BACKHAUL_TEST_REPLACED|$BACKHAUL_TEST_INHERITED\""}},
-         {"env", harness::Table{{"BACKHAUL_TEST_ADDED", "a b"}, {"BACKHAUL_TEST_REPLACED", "new"}}}});
+    ::setenv("LC_TIME", "C.UTF-8", 1);
+    ::setenv("TZ", "Asia/Seoul", 1);
+    Instance source(command_plugin(),
+                    {{"command", Argv{"sh", "-c",
+                                      "echo \"$BACKHAUL_TEST_ADDED|$BACKHAUL_TEST_REPLACED|"
+                                      "${BACKHAUL_TEST_INHERITED-unset}|$LC_TIME|$TZ\""}},
+                     {"env", harness::Table{{"BACKHAUL_TEST_ADDED", "a b"}, {"BACKHAUL_TEST_REPLACED", "new"}}}});
     StreamResult result = source.read_source();
+    for (const char* name : {"BACKHAUL_TEST_INHERITED", "BACKHAUL_TEST_REPLACED", "LC_TIME", "TZ"}) ::unsetenv(name);
     ASSERT_EQ(result.status, BH_END_OF_STREAM) << result.error;
-    EXPECT_EQ(result.data, "a b|new|from parent\n");
+    EXPECT_EQ(result.data, "a b|new|unset|C.UTF-8|Asia/Seoul\n");
+}
+
+// The whole path through the real binary: the backup is the child's environment, restored with --output.
+TEST_F(SourceCommand, BackhaulRunGivesTheCommandAMinimalEnvironment) {
+    fs::path sink = dir_ / "sink";
+    fs::create_directories(sink);
+    testing::write_file(dir_ / "pipeline.toml",
+                        "name = \"envtest\"\n\n[source]\nplugin = \"source-command\"\ncommand = [\"env\"]\n"
+                        "env = { BACKHAUL_TEST_EXPLICIT = \"set by the pipeline\" }\n\n"
+                        "[sink]\nplugin = \"sink-local\"\npath = \"" +
+                            sink.string() + "\"\nkey = \"env.txt\"\n");
+    testing::CommandOptions options;
+    options.env = {{"SECRET_KEY", "ncloud-Secret-Key-0xdeadbeef"},
+                   {"AWS_SECRET_ACCESS_KEY", "aws-Secret-0xfeedface"},
+                   {"BACKHAUL_TEST_PG_PASSWORD", "pg-Pa55word-0xc0ffee"},
+                   {"HOME", dir_.string()},
+                   {"LANG", "C.UTF-8"},
+                   {"LC_ALL", "C.UTF-8"},
+                   {"TZ", "Europe/Berlin"},
+                   {"TMPDIR", dir_.string()}};
+    testing::CommandResult run =
+        testing::run_command({BACKHAUL_BINARY, "run", (dir_ / "pipeline.toml").string()}, options);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    testing::CommandResult restore =
+        testing::run_command({BACKHAUL_BINARY, "restore", (dir_ / "pipeline.toml").string(), "--key", "env.txt",
+                              "--output", (dir_ / "env.out").string()});
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+
+    std::map<std::string, std::string> env;
+    std::istringstream lines(read_file(dir_ / "env.out"));
+    for (std::string line; std::getline(lines, line);)
+        if (size_t eq = line.find('='); eq != std::string::npos) env[line.substr(0, eq)] = line.substr(eq + 1);
+    EXPECT_EQ(env["BACKHAUL_TEST_EXPLICIT"], "set by the pipeline");
+    EXPECT_EQ(env["HOME"], dir_.string());
+    EXPECT_EQ(env["LANG"], "C.UTF-8");
+    EXPECT_EQ(env["LC_ALL"], "C.UTF-8");
+    EXPECT_EQ(env["TZ"], "Europe/Berlin");
+    EXPECT_EQ(env["TMPDIR"], dir_.string());
+    EXPECT_EQ(env["PATH"], ::getenv("PATH"));
+    std::set<std::string> names;
+    for (const auto& [name, value] : env) names.insert(name);
+    for (const char* leaked : {"SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "BACKHAUL_TEST_PG_PASSWORD"})
+        EXPECT_EQ(names.count(leaked), 0u) << leaked << " reached the command";
+    for (const std::string& name : names)
+        EXPECT_TRUE(is_inherited_variable(name) || name == "BACKHAUL_TEST_EXPLICIT" || name == "PWD" ||
+                    name == "SHLVL" || name == "_")
+            << name << " reached the command";
+}
+
+// Core dumps are off in backhaul (it holds secrets): the command looks at its parent from outside.
+TEST_F(SourceCommand, BackhaulRunsWithCoreDumpsOff) {
+    fs::path sink = dir_ / "sink";
+    fs::create_directories(sink);
+    // A process may read the environment of another one of its user only while that one is dumpable (the ptrace
+    // access rules); as root, without capabilities (setpriv), or capabilities would let it read anything.
+    const std::string probe =
+        "cat /proc/$PPID/comm > \"$OUT/comm\"; grep 'Max core file size' /proc/$PPID/limits > \"$OUT/limits\"; "
+        "if cat /proc/$PPID/environ > /dev/null 2>&1; then echo dumpable; else echo not-dumpable; fi "
+        "> \"$OUT/dumpable\"; echo done";
+    testing::write_file(dir_ / "pipeline.toml",
+                        "name = \"coretest\"\n\n[source]\nplugin = \"source-command\"\ncommand = [\"sh\", \"-c\", " +
+                            nlohmann::json(probe).dump() + "]\nenv = { OUT = \"" + dir_.string() +
+                            "\" }\n\n[sink]\nplugin = \"sink-local\"\npath = \"" + sink.string() +
+                            "\"\nkey = \"probe.txt\"\n");
+    Argv argv{BACKHAUL_BINARY, "run", (dir_ / "pipeline.toml").string()};
+    if (::geteuid() == 0) argv.insert(argv.begin(), {"setpriv", "--bounding-set=-all", "--inh-caps=-all"});
+    testing::CommandResult run = testing::run_command(argv);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(read_file(dir_ / "comm"), "backhaul\n");
+    std::istringstream limits(read_file(dir_ / "limits"));
+    std::string max, core, file, size, soft, hard;
+    limits >> max >> core >> file >> size >> soft >> hard;
+    EXPECT_EQ(soft + " " + hard, "0 0") << read_file(dir_ / "limits");
+    EXPECT_EQ(read_file(dir_ / "dumpable"), "not-dumpable\n");
 }
 
 TEST_F(SourceCommand, ChildSignalsAreResetEvenIfTheHostBlocksThem) {

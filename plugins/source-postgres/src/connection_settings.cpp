@@ -1,5 +1,10 @@
 #include "connection_settings.hpp"
 
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <memory>
+
 namespace backhaul {
 namespace {
 
@@ -52,7 +57,18 @@ std::string ConnectionSettings::conninfo(const std::string& database_name) const
 }
 
 std::vector<std::pair<std::string, std::string>> ConnectionSettings::child_environment() const {
-    std::vector<std::pair<std::string, std::string>> env{{"PGAPPNAME", "backhaul"}};
+    // Child processes inherit almost nothing of our environment (ChildSpec), but the preflight's libpq reads all of
+    // libpq's variables (PGSSLCERT, PGSERVICE, PGOPTIONS, ...): the clients get the same ones, or the preflight
+    // would check a different connection than pg_dump then makes. libpq itself names them.
+    std::vector<std::pair<std::string, std::string>> env;
+    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> defaults(PQconndefaults(), &PQconninfoFree);
+    for (const PQconninfoOption* option = defaults.get(); option && option->keyword; ++option) {
+        if (!option->envvar) continue;
+        std::string_view name(option->envvar);
+        if (name == "PGAPPNAME" || (password && name == "PGPASSWORD")) continue;
+        if (const char* value = std::getenv(option->envvar)) env.emplace_back(name, value);
+    }
+    env.emplace_back("PGAPPNAME", "backhaul");
     if (password) env.emplace_back("PGPASSWORD", *password);
     return env;
 }

@@ -29,7 +29,8 @@ struct ConnectionSettings {
     // libpq keyword/value pairs for PQconnectStartParams, including the password.
     std::vector<std::pair<std::string, std::string>> libpq_parameters(const std::string& database) const;
 
-    // The environment a client program needs on top of ours: PGPASSWORD (only if a password is set), PGAPPNAME.
+    // The environment a client program gets (see ChildSpec::env): the libpq variables of ours (PGSSLCERT, PGSERVICE,
+    // ...), then PGAPPNAME and, if a password is set, PGPASSWORD (both replacing ours).
     std::vector<std::pair<std::string, std::string>> child_environment() const;
 
     // `text` with every occurrence of the password replaced by "<redacted>" (passwords shorter than 4 characters are

@@ -52,18 +52,21 @@ std::unique_ptr<PgConnection> connect_target(const ConnectionSettings& settings,
     }
 }
 
-void create_database(const ConnectionSettings& settings, const std::string& target,
-                     const std::function<bool()>& cancelled) {
+// Returns the database it connected to for CREATE DATABASE, which DROP DATABASE can use again.
+std::string create_database(const ConnectionSettings& settings, const std::string& target,
+                            const std::function<bool()>& cancelled) {
     // CREATE DATABASE needs a connection to some other database; managed services often forbid 'postgres'.
     std::vector<std::string> candidates;
     if (settings.database != target) candidates.push_back(settings.database);
     for (const char* name : {"postgres", "template1"})
         if (name != target && name != settings.database) candidates.emplace_back(name);
     std::unique_ptr<PgConnection> conn;
+    std::string connected_to;
     std::string tried;
     for (const std::string& name : candidates) {
         try {
             conn = std::make_unique<PgConnection>(settings, name, cancelled);
+            connected_to = name;
             break;
         } catch (const ConnectError& e) {
             if (e.failure() != ConnectFailure::unknown_database && e.failure() != ConnectFailure::no_connect_privilege)
@@ -80,7 +83,51 @@ void create_database(const ConnectionSettings& settings, const std::string& targ
     // template0: objects added to template1 on this server must not collide with the restored ones.
     conn->query("CREATE DATABASE " + conn->quote_identifier(target) + " TEMPLATE template0", {},
                 "cannot create database '" + target + "'");
+    return connected_to;
 }
+
+// The database a restore created with --create, dropped again unless the restore completed: a failed restore (a
+// client error, a truncated or corrupt stream, cancellation) leaves no half-restored database, which also makes
+// plain dumps whose large objects commit on their own (see kCommit) all or nothing. It exists only once CREATE
+// DATABASE succeeded, and that fails for a database that already exists: a database the restore did not create is
+// never dropped.
+class CreatedDatabase {
+  public:
+    CreatedDatabase(const ConnectionSettings& settings, std::string name, std::string maintenance_database, Host host)
+        : settings_(settings),
+          name_(std::move(name)),
+          maintenance_database_(std::move(maintenance_database)),
+          host_(host) {}
+    CreatedDatabase(const CreatedDatabase&) = delete;
+    CreatedDatabase& operator=(const CreatedDatabase&) = delete;
+    ~CreatedDatabase() {
+        if (!kept_) drop();
+    }
+    void keep() { kept_ = true; }
+
+  private:
+    void drop() noexcept try {
+        host_.warn("restore failed: dropping database '" + name_ + "', which it created");
+        try {
+            // Not cancellable: cancellation is often why we are here. connect_timeout bounds the wait.
+            PgConnection conn(settings_, maintenance_database_, [] { return false; });
+            // FORCE (13+): the killed client's session may not have ended yet.
+            std::string force = conn.server_version_num() >= 130000 ? " WITH (FORCE)" : "";
+            conn.query("DROP DATABASE " + conn.quote_identifier(name_) + force, {},
+                       "cannot drop database '" + name_ + "'");
+        } catch (const std::exception& e) {
+            host_.warn(std::string(e.what()) + "; the failed restore left database '" + name_ + "' behind: drop it");
+        }
+    } catch (...) {
+        // Out of memory for a log line: nothing more we could do from a destructor.
+    }
+
+    ConnectionSettings settings_;
+    std::string name_;
+    std::string maintenance_database_;
+    Host host_;
+    bool kept_ = false;
+};
 
 void clean_database(PgConnection& conn, const std::string& target) {
     const std::string what = "cannot clean target database '" + target + "'";
@@ -114,11 +161,13 @@ constexpr std::string_view kCommit = "\nCOMMIT;\n";
 
 class ClientRestore final : public RestoreTarget {
   public:
-    ClientRestore(ChildSpec spec, std::string name, bool explicit_transaction, Host host, ConnectionSettings settings)
+    ClientRestore(ChildSpec spec, std::string name, bool explicit_transaction, Host host, ConnectionSettings settings,
+                  std::unique_ptr<CreatedDatabase> created)
         : host_(host),
           name_(std::move(name)),
           explicit_transaction_(explicit_transaction),
           settings_(std::move(settings)),
+          created_(std::move(created)),
           child_(std::move(spec)) {}
 
     void write(std::span<const uint8_t> data) override { send(data); }
@@ -127,6 +176,7 @@ class ClientRestore final : public RestoreTarget {
         if (explicit_transaction_) send({reinterpret_cast<const uint8_t*>(kCommit.data()), kCommit.size()});
         child_.close_stdin();
         fail_if_exited_badly();
+        if (created_) created_->keep();
     }
 
   private:
@@ -149,6 +199,7 @@ class ClientRestore final : public RestoreTarget {
     std::string name_;
     bool explicit_transaction_;  // plain format: COMMIT after the last byte
     ConnectionSettings settings_;
+    std::unique_ptr<CreatedDatabase> created_;  // (may be null) destroyed after child_: the client is gone by then
     ChildProcess child_;  // destroyed without finish() = killed before it sees the end of its input
 };
 
@@ -158,7 +209,10 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
                                              const RestoreRequest& request, Host host) {
     auto cancelled = [host] { return host.cancelled(); };
     const std::string& target = request.target_database;
-    if (request.create) create_database(settings, target, cancelled);
+    std::unique_ptr<CreatedDatabase> created;
+    if (request.create)
+        created =
+            std::make_unique<CreatedDatabase>(settings, target, create_database(settings, target, cancelled), host);
     {
         std::unique_ptr<PgConnection> conn = connect_target(settings, target, cancelled);
         std::vector<Row> found = conn->query(kUserObjects, {}, "cannot inspect target database '" + target + "'");
@@ -197,7 +251,8 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
     spec.output = ChildSpec::Output::null;
     spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
     host.info("restoring into database '" + target + "' at " + settings.endpoint() + " with " + spec.argv.front());
-    return std::make_unique<ClientRestore>(std::move(spec), name, !client.custom_format, host, settings);
+    return std::make_unique<ClientRestore>(std::move(spec), name, !client.custom_format, host, settings,
+                                           std::move(created));
 }
 
 }  // namespace backhaul

@@ -176,6 +176,7 @@ class PostgresSource final : public Source {
             if (selection_.schemas.empty() && selection_.tables.empty() && selection_.exclude_schemas.empty() &&
                 selection_.exclude_tables.empty())
                 check_readable(conn, user);
+            warn_about_large_objects(conn);
         }
         ClientTool pg_dump = select_pg_dump(server, pg_dump_);
 
@@ -208,6 +209,19 @@ class PostgresSource final : public Source {
     }
 
   private:
+    // A plain dump restores large objects in transactions of its own (pg_dump writes BEGIN/COMMIT around them), so a
+    // restore that fails after them leaves them and what came before behind, unless it created its database
+    // (--create drops it again). pg_dump leaves large objects out when a schema or table selection is given.
+    void warn_about_large_objects(PgConnection& conn) {
+        if (selection_.custom_format || !selection_.schemas.empty() || !selection_.tables.empty()) return;
+        const std::string count =
+            conn.query("SELECT count(*) FROM pg_largeobject_metadata", {}, "preflight query failed").at(0).at(0);
+        if (count == "0") return;
+        host_.warn("database '" + settings_.database + "' has " + count +
+                   " large object(s): a restore of this plain-format dump into an existing database is not atomic " +
+                   "(the dump commits large objects on its own); use format = \"custom\"");
+    }
+
     void check_readable(PgConnection& conn, const std::string& user) {
         std::vector<Row> unreadable = conn.query(kUnreadableRelations, {}, "preflight query failed");
         if (unreadable.empty()) return;

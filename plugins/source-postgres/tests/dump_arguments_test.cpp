@@ -110,9 +110,30 @@ TEST(ConnectionSettings, ConninfoQuotesAndNeverHoldsThePassword) {
               "host='db.example' port='15432' user='o\\'brien' dbname='shop db' sslmode='verify-full' "
               "sslrootcert='/etc/ssl/ca dir\\\\ca.pem' connect_timeout='3'");
     EXPECT_EQ(settings.endpoint(), "db.example:15432");
-    EXPECT_EQ(settings.child_environment(), (std::vector<std::pair<std::string, std::string>>{
-                                                {"PGAPPNAME", "backhaul"}, {"PGPASSWORD", "hunter2-secret"}}));
     EXPECT_EQ(settings.redact("x hunter2-secret y hunter2-secret"), "x <redacted> y <redacted>");
+}
+
+TEST(ConnectionSettings, ChildEnvironmentCarriesLibpqVariablesAndOursReplaceTheirs) {
+    ::setenv("PGSSLCERT", "/etc/backup/client.crt", 1);
+    ::setenv("PGPASSWORD", "from-the-environment", 1);
+    ::setenv("PGAPPNAME", "someone-else", 1);
+    ::setenv("PGP_PASSPHRASE", "not-for-libpq", 1);  // starts with PG, but no libpq variable
+    ConnectionSettings settings;
+    settings.database = "d";
+    using Env = std::vector<std::pair<std::string, std::string>>;
+    Env env = settings.child_environment();
+    EXPECT_THAT(env, ::testing::Contains(std::pair<std::string, std::string>{"PGSSLCERT", "/etc/backup/client.crt"}));
+    // Without a password option libpq's own PGPASSWORD is what the preflight used too.
+    EXPECT_THAT(env, ::testing::Contains(std::pair<std::string, std::string>{"PGPASSWORD", "from-the-environment"}));
+    EXPECT_EQ(env.back(), (std::pair<std::string, std::string>{"PGAPPNAME", "backhaul"}));
+    for (const auto& [name, value] : env) EXPECT_NE(name, "PGP_PASSPHRASE");
+
+    settings.password = "hunter2-secret";
+    env = settings.child_environment();
+    EXPECT_EQ(Env(env.end() - 2, env.end()), (Env{{"PGAPPNAME", "backhaul"}, {"PGPASSWORD", "hunter2-secret"}}));
+    EXPECT_EQ(std::count_if(env.begin(), env.end(), [](const auto& v) { return v.first == "PGPASSWORD"; }), 1);
+    EXPECT_EQ(std::count_if(env.begin(), env.end(), [](const auto& v) { return v.first == "PGAPPNAME"; }), 1);
+    for (const char* name : {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGP_PASSPHRASE"}) ::unsetenv(name);
 }
 
 TEST(ConnectionSettings, DefaultsAndShortPasswords) {

@@ -222,6 +222,75 @@ TEST_F(PostgresPipeline, RestoreTargetErrors) {
     EXPECT_EQ(server_->query("half", "SELECT count(*) FROM pg_class WHERE relname = 'a'"), "0");
 }
 
+bool database_exists(PostgresServer& server, const std::string& name) {
+    return server.query("postgres", "SELECT count(*) FROM pg_database WHERE datname = '" + name + "'") == "1";
+}
+
+TEST_F(PostgresPipeline, FailedRestoreDropsTheDatabaseItCreated) {
+    // A client error (finish fails): the dump's first statements ran in the new database, then psql stopped.
+    fs::path file = pipeline("", "");
+    write_file(sink_dir() / "broken.sql",
+               "CREATE TABLE a (x int);\nINSERT INTO a VALUES (1);\nSELECT no_such_function();\n");
+    CommandResult failed =
+        backhaul({"restore", file.string(), "--key", "broken.sql", "--target-database", "created_broken", "--create"});
+    EXPECT_EQ(failed.exit_code, 1);
+    EXPECT_THAT(failed.err,
+                HasSubstr("psql exited with status 3: psql:<stdin>:3: ERROR:  function no_such_function()"));
+    EXPECT_THAT(failed.err, HasSubstr("restore failed: dropping database 'created_broken', which it created"));
+    EXPECT_FALSE(database_exists(*server_, "created_broken"));
+
+    // A truncated backup (the stream breaks mid-way, the restore is abandoned): the same.
+    fs::remove_all(sink_dir());
+    fs::create_directories(sink_dir());
+    file = pipeline("");
+    ASSERT_EQ(backhaul({"run", file.string()}).exit_code, 0);
+    const std::string key = "source_db/" + server_version_ + "/backup.sql.gz";
+    fs::resize_file(sink_dir() / key, fs::file_size(sink_dir() / key) / 2);
+    CommandResult truncated =
+        backhaul({"restore", file.string(), "--key", key, "--target-database", "created_truncated", "--create"});
+    EXPECT_EQ(truncated.exit_code, 1);
+    EXPECT_THAT(truncated.err, HasSubstr("restoring into database 'created_truncated'"));  // it did start
+    EXPECT_THAT(truncated.err, HasSubstr("restore failed: dropping database 'created_truncated', which it created"));
+    EXPECT_FALSE(database_exists(*server_, "created_truncated"));
+}
+
+TEST_F(PostgresPipeline, FailedRestoreNeverDropsADatabaseItDidNotCreate) {
+    fs::path file = pipeline("", "");
+    write_file(sink_dir() / "broken.sql", "CREATE TABLE a (x int);\nSELECT no_such_function();\n");
+    server_->query("postgres", "CREATE DATABASE existed_before");
+    CommandResult failed =
+        backhaul({"restore", file.string(), "--key", "broken.sql", "--target-database", "existed_before"});
+    EXPECT_EQ(failed.exit_code, 1);
+    EXPECT_THAT(failed.err, HasSubstr("psql exited with status 3"));
+    EXPECT_THAT(failed.err, Not(HasSubstr("dropping database")));
+    EXPECT_TRUE(database_exists(*server_, "existed_before"));
+    // --create on an existing database is refused before anything is created, so nothing is dropped either.
+    CommandResult refused =
+        backhaul({"restore", file.string(), "--key", "broken.sql", "--target-database", "existed_before", "--create"});
+    EXPECT_EQ(refused.exit_code, 1);
+    EXPECT_THAT(refused.err, HasSubstr("target database 'existed_before' already exists"));
+    EXPECT_THAT(refused.err, Not(HasSubstr("dropping database")));
+    EXPECT_TRUE(database_exists(*server_, "existed_before"));
+}
+
+TEST_F(PostgresPipeline, PlainBackupOfADatabaseWithLargeObjectsWarns) {
+    const std::string warning =
+        "database 'source_db' has 1 large object(s): a restore of this plain-format dump into an existing database "
+        "is not atomic (the dump commits large objects on its own); use format = \"custom\"";
+    CommandResult plain = backhaul({"run", pipeline("format = \"plain\"\n", "").string()});
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    EXPECT_THAT(plain.err, HasSubstr(warning));
+    CommandResult custom = backhaul({"run", pipeline("format = \"custom\"\n", "").string()});
+    ASSERT_EQ(custom.exit_code, 0) << custom.err;
+    EXPECT_THAT(custom.err, Not(HasSubstr("large object")));
+
+    server_->query("postgres", "CREATE DATABASE without_large_objects");
+    server_->query("without_large_objects", "CREATE TABLE t (x int)");
+    CommandResult none = backhaul({"run", pipeline("", "", "without_large_objects").string()});
+    ASSERT_EQ(none.exit_code, 0) << none.err;
+    EXPECT_THAT(none.err, Not(HasSubstr("large object")));
+}
+
 TEST_F(PostgresPipeline, PgDumpKilledMidStreamExitsOneAndCommitsNothing) {
     // Enough data that gzip at level 9 keeps pg_dump blocked on its pipe for a while.
     server_->query("postgres", "CREATE DATABASE big");
@@ -326,7 +395,7 @@ TEST_F(PostgresPipeline, PasswordReachesChildrenOnlyThroughTheEnvironment) {
     for (const char* tool : {"pg_dump", "psql", "pg_restore"}) {
         write_file(bin / tool,
                    "#!/bin/sh\n{ tr '\\0' ' ' < /proc/$$/cmdline; echo \" PGPASSWORD=${PGPASSWORD:+set} "
-                   "PGAPPNAME=$PGAPPNAME\"; } >> '" +
+                   "PGAPPNAME=$PGAPPNAME${SECRET_KEY:+ SECRET_KEY leaked}\"; } >> '" +
                        (tmp_ / "calls.log").string() + "'\nexec '" + (server_->bin_dir() / tool).string() +
                        "' \"$@\"\n");
         ::chmod((bin / tool).c_str(), 0755);
@@ -336,14 +405,19 @@ TEST_F(PostgresPipeline, PasswordReachesChildrenOnlyThroughTheEnvironment) {
         fs::create_directories(sink_dir());
         fs::path file =
             pipeline("format = \"" + std::string(format) + "\"\npg_dump = \"" + (bin / "pg_dump").string() + "\"\n");
-        CommandResult run = backhaul({"run", file.string()});
+        // Backhaul's own environment (here a cloud key) is not the clients' business.
+        CommandOptions with_cloud_key;
+        with_cloud_key.env["SECRET_KEY"] = "ncloud-Secret-Key-0xdeadbeef";
+        CommandResult run = backhaul({"run", file.string()}, with_cloud_key);
         ASSERT_EQ(run.exit_code, 0) << run.err;
         CommandResult restore = backhaul({"restore", file.string(), "--key", files_below(sink_dir()).at(0),
-                                          "--target-database", std::string("via_wrapper_") + format, "--create"});
+                                          "--target-database", std::string("via_wrapper_") + format, "--create"},
+                                         with_cloud_key);
         ASSERT_EQ(restore.exit_code, 0) << restore.err;
     }
     std::string calls = read_file(tmp_ / "calls.log");
     EXPECT_THAT(calls, Not(HasSubstr(server_->password())));
+    EXPECT_THAT(calls, Not(HasSubstr("SECRET_KEY leaked")));
     // pg_dump --version (probe) and pg_dump (dump) per format, then psql and pg_restore.
     std::vector<std::string> lines;
     std::istringstream in(calls);
