@@ -82,7 +82,9 @@ TEST(abi_layout, host_and_function_tables_keep_their_layout) {
     EXPECT_EQ(offsetof(bh_object_info, size), 16u);
     EXPECT_EQ(sizeof(bh_object_info), 32u);
     EXPECT_EQ(offsetof(bh_run_event, started_unix_ms), 40u);
-    EXPECT_EQ(sizeof(bh_run_event), 72u);
+    EXPECT_EQ(offsetof(bh_run_event, backup_complete), 72u);  // added in ABI 1.1, after the 1.0 fields
+    EXPECT_EQ(offsetof(bh_run_event, untouched_objects), 96u);
+    EXPECT_EQ(sizeof(bh_run_event), 104u);
 }
 
 // Enum values are part of the ABI as much as offsets: plugins compiled them in as numbers.

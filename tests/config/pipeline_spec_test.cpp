@@ -180,11 +180,11 @@ TEST(PipelineSpec, NonAsciiTextInEveryKindOfStringAndComment) {
 
 TEST(PipelineSpec, UnknownTopLevelKeyListsAllowed) {
     EXPECT_EQ(parse_error(std::string("name = \"x\"\n\n[sinks]\nkey = 1\n") + minimal_tail),
-              "p.toml:3:1: unknown key 'sinks' (allowed: name, timezone, plugin_path, lock_dir, timeout, secrets, "
-              "source, transform, sink, retention, notify)");
+              "p.toml:3:1: unknown key 'sinks' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
+              "allow_empty, shrink_threshold, secrets, source, transform, sink, retention, notify)");
     EXPECT_EQ(parse_error(std::string("name = \"x\"\nretries = 3\n") + minimal_tail),
-              "p.toml:2:1: unknown key 'retries' (allowed: name, timezone, plugin_path, lock_dir, timeout, secrets, "
-              "source, transform, sink, retention, notify)");
+              "p.toml:2:1: unknown key 'retries' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
+              "allow_empty, shrink_threshold, secrets, source, transform, sink, retention, notify)");
 }
 
 TEST(PipelineSpec, MissingRequired) {

@@ -37,6 +37,10 @@ TEST_F(NotifyTest, SuccessIsSentOnlyToNotifiersThatAskForIt) {
     EXPECT_EQ(e["error"], "");
     EXPECT_EQ(e["raw_bytes"], input_.size());
     EXPECT_EQ(e["stored_bytes"], std::filesystem::file_size(sink_dir() / only_data_key()));
+    EXPECT_EQ(e["backup_complete"], true);
+    EXPECT_EQ(e["data_committed"], true);
+    EXPECT_EQ(e["shrunken"], false);
+    EXPECT_EQ(e["untouched_objects"], 0);
 
     HttpReceiver failure_only;
     auto quiet = pipeline(cat_source(), gzip, local_sink("{pipeline}/second{ext}"),
@@ -99,6 +103,28 @@ TEST_F(NotifyTest, ManifestFailure) {
     nlohmann::json e = event();
     EXPECT_EQ(e["key"], "k");
     EXPECT_THAT(e["error"].get<std::string>(), HasSubstr("the backup is incomplete"));
+    // Exactly what exists: the data, without its manifest.
+    EXPECT_EQ(e["data_committed"], true);
+    EXPECT_EQ(e["backup_complete"], false);
+}
+
+TEST_F(NotifyTest, AShrunkenBackupIsFlaggedInTheEvent) {
+    auto file = pipeline(shell_source("echo tiny"), gzip, local_sink(), webhook("[\"success\"]"));
+    plant("ops/20200101-030000.gz", true, std::string(10000, 'x'));
+    ASSERT_EQ(backhaul({"run", file.string()}).exit_code, 0);
+    nlohmann::json e = event();
+    EXPECT_EQ(e["shrunken"], true);
+    EXPECT_EQ(e["shrink_baseline_raw_bytes"], 10000);
+    EXPECT_EQ(e["stored_bytes"].get<int64_t>() > 0, true);
+}
+
+TEST_F(NotifyTest, AFailedRunReportsNothingStored) {
+    auto file = pipeline(shell_source("head -c 5000 /dev/zero; exit 1"), gzip, local_sink(), webhook());
+    EXPECT_EQ(backhaul({"run", file.string()}).exit_code, 1);
+    nlohmann::json e = event();
+    EXPECT_EQ(e["stored_bytes"], 0);
+    EXPECT_EQ(e["data_committed"], false);
+    EXPECT_EQ(e["backup_complete"], false);
 }
 
 TEST_F(NotifyTest, RetentionError) {

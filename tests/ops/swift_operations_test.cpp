@@ -61,7 +61,17 @@ protected:
         std::string key;
         bool complete = true;
         std::string data = "data";
+        bool marker = false;  // an incomplete backup with its pipeline's pending marker: a run crashed after commit
     };
+    // A pending marker as a run writes it, its destination fingerprint computed here with sha256sum
+    // (docs/retention.md), not with the core's code.
+    std::string marker_text(const std::string& key) {
+        write_file(tmp_ / "identity", "backhaul-destination/1\nsink-ncloud-s3\n{pipeline}/%Y%m%d-%H%M%S{ext}\n");
+        const std::string destination = run_command({"sha256sum", (tmp_ / "identity").string()}).out.substr(0, 16);
+        return nlohmann::json{{"format", "backhaul-pending/1"}, {"pipeline", key.substr(0, key.find('/'))},
+                              {"destination", destination}, {"key", key}, {"started_unix_ms", 0}}
+            .dump();
+    }
     // A manifest of the pipeline named by the key's first segment (the template is "{pipeline}/..."), in the form
     // manifests had before they recorded a destination.
     static std::string manifest_text(const std::string& key, size_t raw_bytes) {
@@ -76,6 +86,7 @@ protected:
             std::filesystem::create_directories((dir / b.key).parent_path());
             write_file(dir / b.key, b.data);
             if (b.complete) write_file(dir / (b.key + ".manifest.json"), manifest_text(b.key, b.data.size()));
+            if (b.marker) write_file(dir / (b.key + ".pending.json"), marker_text(b.key));
         }
         CommandResult copied = s3().aws(
             {"s3", "cp", "--recursive", "--only-show-errors", dir.string(), std::string("s3://") + kBucket + "/"});
@@ -139,7 +150,8 @@ TEST_F(SwiftOpsTest, ListPagesThroughTheBucketAndShowsNewestFirstWithTheirStatus
     ASSERT_EQ(list.exit_code, 0) << list.err;
     EXPECT_EQ(list.out,
               "KEY                      TIME (UTC)                STORED  STATUS\n"
-              "list/20250103-030000.gz  2025-01-03T03:00:00Z         3 B  incomplete\n"
+              "list/20250103-030000.gz  2025-01-03T03:00:00Z         3 B  unknown  no manifest and no pending "
+              "marker of this pipeline\n"
               "list/20250102-030000.gz  2025-01-02T03:00:00Z         4 B  complete\n"
               "list/20250101-030000.gz  2025-01-01T03:00:00Z         5 B  complete\n");
     // Six objects below "list/" in pages of two.
@@ -151,7 +163,7 @@ TEST_F(SwiftOpsTest, ListPagesThroughTheBucketAndShowsNewestFirstWithTheirStatus
     EXPECT_THAT(listings[1], HasSubstr("marker=list%2F20250101-030000.gz.manifest.json"));
     EXPECT_THAT(listings[2], HasSubstr("marker=list%2F20250102-030000.gz.manifest.json"));
 
-    // A manifest lost (or never written) makes its backup incomplete.
+    // A manifest lost (or never written) makes its backup not provably ours.
     CommandResult removed =
         s3().aws({"s3api", "delete-object", "--bucket", kBucket, "--key", "list/20250102-030000.gz.manifest.json"});
     ASSERT_EQ(removed.exit_code, 0) << removed.err;
@@ -161,7 +173,8 @@ TEST_F(SwiftOpsTest, ListPagesThroughTheBucketAndShowsNewestFirstWithTheirStatus
     ASSERT_EQ(j.size(), 3u);
     EXPECT_EQ(j[0]["key"], "list/20250103-030000.gz");
     EXPECT_EQ(j[1], nlohmann::json::parse(R"({"key": "list/20250102-030000.gz", "time": "2025-01-02T03:00:00Z",
-        "time_unix_ms": 1735786800000, "stored_bytes": 4, "status": "incomplete"})"));
+        "time_unix_ms": 1735786800000, "stored_bytes": 4, "status": "unknown",
+        "note": "no manifest and no pending marker of this pipeline"})"));
     EXPECT_EQ(j[2]["status"], "complete");
 }
 
@@ -218,34 +231,36 @@ TEST_F(SwiftVerifyTest, ATruncatedObjectIsASizeMismatch) {
 
 TEST_F(SwiftOpsTest, PruneDryRunPrintsDecisionsThenPruneDeletesDataAndManifests) {
     auto file = pipeline("prune", gzip, "", "[retention]\nkeep_daily = 2\nkeep_monthly = 2\n");
-    plant({{"prune/20250104-030000.gz", false},  // newer than every complete backup, but incomplete
+    plant({{"prune/20250104-030000.gz", false, "data", true},  // newer than every complete backup, but incomplete
            {"prune/20250103-030000.gz"},
            {"prune/20250102-150000.gz"},
            {"prune/20250102-030000.gz"},
            {"prune/20241231-030000.gz"},
            {"prune/20241130-030000.gz"},
-           {"prune/20241102-030000.gz", false}});
+           {"prune/20241102-030000.gz", false}});  // no manifest, no marker: never deleted
     auto before = keys_below("prune/");
-    ASSERT_EQ(before.size(), 12u);
+    ASSERT_EQ(before.size(), 13u);
     CommandResult dry = backhaul({"prune", file.string(), "--dry-run"});
     ASSERT_EQ(dry.exit_code, 0) << dry.err;
     EXPECT_EQ(dry.out,
-              "would delete prune/20250104-030000.gz  (incomplete (no manifest) for more than 24h00m00s)\n"
+              "keep    prune/20250104-030000.gz  (incomplete (this pipeline's run left it without manifest); `prune "
+              "--delete-incomplete` removes it once older than 24h00m00s)\n"
               "keep    prune/20250103-030000.gz  (daily 2025-01-03, monthly 2025-01)\n"
               "keep    prune/20250102-150000.gz  (daily 2025-01-02)\n"
               "would delete prune/20250102-030000.gz  (no rule keeps it)\n"
               "keep    prune/20241231-030000.gz  (monthly 2024-12)\n"
               "would delete prune/20241130-030000.gz  (no rule keeps it)\n"
-              "would delete prune/20241102-030000.gz  (incomplete (no manifest) for more than 24h00m00s)\n"
-              "prune: kept 3, would delete 4\n");
+              "keep    prune/20241102-030000.gz  (not provably this pipeline's (no manifest and no pending marker of "
+              "this pipeline); never deleted)\n"
+              "prune: kept 5, would delete 2\n");
     EXPECT_EQ(keys_below("prune/"), before);
 
-    CommandResult prune = backhaul({"prune", file.string()});
+    CommandResult prune = backhaul({"prune", file.string(), "--delete-incomplete"});
     ASSERT_EQ(prune.exit_code, 0) << prune.err;
     EXPECT_THAT(prune.out, HasSubstr("delete  prune/20250102-030000.gz  (no rule keeps it)\n"));
-    EXPECT_THAT(prune.out, HasSubstr("prune: kept 3, deleted 4\n"));
+    EXPECT_THAT(prune.out, HasSubstr("prune: kept 4, deleted 3\n"));
     EXPECT_THAT(keys_below("prune/"),
-                ElementsAre("prune/20241231-030000.gz", "prune/20241231-030000.gz.manifest.json",
+                ElementsAre("prune/20241102-030000.gz", "prune/20241231-030000.gz", "prune/20241231-030000.gz.manifest.json",
                             "prune/20250102-150000.gz", "prune/20250102-150000.gz.manifest.json",
                             "prune/20250103-030000.gz", "prune/20250103-030000.gz.manifest.json"));
 }

@@ -28,6 +28,12 @@ void notify_one(const NotifierPlan& notifier, const ValueResolver& resolver, con
         event.duration_ms = outcome.duration_ms();
         event.raw_bytes = static_cast<int64_t>(outcome.raw_bytes);
         event.stored_bytes = static_cast<int64_t>(outcome.stored_bytes);
+        event.backup_complete = outcome.backup_complete ? 1 : 0;
+        event.data_committed = outcome.data_committed ? 1 : 0;
+        event.shrunken = outcome.shrunken ? 1 : 0;
+        event.shrink_baseline_raw_bytes =
+            outcome.shrunken ? static_cast<int64_t>(outcome.shrunken->baseline_raw_bytes) : 0;
+        event.untouched_objects = static_cast<int64_t>(outcome.untouched_objects);
         bh_status status = instance->descriptor().notifier->notify(instance->handle(), &event);
         if (status != BH_OK) throw RunError(instance->error_line(status, "notify"));
         Log::debug(label + ": notified (" + event.outcome + ")");

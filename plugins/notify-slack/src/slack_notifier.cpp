@@ -1,5 +1,6 @@
 // notify-slack: posts each run's outcome to a Slack incoming webhook (or anything that speaks its payload, e.g.
 // Mattermost): one line of text with the pipeline, outcome, duration and size, and the key or the error line.
+#include <cstddef>
 #include <backhaul/sdk.hpp>
 
 #include <cstdio>
@@ -63,6 +64,10 @@ std::string slack_text(const bh_run_event& e) {
     text += " in " + seconds(e.duration_ms) + ", " + human_bytes(e.stored_bytes) + " stored";
     if (e.key && *e.key) text += ", key `" + escaped(e.key) + "`";
     if (!success) text += "\n>" + escaped(e.error && *e.error ? e.error : "unknown error");
+    // ABI 1.1 fields, when the host sent them.
+    if (e.struct_size >= offsetof(bh_run_event, untouched_objects) + sizeof e.untouched_objects && e.shrunken)
+        text += "\n:warning: the backup is *shrunken*: " + human_bytes(e.raw_bytes) + " raw against " +
+                human_bytes(e.shrink_baseline_raw_bytes) + " of the last good backup; kept, older backups stay";
     return text;
 }
 

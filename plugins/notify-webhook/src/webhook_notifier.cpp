@@ -1,5 +1,6 @@
 // notify-webhook: POSTs each run event as a JSON object to a URL (any HTTP endpoint: Alertmanager-style receivers,
 // ticket systems, a chat bridge), through the project's HTTP client and retry policy.
+#include <cstddef>
 #include <backhaul/sdk.hpp>
 
 #include <nlohmann/json.hpp>
@@ -48,6 +49,14 @@ public:
             {"raw_bytes", event.raw_bytes},
             {"stored_bytes", event.stored_bytes},
         };
+        // ABI 1.1 fields, when the host sent them.
+        if (event.struct_size >= offsetof(bh_run_event, untouched_objects) + sizeof event.untouched_objects) {
+            body["backup_complete"] = event.backup_complete != 0;
+            body["data_committed"] = event.data_committed != 0;
+            body["shrunken"] = event.shrunken != 0;
+            body["shrink_baseline_raw_bytes"] = event.shrink_baseline_raw_bytes;
+            body["untouched_objects"] = event.untouched_objects;
+        }
         http::ClientOptions options = client_options_;
         options.cancelled = [this] { return host_.cancelled(); };
         http::Client client(options);

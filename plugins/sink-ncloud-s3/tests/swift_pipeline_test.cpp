@@ -43,7 +43,9 @@ class SwiftPipeline : public ::testing::Test {
     std::filesystem::path pipeline(const std::string& input, const std::string& key, const std::string& transforms = "",
                                    const std::string& sink_options = "", const std::string& endpoint = "") {
         write_file(tmp_ / "input.bin", input);
-        std::string text = "name = \"s3test\"\n\n[source]\nplugin = \"source-command\"\ncommand = [\"cat\", \"" +
+        // An empty input is meant as an empty backup here (a run refuses 0 bytes unless allowed).
+        std::string text = "name = \"s3test\"\n" + std::string(input.empty() ? "allow_empty = true\n" : "") +
+                           "\n[source]\nplugin = \"source-command\"\ncommand = [\"cat\", \"" +
                            (tmp_ / "input.bin").string() + "\"]\n\n" + transforms + "\n[sink]\n" +
                            sink_table(key, sink_options, endpoint);
         std::filesystem::path file = tmp_ / "pipeline.toml";
@@ -143,8 +145,8 @@ TEST_F(SwiftPipeline, WrongSecretFailsWithSignatureDoesNotMatch) {
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, ::testing::ContainsRegex(
                              "backup failed, nothing committed: sink \\(sink-ncloud-s3\\): PutObject "
-                             "s3://pipelines/denied/wrong-secret.bin failed: SignatureDoesNotMatch: [^\n]*\\(HTTP "
-                             "403\\); check secret_key"));
+                             "s3://pipelines/denied/wrong-secret.bin.pending.json failed: SignatureDoesNotMatch: "
+                             "[^\n]*\\(HTTP 403\\); check secret_key"));
     EXPECT_FALSE(s3().exists(kBucket, "denied/wrong-secret.bin"));
 }
 
@@ -152,7 +154,8 @@ TEST_F(SwiftPipeline, ReadOnlyUserFailsWithAccessDenied) {
     CommandResult run =
         backhaul({"run", pipeline(random_bytes(6 << 20, 5), "denied/read-only.bin").string()}, SwiftS3::reader);
     EXPECT_EQ(run.exit_code, 1);
-    EXPECT_THAT(run.err, HasSubstr("sink (sink-ncloud-s3): CreateMultipartUpload s3://pipelines/denied/read-only.bin "
+    // The run's first write is its pending marker: a key that may not write fails before anything is streamed.
+    EXPECT_THAT(run.err, HasSubstr("sink (sink-ncloud-s3): PutObject s3://pipelines/denied/read-only.bin.pending.json "
                                    "failed: AccessDenied"));
     expect_nothing_left("denied/read-only.bin");
 }

@@ -200,10 +200,12 @@ typedef struct bh_object_info {
 /* Sink: stores objects atomically, reads, lists and deletes them. */
 typedef struct bh_sink_api {
     uint32_t struct_size;
-    /* Starts an object under `key`. Nothing may be visible under `key` before commit. Main thread. */
+    /* Starts an object under `key`. Nothing may be visible under `key` before commit. A sink should fail here if
+     * `key` already exists, and must fail in commit if it exists then: a sink never replaces an object. Main thread. */
     bh_status (*begin)(void *instance, const char *key, const bh_kv *metadata, uint32_t metadata_count, void **upload);
     bh_status (*write)(void *upload, const uint8_t *data, size_t len); /* stage thread */
-    /* Makes the object visible under its key and releases `upload`. Called only when every stage succeeded. */
+    /* Makes the object visible under its key and releases `upload`. Called only when every stage succeeded. Fails
+     * (BH_FATAL, nothing replaced) if an object already exists under the key (conditional write or a check). */
     bh_status (*commit)(void *upload);
     /* Removes everything written and releases `upload`. Must not fail (log what could not be cleaned). Any thread. */
     void (*abort)(void *upload);
@@ -232,7 +234,15 @@ typedef struct bh_run_event {
     int64_t started_unix_ms;
     int64_t duration_ms;
     int64_t raw_bytes;         /* bytes the source produced */
-    int64_t stored_bytes;      /* bytes the sink stored */
+    int64_t stored_bytes;      /* bytes the sink stored (committed); 0 when nothing was committed */
+    /* Added in ABI 1.1: what exists after the run, and what retention found. Read them only if struct_size covers
+     * them (a 1.0 host sends none). */
+    int32_t backup_complete;   /* 1: the backup and its manifest exist under `key`, even if the run failed later */
+    int32_t data_committed;    /* 1: data was committed under `key`; with backup_complete 0 it lacks its manifest */
+    int32_t shrunken;          /* 1: the backup's raw size fell below shrink_threshold of the last good backup's */
+    int64_t shrink_baseline_raw_bytes; /* with shrunken: the raw size it was compared with; else 0 */
+    int64_t untouched_objects; /* objects under the key template retention never deletes by itself (not ours, or
+                                  incomplete); -1 if unknown */
 } bh_run_event;
 
 typedef struct bh_notifier_api {
