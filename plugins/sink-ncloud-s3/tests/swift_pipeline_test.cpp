@@ -237,5 +237,35 @@ TEST_F(SwiftPipeline, ErrorInsideA200CompleteIsAFailure) {
     expect_nothing_left(key);
 }
 
+// AWS answers a Complete retried after its first answer was lost with 412 when If-None-Match is sent (the first one
+// created the object). Swift forgets the upload instead, so the proxy plays AWS for the retry.
+TEST_F(SwiftPipeline, CompleteRetriedAfterALostAnswerFindsItsOwnObject) {
+    FaultProxy proxy(s3().port());
+    proxy.add({Fault::Kind::lose_response, "POST", "uploadId=", 1, 0, ""});
+    proxy.add({Fault::Kind::status, "POST", "uploadId=", 1, 412,
+               "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PreconditionFailed</Code><Message>At least "
+               "one of the pre-conditions you specified did not hold</Message></Error>"});
+    std::string key = "never-overwrite/lost-complete.bin";
+    std::string input = random_bytes(11 << 20, 17);
+    auto file = pipeline(input, key, "", "request_timeout = \"4s\"\n", proxy.endpoint());
+    CommandResult run = backhaul({"run", file.string()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(proxy.injected(), 2);
+    EXPECT_THAT(run.err, HasSubstr("backup committed"));
+    EXPECT_TRUE(s3().download(kBucket, key) == input) << "object differs from the input";
+    EXPECT_EQ(s3().pending_uploads(kBucket, "never-overwrite/"), "");
+}
+
+TEST_F(SwiftPipeline, SecondRunUnderTheSameKeyFailsAndReplacesNothing) {
+    std::string key = "never-overwrite/same-minute.bin";
+    std::string first = random_bytes(6 << 20, 23);
+    store_and_check(first, key);
+    CommandResult again = backhaul({"run", pipeline(random_bytes(6 << 20, 29), key_template(key)).string()});
+    EXPECT_EQ(again.exit_code, 1) << again.err;
+    EXPECT_THAT(again.err, HasSubstr("'" + key + "' already exists"));
+    EXPECT_TRUE(s3().download(kBucket, key) == first) << "the first run's object was replaced";
+    EXPECT_EQ(s3().pending_uploads(kBucket, "never-overwrite/"), "");
+}
+
 }  // namespace
 }  // namespace backhaul::testing
