@@ -27,8 +27,9 @@ http::Response send_if_absent(S3Client& client, S3Request request, const std::st
         if (e.http_status() != 501) throw;
         if (mode == ConditionalWrites::header)
             throw S3Error(e.status(),
-                          std::string(e.what()) + "; this store does not support If-None-Match here: set "
-                                                  "conditional_writes = \"auto\"",
+                          std::string(e.what()) +
+                              "; this store does not support If-None-Match here: set "
+                              "conditional_writes = \"auto\"",
                           e.detail(), e.http_status(), e.code());
     }
     client.host().debug(operation + ": the store does not support If-None-Match; relying on the HeadObject check");

@@ -25,10 +25,10 @@ namespace backhaul::testing {
 
 struct Fault {
     enum class Kind {
-        status,        // answer `status` with `body`, without forwarding
-        reset,         // read half the request body, then reset the connection (RST)
-        stall,         // read the request, then say nothing until the client gives up
-        error_in_200,  // answer 200 OK whose body is an S3 <Error> (as CompleteMultipartUpload may)
+        status,         // answer `status` with `body`, without forwarding
+        reset,          // read half the request body, then reset the connection (RST)
+        stall,          // read the request, then say nothing until the client gives up
+        error_in_200,   // answer 200 OK whose body is an S3 <Error> (as CompleteMultipartUpload may)
         lose_response,  // forward the request, let the server answer in full, then reset the connection: the request
                         // took effect, the client never learns it did
     };

@@ -142,15 +142,23 @@ TEST_F(SwiftPipeline, WrongSecretFailsWithSignatureDoesNotMatch) {
                                  S3User{SwiftS3::admin.access_key, "not-the-secret"});
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, ::testing::ContainsRegex(
-                             "backup failed, nothing committed: sink \\(sink-ncloud-s3\\): PutObject "
+                             "backup failed, nothing committed: sink \\(sink-ncloud-s3\\): HeadObject "
                              "s3://pipelines/denied/wrong-secret.bin failed: SignatureDoesNotMatch: [^\n]*\\(HTTP "
                              "403\\); check secret_key"));
     EXPECT_FALSE(s3().exists(kBucket, "denied/wrong-secret.bin"));
 }
 
 TEST_F(SwiftPipeline, ReadOnlyUserFailsWithAccessDenied) {
+    // Swift's tempauth denies such a user the HeadObject of the no-overwrite check already; without that check
+    // (conditional_writes = "header") the first write is denied.
     CommandResult run =
         backhaul({"run", pipeline(random_bytes(6 << 20, 5), "denied/read-only.bin").string()}, SwiftS3::reader);
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_THAT(run.err, HasSubstr("sink (sink-ncloud-s3): HeadObject s3://pipelines/denied/read-only.bin failed: "
+                                   "AccessDenied: Access Denied. (HTTP 403); the key is not allowed"));
+    auto header_only =
+        pipeline(random_bytes(6 << 20, 5), "denied/read-only.bin", "", "conditional_writes = \"header\"\n");
+    run = backhaul({"run", header_only.string()}, SwiftS3::reader);
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, HasSubstr("sink (sink-ncloud-s3): CreateMultipartUpload s3://pipelines/denied/read-only.bin "
                                    "failed: AccessDenied"));
