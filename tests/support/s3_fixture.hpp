@@ -76,14 +76,23 @@ class SwiftS3 {
         return data;
     }
 
+    // Stores `data` under `key` with the AWS CLI (one PutObject, whatever is there); throws if the upload fails.
+    void upload(const std::string& bucket, const std::string& key, const std::string& data) const {
+        std::filesystem::path file = dir_.path() / ("upload-" + std::to_string(++downloads_));
+        write_file(file, data);
+        CommandResult put = aws({"s3api", "put-object", "--bucket", bucket, "--key", key, "--body", file.string()});
+        std::filesystem::remove(file);
+        if (put.exit_code != 0) throw std::runtime_error("aws s3api put-object " + key + " failed: " + put.err);
+    }
+
     bool exists(const std::string& bucket, const std::string& key) const {
         return aws({"s3api", "head-object", "--bucket", bucket, "--key", key}).exit_code == 0;
     }
 
-    // Upload ids of multipart uploads still pending in `bucket` ("" when there are none).
-    std::string pending_uploads(const std::string& bucket) const {
-        CommandResult listed = aws({"s3api", "list-multipart-uploads", "--bucket", bucket, "--query",
-                                    "Uploads[].UploadId", "--output", "text"});
+    // Upload ids of multipart uploads still pending in `bucket` under `prefix` ("" when there are none).
+    std::string pending_uploads(const std::string& bucket, const std::string& prefix = "") const {
+        CommandResult listed = aws({"s3api", "list-multipart-uploads", "--bucket", bucket, "--prefix", prefix,
+                                    "--query", "Uploads[].UploadId", "--output", "text"});
         if (listed.exit_code != 0) throw std::runtime_error("list-multipart-uploads failed: " + listed.err);
         std::string ids = listed.out;
         while (!ids.empty() && (ids.back() == '\n' || ids.back() == ' ')) ids.pop_back();
@@ -103,7 +112,7 @@ class SwiftS3 {
 
     TempDir dir_;  // before server_: the server lives in it
     HelperServer server_;
-    mutable int downloads_ = 0;
+    mutable int downloads_ = 0;  // numbers the CLI's temp files
 };
 
 }  // namespace backhaul::testing

@@ -25,6 +25,10 @@ const bh_option_spec kOptions[] = {
 
 std::string system_error(int error) { return std::strerror(error); }
 
+Error object_exists(const std::string& key) {
+    return Error(Status::fatal, "object '" + key + "' already exists; not overwritten");
+}
+
 int64_t mtime_ms(const struct stat& st) {
     return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
@@ -48,7 +52,7 @@ class LocalUpload final : public Upload {
         // Checked again, atomically, by the rename at commit; failing here saves streaming a whole backup first.
         if (::fstatat(parent_.get(), key_.file_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
             directory_.remove_empty_directories(root_, key_, created_directories_);
-            throw Error(Status::fatal, "object '" + key_.key + "' already exists");
+            throw object_exists(key_.key);
         }
         temp_name_ = temp_file_name(key_.file_name);
         // 0600: backups are sensitive, whatever the umask allows.
@@ -104,7 +108,7 @@ class LocalUpload final : public Upload {
             }
             error = errno;
         }
-        if (error == EEXIST) throw Error(Status::fatal, "object '" + key_.key + "' already exists");
+        if (error == EEXIST) throw object_exists(key_.key);
         throw Error(Status::fatal, "cannot rename '" + temp_path() + "' to '" + directory_.display(key_) +
                                        "': " + system_error(error));
     }

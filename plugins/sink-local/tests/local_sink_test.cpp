@@ -160,26 +160,45 @@ TEST_F(SinkLocal, SymlinkedDirectoryCannotLeadOutside) {
     EXPECT_EQ(read.error, "key 'link/x.gz' escapes the sink directory");
 }
 
-TEST_F(SinkLocal, ExistingObjectIsNeverOverwritten) {
-    ASSERT_EQ(sink_->store("a/x.gz", "original").status, BH_OK);
+// Another program's file stands for the other writer: nothing about it is the sink's.
+TEST_F(SinkLocal, BeginOnAnExistingKeyFailsAndLeavesTheFileAlone) {
+    fs::create_directories(root_ / "a");
+    testing::write_file(root_ / "a/x.gz", "the only good backup");
     {
         Upload upload(*sink_, "a/x.gz");
         EXPECT_EQ(upload.begin_status(), BH_FATAL);
-        EXPECT_EQ(sink_->last_error(), "object 'a/x.gz' already exists");
+        EXPECT_EQ(sink_->last_error(), "object 'a/x.gz' already exists; not overwritten");
     }
-    EXPECT_EQ(read_file(root_ / "a/x.gz"), "original");
+    EXPECT_EQ(read_file(root_ / "a/x.gz"), "the only good backup");
     EXPECT_EQ(tree(root_), (std::vector<std::string>{"a", "a/x.gz"}));
 }
 
-TEST_F(SinkLocal, ObjectCreatedDuringTheUploadFailsTheCommit) {
-    Upload upload(*sink_, "a/x.gz");
-    ASSERT_EQ(upload.begin_status(), BH_OK);
-    ASSERT_EQ(upload.write("second"), BH_OK);
+TEST_F(SinkLocal, FileCreatedAfterBeginFailsTheCommitAndStaysIntact) {
+    for (bool sync : {true, false}) {
+        SCOPED_TRACE(sync ? "fsync" : "no fsync");
+        fs::path root = base_ / (sync ? "synced" : "unsynced");
+        fs::create_directory(root);
+        Instance sink(sink_plugin(), {{"path", root.string()}, {"fsync", sync}});
+        ASSERT_EQ(sink.create_status(), BH_OK) << sink.last_error();
+        Upload upload(sink, "new/dir/x.gz");
+        ASSERT_EQ(upload.begin_status(), BH_OK) << sink.last_error();
+        ASSERT_EQ(upload.write(std::string(100000, 's')), BH_OK);
+        testing::write_file(root / "new/dir/x.gz", "written by someone else");
+        EXPECT_EQ(upload.commit(), BH_FATAL);
+        EXPECT_EQ(sink.last_error(), "object 'new/dir/x.gz' already exists; not overwritten");
+        EXPECT_EQ(read_file(root / "new/dir/x.gz"), "written by someone else");
+        // The temp file is gone; the directories the upload made stay, since they hold the other file.
+        EXPECT_EQ(tree(root), (std::vector<std::string>{"new", "new/dir", "new/dir/x.gz"}));
+    }
+}
+
+TEST_F(SinkLocal, SecondStoreUnderTheSameKeyFailsAndTheFirstStays) {
     ASSERT_EQ(sink_->store("a/x.gz", "first").status, BH_OK);
-    EXPECT_EQ(upload.commit(), BH_FATAL);
-    EXPECT_EQ(sink_->last_error(), "object 'a/x.gz' already exists");
+    StreamResult second = sink_->store("a/x.gz", "second");
+    EXPECT_EQ(second.status, BH_FATAL);
+    EXPECT_EQ(second.error, "object 'a/x.gz' already exists; not overwritten");
     EXPECT_EQ(read_file(root_ / "a/x.gz"), "first");
-    EXPECT_EQ(tree(root_), (std::vector<std::string>{"a", "a/x.gz"}));  // the temp file is gone too
+    EXPECT_EQ(tree(root_), (std::vector<std::string>{"a", "a/x.gz"}));
 }
 
 TEST_F(SinkLocal, MissingDirectoryFailsBegin) {

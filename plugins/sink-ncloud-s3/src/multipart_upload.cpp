@@ -4,17 +4,13 @@
 
 #include "crypto/digest.hpp"
 #include "crypto/encoding.hpp"
+#include "no_overwrite.hpp"
+#include "object_head.hpp"
 #include "part_plan.hpp"
 #include "s3_xml.hpp"
 
 namespace backhaul::s3 {
 namespace {
-
-std::string strip_quotes(std::string etag) {
-    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-    std::transform(etag.begin(), etag.end(), etag.begin(), [](unsigned char c) { return std::tolower(c); });
-    return etag;
-}
 
 // The ETag S3 gives a completed multipart object: MD5 of the parts' binary MD5s, "-", the number of parts.
 std::string multipart_etag(const std::map<uint32_t, std::string>& part_md5s) {
@@ -28,7 +24,7 @@ std::string multipart_etag(const std::map<uint32_t, std::string>& part_md5s) {
 void check_etag(const http::Response& response, const std::string& expected_md5, const std::string& what) {
     std::optional<std::string> etag = response.header("etag");
     if (!etag) throw Error(Status::fatal, what + " failed: the response has no ETag");
-    if (strip_quotes(*etag) != expected_md5)
+    if (plain_etag(*etag) != expected_md5)
         throw Error(Status::fatal, what + " failed: the server's ETag " + *etag +
                                        " is not the MD5 of the bytes sent (" + expected_md5 + ")");
 }
@@ -109,8 +105,14 @@ void MultipartUpload::put_single_object() {
     request.body = current_;
     crypto::Md5Digest md5 = crypto::md5(current_);
     request.content_md5 = crypto::base64(md5);
-    http::Response response = client_.execute(request, operation("PutObject"));
-    check_etag(response, crypto::hex(md5), operation("PutObject"));
+    check_absent(client_, key_);
+    try {
+        http::Response response = send_if_absent(client_, request, operation("PutObject"));
+        check_etag(response, crypto::hex(md5), operation("PutObject"));
+    } catch (const S3Error& e) {
+        if (!is_precondition_failed(e)) throw;
+        if (!written_by_lost_attempt(client_, key_, crypto::hex(md5))) throw object_exists(key_);
+    }
     std::vector<uint8_t>().swap(current_);
 }
 
@@ -219,22 +221,25 @@ void MultipartUpload::complete() {
     request.headers = {{"content-type", "application/xml"}};
     request.body = crypto::bytes_of(body);
     std::string what = operation("CompleteMultipartUpload");
+    check_absent(client_, key_);
     http::Response response;
     try {
-        response = client_.execute(request, what);
+        response = send_if_absent(client_, request, what);
+        // S3 answers 200 first and may report a failure in the body afterwards.
+        if (xml_root_is(response.body, "Error")) throw make_error(what, response, config_.region);
     } catch (const S3Error& e) {
-        // A retried Complete whose first attempt succeeded (but whose answer was lost) finds no upload any more:
-        // the object with exactly our parts' ETag is the proof that it was completed.
+        // A retried Complete whose first attempt succeeded (but whose answer was lost) finds no upload any more, or
+        // (If-None-Match) finds the object: the object with exactly our parts' ETag is the proof that it was ours.
+        std::string ours = multipart_etag(etags_);
+        if (is_precondition_failed(e)) {
+            if (written_by_lost_attempt(client_, key_, ours)) return;
+            throw object_exists(key_);
+        }
         if (e.code() != "NoSuchUpload") throw;
-        S3Request head;
-        head.method = "HEAD";
-        head.key = key_;
-        http::Response object = client_.execute(head, "HeadObject " + client_.display(key_));
-        if (strip_quotes(object.header("etag").value_or("")) != multipart_etag(etags_)) throw;
+        std::optional<http::Response> object = head_object(client_, key_);
+        if (!object || plain_etag(object->header("etag").value_or("")) != ours) throw;
         return;
     }
-    // S3 answers 200 first and may report a failure in the body afterwards.
-    if (xml_root_is(response.body, "Error")) throw make_error(what, response, config_.region);
     if (!xml_root_is(response.body, "CompleteMultipartUploadResult"))
         throw Error(Status::fatal, what + " failed: unexpected response", response.body.substr(0, 2000));
 }

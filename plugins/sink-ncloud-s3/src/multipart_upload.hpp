@@ -3,7 +3,8 @@
 // `concurrency` worker threads (each with its own connection) while the stream goes on filling the next buffer. At
 // most `concurrency` part buffers exist at once, so memory stays near concurrency x part_size whatever the stream's
 // length. CompleteMultipartUpload happens only in commit(); abort(), a failure, or a cancellation sends
-// AbortMultipartUpload, so no upload is ever left pending.
+// AbortMultipartUpload, so no upload is ever left pending. Neither commit replaces an existing object
+// (no_overwrite.hpp).
 #pragma once
 
 #include <atomic>

@@ -3,22 +3,16 @@
 #include <algorithm>
 #include <cstring>
 
+#include "object_head.hpp"
+
 namespace backhaul::s3 {
 
 ObjectReader::ObjectReader(const S3Config& config, Host host, std::string key)
     : config_(config), host_(host), key_(std::move(key)), client_(config, host, [this] { return stopping_.load(); }) {
-    S3Request head;
-    head.method = "HEAD";
-    head.key = key_;
-    http::Response response;
-    try {
-        response = client_.execute(head, "HeadObject " + client_.display(key_));
-    } catch (const S3Error& e) {
-        if (e.http_status() == 404) throw Error(Status::fatal, "object '" + key_ + "' not found");
-        throw;
-    }
-    size_ = std::stoull(response.header("content-length").value_or("0"));
-    etag_ = response.header("etag").value_or("");
+    std::optional<http::Response> response = head_object(client_, key_);
+    if (!response) throw Error(Status::fatal, "object '" + key_ + "' not found");
+    size_ = std::stoull(response->header("content-length").value_or("0"));
+    etag_ = response->header("etag").value_or("");
     range_size_ = config_.part_size;
     range_count_ = (size_ + range_size_ - 1) / range_size_;
     // One range needs no helpers; more get min(concurrency, ranges) threads.

@@ -105,7 +105,8 @@ http::Response S3Client::execute(const S3Request& request, const std::string& op
     std::optional<S3Error> last_error;
     std::string last_problem;
     http::RetryOutcome outcome = retry_.run(
-        [&](int) {
+        [&](int attempt) {
+            attempts_ = attempt + 1;
             http::Result result = http_.perform(build(request, content_md5, payload_hash));
             last_error.reset();
             response = http::Response{};

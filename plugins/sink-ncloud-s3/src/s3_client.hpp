@@ -40,6 +40,8 @@ class S3Client {
     // (or when retries ran out), Error(cancelled) when cancelled, Error(retryable) when the network never answered.
     // `operation` names the request in messages ("PutObject s3://bucket/key").
     http::Response execute(const S3Request& request, const std::string& operation);
+    // How many attempts the last execute() made: more than one means an earlier one may have reached the server.
+    int attempts() const { return attempts_; }
 
     std::string display(const std::string& key) const { return "s3://" + config_.bucket + "/" + key; }
     const S3Config& config() const { return config_; }
@@ -55,6 +57,7 @@ class S3Client {
     bool ignore_cancellation_;
     http::Client http_;
     http::RetryPolicy retry_;
+    int attempts_ = 0;
 };
 
 }  // namespace backhaul::s3

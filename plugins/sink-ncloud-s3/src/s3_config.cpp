@@ -6,6 +6,7 @@ namespace backhaul::s3 {
 namespace {
 
 const char* const kAddressing[] = {"path", "virtual", nullptr};
+const char* const kConditionalWrites[] = {"auto", "header", "check", nullptr};
 
 const bh_option_spec kOptions[] = {
     {"endpoint", BH_OPT_STRING, 0, "\"https://kr.object.ncloudstorage.com\"", nullptr,
@@ -35,6 +36,9 @@ const bh_option_spec kOptions[] = {
     {"max_retries", BH_OPT_INT, 0, "5", nullptr,
      "Retries of a request after connection errors, timeouts, HTTP 5xx, 429 or SlowDown (exponential backoff)."},
     {"list_page_size", BH_OPT_INT, 0, "1000", nullptr, "Keys per ListObjects request (1 to 1000)."},
+    {"conditional_writes", BH_OPT_ENUM, 0, "\"auto\"", kConditionalWrites,
+     "How a commit refuses to replace an existing object: \"auto\" (HeadObject checks and If-None-Match: *), "
+     "\"header\" (If-None-Match only) or \"check\" (HeadObject only)."},
 };
 
 bool printable_ascii(std::string_view text) {
@@ -100,6 +104,10 @@ S3Config S3Config::from_options(const Options& options) {
     int64_t page = options.integer("list_page_size");
     if (page < 1 || page > 1000) throw invalid_config("list_page_size must be between 1 and 1000");
     config.list_page_size = static_cast<int>(page);
+    std::string conditional = options.string("conditional_writes");
+    config.conditional_writes = conditional == "header"  ? ConditionalWrites::header
+                                : conditional == "check" ? ConditionalWrites::check
+                                                         : ConditionalWrites::automatic;
     return config;
 }
 

@@ -15,6 +15,13 @@ namespace backhaul::s3 {
 // The option table, in the order create() receives the values.
 std::span<const bh_option_spec> option_specs();
 
+// Option `conditional_writes`: how a commit makes sure it replaces nothing (no_overwrite.hpp).
+enum class ConditionalWrites {
+    automatic,  // HeadObject at begin and before the commit, plus If-None-Match: * unless the store answers 501
+    header,     // If-None-Match: * only; for stores known to honour it, with keys that may not read
+    check,      // HeadObject only; for stores that fail requests carrying the header
+};
+
 struct S3Config {
     http::Url endpoint;  // parsed `endpoint`; endpoint.path is a prefix for every request path ("" usually)
     std::string endpoint_text;
@@ -31,6 +38,7 @@ struct S3Config {
     std::chrono::milliseconds request_timeout{600'000};
     int max_retries = 5;
     int list_page_size = 1000;
+    ConditionalWrites conditional_writes = ConditionalWrites::automatic;
 
     // Throws backhaul::Error(invalid_config) with a one-line reason.
     static S3Config from_options(const Options& options);

@@ -1,10 +1,13 @@
-// sink-ncloud-s3: stores backups in NCloud Object Storage or any S3-compatible store. begin() sends nothing; bytes
-// become a PutObject or a multipart upload (multipart_upload.hpp) that only commit() completes.
+// sink-ncloud-s3: stores backups in NCloud Object Storage or any S3-compatible store. begin() only checks that the key
+// is free (no_overwrite.hpp); bytes become a PutObject or a multipart upload (multipart_upload.hpp) that only commit()
+// completes.
 #include <backhaul/sdk.hpp>
 
 #include "bucket_listing.hpp"
 #include "multipart_upload.hpp"
+#include "no_overwrite.hpp"
 #include "object_deletion.hpp"
+#include "object_head.hpp"
 #include "object_reader.hpp"
 #include "s3_client.hpp"
 #include "s3_config.hpp"
@@ -22,6 +25,9 @@ class S3Sink final : public Sink {
         if (!config_.storage_class.empty()) headers.emplace_back("x-amz-storage-class", config_.storage_class);
         for (const auto& header : config_.metadata_headers) headers.push_back(header);
         for (const auto& [name, value] : metadata) headers.push_back(metadata_header(name, value));
+        // Checked again when the upload commits; failing here saves streaming a whole backup first.
+        S3Client client(config_, host_);
+        check_absent(client, key);
         return std::make_unique<MultipartUpload>(config_, host_, key, std::move(headers));
     }
 
@@ -38,17 +44,10 @@ class S3Sink final : public Sink {
     ObjectInfo stat(const std::string& key) override {
         check_key(key);
         S3Client client(config_, host_);
-        S3Request head;
-        head.method = "HEAD";
-        head.key = key;
-        try {
-            http::Response response = client.execute(head, "HeadObject " + client.display(key));
-            return ObjectInfo{key, std::stoll(response.header("content-length").value_or("-1")),
-                              parse_http_date_ms(response.header("last-modified").value_or(""))};
-        } catch (const S3Error& e) {
-            if (e.http_status() == 404) throw Error(Status::fatal, "object '" + key + "' not found");
-            throw;
-        }
+        std::optional<http::Response> response = head_object(client, key);
+        if (!response) throw Error(Status::fatal, "object '" + key + "' not found");
+        return ObjectInfo{key, std::stoll(response->header("content-length").value_or("-1")),
+                          parse_http_date_ms(response->header("last-modified").value_or(""))};
     }
 
     void remove(const std::vector<std::string>& keys) override {

@@ -1,7 +1,8 @@
 // A loopback HTTP proxy that injects faults into chosen S3 requests, for the retry and abort tests. It forwards each
 // request to the upstream server on a fresh connection (one request per client connection: it answers with
 // "Connection: close"), unless a fault rule matches the request's method and target; then it answers with an error
-// status, resets the connection halfway through the request body, never answers, or answers 200 with an <Error> body.
+// status, resets the connection halfway through the request body, never answers, answers 200 with an <Error> body, or
+// forwards the request and drops the server's answer.
 // Header-only; runs on its own threads inside the test process.
 #pragma once
 
@@ -24,10 +25,12 @@ namespace backhaul::testing {
 
 struct Fault {
     enum class Kind {
-        status,        // answer `status` with `body`, without forwarding
-        reset,         // read half the request body, then reset the connection (RST)
-        stall,         // read the request, then say nothing until the client gives up
-        error_in_200,  // answer 200 OK whose body is an S3 <Error> (as CompleteMultipartUpload may)
+        status,         // answer `status` with `body`, without forwarding
+        reset,          // read half the request body, then reset the connection (RST)
+        stall,          // read the request, then say nothing until the client gives up
+        error_in_200,   // answer 200 OK whose body is an S3 <Error> (as CompleteMultipartUpload may)
+        lose_response,  // forward the request, let the server answer in full, then reset the connection: the request
+                        // took effect, the client never learns it did
     };
     Kind kind = Kind::status;
     std::string method;      // e.g. "PUT"
@@ -210,12 +213,19 @@ class FaultProxy {
                                           fault->body);
                     return;
                 }
+                case Fault::Kind::lose_response: {
+                    forward(client, head, buffer.substr(head_end), body_length, false);
+                    linger reset{1, 0};
+                    ::setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+                    return;
+                }
             }
         }
-        forward(client, head, buffer.substr(head_end), body_length);
+        forward(client, head, buffer.substr(head_end), body_length, true);
     }
 
-    void forward(int client, const std::string& head, std::string body_start, size_t body_length) {
+    // Sends the request upstream and pipes the answer back, or (`deliver` false) reads the whole answer and drops it.
+    void forward(int client, const std::string& head, std::string body_start, size_t body_length, bool deliver) {
         int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in address{};
         address.sin_family = AF_INET;
@@ -241,7 +251,10 @@ class FaultProxy {
         // The response: its head gets "Connection: close" (one request per connection), the rest is piped as is.
         std::string response;
         size_t head_end = 0;
-        if (ok && read_head(upstream, response, head_end)) {
+        if (ok && !deliver) {
+            while (fill(upstream, response, response.size() + 1)) {
+            }
+        } else if (ok && read_head(upstream, response, head_end)) {
             ok = write_all(client, close_connection(response.substr(0, head_end))) &&
                  write_all(client, std::string_view(response).substr(head_end));
             while (ok) {

@@ -144,17 +144,25 @@ TEST_F(SwiftPipeline, WrongSecretFailsWithSignatureDoesNotMatch) {
                                  S3User{SwiftS3::admin.access_key, "not-the-secret"});
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, ::testing::ContainsRegex(
-                             "backup failed, nothing committed: sink \\(sink-ncloud-s3\\): PutObject "
+                             "backup failed, nothing committed: sink \\(sink-ncloud-s3\\): HeadObject "
                              "s3://pipelines/denied/wrong-secret.bin.pending.json failed: SignatureDoesNotMatch: "
                              "[^\n]*\\(HTTP 403\\); check secret_key"));
     EXPECT_FALSE(s3().exists(kBucket, "denied/wrong-secret.bin"));
 }
 
 TEST_F(SwiftPipeline, ReadOnlyUserFailsWithAccessDenied) {
+    // Swift's tempauth denies such a user the HeadObject of the no-overwrite check already; without that check
+    // (conditional_writes = "header") the first write is denied.
     CommandResult run =
         backhaul({"run", pipeline(random_bytes(6 << 20, 5), "denied/read-only.bin").string()}, SwiftS3::reader);
     EXPECT_EQ(run.exit_code, 1);
     // The run's first write is its pending marker: a key that may not write fails before anything is streamed.
+    EXPECT_THAT(run.err, HasSubstr("sink (sink-ncloud-s3): HeadObject s3://pipelines/denied/read-only.bin.pending.json "
+                                   "failed: AccessDenied: Access Denied. (HTTP 403); the key is not allowed"));
+    auto header_only =
+        pipeline(random_bytes(6 << 20, 5), "denied/read-only.bin", "", "conditional_writes = \"header\"\n");
+    run = backhaul({"run", header_only.string()}, SwiftS3::reader);
+    EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, HasSubstr("sink (sink-ncloud-s3): PutObject s3://pipelines/denied/read-only.bin.pending.json "
                                    "failed: AccessDenied"));
     expect_nothing_left("denied/read-only.bin");
@@ -238,6 +246,36 @@ TEST_F(SwiftPipeline, ErrorInsideA200CompleteIsAFailure) {
     EXPECT_THAT(run.err, HasSubstr("CompleteMultipartUpload s3://pipelines/faults/complete-error.bin failed: "
                                    "InternalError: We encountered an internal error. Please try again. (HTTP 200)"));
     expect_nothing_left(key);
+}
+
+// AWS answers a Complete retried after its first answer was lost with 412 when If-None-Match is sent (the first one
+// created the object). Swift forgets the upload instead, so the proxy plays AWS for the retry.
+TEST_F(SwiftPipeline, CompleteRetriedAfterALostAnswerFindsItsOwnObject) {
+    FaultProxy proxy(s3().port());
+    proxy.add({Fault::Kind::lose_response, "POST", "uploadId=", 1, 0, ""});
+    proxy.add({Fault::Kind::status, "POST", "uploadId=", 1, 412,
+               "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>PreconditionFailed</Code><Message>At least "
+               "one of the pre-conditions you specified did not hold</Message></Error>"});
+    std::string key = "never-overwrite/lost-complete.bin";
+    std::string input = random_bytes(11 << 20, 17);
+    auto file = pipeline(input, key, "", "request_timeout = \"4s\"\n", proxy.endpoint());
+    CommandResult run = backhaul({"run", file.string()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(proxy.injected(), 2);
+    EXPECT_THAT(run.err, HasSubstr("backup committed"));
+    EXPECT_TRUE(s3().download(kBucket, key) == input) << "object differs from the input";
+    EXPECT_EQ(s3().pending_uploads(kBucket, "never-overwrite/"), "");
+}
+
+TEST_F(SwiftPipeline, SecondRunUnderTheSameKeyFailsAndReplacesNothing) {
+    std::string key = "never-overwrite/same-minute.bin";
+    std::string first = random_bytes(6 << 20, 23);
+    store_and_check(first, key);
+    CommandResult again = backhaul({"run", pipeline(random_bytes(6 << 20, 29), key_template(key)).string()});
+    EXPECT_EQ(again.exit_code, 1) << again.err;
+    EXPECT_THAT(again.err, HasSubstr("'" + key + "' already exists"));
+    EXPECT_TRUE(s3().download(kBucket, key) == first) << "the first run's object was replaced";
+    EXPECT_EQ(s3().pending_uploads(kBucket, "never-overwrite/"), "");
 }
 
 }  // namespace

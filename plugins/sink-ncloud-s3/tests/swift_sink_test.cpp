@@ -1,5 +1,5 @@
-// sink-ncloud-s3 through its C ABI (the test harness), against Swift: list with pagination, stat, read, remove, and
-// prompt cancellation of a stuck upload.
+// sink-ncloud-s3 through its C ABI (the test harness), against Swift: list with pagination, stat, read, remove,
+// prompt cancellation of a stuck upload, and never replacing an object another client stored.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -61,7 +61,7 @@ TEST_F(SwiftSink, DescriptorDeclaresTheOptionsOfTheReadme) {
     EXPECT_THAT(names, ::testing::ElementsAre("endpoint", "region", "bucket", "access_key", "secret_key", "addressing",
                                               "part_size", "concurrency", "storage_class", "metadata", "ca_file",
                                               "insecure_http", "connect_timeout", "request_timeout", "max_retries",
-                                              "list_page_size"));
+                                              "list_page_size", "conditional_writes"));
     EXPECT_EQ(d.options[4].flags, uint32_t{BH_OPT_REQUIRED | BH_OPT_SECRET});
 }
 
@@ -182,6 +182,85 @@ TEST_F(SwiftSink, CancellationStopsAStuckUploadPromptlyAndAbortLeavesNothing) {
     upload.abort();
     EXPECT_FALSE(s3().exists(kBucket, "cancel/stuck.bin"));
     EXPECT_EQ(s3().pending_uploads(kBucket), "");
+}
+
+// ---- Never overwrite -------------------------------------------------------------------------------------------
+// The AWS CLI stands for the other writer. Swift 2.30 refuses If-None-Match on PutObject (501) and honours it on
+// CompleteMultipartUpload, so "header" is exercised where Swift can enforce it: on multipart uploads.
+
+struct OverwriteCase {
+    std::string name;
+    std::string mode;  // conditional_writes
+    size_t size;       // bytes the run writes: below 5 MiB one PutObject, above it a multipart upload
+
+    friend void PrintTo(const OverwriteCase& c, std::ostream* os) { *os << c.name; }
+};
+
+class NeverOverwrite : public SwiftSink, public ::testing::WithParamInterface<OverwriteCase> {
+  protected:
+    std::string prefix() const { return "never-overwrite/" + GetParam().name + "/"; }
+    std::unique_ptr<Instance> sink() {
+        auto out = std::make_unique<Instance>(s3_plugin(),
+                                              options(s3().endpoint(), {{"conditional_writes", GetParam().mode}}));
+        EXPECT_EQ(out->create_status(), BH_OK) << out->last_error();
+        return out;
+    }
+};
+
+TEST_P(NeverOverwrite, ObjectStoredAfterBeginFailsTheCommitAndStaysIntact) {
+    std::unique_ptr<Instance> s = sink();
+    std::string key = prefix() + "raced.bin";
+    harness::Upload upload(*s, key);
+    ASSERT_EQ(upload.begin_status(), BH_OK) << s->last_error();
+    ASSERT_EQ(upload.write(pattern(GetParam().size)), BH_OK) << s->last_error();
+    s3().upload(kBucket, key, "stored by another client");
+    EXPECT_EQ(upload.commit(), BH_FATAL);
+    EXPECT_EQ(s->last_error(), "object '" + key + "' already exists; not overwritten");
+    EXPECT_EQ(s3().download(kBucket, key), "stored by another client");
+    EXPECT_EQ(s3().pending_uploads(kBucket, prefix()), "");
+}
+
+TEST_P(NeverOverwrite, UploadsUnderAFreeKeyStillWork) {
+    std::unique_ptr<Instance> s = sink();
+    std::string key = prefix() + "free.bin";
+    std::string data = pattern(GetParam().size);
+    StreamResult stored = s->store(key, data);
+    ASSERT_EQ(stored.status, BH_OK) << stored.error;
+    EXPECT_TRUE(s3().download(kBucket, key) == data) << "object differs from the input";
+    EXPECT_EQ(s3().pending_uploads(kBucket, prefix()), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Swift, NeverOverwrite,
+                         ::testing::Values(OverwriteCase{"AutoPutObject", "auto", 1000},
+                                           OverwriteCase{"AutoMultipart", "auto", (6 << 20) + 17},
+                                           OverwriteCase{"CheckPutObject", "check", 0},
+                                           OverwriteCase{"CheckMultipart", "check", (6 << 20) + 17},
+                                           OverwriteCase{"HeaderMultipart", "header", (6 << 20) + 17}),
+                         [](const ::testing::TestParamInfo<OverwriteCase>& info) { return info.param.name; });
+
+TEST_F(SwiftSink, BeginOnAnExistingKeyFailsBeforeAnyByteIsSent) {
+    const std::string key = "never-overwrite/begin/existing.bin";
+    s3().upload(kBucket, key, "the only good backup");
+    for (const char* mode : {"auto", "check"}) {
+        Instance sink(s3_plugin(), options(s3().endpoint(), {{"conditional_writes", mode}}));
+        ASSERT_EQ(sink.create_status(), BH_OK) << sink.last_error();
+        harness::Upload upload(sink, key);
+        EXPECT_EQ(upload.begin_status(), BH_FATAL) << mode;
+        EXPECT_EQ(sink.last_error(), "object '" + key + "' already exists; not overwritten") << mode;
+    }
+    EXPECT_EQ(s3().download(kBucket, key), "the only good backup");
+}
+
+TEST_F(SwiftSink, HeaderOnlyModeSaysSoWhereTheStoreRefusesTheHeader) {
+    Instance sink(s3_plugin(), options(s3().endpoint(), {{"conditional_writes", "header"}}));
+    ASSERT_EQ(sink.create_status(), BH_OK) << sink.last_error();
+    StreamResult stored = sink.store("never-overwrite/header-put/small.bin", "small");
+    EXPECT_EQ(stored.status, BH_FATAL);
+    EXPECT_THAT(stored.error, ::testing::HasSubstr("PutObject s3://sinkcalls/never-overwrite/header-put/small.bin "
+                                                   "failed: NotImplemented"));
+    EXPECT_THAT(stored.error, ::testing::EndsWith("(HTTP 501); this store does not support If-None-Match here: set "
+                                                  "conditional_writes = \"auto\""));
+    EXPECT_FALSE(s3().exists(kBucket, "never-overwrite/header-put/small.bin"));
 }
 
 }  // namespace
