@@ -1,5 +1,6 @@
 // notify-webhook through its C ABI against a local HTTP receiver: the JSON body and headers arrive, 5xx is retried,
 // 4xx and a dead receiver are errors naming what happened.
+#include <cstddef>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -23,6 +24,8 @@ bh_run_event failure_event() {
     e.duration_ms = 4200;
     e.raw_bytes = 1000;
     e.stored_bytes = 300;
+    e.data_committed = 1;  // committed, but its manifest failed
+    e.untouched_objects = 2;
     return e;
 }
 
@@ -48,7 +51,25 @@ TEST(NotifyWebhook, PostsTheEventAsJsonWithConfiguredHeaders) {
     EXPECT_EQ(body, nlohmann::json::parse(R"({"pipeline": "orders", "outcome": "failure",
         "key": "orders/2025/backup.gz",
         "error": "source (source-command): command 'pg_dump' exited with status 1",
-        "started_unix_ms": 1732468502000, "duration_ms": 4200, "raw_bytes": 1000, "stored_bytes": 300})"));
+        "started_unix_ms": 1732468502000, "duration_ms": 4200, "raw_bytes": 1000, "stored_bytes": 300,
+        "backup_complete": false, "data_committed": true, "shrunken": false, "shrink_baseline_raw_bytes": 0,
+        "untouched_objects": 2})"));
+}
+
+TEST(NotifyWebhook, AnAbi10EventCarriesOnlyTheAbi10Fields) {
+    // A 1.0 host's event ends after stored_bytes: nothing past its struct_size is read.
+    testing::HttpReceiver receiver;
+    harness::Plugin plugin("notify-webhook");
+    harness::Instance hook(plugin, {{"url", receiver.url("/backups")}});
+    ASSERT_EQ(hook.create_status(), BH_OK) << hook.last_error();
+    bh_run_event e = failure_event();
+    e.struct_size = offsetof(bh_run_event, stored_bytes) + sizeof e.stored_bytes;
+    ASSERT_EQ(notify(hook, e), BH_OK) << hook.last_error();
+    auto requests = receiver.wait_for(1);
+    ASSERT_EQ(requests.size(), 1u);
+    nlohmann::json body = nlohmann::json::parse(requests[0]["body"].get<std::string>());
+    EXPECT_FALSE(body.contains("data_committed"));
+    EXPECT_EQ(body["stored_bytes"], 300);
 }
 
 TEST(NotifyWebhook, RetriesAServerErrorThenSucceeds) {
