@@ -201,7 +201,7 @@ class FaultInjection : public ::testing::Test {
         ASSERT_FALSE(earlier_.empty()) << "the case stored no earlier backups to compare with";
         // Nothing under the failed run's key, no manifest, and the earlier backups byte-identical.
         EXPECT_EQ(stored_objects(), earlier_) << "the bucket changed; the failed run's key: " << key_of_run(run.err);
-        EXPECT_EQ(s3().pending_uploads(name_), "") << "multipart uploads left pending";
+        EXPECT_EQ(s3().pending_uploads(name_), "") << "multipart uploads left pending; the run said: " << run.err;
         EXPECT_THAT(files_below(tmp_ / "run-tmp"), ::testing::IsEmpty()) << "temp files left";
         std::vector<nlohmann::json> requests = hook.wait_for(1);
         ASSERT_EQ(requests.size(), 1u) << "failure notifications received";
@@ -260,9 +260,11 @@ kill -KILL $$
     EXPECT_THAT(run.err, HasSubstr("signal 9"));
 }
 
-// pg_dump's output stops after exactly 1 MiB (pg_dump blocks on the full pipe, in its transaction); the server is
-// stopped (pg_ctl stop -m immediate) at that point, then the rest of the output flows again and pg_dump, cut off from
-// the server, exits 1.
+// pg_dump's output stops after exactly 12 MiB (pg_dump blocks on the full pipe, in its transaction), when the multipart
+// upload exists and two parts are on their way; the server is stopped (pg_ctl stop -m immediate) at that point, then
+// the rest of the output flows again and pg_dump, cut off from the server, exits 1. Not earlier: what the socket
+// buffers still held would end the stream at a size that varies from run to run, sometimes just as the sink starts
+// its multipart upload.
 TEST_F(FaultInjection, PostgresStoppedMidDumpAborts) {
     std::string error;
     std::unique_ptr<PostgresServer> doomed = PostgresServer::start_or_null(&error, load_database);
@@ -272,7 +274,7 @@ TEST_F(FaultInjection, PostgresStoppedMidDumpAborts) {
     ASSERT_EQ(::mkfifo(resume.c_str(), 0600), 0) << std::strerror(errno);
     const std::filesystem::path pg_dump = pg_dump_wrapper(
         "pg_dump-paused", "set -o pipefail\nexec 4<>'" + resume.string() +
-                              "'\n\"$real\" \"$@\" | { /usr/bin/head -c 1048576; : > '" + paused.string() +
+                              "'\n\"$real\" \"$@\" | { /usr/bin/head -c 12582912; : > '" + paused.string() +
                               "'; read -r -t 120 -u 4 _; exec /usr/bin/cat; }\n");
     HttpReceiver hook;
     CommandOptions options;
@@ -291,7 +293,7 @@ TEST_F(FaultInjection, PostgresStoppedMidDumpAborts) {
     const std::filesystem::path pipeline =
         failing_pipeline(postgres_source(*doomed, pg_dump) + s3_sink(s3().endpoint()), hook);
     CommandResult run = backhaul(pipeline, options);
-    EXPECT_TRUE(stopped_mid_dump) << "pg_dump's output never reached 1 MiB: " << run.err;
+    EXPECT_TRUE(stopped_mid_dump) << "pg_dump's output never reached 12 MiB: " << run.err;
     expect_failed_cleanly(run, hook, "pg_dump");
 }
 

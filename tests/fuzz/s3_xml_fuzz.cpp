@@ -40,11 +40,13 @@ void parse_error(const std::string& body, long status) {
     // The core makes every error one line, whatever a plugin sends (a newline from the server cannot forge log lines
     // there). What is the sink's own: it adds no line break to what the server said, so every one in the error came
     // from the server's Code or Message as parsed. (Not "the body has no newline": the server may also write one as
-    // "&#10;", which the XML parser rightly decodes.)
+    // "&#10;", which the XML parser rightly decodes.) what() is a C string: the server's text ends at its first NUL.
     const auto line_breaks = [](std::string_view text) {
         return std::count_if(text.begin(), text.end(), [](char c) { return c == '\n' || c == '\r'; });
     };
-    if (line_breaks(error.what()) != line_breaks(parsed.code) + line_breaks(parsed.message))
+    std::string from_server = parsed.code + parsed.message;
+    from_server.resize(std::min(from_server.size(), from_server.find('\0')));
+    if (line_breaks(error.what()) != line_breaks(from_server))
         fuzz_fail("the error has line breaks the server's Code and Message do not: " + std::string(error.what()));
 }
 
