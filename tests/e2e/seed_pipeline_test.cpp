@@ -22,8 +22,6 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr const char* kRole = "seed_backup";
-constexpr const char* kPassword = "Seed-Distinctive-Pa55w0rd-4Jq";
-constexpr const char* kWrongPassword = "Seed-Wrong-Pa55w0rd-8Lm";
 constexpr const char* kBucket = "seed-backups";
 constexpr const char* kDatabase = "shop";
 
@@ -32,9 +30,9 @@ class SeedPipelineTest : public ::testing::Test {
     static void SetUpTestSuite() {
         postgres_ = PostgresServer::start_or_null(&error_, [](PostgresServer& server) {
             SwiftS3::instance().create_bucket(kBucket);
-            // The role the pipeline uses: its password is only in the test secret (and this SQL, sent on stdin).
-            server.query("postgres", std::string("CREATE ROLE ") + kRole + " LOGIN SUPERUSER PASSWORD '" + kPassword +
-                                         "'; CREATE DATABASE " + kDatabase + ";");
+            // The role the pipeline uses; each test gives it a password of its own (SetUp).
+            server.query("postgres",
+                         std::string("CREATE ROLE ") + kRole + " LOGIN SUPERUSER; CREATE DATABASE " + kDatabase + ";");
             server.query(kDatabase, R"(
                 CREATE SCHEMA sales;
                 CREATE TABLE sales.customers (id int PRIMARY KEY, name text NOT NULL, note text);
@@ -51,18 +49,22 @@ class SeedPipelineTest : public ::testing::Test {
         });
     }
     static void TearDownTestSuite() { postgres_.reset(); }
-    void SetUp() override { ASSERT_TRUE(postgres_) << error_; }
+    // The role's password is only in the test secret (and this SQL, sent on stdin).
+    void SetUp() override {
+        ASSERT_TRUE(postgres_) << error_;
+        postgres_->query("postgres", std::string("ALTER ROLE ") + kRole + " PASSWORD '" + password_ + "'");
+    }
 
     // Secret Manager accepts the same key pair as the S3 endpoint, as NCloud's do.
-    static std::string secret_manager_config() {
+    std::string secret_manager_config() const {
         return R"({"access_key": ")" + SwiftS3::admin.access_key + R"(", "secret_key": ")" + SwiftS3::admin.secret_key +
                R"(", "secrets": {
                  "seed-db": {"chain": {"active": "{\"cdbPassword\":\")" +
-               kPassword + R"(\"}",
+               password_ + R"(\"}",
                                        "previous": "{\"cdbPassword\":\")" +
-               kWrongPassword + R"(\"}"}},
+               wrong_password_ + R"(\"}"}},
                  "seed-db-wrong": {"chain": {"active": "{\"cdbPassword\":\")" +
-               kWrongPassword + R"(\"}"}}}})";
+               wrong_password_ + R"(\"}"}}}})";
     }
 
     // The example, with the one thing the environment cannot change: the port of the test server.
@@ -96,14 +98,14 @@ class SeedPipelineTest : public ::testing::Test {
         args.insert(args.begin(), {BACKHAUL_BINARY, "--log-level", "debug"});
         CommandOptions options;
         options.env = env;
-        SecretLeakScanner scanner(kPassword);
-        SecretLeakScanner wrong_scanner(kWrongPassword);
-        SecretLeakScanner strict_scanner(kPassword, /*env_allowed=*/{});
+        SecretLeakScanner scanner(password_);
+        SecretLeakScanner wrong_scanner(wrong_password_);
+        SecretLeakScanner strict_scanner(password_, /*env_allowed=*/{});
         CommandResult result = run_command(args, options);
         if (strict) *strict = strict_scanner.stop();
         EXPECT_THAT(scanner.stop(), IsEmpty());
         EXPECT_THAT(wrong_scanner.stop(), IsEmpty());
-        for (const char* secret : {kPassword, kWrongPassword}) {
+        for (const std::string& secret : {password_, wrong_password_}) {
             EXPECT_THAT(result.out, Not(HasSubstr(secret)));
             EXPECT_THAT(result.err, Not(HasSubstr(secret)));
         }
@@ -131,6 +133,9 @@ class SeedPipelineTest : public ::testing::Test {
 
     static inline std::unique_ptr<PostgresServer> postgres_;
     static inline std::string error_;
+    // Unique to the test: the scanners watch every command line on the machine, and the tests run in parallel.
+    const std::string password_ = unique_secret("Seed-Distinctive-Pa55w0rd");
+    const std::string wrong_password_ = unique_secret("Seed-Wrong-Pa55w0rd");
     TempDir tmp_;
     NcloudSecretManagerServer secrets_{secret_manager_config()};
 };
@@ -157,12 +162,12 @@ TEST_F(SeedPipelineTest, BacksUpToS3AndRestoresIdenticalDataWithoutLeakingThePas
     // Every object the run stored (the dump, and a manifest if the sink writes one) is free of the password, and the
     // dump is plain gzip that an independent gunzip reads.
     for (const std::string& stored : added)
-        EXPECT_THAT(SwiftS3::instance().download(kBucket, stored), Not(HasSubstr(kPassword))) << stored;
+        EXPECT_THAT(SwiftS3::instance().download(kBucket, stored), Not(HasSubstr(password_))) << stored;
     write_file(tmp_ / "dump.sql.gz", SwiftS3::instance().download(kBucket, key));
     CommandResult gunzip = run_command({"gunzip", "-c", (tmp_ / "dump.sql.gz").string()});
     ASSERT_EQ(gunzip.exit_code, 0) << gunzip.err;
     EXPECT_THAT(gunzip.out, HasSubstr("CREATE TABLE sales.orders"));
-    EXPECT_THAT(gunzip.out, Not(HasSubstr(kPassword)));
+    EXPECT_THAT(gunzip.out, Not(HasSubstr(password_)));
 
     std::vector<std::string> strict;
     CommandResult restore =
