@@ -127,7 +127,11 @@ http::Response S3Client::execute(const S3Request& request, const std::string& op
             host_.warn(operation + ": " + last_problem + "; retry " + std::to_string(retry) + " of " +
                        std::to_string(retry_.max_retries) + " in " + seconds(delay));
         });
-    if (outcome == http::RetryOutcome::cancelled || cancelled()) throw Error(Status::cancelled, "cancelled");
+    // A request the server answered with success took effect (an upload exists, an object was written): its caller
+    // must see the answer to clean up after it, even if the run was cancelled meanwhile.
+    const bool succeeded = response.status >= 200 && response.status < 300 && !last_error;
+    if (outcome == http::RetryOutcome::cancelled || (cancelled() && !succeeded))
+        throw Error(Status::cancelled, "cancelled");
     if (last_error) throw *last_error;
     if (response.status == 0) {
         std::string tries = outcome == http::RetryOutcome::exhausted

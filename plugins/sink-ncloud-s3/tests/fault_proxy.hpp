@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <condition_variable>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +32,8 @@ struct Fault {
         error_in_200,   // answer 200 OK whose body is an S3 <Error> (as CompleteMultipartUpload may)
         lose_response,  // forward the request, let the server answer in full, then reset the connection: the request
                         // took effect, the client never learns it did
+        hold_response,  // forward the request, read the server's answer in full, and deliver it only on release():
+                        // the request took effect and the test acts (e.g. a signal) while the answer is in flight
     };
     Kind kind = Kind::status;
     std::string method;      // e.g. "PUT"
@@ -60,6 +63,10 @@ class FaultProxy {
 
     ~FaultProxy() {
         stopping_ = true;
+        {
+            std::lock_guard lock(mutex_);
+            held_changed_.notify_all();
+        }
         acceptor_.join();
         std::vector<std::thread> handlers;
         {
@@ -79,6 +86,17 @@ class FaultProxy {
     }
     // How many requests got a fault so far.
     int injected() const { return injected_.load(); }
+
+    // For hold_response: waits (bounded) until an answer is being held; release() lets it through.
+    bool wait_until_held(std::chrono::seconds limit = std::chrono::seconds(60)) {
+        std::unique_lock lock(mutex_);
+        return held_changed_.wait_for(lock, limit, [this] { return held_; });
+    }
+    void release() {
+        std::lock_guard lock(mutex_);
+        released_ = true;
+        held_changed_.notify_all();
+    }
     // Every request seen, as "METHOD target".
     std::vector<std::string> requests() const {
         std::lock_guard lock(mutex_);
@@ -213,6 +231,9 @@ class FaultProxy {
                                           fault->body);
                     return;
                 }
+                case Fault::Kind::hold_response:
+                    forward(client, head, buffer.substr(head_end), body_length, true, true);
+                    return;
                 case Fault::Kind::lose_response: {
                     forward(client, head, buffer.substr(head_end), body_length, false);
                     linger reset{1, 0};
@@ -225,7 +246,9 @@ class FaultProxy {
     }
 
     // Sends the request upstream and pipes the answer back, or (`deliver` false) reads the whole answer and drops it.
-    void forward(int client, const std::string& head, std::string body_start, size_t body_length, bool deliver) {
+    // `hold`: the whole answer is read first and delivered only on release().
+    void forward(int client, const std::string& head, std::string body_start, size_t body_length, bool deliver,
+                 bool hold = false) {
         int upstream = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in address{};
         address.sin_family = AF_INET;
@@ -254,6 +277,17 @@ class FaultProxy {
         if (ok && !deliver) {
             while (fill(upstream, response, response.size() + 1)) {
             }
+        } else if (ok && hold) {
+            while (fill(upstream, response, response.size() + 1)) {
+            }
+            std::unique_lock lock(mutex_);
+            held_ = true;
+            held_changed_.notify_all();
+            held_changed_.wait(lock, [this] { return released_ || stopping_.load(); });
+            lock.unlock();
+            size_t end = response.find("\r\n\r\n");
+            if (end != std::string::npos)
+                write_all(client, close_connection(response.substr(0, end + 4)) + response.substr(end + 4));
         } else if (ok && read_head(upstream, response, head_end)) {
             ok = write_all(client, close_connection(response.substr(0, head_end))) &&
                  write_all(client, std::string_view(response).substr(head_end));
@@ -270,6 +304,8 @@ class FaultProxy {
     int listener_ = -1;
     int port_ = 0;
     std::atomic<bool> stopping_{false};
+    std::condition_variable held_changed_;
+    bool held_ = false, released_ = false;
     std::atomic<int> injected_{0};
     mutable std::mutex mutex_;
     std::vector<Fault> faults_;

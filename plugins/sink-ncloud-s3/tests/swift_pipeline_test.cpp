@@ -1,5 +1,8 @@
 // sink-ncloud-s3 end to end: pipelines through the real `backhaul` binary into Swift's s3api (a strict S3: it checks
 // SigV4, payload SHA-256, Content-MD5 and multipart rules), read back by the AWS CLI as the independent client.
+#include <thread>
+#include <fstream>
+#include <signal.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -24,6 +27,17 @@ std::string random_bytes(size_t size, uint64_t seed) {
         for (size_t j = 0; j < 8 && i + j < size; ++j) data[i + j] = static_cast<char>(word >> (8 * j));
     }
     return data;
+}
+
+// Whether `pid` has no SIGTERM pending any more (its signal thread took it): /proc/PID/status "ShdPnd" bit 15.
+bool proc_signal_taken(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(status, line);) {
+        if (line.rfind("ShdPnd:", 0) != 0) continue;
+        const unsigned long long pending = std::stoull(line.substr(7), nullptr, 16);
+        return (pending & (1ull << (SIGTERM - 1))) == 0;
+    }
+    return true;
 }
 
 class SwiftPipeline : public ::testing::Test {
@@ -234,6 +248,31 @@ TEST_F(SwiftPipeline, PermanentFaultAbortsTheUploadAndExitsOne) {
                                    "rate. (HTTP 503)"));
     EXPECT_THAT(proxy.requests(), ::testing::Contains(::testing::StartsWith("DELETE /pipelines/faults/permanent.bin"
                                                                             "?uploadId=")));
+    expect_nothing_left(key);
+}
+
+TEST_F(SwiftPipeline, ASignalWhileCreateMultipartUploadIsInFlightStillAbortsTheUpload) {
+    // The upload exists on the server the moment it answers; a cancellation that lands before the answer is read
+    // must not lose its id, or nothing aborts it and its parts cost storage for ever.
+    FaultProxy proxy(s3().port());
+    proxy.add({Fault::Kind::hold_response, "POST", "?uploads", 1, 200, ""});
+    std::string key = "faults/cancel-during-create.bin";
+    auto file = pipeline(random_bytes(16 << 20, 21), key, "", "", proxy.endpoint());
+    CommandOptions options;
+    options.env = {{"S3_ACCESS_KEY", SwiftS3::admin.access_key}, {"S3_SECRET_KEY", SwiftS3::admin.secret_key}};
+    bool held = false;
+    options.while_running = [&](pid_t pid) {
+        held = proxy.wait_until_held();
+        ::kill(pid, SIGTERM);
+        // The run's control has the cancellation once its signal thread took the signal: until then it would still
+        // read the answer normally. Waiting for the signal to be taken keeps the order fixed.
+        for (int i = 0; i < 2000 && !proc_signal_taken(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        proxy.release();
+    };
+    CommandResult run = run_command({BACKHAUL_BINARY, "run", file.string()}, options);
+    ASSERT_TRUE(held);
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("interrupted by SIGTERM"));
     expect_nothing_left(key);
 }
 
