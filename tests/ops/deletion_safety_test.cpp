@@ -266,9 +266,7 @@ TEST_F(DeletionSafetyTest, AFailedRunReportsStoredZeroWhenNothingWasCommitted) {
 TEST_F(DeletionSafetyTest, TheLockCollidesWhateverTheCallersEnvironment) {
     // cron has no XDG_RUNTIME_DIR, a login shell has one: the same pipeline must still collide. The default lock
     // directory is used (no lock_dir); the lock's name is unique to this test's sink directory.
-    const std::filesystem::path fifo = tmp_ / "gate";
-    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    auto file = pipeline(shell_source("cat " + fifo.string()), gzip, local_sink(), "", "", "ops", "");
+    auto file = pipeline(gated_source(), gzip, local_sink(), "", "", "ops", "");
     TempDir runtime;
     CommandResult first;
     CommandOptions from_cron;
@@ -280,7 +278,7 @@ TEST_F(DeletionSafetyTest, TheLockCollidesWhateverTheCallersEnvironment) {
     CommandOptions from_shell;
     from_shell.env = {{"XDG_RUNTIME_DIR", runtime.path().string()}};
     CommandResult second = backhaul({"run", file.string()}, from_shell);
-    write_file(fifo, "done\n");
+    open_gate();
     holder.join();
     EXPECT_FALSE(holder_text.empty());
     EXPECT_EQ(first.exit_code, 0) << first.err;
@@ -289,14 +287,12 @@ TEST_F(DeletionSafetyTest, TheLockCollidesWhateverTheCallersEnvironment) {
 }
 
 TEST_F(DeletionSafetyTest, PruneTakesTheLock) {
-    const std::filesystem::path fifo = tmp_ / "gate";
-    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    auto file = pipeline(shell_source("cat " + fifo.string()), gzip, local_sink(), "[retention]\nkeep_last = 1\n");
+    auto file = pipeline(gated_source(), gzip, local_sink(), "[retention]\nkeep_last = 1\n");
     CommandResult first;
     std::thread holder([&] { first = backhaul({"run", file.string()}); });
     wait_for_lock_holder(lock_dir());
     CommandResult prune = backhaul({"prune", file.string()});
-    write_file(fifo, "done\n");
+    open_gate();
     holder.join();
     EXPECT_EQ(prune.exit_code, 4) << prune.err;
     EXPECT_EQ(first.exit_code, 0) << first.err;

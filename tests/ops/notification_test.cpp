@@ -79,15 +79,12 @@ TEST_F(NotifyTest, PluginThatDoesNotLoad) {
 }
 
 TEST_F(NotifyTest, LockContention) {
-    // The first run blocks on a fifo until the second was refused: no timing involved.
-    const std::filesystem::path fifo = tmp_ / "gate";
-    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    auto file = pipeline(shell_source("cat " + fifo.string()), gzip, local_sink(), webhook());
+    auto file = pipeline(gated_source(), gzip, local_sink(), webhook());
     CommandResult first;
     std::thread holder([&] { first = backhaul({"run", file.string()}); });
     ASSERT_FALSE(wait_for_lock_holder(lock_dir()).empty());
     CommandResult second = backhaul({"run", file.string()});
-    write_file(fifo, "done\n");
+    open_gate();
     holder.join();
     EXPECT_EQ(first.exit_code, 0) << first.err;
     EXPECT_EQ(second.exit_code, 4);

@@ -229,15 +229,12 @@ TEST_F(OpsTest, InvalidRetentionIsAValidationErrorWithPosition) {
 // ---- Lock and timeout -----------------------------------------------------------------------------------------------
 
 TEST_F(OpsTest, ASecondConcurrentRunExitsFourNamingTheHolder) {
-    // The first run's source blocks on a fifo until the second run has been refused: no timing involved.
-    const std::filesystem::path fifo = tmp_ / "gate";
-    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-    auto file = pipeline(shell_source("cat " + fifo.string()), gzip, local_sink());
+    auto file = pipeline(gated_source(), gzip, local_sink());
     CommandResult first;
     std::thread holder([&] { first = backhaul({"run", file.string()}); });
     std::string holder_text = wait_for_lock_holder(lock_dir());
     CommandResult second = backhaul({"run", file.string()});
-    write_file(fifo, "done\n");  // opens the fifo for writing: the first run's source reads it and ends
+    open_gate();
     holder.join();
     EXPECT_EQ(first.exit_code, 0) << first.err;
     EXPECT_EQ(second.exit_code, 4) << second.err;

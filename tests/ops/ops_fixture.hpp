@@ -35,6 +35,16 @@ protected:
     std::string local_sink(const std::string& key = "{pipeline}/%Y%m%d-%H%M%S{ext}") const {
         return "plugin = \"sink-local\"\npath = \"" + sink_dir().string() + "\"\nfsync = false\nkey = \"" + key + "\"\n";
     }
+    // A source that blocks until open_gate(): a run of it holds the pipeline's lock for as long as the test needs,
+    // with no timing involved.
+    std::string gated_source() {
+        const std::filesystem::path gate = tmp_ / "gate";
+        if (!std::filesystem::exists(gate) && ::mkfifo(gate.c_str(), 0600) != 0)
+            throw std::runtime_error("mkfifo " + gate.string());
+        return shell_source("cat " + gate.string());
+    }
+    // Opening the fifo for writing lets the gated source read a line and end.
+    void open_gate() { write_file(tmp_ / "gate", "done\n"); }
     static inline const std::string gzip = "[[transform]]\nplugin = \"compress-gzip\"\n";
 
     // `top` goes before the tables, `tables` ([retention], [[notify]]) after the sink. The file is
