@@ -277,7 +277,10 @@ TEST_F(DeletionSafetyTest, TheLockCollidesWhateverTheCallersEnvironment) {
     const std::string holder_text = wait_for_lock_holder("/run/backhaul", "ops-");
     CommandOptions from_shell;
     from_shell.env = {{"XDG_RUNTIME_DIR", runtime.path().string()}};
-    CommandResult second = backhaul({"run", file.string()}, from_shell);
+    // The same pipeline (name, sink, key: the lock's identity) with a source that does not block, so that a second
+    // run which wrongly got a lock of its own ends instead of waiting on the gate.
+    auto same = pipeline(cat_source(), gzip, local_sink(), "", "", "ops", "");
+    CommandResult second = backhaul({"run", same.string()}, from_shell);
     open_gate();
     holder.join();
     EXPECT_FALSE(holder_text.empty());
