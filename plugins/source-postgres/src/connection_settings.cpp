@@ -20,9 +20,15 @@ std::string timeout_seconds(std::chrono::milliseconds timeout) {
 // Variables"). Fixed here rather than looked up in PQconndefaults(): that returns nothing when a service file does not
 // parse, and the configured settings must reach the clients regardless.
 constexpr std::pair<std::string_view, std::string_view> kVariableOf[] = {
-    {"host", "PGHOST"},         {"port", "PGPORT"},         {"user", "PGUSER"},
-    {"dbname", "PGDATABASE"},   {"password", "PGPASSWORD"}, {"sslmode", "PGSSLMODE"},
-    {"sslrootcert", "PGSSLROOTCERT"}, {"connect_timeout", "PGCONNECT_TIMEOUT"}, {"application_name", "PGAPPNAME"},
+    {"host", "PGHOST"},
+    {"port", "PGPORT"},
+    {"user", "PGUSER"},
+    {"dbname", "PGDATABASE"},
+    {"password", "PGPASSWORD"},
+    {"sslmode", "PGSSLMODE"},
+    {"sslrootcert", "PGSSLROOTCERT"},
+    {"connect_timeout", "PGCONNECT_TIMEOUT"},
+    {"application_name", "PGAPPNAME"},
 };
 
 std::string_view variable_of(std::string_view keyword) {

@@ -22,14 +22,11 @@ const bh_option_spec kOptions[] = {
     {"host", BH_OPT_STRING, 0, nullptr, nullptr, "Server host name or address; default: the local socket."},
     {"port", BH_OPT_INT, 0, "5432", nullptr, "Server port."},
     {"user", BH_OPT_STRING, 0, nullptr, nullptr, "Role to connect as; default: the operating system user."},
-    {"database", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr,
-     "Database to back up (and restore into)."},
+    {"database", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr, "Database to back up (and restore into)."},
     {"password", BH_OPT_STRING, BH_OPT_SECRET, nullptr, nullptr,
      "Password, normally ${secret:...} or ${env:...}; given to pg_dump/psql/pg_restore only as PGPASSWORD."},
-    {"sslmode", BH_OPT_ENUM, 0, nullptr, kSslModes,
-     "libpq sslmode for the preflight and every client program."},
-    {"sslrootcert", BH_OPT_STRING, 0, nullptr, nullptr,
-     "CA certificate file for sslmode verify-ca/verify-full."},
+    {"sslmode", BH_OPT_ENUM, 0, nullptr, kSslModes, "libpq sslmode for the preflight and every client program."},
+    {"sslrootcert", BH_OPT_STRING, 0, nullptr, nullptr, "CA certificate file for sslmode verify-ca/verify-full."},
     {"format", BH_OPT_ENUM, 0, "\"plain\"", kFormats,
      "pg_dump format: plain (SQL, {ext} .sql) or custom (pg_restore archive, {ext} .dump)."},
     {"schemas", BH_OPT_LIST, BH_OPT_ARGV, "[]", nullptr, "Dump only these schemas (pg_dump --schema patterns)."},
@@ -50,8 +47,7 @@ const bh_option_spec kOptions[] = {
 };
 
 const bh_option_spec kRestoreOptions[] = {
-    {"target_database", BH_OPT_STRING, 0, nullptr, nullptr,
-     "Database to restore into; default: option 'database'."},
+    {"target_database", BH_OPT_STRING, 0, nullptr, nullptr, "Database to restore into; default: option 'database'."},
     {"create", BH_OPT_BOOL, 0, "false", nullptr, "Create the target database first (it must not exist)."},
     {"clean", BH_OPT_BOOL, 0, "false", nullptr,
      "Drop everything in a non-empty target database first, instead of refusing to restore into it."},

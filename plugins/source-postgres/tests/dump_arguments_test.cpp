@@ -108,16 +108,15 @@ TEST(ConnectionSettings, ChildEnvironmentCarriesEveryConfiguredSetting) {
     settings.sslrootcert = "/etc/ssl/ca dir\\ca.pem";
     settings.connect_timeout = std::chrono::milliseconds(2500);
     // Values as they are: an environment variable needs no quoting, and PGDATABASE is never parsed as a conninfo.
-    EXPECT_EQ(settings.child_environment("shop db"),
-              (Env{{"PGHOST", "db.example"},
-                   {"PGPORT", "15432"},
-                   {"PGUSER", "o'brien"},
-                   {"PGDATABASE", "shop db"},
-                   {"PGPASSWORD", "hunter2-secret"},
-                   {"PGSSLMODE", "verify-full"},
-                   {"PGSSLROOTCERT", "/etc/ssl/ca dir\\ca.pem"},
-                   {"PGCONNECT_TIMEOUT", "3"},
-                   {"PGAPPNAME", "backhaul"}}));
+    EXPECT_EQ(settings.child_environment("shop db"), (Env{{"PGHOST", "db.example"},
+                                                          {"PGPORT", "15432"},
+                                                          {"PGUSER", "o'brien"},
+                                                          {"PGDATABASE", "shop db"},
+                                                          {"PGPASSWORD", "hunter2-secret"},
+                                                          {"PGSSLMODE", "verify-full"},
+                                                          {"PGSSLROOTCERT", "/etc/ssl/ca dir\\ca.pem"},
+                                                          {"PGCONNECT_TIMEOUT", "3"},
+                                                          {"PGAPPNAME", "backhaul"}}));
     EXPECT_EQ(settings.endpoint(), "db.example:15432");
     EXPECT_EQ(settings.redact("x hunter2-secret y hunter2-secret"), "x <redacted> y <redacted>");
 }
@@ -156,7 +155,8 @@ TEST(ConnectionSettings, ChildEnvironmentCarriesLibpqVariablesAndOursReplaceThei
     EXPECT_EQ(value_in(env, "PGPASSWORD"), "hunter2-secret");
     EXPECT_EQ(value_in(env, "PGHOST"), "db.example");
     EXPECT_EQ(value_in(env, "PGUSER"), "backup");
-    for (const char* name : {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGHOST", "PGUSER", "PGDATABASE", "PGP_PASSPHRASE"})
+    for (const char* name :
+         {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGHOST", "PGUSER", "PGDATABASE", "PGP_PASSPHRASE"})
         ::unsetenv(name);
 }
 

@@ -442,17 +442,16 @@ TEST_F(PostgresPipeline, ConnectionSettingsReachChildrenOnlyThroughTheEnvironmen
     std::vector<ClientCall> calls = client_calls(tmp_ / "calls.log");
     ASSERT_EQ(calls.size(), 6u) << read_file(tmp_ / "calls.log");
     EXPECT_EQ(calls[1].args, (Argv{"--format=plain", "--no-password"}));
-    EXPECT_EQ(calls[2].args, (Argv{"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password", "--command=BEGIN",
-                                   "--file=-"}));
+    EXPECT_EQ(calls[2].args,
+              (Argv{"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password", "--command=BEGIN", "--file=-"}));
     EXPECT_EQ(calls[4].args, (Argv{"--format=custom", "--no-password"}));
     // An empty --dbname: restore into a database (PGDATABASE) rather than print a script.
     EXPECT_EQ(calls[5].args, (Argv{"--exit-on-error", "--single-transaction", "--no-password", "--dbname="}));
     const std::string port = std::to_string(server_->port());
     for (const ClientCall& call : calls)
         for (const std::string& arg : call.args)
-            for (const std::string& setting :
-                 {std::string("127.0.0.1"), port, server_->user(), server_->password(), std::string("source_db"),
-                  std::string("via_wrapper")})
+            for (const std::string& setting : {std::string("127.0.0.1"), port, server_->user(), server_->password(),
+                                               std::string("source_db"), std::string("via_wrapper")})
                 EXPECT_THAT(arg, Not(HasSubstr(setting)));
     const std::string connection = "PGHOST=127.0.0.1 PGPORT=" + port + " PGUSER=" + server_->user() + " PGDATABASE=";
     for (size_t i : {1, 4}) EXPECT_EQ(calls[i].env, connection + "source_db PGPASSWORD=set PGAPPNAME=backhaul");
