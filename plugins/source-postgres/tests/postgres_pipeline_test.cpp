@@ -152,6 +152,17 @@ class PostgresPipeline : public ::testing::Test {
         EXPECT_THAT(run.err + restore.err, Not(HasSubstr(server_->password())));
     }
 
+    // Backs up with `file` (into an empty sink) and restores into a new database `target`, which must end up identical.
+    void expect_backup_restores(const fs::path& file, const std::string& target, const CommandOptions& options) {
+        CommandResult run = backhaul({"run", file.string()}, options);
+        ASSERT_EQ(run.exit_code, 0) << run.err;
+        CommandResult restore = backhaul(
+            {"restore", file.string(), "--key", files_below(sink_dir()).at(0), "--target-database", target, "--create"},
+            options);
+        ASSERT_EQ(restore.exit_code, 0) << restore.err;
+        EXPECT_TRUE(server_->comparable_dump("source_db") == server_->comparable_dump(target)) << target;
+    }
+
     static inline std::unique_ptr<PostgresServer> server_;
     static inline std::string error_;
     static inline std::string server_version_;
@@ -429,14 +440,7 @@ TEST_F(PostgresPipeline, ConnectionSettingsReachChildrenOnlyThroughTheEnvironmen
         // Backhaul's own environment (here a cloud key) is not the clients' business.
         CommandOptions with_cloud_key;
         with_cloud_key.env["SECRET_KEY"] = "ncloud-Secret-Key-0xdeadbeef";
-        CommandResult run = backhaul({"run", file.string()}, with_cloud_key);
-        ASSERT_EQ(run.exit_code, 0) << run.err;
-        const std::string target = std::string("via_wrapper_") + format;
-        CommandResult restore = backhaul(
-            {"restore", file.string(), "--key", files_below(sink_dir()).at(0), "--target-database", target, "--create"},
-            with_cloud_key);
-        ASSERT_EQ(restore.exit_code, 0) << restore.err;
-        EXPECT_TRUE(server_->comparable_dump("source_db") == server_->comparable_dump(target)) << format;
+        expect_backup_restores(file, std::string("via_wrapper_") + format, with_cloud_key);
     }
     // pg_dump --version (probe) and pg_dump (dump) per format, then psql or pg_restore.
     std::vector<ClientCall> calls = client_calls(tmp_ / "calls.log");
@@ -448,6 +452,7 @@ TEST_F(PostgresPipeline, ConnectionSettingsReachChildrenOnlyThroughTheEnvironmen
     // An empty --dbname: restore into a database (PGDATABASE) rather than print a script.
     EXPECT_EQ(calls[5].args, (Argv{"--exit-on-error", "--single-transaction", "--no-password", "--dbname="}));
     const std::string port = std::to_string(server_->port());
+    EXPECT_THAT(read_file(tmp_ / "calls.log"), Not(HasSubstr("SECRET_KEY leaked")));
     for (const ClientCall& call : calls)
         for (const std::string& arg : call.args)
             for (const std::string& setting : {std::string("127.0.0.1"), port, server_->user(), server_->password(),
@@ -468,14 +473,7 @@ TEST_F(PostgresPipeline, ConfiguredSettingsWinOverAnInheritedService) {
     CommandOptions with_service;
     with_service.env["PGSERVICE"] = "elsewhere";
     with_service.env["PGSERVICEFILE"] = (tmp_ / "services").string();
-    fs::path file = pipeline("", "");
-    CommandResult run = backhaul({"run", file.string()}, with_service);
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    CommandResult restore = backhaul({"restore", file.string(), "--key", files_below(sink_dir()).at(0),
-                                      "--target-database", "from_service_run", "--create"},
-                                     with_service);
-    ASSERT_EQ(restore.exit_code, 0) << restore.err;
-    EXPECT_TRUE(server_->comparable_dump("source_db") == server_->comparable_dump("from_service_run"));
+    expect_backup_restores(pipeline("", ""), "from_service_run", with_service);
 }
 
 TEST_F(PostgresPipeline, HostAndUserMayComeFromASecret) {
@@ -495,13 +493,7 @@ TEST_F(PostgresPipeline, HostAndUserMayComeFromASecret) {
     from_secret.env["BACKHAUL_TEST_PG_USER"] = server_->user();
     CommandResult validate = backhaul({"validate", file.string()}, from_secret);
     EXPECT_EQ(validate.exit_code, 0) << validate.err;
-    CommandResult run = backhaul({"run", file.string()}, from_secret);
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    CommandResult restore = backhaul({"restore", file.string(), "--key", files_below(sink_dir()).at(0),
-                                      "--target-database", "from_secret_user", "--create"},
-                                     from_secret);
-    ASSERT_EQ(restore.exit_code, 0) << restore.err;
-    EXPECT_TRUE(server_->comparable_dump("source_db") == server_->comparable_dump("from_secret_user"));
+    expect_backup_restores(file, "from_secret_user", from_secret);
 }
 
 }  // namespace
