@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
+#include <string_view>
 
 namespace backhaul {
 namespace {
@@ -14,13 +16,25 @@ std::string timeout_seconds(std::chrono::milliseconds timeout) {
     return std::to_string(seconds < 2 ? 2 : seconds);
 }
 
-std::string quote_conninfo_value(const std::string& value) {
-    std::string out = "'";
-    for (char c : value) {
-        if (c == '\'' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out + "'";
+// libpq's environment variable for each keyword libpq_parameters uses (libpq documents them, section "Environment
+// Variables"). Fixed here rather than looked up in PQconndefaults(): that returns nothing when a service file does not
+// parse, and the configured settings must reach the clients regardless.
+constexpr std::pair<std::string_view, std::string_view> kVariableOf[] = {
+    {"host", "PGHOST"},
+    {"port", "PGPORT"},
+    {"user", "PGUSER"},
+    {"dbname", "PGDATABASE"},
+    {"password", "PGPASSWORD"},
+    {"sslmode", "PGSSLMODE"},
+    {"sslrootcert", "PGSSLROOTCERT"},
+    {"connect_timeout", "PGCONNECT_TIMEOUT"},
+    {"application_name", "PGAPPNAME"},
+};
+
+std::string_view variable_of(std::string_view keyword) {
+    for (const auto& [key, variable] : kVariableOf)
+        if (key == keyword) return variable;
+    throw std::logic_error("no libpq environment variable for '" + std::string(keyword) + "'");
 }
 
 }  // namespace
@@ -47,29 +61,31 @@ std::vector<std::pair<std::string, std::string>> ConnectionSettings::libpq_param
     return params;
 }
 
-std::string ConnectionSettings::conninfo(const std::string& database_name) const {
-    std::string text;
-    for (const auto& [key, value] : libpq_parameters(database_name)) {
-        if (key == "password" || key == "application_name") continue;  // PGPASSWORD and PGAPPNAME carry these
-        text += (text.empty() ? "" : " ") + key + "=" + quote_conninfo_value(value);
-    }
-    return text;
-}
-
-std::vector<std::pair<std::string, std::string>> ConnectionSettings::child_environment() const {
-    // Child processes inherit almost nothing of our environment (ChildSpec), but the preflight's libpq reads all of
-    // libpq's variables (PGSSLCERT, PGSERVICE, PGOPTIONS, ...): the clients get the same ones, or the preflight
-    // would check a different connection than pg_dump then makes. libpq itself names them.
+std::vector<std::pair<std::string, std::string>> ConnectionSettings::child_environment(
+    const std::string& database_name) const {
     std::vector<std::pair<std::string, std::string>> env;
+    for (const auto& [key, value] : libpq_parameters(database_name)) env.emplace_back(variable_of(key), value);
+    auto set_by_us = [&env](std::string_view name) {
+        for (const auto& [set_name, value] : env)
+            if (set_name == name) return true;
+        return false;
+    };
+    // Child processes inherit almost nothing of our environment (ChildSpec), but the preflight's libpq reads all of
+    // libpq's variables (PGSSLCERT, PGOPTIONS, PGPASSWORD without option 'password', ...): the clients get the same
+    // ones, or the preflight would check a different connection than pg_dump then makes. libpq itself names them.
+    // A service (PGSERVICE) is the exception: libpq lets a service's settings beat environment variables, so passed on
+    // it would override the configured host, user, ... that the preflight used. PQconndefaults() applies the service
+    // the way libpq does for every parameter not configured (service, then environment, then default): the clients
+    // get that result instead of the service.
+    const bool service = std::getenv("PGSERVICE") != nullptr;
     std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> defaults(PQconndefaults(), &PQconninfoFree);
     for (const PQconninfoOption* option = defaults.get(); option && option->keyword; ++option) {
-        if (!option->envvar) continue;
+        if (!option->envvar || set_by_us(option->envvar)) continue;
         std::string_view name(option->envvar);
-        if (name == "PGAPPNAME" || (password && name == "PGPASSWORD")) continue;
-        if (const char* value = std::getenv(option->envvar)) env.emplace_back(name, value);
+        const char* value = service ? option->val : std::getenv(option->envvar);
+        if (service && name == "PGSERVICE") continue;
+        if (value) env.emplace_back(name, value);
     }
-    env.emplace_back("PGAPPNAME", "backhaul");
-    if (password) env.emplace_back("PGPASSWORD", *password);
     return env;
 }
 

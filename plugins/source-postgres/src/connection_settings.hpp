@@ -1,5 +1,6 @@
-// Where and as whom to connect, shared by the libpq preflight, pg_dump, psql and pg_restore. The password never
-// appears in a connection string: libpq gets it as a separate parameter, child processes through PGPASSWORD.
+// Where and as whom to connect, shared by the libpq preflight, pg_dump, psql and pg_restore. None of it reaches a
+// client program's command line, which every local user can read in /proc: libpq gets the settings as parameters,
+// child processes as libpq's environment variables (PGHOST, PGUSER, PGPASSWORD, ...), so any of them may be a secret.
 #pragma once
 
 #include <chrono>
@@ -23,15 +24,14 @@ struct ConnectionSettings {
     // "db.example:5432", or "local socket, port 5432" without a host: how errors name the server.
     std::string endpoint() const;
 
-    // A libpq connection string for `database` (quoted, without the password) for a child's --dbname.
-    std::string conninfo(const std::string& database) const;
-
     // libpq keyword/value pairs for PQconnectStartParams, including the password.
     std::vector<std::pair<std::string, std::string>> libpq_parameters(const std::string& database) const;
 
-    // The environment a client program gets (see ChildSpec::env): the libpq variables of ours (PGSSLCERT, PGSERVICE,
-    // ...), then PGAPPNAME and, if a password is set, PGPASSWORD (both replacing ours).
-    std::vector<std::pair<std::string, std::string>> child_environment() const;
+    // The environment a client program connecting to `database` gets (see ChildSpec::env): libpq's variables for
+    // every parameter of libpq_parameters (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGAPPNAME, ...), then the
+    // libpq variables of ours for everything else (PGSSLCERT, PGOPTIONS, ...). With PGSERVICE set, the service is
+    // resolved here and not passed on (see the .cpp).
+    std::vector<std::pair<std::string, std::string>> child_environment(const std::string& database) const;
 
     // `text` with every occurrence of the password replaced by "<redacted>" (passwords shorter than 4 characters are
     // left alone, as the core does: they would redact ordinary words).

@@ -244,8 +244,11 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
         spec.argv.insert(spec.argv.end(),
                          {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password", "--command=BEGIN", "--file=-"});
     }
-    spec.argv.push_back("--dbname=" + settings.conninfo(target));
-    spec.env = settings.child_environment();
+    // The target comes as PGDATABASE (child_environment), like every connection setting: the command line is
+    // readable by every local user. pg_restore still needs --dbname to restore into a database rather than print a
+    // script; libpq treats its empty value as not given and falls back to PGDATABASE. psql needs no --dbname at all.
+    if (client.custom_format) spec.argv.push_back("--dbname=");
+    spec.env = settings.child_environment(target);
     spec.input = ChildSpec::Input::pipe;
     // psql echoes query results (set_config, lo_open, ...) that nobody reads; errors arrive on stderr.
     spec.output = ChildSpec::Output::null;

@@ -134,7 +134,7 @@ void check_extra_args(const std::vector<std::string>& extra_args) {
     }
 }
 
-std::vector<std::string> pg_dump_arguments(const DumpSelection& selection, const std::string& conninfo) {
+std::vector<std::string> pg_dump_arguments(const DumpSelection& selection) {
     std::vector<std::string> args;
     args.push_back(selection.custom_format ? "--format=custom" : "--format=plain");
     for (const std::string& s : selection.schemas) args.push_back("--schema=" + s);
@@ -148,7 +148,6 @@ std::vector<std::string> pg_dump_arguments(const DumpSelection& selection, const
     args.insert(args.end(), selection.extra_args.begin(), selection.extra_args.end());
     // pg_dump never prompts: without a password it fails instead of waiting on a terminal it does not have.
     args.push_back("--no-password");
-    args.push_back("--dbname=" + conninfo);
     return args;
 }
 

@@ -19,7 +19,8 @@ struct DumpSelection {
 // Throws backhaul::Error(invalid_config) "extra_args: '<arg>' ..." for the first item that is not allowed.
 void check_extra_args(const std::vector<std::string>& extra_args);
 
-// Every argument after the program name; `conninfo` goes in --dbname. Does not check extra_args.
-std::vector<std::string> pg_dump_arguments(const DumpSelection& selection, const std::string& conninfo);
+// Every argument after the program name. No connection settings: those reach pg_dump through its environment
+// (ConnectionSettings::child_environment), the database too (PGDATABASE). Does not check extra_args.
+std::vector<std::string> pg_dump_arguments(const DumpSelection& selection);
 
 }  // namespace backhaul

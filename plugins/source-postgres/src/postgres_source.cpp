@@ -19,17 +19,14 @@ const char* const kSslModes[] = {"disable", "allow", "prefer", "require", "verif
 const char* const kFormats[] = {"plain", "custom", nullptr};
 
 const bh_option_spec kOptions[] = {
-    {"host", BH_OPT_STRING, BH_OPT_ARGV, nullptr, nullptr, "Server host name or address; default: the local socket."},
-    {"port", BH_OPT_INT, BH_OPT_ARGV, "5432", nullptr, "Server port."},
-    {"user", BH_OPT_STRING, BH_OPT_ARGV, nullptr, nullptr, "Role to connect as; default: the operating system user."},
-    {"database", BH_OPT_STRING, BH_OPT_REQUIRED | BH_OPT_ARGV, nullptr, nullptr,
-     "Database to back up (and restore into)."},
+    {"host", BH_OPT_STRING, 0, nullptr, nullptr, "Server host name or address; default: the local socket."},
+    {"port", BH_OPT_INT, 0, "5432", nullptr, "Server port."},
+    {"user", BH_OPT_STRING, 0, nullptr, nullptr, "Role to connect as; default: the operating system user."},
+    {"database", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr, "Database to back up (and restore into)."},
     {"password", BH_OPT_STRING, BH_OPT_SECRET, nullptr, nullptr,
      "Password, normally ${secret:...} or ${env:...}; given to pg_dump/psql/pg_restore only as PGPASSWORD."},
-    {"sslmode", BH_OPT_ENUM, BH_OPT_ARGV, nullptr, kSslModes,
-     "libpq sslmode for the preflight and every client program."},
-    {"sslrootcert", BH_OPT_STRING, BH_OPT_ARGV, nullptr, nullptr,
-     "CA certificate file for sslmode verify-ca/verify-full."},
+    {"sslmode", BH_OPT_ENUM, 0, nullptr, kSslModes, "libpq sslmode for the preflight and every client program."},
+    {"sslrootcert", BH_OPT_STRING, 0, nullptr, nullptr, "CA certificate file for sslmode verify-ca/verify-full."},
     {"format", BH_OPT_ENUM, 0, "\"plain\"", kFormats,
      "pg_dump format: plain (SQL, {ext} .sql) or custom (pg_restore archive, {ext} .dump)."},
     {"schemas", BH_OPT_LIST, BH_OPT_ARGV, "[]", nullptr, "Dump only these schemas (pg_dump --schema patterns)."},
@@ -43,15 +40,14 @@ const bh_option_spec kOptions[] = {
     {"pg_dump", BH_OPT_STRING, BH_OPT_ARGV, nullptr, nullptr,
      "pg_dump to run; default: the newest /usr/lib/postgresql/*/bin/pg_dump, else PATH. psql and pg_restore are "
      "taken from its directory."},
-    {"connect_timeout", BH_OPT_DURATION, BH_OPT_ARGV, nullptr, nullptr,
+    {"connect_timeout", BH_OPT_DURATION, 0, nullptr, nullptr,
      "How long to wait for the server to answer a connection; 30s when unset."},
     {"lock_wait_timeout", BH_OPT_DURATION, BH_OPT_ARGV, nullptr, nullptr,
      "Fail instead of waiting longer than this for a table lock (pg_dump --lock-wait-timeout)."},
 };
 
 const bh_option_spec kRestoreOptions[] = {
-    {"target_database", BH_OPT_STRING, BH_OPT_ARGV, nullptr, nullptr,
-     "Database to restore into; default: option 'database'."},
+    {"target_database", BH_OPT_STRING, 0, nullptr, nullptr, "Database to restore into; default: option 'database'."},
     {"create", BH_OPT_BOOL, 0, "false", nullptr, "Create the target database first (it must not exist)."},
     {"clean", BH_OPT_BOOL, 0, "false", nullptr,
      "Drop everything in a non-empty target database first, instead of refusing to restore into it."},
@@ -189,9 +185,8 @@ class PostgresSource final : public Source {
 
         ChildSpec spec;
         spec.argv.push_back(pg_dump.path);
-        for (std::string& arg : pg_dump_arguments(selection_, settings_.conninfo(settings_.database)))
-            spec.argv.push_back(std::move(arg));
-        spec.env = settings_.child_environment();
+        for (std::string& arg : pg_dump_arguments(selection_)) spec.argv.push_back(std::move(arg));
+        spec.env = settings_.child_environment(settings_.database);
         spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
             host.info(settings.redact(std::string(line)));
         };

@@ -25,8 +25,7 @@ std::string refusal(const Args& extra_args) {
 
 TEST(DumpArguments, PlainDefaults) {
     DumpSelection selection;
-    EXPECT_EQ(pg_dump_arguments(selection, "dbname='shop'"),
-              (Args{"--format=plain", "--no-password", "--dbname=dbname='shop'"}));
+    EXPECT_EQ(pg_dump_arguments(selection), (Args{"--format=plain", "--no-password"}));
 }
 
 TEST(DumpArguments, EveryOptionInOrder) {
@@ -40,10 +39,10 @@ TEST(DumpArguments, EveryOptionInOrder) {
     selection.no_privileges = true;
     selection.lock_wait_timeout_ms = 5000;
     selection.extra_args = {"--encoding", "UTF8", "-v"};
-    EXPECT_EQ(pg_dump_arguments(selection, "c"),
+    EXPECT_EQ(pg_dump_arguments(selection),
               (Args{"--format=custom", "--schema=sales", "--schema=hr", "--exclude-schema=tmp*", "--table=sales.orders",
                     "--exclude-table=sales.log", "--no-owner", "--no-privileges", "--lock-wait-timeout=5000",
-                    "--encoding", "UTF8", "-v", "--no-password", "--dbname=c"}));
+                    "--encoding", "UTF8", "-v", "--no-password"}));
 }
 
 TEST(DumpArguments, AllowedExtraArgsPass) {
@@ -97,7 +96,9 @@ TEST(DumpArguments, UnknownBundledAndPositionalAreRefused) {
     EXPECT_EQ(refusal({"--encoding"}), "extra_args: '--encoding' needs a value");
 }
 
-TEST(ConnectionSettings, ConninfoQuotesAndNeverHoldsThePassword) {
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+TEST(ConnectionSettings, ChildEnvironmentCarriesEveryConfiguredSetting) {
     ConnectionSettings settings;
     settings.host = "db.example";
     settings.port = 15432;
@@ -106,41 +107,68 @@ TEST(ConnectionSettings, ConninfoQuotesAndNeverHoldsThePassword) {
     settings.sslmode = "verify-full";
     settings.sslrootcert = "/etc/ssl/ca dir\\ca.pem";
     settings.connect_timeout = std::chrono::milliseconds(2500);
-    EXPECT_EQ(settings.conninfo("shop db"),
-              "host='db.example' port='15432' user='o\\'brien' dbname='shop db' sslmode='verify-full' "
-              "sslrootcert='/etc/ssl/ca dir\\\\ca.pem' connect_timeout='3'");
+    // Values as they are: an environment variable needs no quoting, and PGDATABASE is never parsed as a conninfo.
+    EXPECT_EQ(settings.child_environment("shop db"), (Env{{"PGHOST", "db.example"},
+                                                          {"PGPORT", "15432"},
+                                                          {"PGUSER", "o'brien"},
+                                                          {"PGDATABASE", "shop db"},
+                                                          {"PGPASSWORD", "hunter2-secret"},
+                                                          {"PGSSLMODE", "verify-full"},
+                                                          {"PGSSLROOTCERT", "/etc/ssl/ca dir\\ca.pem"},
+                                                          {"PGCONNECT_TIMEOUT", "3"},
+                                                          {"PGAPPNAME", "backhaul"}}));
     EXPECT_EQ(settings.endpoint(), "db.example:15432");
     EXPECT_EQ(settings.redact("x hunter2-secret y hunter2-secret"), "x <redacted> y <redacted>");
+}
+
+std::optional<std::string> value_in(const Env& env, const std::string& name) {
+    EXPECT_LE(std::count_if(env.begin(), env.end(), [&](const auto& v) { return v.first == name; }), 1) << name;
+    for (const auto& [set_name, value] : env)
+        if (set_name == name) return value;
+    return std::nullopt;
 }
 
 TEST(ConnectionSettings, ChildEnvironmentCarriesLibpqVariablesAndOursReplaceTheirs) {
     ::setenv("PGSSLCERT", "/etc/backup/client.crt", 1);
     ::setenv("PGPASSWORD", "from-the-environment", 1);
     ::setenv("PGAPPNAME", "someone-else", 1);
+    ::setenv("PGHOST", "elsewhere.example", 1);
+    ::setenv("PGUSER", "someone", 1);
+    ::setenv("PGDATABASE", "otherdb", 1);
     ::setenv("PGP_PASSPHRASE", "not-for-libpq", 1);  // starts with PG, but no libpq variable
     ConnectionSettings settings;
     settings.database = "d";
-    using Env = std::vector<std::pair<std::string, std::string>>;
-    Env env = settings.child_environment();
-    EXPECT_THAT(env, ::testing::Contains(std::pair<std::string, std::string>{"PGSSLCERT", "/etc/backup/client.crt"}));
-    // Without a password option libpq's own PGPASSWORD is what the preflight used too.
-    EXPECT_THAT(env, ::testing::Contains(std::pair<std::string, std::string>{"PGPASSWORD", "from-the-environment"}));
-    EXPECT_EQ(env.back(), (std::pair<std::string, std::string>{"PGAPPNAME", "backhaul"}));
-    for (const auto& [name, value] : env) EXPECT_NE(name, "PGP_PASSPHRASE");
+    Env env = settings.child_environment("d");
+    EXPECT_EQ(value_in(env, "PGSSLCERT"), "/etc/backup/client.crt");
+    // Without a password, host or user option libpq's own variables are what the preflight used too.
+    EXPECT_EQ(value_in(env, "PGPASSWORD"), "from-the-environment");
+    EXPECT_EQ(value_in(env, "PGHOST"), "elsewhere.example");
+    EXPECT_EQ(value_in(env, "PGUSER"), "someone");
+    EXPECT_EQ(value_in(env, "PGDATABASE"), "d");
+    EXPECT_EQ(value_in(env, "PGAPPNAME"), "backhaul");
+    EXPECT_EQ(value_in(env, "PGP_PASSPHRASE"), std::nullopt);
 
     settings.password = "hunter2-secret";
-    env = settings.child_environment();
-    EXPECT_EQ(Env(env.end() - 2, env.end()), (Env{{"PGAPPNAME", "backhaul"}, {"PGPASSWORD", "hunter2-secret"}}));
-    EXPECT_EQ(std::count_if(env.begin(), env.end(), [](const auto& v) { return v.first == "PGPASSWORD"; }), 1);
-    EXPECT_EQ(std::count_if(env.begin(), env.end(), [](const auto& v) { return v.first == "PGAPPNAME"; }), 1);
-    for (const char* name : {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGP_PASSPHRASE"}) ::unsetenv(name);
+    settings.host = "db.example";
+    settings.user = "backup";
+    env = settings.child_environment("d");
+    EXPECT_EQ(value_in(env, "PGPASSWORD"), "hunter2-secret");
+    EXPECT_EQ(value_in(env, "PGHOST"), "db.example");
+    EXPECT_EQ(value_in(env, "PGUSER"), "backup");
+    for (const char* name :
+         {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGHOST", "PGUSER", "PGDATABASE", "PGP_PASSPHRASE"})
+        ::unsetenv(name);
 }
 
 TEST(ConnectionSettings, DefaultsAndShortPasswords) {
     ConnectionSettings settings;
     settings.database = "d";
     settings.password = "abc";  // too short to redact without mangling ordinary words, as in the core
-    EXPECT_EQ(settings.conninfo("d"), "port='5432' dbname='d' connect_timeout='30'");
+    EXPECT_EQ(settings.child_environment("d"), (Env{{"PGPORT", "5432"},
+                                                    {"PGDATABASE", "d"},
+                                                    {"PGPASSWORD", "abc"},
+                                                    {"PGCONNECT_TIMEOUT", "30"},
+                                                    {"PGAPPNAME", "backhaul"}}));
     EXPECT_EQ(settings.endpoint(), "local socket, port 5432");
     EXPECT_EQ(settings.redact("abc"), "abc");
 }

@@ -17,6 +17,7 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 namespace fs = std::filesystem;
+using Argv = std::vector<std::string>;
 
 // Every kind of content a dump must carry unchanged.
 const char* const kVariedContent = R"SQL(
@@ -149,6 +150,17 @@ class PostgresPipeline : public ::testing::Test {
         EXPECT_THAT(original, HasSubstr("lo_open('424242'"));
         EXPECT_TRUE(original == restored) << "dumps differ; restored:\n" << restored.substr(0, 4000);
         EXPECT_THAT(run.err + restore.err, Not(HasSubstr(server_->password())));
+    }
+
+    // Backs up with `file` (into an empty sink) and restores into a new database `target`, which must end up identical.
+    void expect_backup_restores(const fs::path& file, const std::string& target, const CommandOptions& options) {
+        CommandResult run = backhaul({"run", file.string()}, options);
+        ASSERT_EQ(run.exit_code, 0) << run.err;
+        CommandResult restore = backhaul(
+            {"restore", file.string(), "--key", files_below(sink_dir()).at(0), "--target-database", target, "--create"},
+            options);
+        ASSERT_EQ(restore.exit_code, 0) << restore.err;
+        EXPECT_TRUE(server_->comparable_dump("source_db") == server_->comparable_dump(target)) << target;
     }
 
     static inline std::unique_ptr<PostgresServer> server_;
@@ -387,14 +399,34 @@ INSTANTIATE_TEST_SUITE_P(
                           "or set option 'pg_dump' to a pg_dump of version {major} or newer"}),
     [](const ::testing::TestParamInfo<ConnectFailureCase>& info) { return info.param.name; });
 
-TEST_F(PostgresPipeline, PasswordReachesChildrenOnlyThroughTheEnvironment) {
-    // Wrappers around the real clients record their argv (as the kernel shows it in /proc/<pid>/cmdline) and whether
-    // the password and application name arrived in their environment.
+// One call of a wrapped client: its arguments as the kernel shows them to every local user (/proc/<pid>/cmdline,
+// without the shell and script path) and what it found in its environment.
+struct ClientCall {
+    std::vector<std::string> args;
+    std::string env;
+};
+
+std::vector<ClientCall> client_calls(const fs::path& log) {
+    std::vector<ClientCall> calls;
+    std::istringstream in(read_file(log));
+    for (std::string line; std::getline(in, line);) {
+        std::vector<std::string> fields;
+        std::istringstream split(line);
+        for (std::string field; std::getline(split, field, '|');) fields.push_back(field);
+        if (fields.size() < 3) throw std::runtime_error("unexpected client call: " + line);
+        calls.push_back({{fields.begin() + 2, fields.end() - 1}, fields.back()});
+    }
+    return calls;
+}
+
+TEST_F(PostgresPipeline, ConnectionSettingsReachChildrenOnlyThroughTheEnvironment) {
+    // Wrappers around the real clients record their command line and what arrived in their environment.
     fs::path bin = tmp_ / "bin";
     fs::create_directories(bin);
     for (const char* tool : {"pg_dump", "psql", "pg_restore"}) {
         write_file(bin / tool,
-                   "#!/bin/sh\n{ tr '\\0' ' ' < /proc/$$/cmdline; echo \" PGPASSWORD=${PGPASSWORD:+set} "
+                   "#!/bin/sh\n{ tr '\\0' '|' < /proc/$$/cmdline; echo \"PGHOST=$PGHOST PGPORT=$PGPORT PGUSER=$PGUSER "
+                   "PGDATABASE=$PGDATABASE PGPASSWORD=${PGPASSWORD:+set} "
                    "PGAPPNAME=$PGAPPNAME${SECRET_KEY:+ SECRET_KEY leaked}\"; } >> '" +
                        (tmp_ / "calls.log").string() + "'\nexec '" + (server_->bin_dir() / tool).string() +
                        "' \"$@\"\n");
@@ -408,35 +440,60 @@ TEST_F(PostgresPipeline, PasswordReachesChildrenOnlyThroughTheEnvironment) {
         // Backhaul's own environment (here a cloud key) is not the clients' business.
         CommandOptions with_cloud_key;
         with_cloud_key.env["SECRET_KEY"] = "ncloud-Secret-Key-0xdeadbeef";
-        CommandResult run = backhaul({"run", file.string()}, with_cloud_key);
-        ASSERT_EQ(run.exit_code, 0) << run.err;
-        CommandResult restore = backhaul({"restore", file.string(), "--key", files_below(sink_dir()).at(0),
-                                          "--target-database", std::string("via_wrapper_") + format, "--create"},
-                                         with_cloud_key);
-        ASSERT_EQ(restore.exit_code, 0) << restore.err;
+        expect_backup_restores(file, std::string("via_wrapper_") + format, with_cloud_key);
     }
-    std::string calls = read_file(tmp_ / "calls.log");
-    EXPECT_THAT(calls, Not(HasSubstr(server_->password())));
-    EXPECT_THAT(calls, Not(HasSubstr("SECRET_KEY leaked")));
-    // pg_dump --version (probe) and pg_dump (dump) per format, then psql and pg_restore.
-    std::vector<std::string> lines;
-    std::istringstream in(calls);
-    for (std::string line; std::getline(in, line);) lines.push_back(line);
-    ASSERT_EQ(lines.size(), 6u) << calls;
-    EXPECT_THAT(lines[1], HasSubstr("/bin/pg_dump --format=plain --no-password --dbname=host='127.0.0.1' port='" +
-                                    std::to_string(server_->port()) +
-                                    "' user='backhaul_test' dbname='source_db' connect_timeout='10'  "
-                                    "PGPASSWORD=set PGAPPNAME=backhaul"));
-    EXPECT_THAT(lines[2],
-                HasSubstr("/bin/psql -X --quiet -v ON_ERROR_STOP=1 --no-password --command=BEGIN --file=- "
-                          "--dbname=host="));
-    EXPECT_THAT(lines[5],
-                HasSubstr("/bin/pg_restore --exit-on-error --single-transaction --no-password --dbname=host="));
-    for (const std::string& line : lines) {
-        if (line.find("--version") == std::string::npos) {
-            EXPECT_THAT(line, HasSubstr("PGPASSWORD=set PGAPPNAME=backhaul"));
-        }
+    // pg_dump --version (probe) and pg_dump (dump) per format, then psql or pg_restore.
+    std::vector<ClientCall> calls = client_calls(tmp_ / "calls.log");
+    ASSERT_EQ(calls.size(), 6u) << read_file(tmp_ / "calls.log");
+    EXPECT_EQ(calls[1].args, (Argv{"--format=plain", "--no-password"}));
+    EXPECT_EQ(calls[2].args,
+              (Argv{"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password", "--command=BEGIN", "--file=-"}));
+    EXPECT_EQ(calls[4].args, (Argv{"--format=custom", "--no-password"}));
+    // An empty --dbname: restore into a database (PGDATABASE) rather than print a script.
+    EXPECT_EQ(calls[5].args, (Argv{"--exit-on-error", "--single-transaction", "--no-password", "--dbname="}));
+    const std::string port = std::to_string(server_->port());
+    EXPECT_THAT(read_file(tmp_ / "calls.log"), Not(HasSubstr("SECRET_KEY leaked")));
+    for (const ClientCall& call : calls)
+        for (const std::string& arg : call.args)
+            for (const std::string& setting : {std::string("127.0.0.1"), port, server_->user(), server_->password(),
+                                               std::string("source_db"), std::string("via_wrapper")})
+                EXPECT_THAT(arg, Not(HasSubstr(setting)));
+    const std::string connection = "PGHOST=127.0.0.1 PGPORT=" + port + " PGUSER=" + server_->user() + " PGDATABASE=";
+    for (size_t i : {1, 4}) EXPECT_EQ(calls[i].env, connection + "source_db PGPASSWORD=set PGAPPNAME=backhaul");
+    EXPECT_EQ(calls[2].env, connection + "via_wrapper_plain PGPASSWORD=set PGAPPNAME=backhaul");
+    EXPECT_EQ(calls[5].env, connection + "via_wrapper_custom PGPASSWORD=set PGAPPNAME=backhaul");
+}
+
+TEST_F(PostgresPipeline, ConfiguredSettingsWinOverAnInheritedService) {
+    // libpq lets a service's settings beat environment variables: the clients must still connect where the preflight
+    // did, to the configured host, port, user and database, as when these were on their command line.
+    const std::string unused = std::to_string(PostgresServer::free_port());
+    write_file(tmp_ / "services",
+               "[elsewhere]\nhost=127.0.0.1\nport=" + unused + "\nuser=nobody_here\ndbname=nowhere\n");
+    CommandOptions with_service;
+    with_service.env["PGSERVICE"] = "elsewhere";
+    with_service.env["PGSERVICEFILE"] = (tmp_ / "services").string();
+    expect_backup_restores(pipeline("", ""), "from_service_run", with_service);
+}
+
+TEST_F(PostgresPipeline, HostAndUserMayComeFromASecret) {
+    fs::path file = pipeline("format = \"custom\"\n", "");
+    std::string text = read_file(file);
+    for (auto [from, to] : {std::pair<std::string, std::string>{"host = \"127.0.0.1\"", "host = \"${secret:x.host}\""},
+                            {"user = \"" + server_->user() + "\"", "user = \"${secret:x.user}\""}}) {
+        size_t at = text.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        text.replace(at, from.size(), to);
     }
+    write_file(file, text +
+                         "\n[secrets.x]\nplugin = \"secret-env\"\n"
+                         "fields = { host = \"BACKHAUL_TEST_PG_HOST\", user = \"BACKHAUL_TEST_PG_USER\" }\n");
+    CommandOptions from_secret;
+    from_secret.env["BACKHAUL_TEST_PG_HOST"] = "127.0.0.1";
+    from_secret.env["BACKHAUL_TEST_PG_USER"] = server_->user();
+    CommandResult validate = backhaul({"validate", file.string()}, from_secret);
+    EXPECT_EQ(validate.exit_code, 0) << validate.err;
+    expect_backup_restores(file, "from_secret_user", from_secret);
 }
 
 }  // namespace

@@ -85,16 +85,17 @@ TEST_F(SourcePostgres, DescriptorDeclaresOptionsRestoreOptionsAndVariables) {
                            "schemas", "exclude_schemas", "tables", "exclude_tables", "no_owner", "no_privileges",
                            "extra_args", "pg_dump", "connect_timeout", "lock_wait_timeout"}));
     EXPECT_EQ(d.options[4].flags, uint32_t{BH_OPT_SECRET});
-    EXPECT_EQ(d.options[3].flags, uint32_t{BH_OPT_REQUIRED | BH_OPT_ARGV});
-    // Every option whose value reaches a client program's argv (--dbname=conninfo, flags) refuses ${secret:...}.
+    EXPECT_EQ(d.options[3].flags, uint32_t{BH_OPT_REQUIRED});
+    // Every option whose value reaches a client program's argv (flags) refuses ${secret:...}; the connection settings
+    // reach the clients through their environment and may be secrets.
     std::vector<std::string> on_argv;
     for (uint32_t i = 0; i < d.option_count; ++i)
         if (d.options[i].flags & BH_OPT_ARGV) on_argv.push_back(d.options[i].name);
-    EXPECT_EQ(on_argv,
-              (Argv{"host", "port", "user", "database", "sslmode", "sslrootcert", "schemas", "exclude_schemas",
-                    "tables", "exclude_tables", "extra_args", "pg_dump", "connect_timeout", "lock_wait_timeout"}));
+    EXPECT_EQ(on_argv, (Argv{"schemas", "exclude_schemas", "tables", "exclude_tables", "extra_args", "pg_dump",
+                             "lock_wait_timeout"}));
     ASSERT_EQ(d.restore_option_count, 3u);
     EXPECT_STREQ(d.restore_options[0].name, "target_database");
+    EXPECT_EQ(d.restore_options[0].flags, 0u);  // PGDATABASE, not argv
     EXPECT_STREQ(d.restore_options[1].name, "create");
     EXPECT_EQ(d.restore_options[1].type, BH_OPT_BOOL);
     EXPECT_STREQ(d.restore_options[2].name, "clean");
