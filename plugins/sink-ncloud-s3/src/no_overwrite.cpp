@@ -18,7 +18,7 @@ void check_absent(S3Client& client, const std::string& key) {
 
 http::Response send_if_absent(S3Client& client, S3Request request, const std::string& operation) {
     ConditionalWrites mode = client.config().conditional_writes;
-    if (mode == ConditionalWrites::check) return client.execute(request, operation);
+    if (mode == ConditionalWrites::check || client.conditional_refused(operation)) return client.execute(request, operation);
     S3Request conditional = request;
     conditional.headers.emplace_back("if-none-match", "*");
     try {
@@ -32,6 +32,7 @@ http::Response send_if_absent(S3Client& client, S3Request request, const std::st
                               "conditional_writes = \"auto\"",
                           e.detail(), e.http_status(), e.code());
     }
+    client.refuse_conditional(operation);
     client.host().debug(operation + ": the store does not support If-None-Match; relying on the HeadObject check");
     return client.execute(request, operation);
 }

@@ -4,6 +4,8 @@
 // thread makes its own.
 #pragma once
 
+#include <set>
+#include <mutex>
 #include <atomic>
 #include <backhaul/sdk.hpp>
 #include <functional>
@@ -43,6 +45,18 @@ class S3Client {
     // How many attempts the last execute() made: more than one means an earlier one may have reached the server.
     int attempts() const { return attempts_; }
 
+    // Requests (by their operation's name, "PutObject") for which the store answered If-None-Match with 501: sent
+    // without it from then on, so a store that never supports it costs one refused request per instance, not one per
+    // object. Thread-safe.
+    bool conditional_refused(const std::string& operation) const {
+        std::lock_guard lock(conditional_mutex_);
+        return conditional_refused_.count(operation.substr(0, operation.find(' '))) != 0;
+    }
+    void refuse_conditional(const std::string& operation) {
+        std::lock_guard lock(conditional_mutex_);
+        conditional_refused_.insert(operation.substr(0, operation.find(' ')));
+    }
+
     std::string display(const std::string& key) const { return "s3://" + config_.bucket + "/" + key; }
     const S3Config& config() const { return config_; }
     Host host() const { return host_; }
@@ -58,6 +72,8 @@ class S3Client {
     http::Client http_;
     http::RetryPolicy retry_;
     int attempts_ = 0;
+    mutable std::mutex conditional_mutex_;
+    std::set<std::string> conditional_refused_;
 };
 
 }  // namespace backhaul::s3

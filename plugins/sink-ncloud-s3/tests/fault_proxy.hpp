@@ -271,6 +271,13 @@ class FaultProxy {
                 sent += chunk.size();
             }
         }
+        // The server stopped taking the body (it answered early): take the rest from the client anyway, as a real
+        // server's socket would, so the client gets to read the answer instead of a reset.
+        while (!ok && sent < body_length) {
+            chunk.clear();
+            if (!fill(client, chunk, 1)) break;
+            sent += chunk.size();
+        }
         // The response: its head gets "Connection: close" (one request per connection), the rest is piped as is.
         std::string response;
         size_t head_end = 0;
@@ -288,7 +295,9 @@ class FaultProxy {
             size_t end = response.find("\r\n\r\n");
             if (end != std::string::npos)
                 write_all(client, close_connection(response.substr(0, end + 4)) + response.substr(end + 4));
-        } else if (ok && read_head(upstream, response, head_end)) {
+        } else if (read_head(upstream, response, head_end)) {
+            // Also when sending the body failed: a server may answer early (e.g. 501 to a header) and close while the
+            // client is still sending, and a real client reads that answer.
             ok = write_all(client, close_connection(response.substr(0, head_end))) &&
                  write_all(client, std::string_view(response).substr(head_end));
             while (ok) {
