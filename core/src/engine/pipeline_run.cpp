@@ -142,21 +142,15 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     store.put(pending_key(result.key), marker.to_json());
     // Until the manifest is written, leaving this function takes the marker away again unless data was committed:
     // then the marker is the proof that this pipeline left the incomplete backup.
-    // After a failure the run's control is cancelled and so is every call of its sink: the marker goes through a sink
-    // instance of its own, like a notifier, so a failed run leaves nothing behind.
+    // Through a sink instance of its own, like a notifier: after a failure the run's control is cancelled and so is
+    // every call of the run's sink, and a failed run must leave nothing behind.
     struct MarkerCleanup {
         const PipelinePlan& plan;
         const ValueResolver& secrets;
-        const RunControl& control;
-        SinkStore& store;
         const BackupResult& result;
         ~MarkerCleanup() {
             if (result.data_committed && !result.manifest_written) return;
             try {
-                if (!control.cancelled()) {
-                    store.remove({pending_key(result.key)});
-                    return;
-                }
                 RunControl own;
                 std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, own);
                 SinkStore(*sink).remove({pending_key(result.key)});
@@ -164,7 +158,7 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
                 Log::warn("could not remove the pending marker '" + pending_key(result.key) + "': " + e.what());
             }
         }
-    } marker_cleanup{plan, secrets, control, store, result};
+    } marker_cleanup{plan, secrets, result};
 
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     void* raw_upload = nullptr;

@@ -79,6 +79,11 @@ std::map<std::string, std::string> scope_identity(const BackupCatalog& catalog, 
                            "`name`; nothing was deleted");
 }
 
+// The one rule: `raw` is below `threshold` of the baseline's raw size (threshold 0 = off).
+bool shrunk(uint64_t raw, uint64_t baseline_raw, double threshold) {
+    return threshold > 0 && static_cast<double>(raw) < threshold * static_cast<double>(baseline_raw);
+}
+
 // Oldest to newest over the in-scope complete backups: which are shrunken, against which baseline.
 std::map<size_t, ShrinkFinding> find_shrunken(const std::vector<BackupEntry>& newest_first,
                                               const std::vector<size_t>& in_scope, double threshold) {
@@ -86,8 +91,7 @@ std::map<size_t, ShrinkFinding> find_shrunken(const std::vector<BackupEntry>& ne
     const BackupEntry* baseline = nullptr;
     for (auto it = in_scope.rbegin(); it != in_scope.rend(); ++it) {
         const BackupEntry& b = newest_first[*it];
-        if (threshold > 0 && baseline && b.raw_bytes && baseline->raw_bytes &&
-            static_cast<double>(*b.raw_bytes) < threshold * static_cast<double>(*baseline->raw_bytes)) {
+        if (baseline && b.raw_bytes && baseline->raw_bytes && shrunk(*b.raw_bytes, *baseline->raw_bytes, threshold)) {
             shrunken[*it] = ShrinkFinding{baseline->key, *baseline->raw_bytes};
             continue;
         }
@@ -115,18 +119,16 @@ std::string shrunken_reason(const BackupEntry& b, const ShrinkFinding& f, double
 std::optional<ShrinkFinding> shrink_finding(const std::vector<BackupEntry>& newest_first,
                                             const std::map<std::string, std::string>& identity, uint64_t raw_bytes,
                                             double threshold) {
-    std::vector<BackupEntry> with_new;
-    BackupEntry candidate;
-    candidate.key = "\x01new";
-    candidate.status = BackupStatus::complete;
-    candidate.raw_bytes = raw_bytes;
-    candidate.identity = identity;
-    with_new.push_back(candidate);
-    with_new.insert(with_new.end(), newest_first.begin(), newest_first.end());
-    std::map<size_t, ShrinkFinding> shrunken = find_shrunken(with_new, in_scope_complete(with_new, identity), threshold);
-    auto it = shrunken.find(0);
-    if (it == shrunken.end()) return std::nullopt;
-    return it->second;
+    // A new backup is compared with the newest in-scope complete backup that is not shrunken itself.
+    const std::vector<size_t> in_scope = in_scope_complete(newest_first, identity);
+    const std::map<size_t, ShrinkFinding> shrunken = find_shrunken(newest_first, in_scope, threshold);
+    for (size_t i : in_scope) {
+        if (shrunken.count(i)) continue;
+        const BackupEntry& baseline = newest_first[i];
+        if (!baseline.raw_bytes || !shrunk(raw_bytes, *baseline.raw_bytes, threshold)) return std::nullopt;
+        return ShrinkFinding{baseline.key, *baseline.raw_bytes};
+    }
+    return std::nullopt;
 }
 
 RetentionPlan plan_retention(const BackupCatalog& catalog, const RetentionPolicy& policy, const TimeZone& zone,
