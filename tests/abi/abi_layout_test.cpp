@@ -35,7 +35,14 @@ TEST(abi_layout, descriptor_fields_keep_their_offsets) {
     EXPECT_EQ(offsetof(bh_plugin_descriptor, transform), 112u);
     EXPECT_EQ(offsetof(bh_plugin_descriptor, sink), 120u);
     EXPECT_EQ(offsetof(bh_plugin_descriptor, notifier), 128u);
-    EXPECT_EQ(sizeof(bh_plugin_descriptor), 136u);
+    // ABI 1.2
+    EXPECT_EQ(offsetof(bh_plugin_descriptor, limits), 136u);
+    EXPECT_EQ(offsetof(bh_plugin_descriptor, limit_count), 144u);
+    EXPECT_EQ(offsetof(bh_plugin_descriptor, restore_limits), 152u);
+    EXPECT_EQ(offsetof(bh_plugin_descriptor, restore_limit_count), 160u);
+    EXPECT_EQ(offsetof(bh_plugin_descriptor, validate), 168u);
+    EXPECT_EQ(offsetof(bh_plugin_descriptor, check), 176u);
+    EXPECT_EQ(sizeof(bh_plugin_descriptor), 184u);
 }
 
 TEST(abi_layout, option_structs_keep_their_layout) {
@@ -54,6 +61,11 @@ TEST(abi_layout, option_structs_keep_their_layout) {
     EXPECT_EQ(offsetof(bh_option_value, items), 32u);
     EXPECT_EQ(offsetof(bh_option_value, item_count), 40u);
     EXPECT_EQ(sizeof(bh_option_value), 48u);
+
+    EXPECT_EQ(offsetof(bh_option_limits, flags), 8u);
+    EXPECT_EQ(offsetof(bh_option_limits, min), 16u);
+    EXPECT_EQ(offsetof(bh_option_limits, max), 24u);
+    EXPECT_EQ(sizeof(bh_option_limits), 32u);
 }
 
 TEST(abi_layout, host_and_function_tables_keep_their_layout) {
@@ -63,7 +75,10 @@ TEST(abi_layout, host_and_function_tables_keep_their_layout) {
     EXPECT_EQ(offsetof(bh_host, is_cancelled), 24u);
     EXPECT_EQ(offsetof(bh_host, set_error), 32u);
     EXPECT_EQ(offsetof(bh_host, set_variable), 40u);
-    EXPECT_EQ(sizeof(bh_host), 48u);
+    EXPECT_EQ(offsetof(bh_host, set_size_estimate), 48u);  // ABI 1.2
+    EXPECT_EQ(sizeof(bh_host), 56u);
+    EXPECT_EQ(sizeof(bh_problem_sink), 16u);
+    EXPECT_EQ(sizeof(bh_check_sink), 16u);
     EXPECT_EQ(sizeof(bh_output), 16u);
 
     EXPECT_EQ(sizeof(bh_secret_api), 16u);

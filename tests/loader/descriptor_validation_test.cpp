@@ -133,20 +133,52 @@ TEST(loader_descriptor, refuses_other_major) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_major = 0;
     d.abi_minor = 9;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.1)");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.2)");
 }
 
 TEST(loader_descriptor, refuses_newer_minor) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_minor = BH_ABI_MINOR + 1;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: plugin needs ABI 1.2, this backhaul provides ABI 1.1; upgrade backhaul");
+              "/plugins/fixture.so: plugin needs ABI 1.3, this backhaul provides ABI 1.2; upgrade backhaul");
 }
 
 TEST(loader_descriptor, refuses_descriptor_one_byte_short) {
     bh_plugin_descriptor d = valid_descriptor();
     d.struct_size = sizeof(bh_plugin_descriptor) - 1;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 135 bytes, ABI 1.1 requires at least 136");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 183 bytes, ABI 1.2 requires at least 184");
+}
+
+TEST(loader_descriptor, accepts_an_abi_1_1_descriptor_without_the_fields_1_2_appended) {
+    bh_plugin_descriptor d = valid_descriptor();
+    d.abi_minor = 1;
+    d.struct_size = offsetof(bh_plugin_descriptor, limits);
+    // What lies past an ABI 1.1 descriptor's end is another object's memory: never read as limits.
+    d.limit_count = 7;
+    d.limits = nullptr;
+    EXPECT_NO_THROW(validate_descriptor(plugin_file, d));
+}
+
+TEST(loader_descriptor, refuses_limits_of_undeclared_or_bool_options_and_inverted_ranges) {
+    const bh_option_spec specs[] = {{"level", BH_OPT_INT, 0, "6", nullptr, "?"},
+                                    {"verbose", BH_OPT_BOOL, 0, nullptr, nullptr, "?"}};
+    auto with_limit = [&](bh_option_limits limit) {
+        static bh_option_limits one;
+        one = limit;
+        bh_plugin_descriptor d = valid_descriptor();
+        d.options = specs;
+        d.option_count = 2;
+        d.limits = &one;
+        d.limit_count = 1;
+        return d;
+    };
+    EXPECT_NO_THROW(validate_descriptor(plugin_file, with_limit({"level", BH_LIMIT_MIN | BH_LIMIT_MAX, 1, 9})));
+    EXPECT_EQ(refusal(with_limit({"levle", BH_LIMIT_MIN, 1, 0})),
+              "/plugins/fixture.so: limits name option 'levle' of 'compress-test', which is not declared");
+    EXPECT_EQ(refusal(with_limit({"verbose", BH_LIMIT_MIN, 1, 0})),
+              "/plugins/fixture.so: bool option 'verbose' of 'compress-test' cannot have limits");
+    EXPECT_EQ(refusal(with_limit({"level", BH_LIMIT_MIN | BH_LIMIT_MAX, 9, 1})),
+              "/plugins/fixture.so: limits of option 'level' of 'compress-test' have min 9 above max 1");
 }
 
 TEST(loader_descriptor, refuses_missing_name) {
@@ -214,7 +246,7 @@ TEST(loader_descriptor, refuses_table_shorter_than_its_abi_version) {
     d.transform = &short_api;
     EXPECT_EQ(
         refusal(d),
-        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.1 requires at least 40");
+        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.2 requires at least 40");
 }
 
 TEST(loader_descriptor, refuses_null_function_in_table) {
@@ -271,7 +303,7 @@ TEST(loader_descriptor, refuses_option_flags_its_abi_minor_does_not_define) {
     d.transform = nullptr;
     d.source = &source_api;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.1 "
+              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.2 "
               "does not define");
 }
 

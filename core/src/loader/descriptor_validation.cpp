@@ -17,9 +17,10 @@ namespace {
 
 std::string abi_version(uint32_t major, uint32_t minor) { return std::to_string(major) + "." + std::to_string(minor); }
 
-// A plugin built for ABI 1.<minor> provides at least the fields that minor defines. 1.1 appended no field; each minor
-// that appends fields adds a case here.
-std::size_t required_descriptor_size(uint32_t /*minor*/) {
+// A plugin built for ABI 1.<minor> provides at least the fields that minor defines. 1.1 appended no field, 1.2 the
+// limits and the validate and check entries; each minor that appends fields adds a case here.
+std::size_t required_descriptor_size(uint32_t minor) {
+    if (minor >= 2) return offsetof(bh_plugin_descriptor, check) + sizeof(bh_plugin_descriptor::check);
     return offsetof(bh_plugin_descriptor, notifier) + sizeof(bh_plugin_descriptor::notifier);
 }
 
@@ -188,6 +189,38 @@ void check_option_table(const std::filesystem::path& file, const bh_plugin_descr
     }
 }
 
+// `what` is "option" or "restore option"; `limits` apply to `specs`.
+void check_limits_table(const std::filesystem::path& file, const bh_plugin_descriptor& d, const std::string& what,
+                        const bh_option_spec* specs, uint32_t count, const bh_option_limits* limits,
+                        uint32_t limit_count) {
+    const std::string plugin = std::string("'") + d.name + "'";
+    if (limit_count > 0 && limits == nullptr) {
+        throw_plugin_load_error(file, "plugin " + plugin + " declares " + std::to_string(limit_count) + " " + what +
+                                          " limits but its limits table is NULL");
+    }
+    std::set<std::string_view> seen;
+    for (uint32_t i = 0; i < limit_count; ++i) {
+        const bh_option_limits& limit = limits[i];
+        if (limit.option == nullptr) {
+            throw_plugin_load_error(file, what + " limit " + std::to_string(i + 1) + " of " + plugin + " names no option");
+        }
+        const bh_option_spec* spec = nullptr;
+        for (uint32_t j = 0; j < count; ++j)
+            if (std::string_view(specs[j].name) == limit.option) spec = &specs[j];
+        const std::string option = what + " '" + limit.option + "' of " + plugin;
+        if (!spec) throw_plugin_load_error(file, "limits name " + option + ", which is not declared");
+        if (!seen.insert(limit.option).second) throw_plugin_load_error(file, "limits of " + option + " are given twice");
+        if (spec->type == BH_OPT_BOOL) throw_plugin_load_error(file, "bool " + option + " cannot have limits");
+        if (limit.flags & ~uint32_t{BH_LIMIT_MIN | BH_LIMIT_MAX}) {
+            throw_plugin_load_error(file, "limits of " + option + " have unknown flags " + hex(limit.flags));
+        }
+        if ((limit.flags & BH_LIMIT_MIN) && (limit.flags & BH_LIMIT_MAX) && limit.min > limit.max) {
+            throw_plugin_load_error(file, "limits of " + option + " have min " + std::to_string(limit.min) +
+                                              " above max " + std::to_string(limit.max));
+        }
+    }
+}
+
 }  // namespace
 
 void throw_plugin_load_error(const std::filesystem::path& file, const std::string& reason) {
@@ -235,6 +268,11 @@ void validate_descriptor(const std::filesystem::path& file, const bh_plugin_desc
             file, kind_name(d.kind) + " plugin " + plugin + " declares restore options, which only sources have");
     }
     check_option_table(file, d, "restore option", d.restore_options, d.restore_option_count);
+    if (d.abi_minor >= 2) {
+        check_limits_table(file, d, "option", d.options, d.option_count, d.limits, d.limit_count);
+        check_limits_table(file, d, "restore option", d.restore_options, d.restore_option_count, d.restore_limits,
+                           d.restore_limit_count);
+    }
 }
 
 }  // namespace backhaul

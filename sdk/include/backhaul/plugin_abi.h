@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define BH_ABI_MAJOR 1
-#define BH_ABI_MINOR 1
+#define BH_ABI_MINOR 2
 
 #define BH_PLUGIN_ENTRY_NAME "backhaul_plugin_v1"
 
@@ -93,11 +93,33 @@ typedef struct bh_option_spec {
     const char *doc;                      /* (static) one sentence for `backhaul plugins describe` and the README table */
 } bh_option_spec;
 
-/* One option as the host hands it to `create`, after validation, interpolation and defaults. */
+/* Added in ABI 1.2: the range of one option, checked by the host in `validate` and `run` alike (before any plugin code
+ * runs) and shown by `backhaul plugins describe`. Listed in bh_plugin_descriptor.limits (restore_limits for restore
+ * options), at most one entry per option. */
+enum { BH_LIMIT_MIN = 1u << 0, BH_LIMIT_MAX = 1u << 1 };
+typedef struct bh_option_limits {
+    const char *option; /* (static) name of an option in the matching table */
+    uint32_t flags;     /* BH_LIMIT_* bits: which of min and max apply */
+    /* INT: the value; SIZE: bytes; DURATION: milliseconds; STRING, ENUM: length in bytes; LIST, TABLE: entries. BOOL
+     * options have no limits. Inclusive. */
+    int64_t min;
+    int64_t max;
+} bh_option_limits;
+
+/* bh_option_value.is_set. */
+enum {
+    BH_VALUE_UNSET = 0, /* an optional option the pipeline left out, with no default */
+    BH_VALUE_SET = 1,   /* the value is in str / num / items */
+    /* Added in ABI 1.2, only ever passed to `validate`: the pipeline sets the option, but its value is built from a
+     * ${secret:...} that is fetched only by a run, so str, items are NULL and num is 0. Check what is known. */
+    BH_VALUE_DEFERRED = 2
+};
+
+/* One option as the host hands it to `create` (and `validate`), after validation, interpolation and defaults. */
 typedef struct bh_option_value {
     const char *name;                 /* equals bh_option_spec.name */
     bh_option_type type;
-    int32_t is_set;                   /* 1 if the pipeline or a default gave a value; 0 for an unset optional option */
+    int32_t is_set;                   /* BH_VALUE_*: whether the pipeline or a default gave a value */
     const char *str;                  /* STRING, ENUM: NUL-terminated; NULL otherwise */
     int64_t num;                      /* INT, BOOL, SIZE (bytes), DURATION (milliseconds) */
     const char *const *items;         /* LIST: item_count strings; TABLE: key/value pairs, item_count = 2 * pairs */
@@ -125,7 +147,28 @@ typedef struct bh_host {
     /* Publishes a stage variable for key templates and manifests, e.g. "database". The name "ext" is special: the host
      * concatenates the "ext" of every stage in pipeline order to build {ext}. Only during create and source open. */
     void (*set_variable)(void *ctx, const char *name, const char *value);
+
+    /* Added in ABI 1.2 (call only if struct_size covers it): a source's estimate of the bytes it will produce, for the
+     * progress line's percentage and ETA; 0 = unknown. It need not be exact. During open or read. Any thread. */
+    void (*set_size_estimate)(void *ctx, int64_t bytes);
 } bh_host;
+
+/* Added in ABI 1.2: where `validate` reports problems. */
+typedef struct bh_problem_sink {
+    void *ctx;
+    /* One problem. `option` (borrowed) names the option it is about, or is NULL for the stage as a whole; `message`
+     * (borrowed) is one line saying what is wrong and what is accepted, e.g. "must be between 1 and 9, got 12". */
+    void (*report)(void *ctx, const char *option, const char *message);
+} bh_problem_sink;
+
+/* Added in ABI 1.2: where `check` reports its results. */
+typedef struct bh_check_sink {
+    void *ctx;
+    /* One live check. `name` says what was checked ("log in to db.example:5432 as backup"), `ok` 1 or 0, `detail`
+     * the finding (the server version, the error), `fix` what to do about a failure (NULL if nothing to say). All
+     * (borrowed). */
+    void (*result)(void *ctx, const char *name, int32_t ok, const char *detail, const char *fix);
+} bh_check_sink;
 
 /* Where a stage writes its output. Given by the host to transform streams; the plugin calls `write` from the thread
  * driving that stream. Blocks while the downstream buffer is full (that is the backpressure). Returns BH_OK or
@@ -281,6 +324,23 @@ typedef struct bh_plugin_descriptor {
     const bh_transform_api *transform;
     const bh_sink_api *sink;
     const bh_notifier_api *notifier;
+
+    /* Added in ABI 1.2; the host reads them only if struct_size covers them, and treats NULL / 0 as absent. */
+    const bh_option_limits *limits; /* (static) ranges of options, checked by the host */
+    uint32_t limit_count;
+    const bh_option_limits *restore_limits; /* (static) ranges of restore_options */
+    uint32_t restore_limit_count;
+    /* Checks bound options for everything limits cannot say: formats (URLs, recipients, bucket names) and rules
+     * between options. Sees the options as `create` would (option-table order), except that values built from
+     * unfetched secrets are BH_VALUE_DEFERRED. Reports every problem through `problems`, returns BH_OK if there was
+     * none, else BH_INVALID_CONFIG. No I/O, no state: the host calls it for `backhaul validate` and before every
+     * `create`, so `create` need not check again what this checks. Main thread. Optional. */
+    bh_status (*validate)(const bh_option_value *options, uint32_t option_count, const bh_problem_sink *problems);
+    /* The live checks of `backhaul check` on a created instance of any kind: log in, read versions and privileges,
+     * find required programs. May do network and child-process I/O but changes nothing it does not undo. Reports
+     * every check through `checks`; returns BH_OK if all passed, else BH_FATAL. The host runs its own generic checks
+     * too (fetching secrets, writing, reading and deleting a probe object in a sink). Main thread. Optional. */
+    bh_status (*check)(void *instance, const bh_check_sink *checks);
 } bh_plugin_descriptor;
 
 /* Type of the exported entry point. The returned descriptor is (static). */

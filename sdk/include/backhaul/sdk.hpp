@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -74,6 +75,13 @@ public:
         std::string n(name), v(value);
         host_->set_variable(host_->ctx, n.c_str(), v.c_str());
     }
+    // The bytes the source expects to produce, for the progress line's percentage and ETA (0 = unknown). An estimate
+    // is fine. Does nothing on a host older than ABI 1.2.
+    void set_size_estimate(int64_t bytes) const {
+        if (host_->struct_size >= offsetof(bh_host, set_size_estimate) + sizeof(host_->set_size_estimate) &&
+            host_->set_size_estimate)
+            host_->set_size_estimate(host_->ctx, bytes);
+    }
     const bh_host* raw() const { return host_; }
 
 private:
@@ -86,7 +94,11 @@ class Options {
 public:
     Options(const bh_option_value* values, uint32_t count) : values_(values, count) {}
 
-    bool has(std::string_view name) const { return find(name).is_set != 0; }
+    // The pipeline (or a default) sets the option. In `validate` its value may still be unknown: see known().
+    bool has(std::string_view name) const { return find(name).is_set != BH_VALUE_UNSET; }
+    // The option is set and its value can be read. Always equal to has() outside `validate`, where a value built from
+    // an unfetched ${secret:...} is set but unknown (BH_VALUE_DEFERRED): check such values at create time instead.
+    bool known(std::string_view name) const { return find(name).is_set == BH_VALUE_SET; }
     std::string string(std::string_view name) const { return typed(name, BH_OPT_STRING, BH_OPT_ENUM).str; }
     std::optional<std::string> optional_string(std::string_view name) const {
         if (!has(name)) return std::nullopt;
@@ -119,10 +131,57 @@ private:
         const bh_option_value& v = find(name);
         if (v.type != a && v.type != b)
             throw std::logic_error("plugin read option '" + std::string(name) + "' with the wrong type");
-        if (!v.is_set) throw std::logic_error("plugin read unset option '" + std::string(name) + "'; check has() first");
+        if (v.is_set == BH_VALUE_UNSET)
+            throw std::logic_error("plugin read unset option '" + std::string(name) + "'; check has() first");
+        if (v.is_set != BH_VALUE_SET)
+            throw std::logic_error("plugin read option '" + std::string(name) +
+                                   "', whose value is not known until the run; check known() first");
         return v;
     }
     std::span<const bh_option_value> values_;
+};
+
+// What a plugin's `static void validate(const Options&, Problems&)` reports: every problem it finds, each about one
+// option (or the stage as a whole), in one line that says what is accepted, e.g.
+//     problems.add("level", "must be between 1 and 9, got " + std::to_string(level));
+// The host prefixes the option's position in the pipeline file. The same function runs before the plugin's constructor,
+// which therefore never sees options it rejects.
+class Problems {
+public:
+    void add(std::string_view option, std::string_view message) { list_.push_back({std::string(option), std::string(message)}); }
+    void add_stage(std::string_view message) { list_.push_back({{}, std::string(message)}); }
+    bool empty() const { return list_.empty(); }
+
+    struct Problem {
+        std::string option;  // "" = the stage as a whole
+        std::string message;
+    };
+    const std::vector<Problem>& list() const { return list_; }
+
+private:
+    std::vector<Problem> list_;
+};
+
+// What a plugin's `void check(Checks&)` reports for `backhaul check`: one result per live check, e.g.
+//     checks.pass("log in to db.example:5432 as backup", "PostgreSQL 15.4");
+//     checks.fail("find pg_dump", "no pg_dump 15 or newer on PATH", "install postgresql-client-15");
+class Checks {
+public:
+    explicit Checks(const bh_check_sink* sink) : sink_(sink) {}
+    void pass(std::string_view name, std::string_view detail = {}) { result(name, true, detail, {}); }
+    void fail(std::string_view name, std::string_view detail, std::string_view fix = {}) {
+        failed_ = true;
+        result(name, false, detail, fix);
+    }
+    bool failed() const { return failed_; }
+
+private:
+    void result(std::string_view name, bool ok, std::string_view detail, std::string_view fix) {
+        std::string n(name), d(detail), f(fix);
+        sink_->result(sink_->ctx, n.c_str(), ok ? 1 : 0, d.c_str(), f.empty() ? nullptr : f.c_str());
+    }
+    const bh_check_sink* sink_;
+    bool failed_ = false;
 };
 
 // Where a transform stream writes. Blocks while downstream is full; throws Error(cancelled) when the run is cancelled.
@@ -241,6 +300,8 @@ struct PluginInfo {
     std::span<const bh_option_spec> options = {};
     std::span<const bh_option_spec> restore_options = {};
     const char* const* variables = nullptr;  // NULL-terminated
+    std::span<const bh_option_limits> limits = {};          // ranges of `options`, checked by the host
+    std::span<const bh_option_limits> restore_limits = {};  // ranges of `restore_options`
 };
 
 // ---- Generated glue ------------------------------------------------------------------------------------------------
@@ -270,6 +331,24 @@ bh_status guarded(const bh_host* host, Body&& body) noexcept {
         report(host, "unknown exception in plugin", nullptr);
         return BH_FATAL;
     }
+}
+
+// A plugin class may declare `static void validate(const backhaul::Options&, backhaul::Problems&)` (no I/O) and a
+// member `void check(backhaul::Checks&)` (live checks for `backhaul check`).
+template <class T>
+concept HasValidate = requires(const Options& options, Problems& problems) { T::validate(options, problems); };
+template <class T>
+concept HasCheck = requires(T& plugin, Checks& checks) { plugin.check(checks); };
+
+// "option 'level': must be ...; option 'x': ..." : how create reports what validate found, one line.
+inline std::string problems_line(const Problems& problems) {
+    std::string line;
+    for (const Problems::Problem& p : problems.list()) {
+        if (!line.empty()) line += "; ";
+        if (!p.option.empty()) line += "option '" + p.option + "': ";
+        line += p.message;
+    }
+    return line;
 }
 
 template <class T>
@@ -325,9 +404,42 @@ struct Glue {
     static bh_status create(const bh_host* host, const bh_option_value* options, uint32_t count, void** instance) noexcept {
         *instance = nullptr;
         return guarded(host, [&] {
-            *instance = new Instance<T>{host, T(Host(host), Options(options, count))};
+            Options bound(options, count);
+            if constexpr (HasValidate<T>) {
+                Problems problems;
+                T::validate(bound, problems);
+                if (!problems.empty()) throw invalid_config(problems_line(problems));
+            }
+            *instance = new Instance<T>{host, T(Host(host), bound)};
             return BH_OK;
         });
+    }
+    static bh_status validate(const bh_option_value* options, uint32_t count, const bh_problem_sink* sink) noexcept {
+        try {
+            Problems problems;
+            T::validate(Options(options, count), problems);
+            for (const Problems::Problem& p : problems.list())
+                sink->report(sink->ctx, p.option.empty() ? nullptr : p.option.c_str(), p.message.c_str());
+            return problems.empty() ? BH_OK : BH_INVALID_CONFIG;
+        } catch (const std::exception& e) {
+            sink->report(sink->ctx, nullptr, (std::string("plugin bug in validate: ") + e.what()).c_str());
+            return BH_INVALID_CONFIG;
+        } catch (...) {
+            sink->report(sink->ctx, nullptr, "plugin bug in validate: unknown exception");
+            return BH_INVALID_CONFIG;
+        }
+    }
+    static bh_status check(void* instance, const bh_check_sink* sink) noexcept {
+        Instance<T>& in = self(instance);
+        Checks checks(sink);
+        try {
+            in.plugin.check(checks);
+        } catch (const std::exception& e) {
+            checks.fail("check", e.what());
+        } catch (...) {
+            checks.fail("check", "unknown exception in plugin");
+        }
+        return checks.failed() ? BH_FATAL : BH_OK;
     }
     static void destroy(void* instance) noexcept { delete static_cast<Instance<T>*>(instance); }
 
@@ -509,6 +621,12 @@ struct Glue {
         d.restore_options = info.restore_options.data();
         d.restore_option_count = static_cast<uint32_t>(info.restore_options.size());
         d.variables = info.variables;
+        d.limits = info.limits.data();
+        d.limit_count = static_cast<uint32_t>(info.limits.size());
+        d.restore_limits = info.restore_limits.data();
+        d.restore_limit_count = static_cast<uint32_t>(info.restore_limits.size());
+        if constexpr (HasValidate<T>) d.validate = &validate;
+        if constexpr (HasCheck<T>) d.check = &check;
         d.create = &create;
         d.destroy = &destroy;
         if constexpr (std::derived_from<T, SecretProvider>) {
