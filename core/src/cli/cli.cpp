@@ -179,10 +179,10 @@ void print_options_table(std::span<const bh_option_spec> options, std::span<cons
             attrs += ")";
         }
         if (o.flags & BH_OPT_REQUIRED) attrs += ", required";
-        if (const bh_option_limits* l = limit_of(o, limits)) attrs += ", " + limit_text(o.type, *l);
         if (o.default_value) attrs += ", default " + std::string(o.default_value);
         if (o.flags & BH_OPT_SECRET) attrs += ", secret";
         if (o.flags & BH_OPT_ARGV) attrs += ", argv (no ${secret:...})";
+        if (const bh_option_limits* l = limit_of(o, limits)) attrs += ", " + limit_text(o.type, *l);
         std::printf("  %-20s %s\n  %-20s %s\n", o.name, attrs.c_str(), "", option_text(o.doc).c_str());
     }
 }
