@@ -287,6 +287,8 @@ int cmd_restore(const Arguments& args) {
         return 0;
     } catch (const UsageError&) {
         throw;
+    } catch (const ConfigError&) {
+        throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
     } catch (const std::exception& e) {
         Log::error(std::string("restore failed: ") + e.what());
         return static_cast<int>(ExitCode::run_failed);
