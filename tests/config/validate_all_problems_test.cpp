@@ -242,6 +242,7 @@ TEST_F(SecretValues, APluginRefusingTheFetchedValueIsAConfigurationErrorAtTheSta
     EXPECT_EQ(run.exit_code, 2) << run.err;
     EXPECT_THAT(run.err, HasSubstr(file.string() + ":9:1: transform[0] (encrypt-age): option 'recipients': "));
     EXPECT_THAT(run.err, HasSubstr("is not an age X25519 recipient"));
+    EXPECT_THAT(run.err, Not(HasSubstr("age1nope")));  // a secret's value, even a wrong one, is not printed
     EXPECT_THAT(files_below(sink_dir()), IsEmpty());
 }
 
