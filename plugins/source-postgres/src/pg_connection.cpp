@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 
 namespace backhaul {
@@ -29,17 +30,32 @@ std::string reason_of(const std::string& message) {
     return at == std::string::npos ? line : line.substr(at + 9);
 }
 
-std::string describe_failure(ConnectFailure failure, const ConnectionSettings& settings, const std::string& database,
-                             const std::string& message) {
-    const std::string where = " at " + settings.endpoint();
-    const std::string user = settings.user.value_or("(default)");
+// Where the password libpq sent came from, for the hint after a failed login.
+std::string password_source(const ConnectionSettings& settings) {
+    if (settings.password) return "option 'password'";
+    if (std::getenv("PGPASSWORD")) return "PGPASSWORD";
+    const char* passfile = std::getenv("PGPASSFILE");
+    return std::string("the password file (") + (passfile ? passfile : "~/.pgpass") + ") or the service file";
+}
+
+Endpoint resolved_endpoint(const pg_conn* conn) {
+    auto text = [](const char* value) { return std::string(value ? value : ""); };
+    return {text(PQhost(conn)), text(PQport(conn)), text(PQuser(conn)), text(PQdb(conn))};
+}
+
+std::string describe_failure(ConnectFailure failure, const ConnectionSettings& settings, const Endpoint& endpoint,
+                             const std::string& where_text, const std::string& message) {
+    const std::string where = " at " + where_text;
+    const std::string user = endpoint.user.empty() ? settings.user.value_or("(default)") : endpoint.user;
+    const std::string database = endpoint.database.empty() ? settings.default_database() : endpoint.database;
     switch (failure) {
         case ConnectFailure::authentication:
-            return "password authentication failed for user '" + user + "'" + where +
-                   " (check option 'password'; the password is not shown)";
+            return "password authentication failed for user '" + user + "'" + where + " (check " +
+                   password_source(settings) + "; the password is not shown)";
         case ConnectFailure::no_password:
             return "the server" + where + " requires a password for user '" + user +
-                   "' but option 'password' is not set";
+                   "' but none is set: set option 'password' (e.g. from a ${secret:...}) or add the user to the " +
+                   "password file (~/.pgpass, PGPASSFILE)";
         case ConnectFailure::unknown_database:
             return "database '" + database + "' does not exist" + where;
         case ConnectFailure::unknown_user:
@@ -55,12 +71,15 @@ std::string describe_failure(ConnectFailure failure, const ConnectionSettings& s
             if (reason.find("Connection refused") != std::string::npos) reason = "connection refused";
             if (reason.find("timeout expired") != std::string::npos) reason = "connection timed out";
             if (reason.find("could not translate host name") != std::string::npos) reason = "unknown host name";
-            return "cannot connect to PostgreSQL" + where + ": " + reason;
+            if (reason.find("No such file or directory") != std::string::npos) reason = "no server on this socket";
+            return "cannot connect to PostgreSQL" + where + " as user '" + user + "' to database '" + database +
+                   "': " + reason;
         }
         case ConnectFailure::other:
             break;
     }
-    return "cannot connect to PostgreSQL" + where + ": " + reason_of(message);
+    return "cannot connect to PostgreSQL" + where + " as user '" + user + "' to database '" + database +
+           "': " + reason_of(message);
 }
 
 }  // namespace
@@ -80,7 +99,7 @@ ConnectFailure classify_connect_failure(const std::string& m) {
     return ConnectFailure::other;
 }
 
-PgConnection::PgConnection(const ConnectionSettings& settings, const std::string& database,
+PgConnection::PgConnection(const ConnectionSettings& settings, const std::optional<std::string>& database,
                            const std::function<bool()>& cancelled) {
     auto params = settings.libpq_parameters(database);
     std::vector<const char*> keys, values;
@@ -97,6 +116,12 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::string
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
 
+    // Where libpq tried, as it resolved the options, a service, the environment and its defaults: "" when it did
+    // not get that far (an undefined service, a bad option value), and then the configured endpoint is all there is.
+    auto where = [&] {
+        Endpoint tried = resolved_endpoint(conn_);
+        return tried.port.empty() ? settings.configured_endpoint() : tried.text();
+    };
     // libpq applies connect_timeout only to blocking connects; this loop applies it to each host attempt overall.
     const auto deadline = std::chrono::steady_clock::now() + settings.connect_timeout;
     PostgresPollingStatusType state = PGRES_POLLING_WRITING;
@@ -106,10 +131,12 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::string
             throw Error(Status::cancelled, "cancelled");
         }
         if (std::chrono::steady_clock::now() > deadline) {
+            const Endpoint tried = resolved_endpoint(conn_);
+            const std::string at = where();
             PQfinish(std::exchange(conn_, nullptr));
             throw ConnectError(ConnectFailure::unreachable,
-                               "cannot connect to PostgreSQL at " + settings.endpoint() + ": connection timed out",
-                               "no answer within connect_timeout");
+                               describe_failure(ConnectFailure::unreachable, settings, tried, at, "timeout expired"),
+                               "no answer within connect_timeout", at);
         }
         pollfd p{PQsocket(conn_), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
         int ready = p.fd < 0 ? 1 : ::poll(&p, 1, kPollIntervalMs);
@@ -117,10 +144,13 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::string
     }
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string message = settings.redact(PQerrorMessage(conn_));
+        const Endpoint tried = resolved_endpoint(conn_);
+        const std::string at = where();
         PQfinish(std::exchange(conn_, nullptr));
         ConnectFailure failure = classify_connect_failure(message);
-        throw ConnectError(failure, describe_failure(failure, settings, database, message), message);
+        throw ConnectError(failure, describe_failure(failure, settings, tried, at, message), message, at);
     }
+    endpoint_ = resolved_endpoint(conn_);
 }
 
 PgConnection::~PgConnection() {

@@ -389,7 +389,8 @@ TEST_P(PostgresPipelineFailure, ExitsOneWithTheSpecificErrorAndCommitsNothing) {
 INSTANTIATE_TEST_SUITE_P(
     Postgres, PostgresPipelineFailure,
     ::testing::Values(ConnectFailureCase{"UnreachableServer", true, "", "source_db",
-                                         "cannot connect to PostgreSQL at 127.0.0.1:{unused}: connection refused"},
+                                         "cannot connect to PostgreSQL at 127.0.0.1:{unused} as user 'backhaul_test' to "
+                                         "database 'source_db': connection refused"},
                       ConnectFailureCase{"UnknownDatabase", false, "", "no_such_db",
                                          "database 'no_such_db' does not exist at 127.0.0.1:{port}"},
                       ConnectFailureCase{
