@@ -3,8 +3,8 @@
 #include <libpq-fe.h>
 
 #include <cstdlib>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
@@ -41,8 +41,7 @@ std::string_view variable_of(std::string_view keyword) {
 using ConnInfo = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
 
 // libpq's view of every parameter nobody configured: a service's settings (PGSERVICE) first, then its environment
-// variables, then its compiled-in defaults. Empty when a service file does not parse (libpq then fails to connect
-// and says why).
+// variables, then its compiled-in defaults. A service it cannot read is left out here; connecting reports it.
 ConnInfo libpq_defaults() { return ConnInfo(PQconndefaults(), &PQconninfoFree); }
 
 std::optional<std::string> default_of(const ConnInfo& defaults, std::string_view keyword) {
@@ -66,9 +65,7 @@ std::string ConnectionSettings::default_database() const {
     ConnInfo defaults = libpq_defaults();
     if (std::optional<std::string> name = default_of(defaults, "dbname")) return *name;
     if (user) return *user;
-    if (std::optional<std::string> name = default_of(defaults, "user")) return *name;
-    const char* from_env = std::getenv("PGUSER");
-    return from_env ? from_env : "";
+    return default_of(defaults, "user").value_or("");
 }
 
 std::vector<std::pair<std::string, std::string>> ConnectionSettings::libpq_parameters(

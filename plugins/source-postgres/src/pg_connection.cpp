@@ -78,8 +78,21 @@ std::string describe_failure(ConnectFailure failure, const ConnectionSettings& s
         case ConnectFailure::other:
             break;
     }
+    // libpq did not get as far as a server (an undefined service, an invalid setting): no user or database yet.
+    if (endpoint.port.empty()) return "cannot connect to PostgreSQL" + where + ": " + reason_of(message);
     return "cannot connect to PostgreSQL" + where + " as user '" + user + "' to database '" + database +
            "': " + reason_of(message);
+}
+
+// The error for a connection attempt that failed, naming what libpq tried (before the caller finishes `conn`).
+ConnectError connect_error(const pg_conn* conn, ConnectFailure failure, const ConnectionSettings& settings,
+                           const std::string& message, std::string detail) {
+    Endpoint tried = resolved_endpoint(conn);
+    // No port when libpq did not get as far as a server (an undefined service, an invalid setting): then the
+    // configured endpoint is all there is to name.
+    std::string where = tried.port.empty() ? settings.configured_endpoint() : tried.text();
+    std::string line = describe_failure(failure, settings, tried, where, message);
+    return ConnectError(failure, line, std::move(detail), std::move(tried), std::move(where));
 }
 
 }  // namespace
@@ -116,12 +129,6 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::option
     PQsetNoticeProcessor(
         conn_, [](void*, const char*) {}, nullptr);
 
-    // Where libpq tried, as it resolved the options, a service, the environment and its defaults: "" when it did
-    // not get that far (an undefined service, a bad option value), and then the configured endpoint is all there is.
-    auto where = [&] {
-        Endpoint tried = resolved_endpoint(conn_);
-        return tried.port.empty() ? settings.configured_endpoint() : tried.text();
-    };
     // libpq applies connect_timeout only to blocking connects; this loop applies it to each host attempt overall.
     const auto deadline = std::chrono::steady_clock::now() + settings.connect_timeout;
     PostgresPollingStatusType state = PGRES_POLLING_WRITING;
@@ -131,12 +138,10 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::option
             throw Error(Status::cancelled, "cancelled");
         }
         if (std::chrono::steady_clock::now() > deadline) {
-            const Endpoint tried = resolved_endpoint(conn_);
-            const std::string at = where();
+            ConnectError error = connect_error(conn_, ConnectFailure::unreachable, settings, "timeout expired",
+                                               "no answer within connect_timeout");
             PQfinish(std::exchange(conn_, nullptr));
-            throw ConnectError(ConnectFailure::unreachable,
-                               describe_failure(ConnectFailure::unreachable, settings, tried, at, "timeout expired"),
-                               "no answer within connect_timeout", at);
+            throw error;
         }
         pollfd p{PQsocket(conn_), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
         int ready = p.fd < 0 ? 1 : ::poll(&p, 1, kPollIntervalMs);
@@ -144,11 +149,9 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::option
     }
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string message = settings.redact(PQerrorMessage(conn_));
-        const Endpoint tried = resolved_endpoint(conn_);
-        const std::string at = where();
+        ConnectError error = connect_error(conn_, classify_connect_failure(message), settings, message, message);
         PQfinish(std::exchange(conn_, nullptr));
-        ConnectFailure failure = classify_connect_failure(message);
-        throw ConnectError(failure, describe_failure(failure, settings, tried, at, message), message, at);
+        throw error;
     }
     endpoint_ = resolved_endpoint(conn_);
 }

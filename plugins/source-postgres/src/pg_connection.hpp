@@ -29,14 +29,21 @@ enum class ConnectFailure {
 // A connection that could not be made; what() is the user-facing line, naming the endpoint libpq tried.
 class ConnectError : public Error {
   public:
-    ConnectError(ConnectFailure failure, const std::string& message, std::string detail, std::string where)
-        : Error(Status::fatal, message, std::move(detail)), failure_(failure), where_(std::move(where)) {}
+    ConnectError(ConnectFailure failure, const std::string& message, std::string detail, Endpoint tried,
+                 std::string where)
+        : Error(Status::fatal, message, std::move(detail)),
+          failure_(failure),
+          tried_(std::move(tried)),
+          where_(std::move(where)) {}
     ConnectFailure failure() const { return failure_; }
-    // The endpoint libpq tried (Endpoint::text()), or the configured one when libpq did not get that far.
+    // What libpq tried, with the user and database it resolved ("" where it did not get that far).
+    const Endpoint& tried() const { return tried_; }
+    // tried().text(), or the configured endpoint when libpq did not get that far (an undefined service).
     const std::string& where() const { return where_; }
 
   private:
     ConnectFailure failure_;
+    Endpoint tried_;
     std::string where_;
 };
 

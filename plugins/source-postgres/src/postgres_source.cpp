@@ -214,12 +214,12 @@ class PostgresSource final : public Source {
 
     // `backhaul check`: the preflight's findings one by one, each with what to do, and nothing refused early.
     void check(Checks& checks) {
-        auto never = [] { return false; };
+        auto cancelled = [host = host_] { return host.cancelled(); };
         std::optional<PgConnection> conn;
         try {
-            conn.emplace(settings_, std::nullopt, never);
+            conn.emplace(settings_, std::nullopt, cancelled);
         } catch (const ConnectError& e) {
-            checks.fail("log in to PostgreSQL at " + e.where(), e.what(), login_fix(e.failure()));
+            checks.fail("log in to PostgreSQL at " + e.where(), e.what(), login_fix(e));
             return;  // everything else needs the server
         }
         const Endpoint endpoint = conn->endpoint();
@@ -253,7 +253,7 @@ class PostgresSource final : public Source {
                         "user '" + user + "' lacks USAGE on " + std::to_string(scope.schemas_without_usage) +
                             " of " + std::to_string(scope.schema_count) + " schema(s), e.g. " +
                             joined(scope.schema_examples),
-                        "GRANT USAGE ON SCHEMA " + joined(scope.schema_examples) + " TO " + quoted_role(user) +
+                        "GRANT USAGE ON SCHEMA " + joined(scope.schema_examples) + " TO " + quoted_identifier(user) +
                             ", or leave them out with exclude_schemas");
         if (scope.unreadable_relations == 0)
             checks.pass("SELECT on the tables and sequences dumped",
@@ -264,7 +264,7 @@ class PostgresSource final : public Source {
                         "user '" + user + "' cannot read " + std::to_string(scope.unreadable_relations) + " of " +
                             std::to_string(scope.relation_count) + " relation(s), e.g. " +
                             joined(scope.relation_examples),
-                        "GRANT SELECT ON " + joined(scope.relation_examples) + " TO " + quoted_role(user) +
+                        "GRANT SELECT ON " + joined(scope.relation_examples) + " TO " + quoted_identifier(user) +
                             " (and USAGE on their schemas), or leave them out with exclude_tables");
         if (!scope.large_objects_dumped) return;
         if (scope.unreadable_large_objects == 0)
@@ -275,7 +275,7 @@ class PostgresSource final : public Source {
                             std::to_string(scope.large_objects) + " large object(s), e.g. " +
                             joined(scope.large_object_examples),
                         "GRANT SELECT ON LARGE OBJECT " + joined(scope.large_object_examples) + " TO " +
-                            quoted_role(user) + ", or leave large objects out with extra_args = [\"--no-blobs\"]");
+                            quoted_identifier(user) + ", or leave large objects out with extra_args = [\"--no-blobs\"]");
     }
 
     std::unique_ptr<RestoreTarget> restore(const Options& restore_options) override {
@@ -335,8 +335,9 @@ class PostgresSource final : public Source {
         }
     }
 
-    std::string login_fix(ConnectFailure failure) const {
-        switch (failure) {
+    std::string login_fix(const ConnectError& error) const {
+        const Endpoint& tried = error.tried();
+        switch (error.failure()) {
             case ConnectFailure::authentication:
                 return settings_.password
                            ? "correct option 'password' (or the secret it comes from)"
@@ -353,7 +354,8 @@ class PostgresSource final : public Source {
             case ConnectFailure::unknown_user:
                 return "correct option 'user' (or PGUSER, the service), or create the role";
             case ConnectFailure::no_connect_privilege:
-                return "GRANT CONNECT ON DATABASE to the user";
+                return "GRANT CONNECT ON DATABASE " + quoted_identifier(tried.database) + " TO " +
+                       quoted_identifier(tried.user) + " (as the database's owner)";
             case ConnectFailure::rejected:
                 return "add a pg_hba.conf entry for this client, user and database";
             case ConnectFailure::other:
@@ -368,8 +370,8 @@ class PostgresSource final : public Source {
         return text;
     }
 
-    // A role name for a GRANT the operator can paste.
-    static std::string quoted_role(const std::string& name) {
+    // A name for a GRANT the operator can paste: as is when SQL would not change it, else double-quoted.
+    static std::string quoted_identifier(const std::string& name) {
         bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
         for (char c : name) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
         if (plain) return name;

@@ -149,6 +149,13 @@ TEST_F(LibpqDefaults, EverythingFromAServiceFile) {
     EXPECT_EQ(variables.at("database"), "shop");
 }
 
+TEST_F(LibpqDefaults, AnUndefinedServiceIsLibpqsOwnError) {
+    write_file(dir_ / "services", "[other]\nport=1\n");
+    ::setenv("PGSERVICEFILE", (dir_ / "services").c_str(), 1);
+    ::setenv("PGSERVICE", "nope", 1);
+    EXPECT_THAT(failure(options_without({})), HasSubstr("definition of service \"nope\" not found"));
+}
+
 TEST_F(LibpqDefaults, PasswordFromThePasswordFile) {
     std::string escaped;  // .pgpass escapes ':' and '\' with a backslash
     for (char c : server_->password()) escaped += (c == ':' || c == '\\') ? std::string("\\") + c : std::string(1, c);

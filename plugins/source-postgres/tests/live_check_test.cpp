@@ -65,6 +65,9 @@ class LiveCheck : public ::testing::Test {
             server.query("postgres", R"SQL(
                 CREATE DATABASE shop;
                 CREATE ROLE reader LOGIN PASSWORD 'reader-pw';
+                CREATE ROLE "No Connect" LOGIN PASSWORD 'no-connect-pw';
+                REVOKE CONNECT ON DATABASE shop FROM PUBLIC;
+                GRANT CONNECT ON DATABASE shop TO reader;
             )SQL");
             server.query("shop", R"SQL(
                 CREATE TABLE public.orders (id int);
@@ -163,6 +166,15 @@ TEST_F(LiveCheck, WrongPasswordFromThePasswordFilePointsAtIt) {
     ASSERT_EQ(run.results.size(), 1u);
     EXPECT_THAT(run.results[0].detail, HasSubstr("(check the password file (" + passfile.string() + ")"));
     EXPECT_THAT(run.results[0].fix, HasSubstr("the password file (~/.pgpass, PGPASSFILE)"));
+}
+
+TEST_F(LiveCheck, MissingConnectPrivilegeFailsAtLoginWithTheGrant) {
+    Instance source(postgres_plugin(), options({{"user", "No Connect"}, {"password", "no-connect-pw"}}));
+    CheckRun run = run_check(source);
+    ASSERT_EQ(run.results.size(), 1u);
+    EXPECT_EQ(run.results[0].detail,
+              "user 'No Connect' may not connect to database 'shop' at " + endpoint() + " (missing CONNECT privilege)");
+    EXPECT_EQ(run.results[0].fix, "GRANT CONNECT ON DATABASE shop TO \"No Connect\" (as the database's owner)");
 }
 
 TEST_F(LiveCheck, ARoleLackingPrivilegesGetsTheGrantsToRun) {
