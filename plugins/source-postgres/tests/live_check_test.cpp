@@ -78,6 +78,19 @@ class LiveCheck : public ::testing::Test {
                 GRANT SELECT ON public.orders TO reader;
                 SELECT lo_from_bytea(424242, '\x00ff'::bytea);
             )SQL");
+            server.query("postgres", "CREATE DATABASE patterns");
+            server.query("patterns", R"SQL(
+                CREATE SCHEMA sales;
+                CREATE SCHEMA "Mixed Case";
+                CREATE TABLE public.orders (id int);
+                CREATE TABLE public."Audit Log" (id int);
+                CREATE TABLE sales.orders (id int);
+                CREATE TABLE sales.customers (id int);
+                CREATE SEQUENCE sales.invoice_seq;
+                CREATE MATERIALIZED VIEW sales.customer_count AS SELECT count(*) FROM sales.customers;
+                CREATE VIEW sales.all_orders AS SELECT * FROM sales.orders;
+                CREATE TABLE "Mixed Case"."Order Items" (id int);
+            )SQL");
             major_ = std::to_string(server.major());
         });
     }
@@ -217,6 +230,40 @@ TEST_F(LiveCheck, PrivilegesFollowTheSelection) {
     EXPECT_EQ(in_public.named("SELECT on").detail,
               "user 'reader' cannot read 2 of 3 relation(s), e.g. public.filler, public.salaries");
     EXPECT_TRUE(in_public.named("USAGE on").ok);
+}
+
+// The relations the privilege check counts are exactly those whose data pg_dump then writes, for selections that
+// exercise pg_dump's pattern rules: case folding, quotes, wildcards, unqualified names (visible tables only),
+// tables deciding over schemas, exclusions.
+TEST_F(LiveCheck, RelationsCheckedAreThoseWhosePgDumpWritesData) {
+    const std::vector<OptionList> selections = {
+        {},
+        {{"tables", Argv{"ORDERS"}}},
+        {{"tables", Argv{"*.orders", "\"Mixed Case\".*"}}},
+        {{"tables", Argv{"sales.*"}}, {"exclude_schemas", Argv{"sales"}}},
+        {{"schemas", Argv{"sales"}}},
+        {{"schemas", Argv{"sal*", "public"}}, {"exclude_tables", Argv{"sales.cust*", "orders"}}},
+        {{"exclude_schemas", Argv{"sales"}}, {"exclude_tables", Argv{"\"Audit Log\""}}},
+        {{"exclude_tables", Argv{"*.[ao]*"}}},
+    };
+    for (const OptionList& selection : selections) {
+        OptionList list = selection;
+        list.emplace_back("database", "patterns");
+        std::string described;
+        for (const auto& [name, value] : selection)
+            for (const std::string& item : value.items) described += name + "=" + item + " ";
+        Instance source(postgres_plugin(), options(list));
+        CheckRun run = run_check(source);
+        const std::string detail = run.named("SELECT on the tables and sequences dumped").detail;
+        harness::StreamResult dump = source.read_source();
+        ASSERT_EQ(dump.status, BH_END_OF_STREAM) << described << dump.error;
+        int written = 0;
+        std::istringstream lines(dump.data);
+        for (std::string line; std::getline(lines, line);)
+            written += line.starts_with("COPY ") || line.starts_with("SELECT pg_catalog.setval(") ||
+                       line.starts_with("REFRESH MATERIALIZED VIEW ");
+        EXPECT_EQ(detail.substr(0, detail.find(' ')), std::to_string(written)) << described << "\n" << detail;
+    }
 }
 
 TEST_F(LiveCheck, MissingPgDumpNamesThePackage) {
