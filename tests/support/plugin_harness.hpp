@@ -82,9 +82,6 @@ class FakeHost {
             std::lock_guard lock(self->mutex_);
             self->variables_[name] = value;
         };
-        host_.set_size_estimate = [](void* ctx, int64_t bytes) {
-            static_cast<FakeHost*>(ctx)->size_estimate_ = bytes;
-        };
     }
     FakeHost(const FakeHost&) = delete;  // host_.ctx points at this object
     FakeHost& operator=(const FakeHost&) = delete;
@@ -112,13 +109,10 @@ class FakeHost {
         std::lock_guard lock(mutex_);
         return log_;
     }
-    // The last bh_host.set_size_estimate; -1 if the plugin never called it.
-    int64_t size_estimate() const { return size_estimate_.load(); }
 
   private:
     bh_host host_{};
     std::atomic<bool> cancelled_{false};
-    std::atomic<int64_t> size_estimate_{-1};
     mutable std::mutex mutex_;
     std::string error_;
     std::string error_detail_;

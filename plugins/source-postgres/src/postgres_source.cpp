@@ -193,9 +193,10 @@ class PostgresSource final : public Source {
         host_.set_variable("database", endpoint.database);
         host_.set_variable("host", endpoint.is_socket() ? "localhost" : endpoint.host);
         host_.set_variable("server_version", server_version);
-        // The table data, not pg_database_size: that counts indexes too, which a dump holds only as CREATE INDEX. A
-        // custom-format dump is also compressed, so for it this is an upper bound.
-        host_.set_size_estimate(scope.data_bytes);
+        // The progress line's estimate (the SDK's expected_bytes convention; not in kVariables, since no key should
+        // use it). The table data, not pg_database_size: that counts indexes too, which a dump holds only as CREATE
+        // INDEX. A custom-format dump is also compressed, so for it this is an upper bound.
+        host_.set_variable("expected_bytes", std::to_string(scope.data_bytes));
         host_.info("dumping database '" + endpoint.database + "' (" + human_bytes(database_size) + " on disk, " +
                    human_bytes(scope.data_bytes) + " of table data) from PostgreSQL " + server_version + " at " +
                    endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() +

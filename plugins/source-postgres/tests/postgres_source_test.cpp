@@ -115,8 +115,12 @@ TEST_F(SourcePostgres, StreamsThePlainDumpAndPublishesVariables) {
     EXPECT_THAT(result.data, HasSubstr("-- PostgreSQL database dump complete"));
     std::string version = server_->query("postgres", "SHOW server_version");
     version.resize(version.find(' ') == std::string::npos ? version.size() : version.find(' '));
-    std::map<std::string, std::string> expected{
-        {"database", "shop"}, {"host", "127.0.0.1"}, {"server_version", version}, {"ext", ".sql"}};
+    const std::string table_data = server_->query("shop", "SELECT pg_table_size('public.orders')");
+    std::map<std::string, std::string> expected{{"database", "shop"},
+                                                {"host", "127.0.0.1"},
+                                                {"server_version", version},
+                                                {"ext", ".sql"},
+                                                {"expected_bytes", table_data}};
     EXPECT_EQ(source.host().variables(), expected);
     EXPECT_TRUE(no_children_left());
 }
@@ -184,12 +188,12 @@ TEST_F(SourcePostgres, RangesAreLimitsTheHostChecks) {
     EXPECT_EQ(d.restore_limits[0].min, 1);
 }
 
-TEST_F(SourcePostgres, PublishesTheTableDataAsSizeEstimate) {
+TEST_F(SourcePostgres, PublishesTheTableDataAsExpectedBytes) {
     Instance source(postgres_plugin(), options({{"tables", Argv{"public.filler"}}}));
     harness::SourceStream stream(source);
     ASSERT_EQ(stream.open_status(), BH_OK) << source.last_error();
     const int64_t table = std::stoll(server_->query("shop", "SELECT pg_table_size('public.filler')"));
-    EXPECT_EQ(source.host().size_estimate(), table);
+    EXPECT_EQ(source.host().variables().at("expected_bytes"), std::to_string(table));
     // Far below the database size, which counts every table, the indexes and the catalog.
     EXPECT_LT(table, std::stoll(server_->query("shop", "SELECT pg_database_size('shop')")));
 }
