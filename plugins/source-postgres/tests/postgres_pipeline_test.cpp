@@ -217,6 +217,10 @@ TEST_F(PostgresPipeline, RestoreTargetErrors) {
     EXPECT_THAT(missing.err, HasSubstr("restore failed: source (source-postgres): target database 'nowhere' does not "
                                        "exist" +
                                        at + "; add --create to create it"));
+    // An empty name would be libpq's "not given" (the default database): refused by the restore limits.
+    CommandResult empty = backhaul({"restore", file.string(), "--key", key, "--target-database="});
+    EXPECT_EQ(empty.exit_code, 2) << empty.err;
+    EXPECT_THAT(empty.err, HasSubstr("restore option '--target-database': must not be empty"));
     CommandResult exists =
         backhaul({"restore", file.string(), "--key", key, "--target-database", "source_db", "--create"});
     EXPECT_EQ(exists.exit_code, 1);
