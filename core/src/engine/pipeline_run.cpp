@@ -307,6 +307,7 @@ RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const V
         PluginInstance& source = *stages.source;
         const bh_source_api& api = *source.descriptor().source;
         const bh_plugin_descriptor& d = source.descriptor();
+        // The plugin's restore limits too: its restore() relies on them (ABI 1.2), as create on its limits.
         BoundOptions options = bind_cli_options(request.target_options, d.name, d.restore_options,
                                                 d.restore_option_count, source.plugin().restore_limits());
         void* raw_target = nullptr;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 
@@ -37,22 +38,44 @@ std::string_view variable_of(std::string_view keyword) {
     throw std::logic_error("no libpq environment variable for '" + std::string(keyword) + "'");
 }
 
+using ConnInfo = std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)>;
+
+// libpq's view of every parameter nobody configured: a service's settings (PGSERVICE) first, then its environment
+// variables, then its compiled-in defaults. A service it cannot read is left out here; connecting reports it.
+ConnInfo libpq_defaults() { return ConnInfo(PQconndefaults(), &PQconninfoFree); }
+
+std::optional<std::string> default_of(const ConnInfo& defaults, std::string_view keyword) {
+    for (const PQconninfoOption* option = defaults.get(); option && option->keyword; ++option)
+        if (keyword == option->keyword && option->val && *option->val) return std::string(option->val);
+    return std::nullopt;
+}
+
 }  // namespace
 
-std::string ConnectionSettings::endpoint() const {
-    if (!host || host->empty()) return "local socket, port " + std::to_string(port);
-    // IPv6 literals need brackets to keep the port readable.
-    if (host->find(':') != std::string::npos) return "[" + *host + "]:" + std::to_string(port);
-    return *host + ":" + std::to_string(port);
+std::string ConnectionSettings::configured_endpoint() const {
+    const bool has_host = host && !host->empty();
+    if (has_host && port) return Endpoint{*host, std::to_string(*port), {}, {}}.text();
+    if (has_host) return *host;
+    if (port) return "port " + std::to_string(*port);
+    return "libpq's default server";
+}
+
+std::string ConnectionSettings::default_database() const {
+    if (database) return *database;
+    ConnInfo defaults = libpq_defaults();
+    if (std::optional<std::string> name = default_of(defaults, "dbname")) return *name;
+    if (user) return *user;
+    return default_of(defaults, "user").value_or("");
 }
 
 std::vector<std::pair<std::string, std::string>> ConnectionSettings::libpq_parameters(
-    const std::string& database_name) const {
+    const std::optional<std::string>& database_name) const {
     std::vector<std::pair<std::string, std::string>> params;
     if (host) params.emplace_back("host", *host);
-    params.emplace_back("port", std::to_string(port));
+    if (port) params.emplace_back("port", std::to_string(*port));
     if (user) params.emplace_back("user", *user);
-    params.emplace_back("dbname", database_name);
+    if (const std::optional<std::string>& name = database_name ? database_name : database)
+        params.emplace_back("dbname", *name);
     if (password) params.emplace_back("password", *password);
     if (sslmode) params.emplace_back("sslmode", *sslmode);
     if (sslrootcert) params.emplace_back("sslrootcert", *sslrootcert);
@@ -62,7 +85,7 @@ std::vector<std::pair<std::string, std::string>> ConnectionSettings::libpq_param
 }
 
 std::vector<std::pair<std::string, std::string>> ConnectionSettings::child_environment(
-    const std::string& database_name) const {
+    const std::optional<std::string>& database_name) const {
     std::vector<std::pair<std::string, std::string>> env;
     for (const auto& [key, value] : libpq_parameters(database_name)) env.emplace_back(variable_of(key), value);
     auto set_by_us = [&env](std::string_view name) {
@@ -76,9 +99,10 @@ std::vector<std::pair<std::string, std::string>> ConnectionSettings::child_envir
     // A service (PGSERVICE) is the exception: libpq lets a service's settings beat environment variables, so passed on
     // it would override the configured host, user, ... that the preflight used. PQconndefaults() applies the service
     // the way libpq does for every parameter not configured (service, then environment, then default): the clients
-    // get that result instead of the service.
+    // get that result instead of the service. An option left out (port, user, database, ...) is one of these: the
+    // clients then use the same PGPORT, PGUSER, PGDATABASE, ... as the preflight.
     const bool service = std::getenv("PGSERVICE") != nullptr;
-    std::unique_ptr<PQconninfoOption, decltype(&PQconninfoFree)> defaults(PQconndefaults(), &PQconninfoFree);
+    ConnInfo defaults = libpq_defaults();
     for (const PQconninfoOption* option = defaults.get(); option && option->keyword; ++option) {
         if (!option->envvar || set_by_us(option->envvar)) continue;
         std::string_view name(option->envvar);
@@ -87,6 +111,17 @@ std::vector<std::pair<std::string, std::string>> ConnectionSettings::child_envir
         if (value) env.emplace_back(name, value);
     }
     return env;
+}
+
+std::string Endpoint::text() const {
+    if (is_socket()) {
+        // As psql names it: the socket file, whose name carries the port.
+        std::string dir = host.empty() ? "the default socket directory" : host;
+        return "socket " + dir + "/.s.PGSQL." + port;
+    }
+    // IPv6 literals need brackets to keep the port readable.
+    if (host.find(':') != std::string::npos) return "[" + host + "]:" + port;
+    return host + ":" + port;
 }
 
 std::string ConnectionSettings::redact(std::string text) const {

@@ -47,7 +47,7 @@ std::unique_ptr<PgConnection> connect_target(const ConnectionSettings& settings,
         if (e.failure() != ConnectFailure::unknown_database) throw;
         throw Error(
             Status::fatal,
-            "target database '" + target + "' does not exist at " + settings.endpoint() + "; add --create to create it",
+            "target database '" + target + "' does not exist at " + e.where() + "; add --create to create it",
             e.detail());
     }
 }
@@ -57,9 +57,10 @@ std::string create_database(const ConnectionSettings& settings, const std::strin
                             const std::function<bool()>& cancelled) {
     // CREATE DATABASE needs a connection to some other database; managed services often forbid 'postgres'.
     std::vector<std::string> candidates;
-    if (settings.database != target) candidates.push_back(settings.database);
+    const std::string configured = settings.default_database();
+    if (configured != target) candidates.push_back(configured);
     for (const char* name : {"postgres", "template1"})
-        if (name != target && name != settings.database) candidates.emplace_back(name);
+        if (name != target && name != configured) candidates.emplace_back(name);
     std::unique_ptr<PgConnection> conn;
     std::string connected_to;
     std::string tried;
@@ -78,7 +79,7 @@ std::string create_database(const ConnectionSettings& settings, const std::strin
         throw Error(Status::fatal, "cannot create database '" + target + "': no database to connect to for CREATE " +
                                        "DATABASE (tried " + tried + ")");
     if (!conn->query("SELECT 1 FROM pg_database WHERE datname = $1", {target}).empty())
-        throw Error(Status::fatal, "target database '" + target + "' already exists at " + settings.endpoint() +
+        throw Error(Status::fatal, "target database '" + target + "' already exists at " + conn->endpoint().text() +
                                        "; leave out --create to restore into it");
     // template0: objects added to template1 on this server must not collide with the restored ones.
     conn->query("CREATE DATABASE " + conn->quote_identifier(target) + " TEMPLATE template0", {},
@@ -213,8 +214,10 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
     if (request.create)
         created =
             std::make_unique<CreatedDatabase>(settings, target, create_database(settings, target, cancelled), host);
+    std::string where;
     {
         std::unique_ptr<PgConnection> conn = connect_target(settings, target, cancelled);
+        where = conn->endpoint().text();
         std::vector<Row> found = conn->query(kUserObjects, {}, "cannot inspect target database '" + target + "'");
         if (!found.empty()) {
             if (!request.clean) {
@@ -253,7 +256,7 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
     // psql echoes query results (set_config, lo_open, ...) that nobody reads; errors arrive on stderr.
     spec.output = ChildSpec::Output::null;
     spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
-    host.info("restoring into database '" + target + "' at " + settings.endpoint() + " with " + spec.argv.front());
+    host.info("restoring into database '" + target + "' at " + where + " with " + spec.argv.front());
     return std::make_unique<ClientRestore>(std::move(spec), name, !client.custom_format, host, settings,
                                            std::move(created));
 }

@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 
 namespace backhaul {
@@ -29,17 +30,32 @@ std::string reason_of(const std::string& message) {
     return at == std::string::npos ? line : line.substr(at + 9);
 }
 
-std::string describe_failure(ConnectFailure failure, const ConnectionSettings& settings, const std::string& database,
-                             const std::string& message) {
-    const std::string where = " at " + settings.endpoint();
-    const std::string user = settings.user.value_or("(default)");
+// Where the password libpq sent came from, for the hint after a failed login.
+std::string password_source(const ConnectionSettings& settings) {
+    if (settings.password) return "option 'password'";
+    if (std::getenv("PGPASSWORD")) return "PGPASSWORD";
+    const char* passfile = std::getenv("PGPASSFILE");
+    return std::string("the password file (") + (passfile ? passfile : "~/.pgpass") + ") or the service file";
+}
+
+Endpoint resolved_endpoint(const pg_conn* conn) {
+    auto text = [](const char* value) { return std::string(value ? value : ""); };
+    return {text(PQhost(conn)), text(PQport(conn)), text(PQuser(conn)), text(PQdb(conn))};
+}
+
+std::string describe_failure(ConnectFailure failure, const ConnectionSettings& settings, const Endpoint& endpoint,
+                             const std::string& where_text, const std::string& message) {
+    const std::string where = " at " + where_text;
+    const std::string user = endpoint.user.empty() ? settings.user.value_or("(default)") : endpoint.user;
+    const std::string database = endpoint.database.empty() ? settings.default_database() : endpoint.database;
     switch (failure) {
         case ConnectFailure::authentication:
-            return "password authentication failed for user '" + user + "'" + where +
-                   " (check option 'password'; the password is not shown)";
+            return "password authentication failed for user '" + user + "'" + where + " (check " +
+                   password_source(settings) + "; the password is not shown)";
         case ConnectFailure::no_password:
             return "the server" + where + " requires a password for user '" + user +
-                   "' but option 'password' is not set";
+                   "' but none is set: set option 'password' (e.g. from a ${secret:...}) or add the user to the " +
+                   "password file (~/.pgpass, PGPASSFILE)";
         case ConnectFailure::unknown_database:
             return "database '" + database + "' does not exist" + where;
         case ConnectFailure::unknown_user:
@@ -55,12 +71,28 @@ std::string describe_failure(ConnectFailure failure, const ConnectionSettings& s
             if (reason.find("Connection refused") != std::string::npos) reason = "connection refused";
             if (reason.find("timeout expired") != std::string::npos) reason = "connection timed out";
             if (reason.find("could not translate host name") != std::string::npos) reason = "unknown host name";
-            return "cannot connect to PostgreSQL" + where + ": " + reason;
+            if (reason.find("No such file or directory") != std::string::npos) reason = "no server on this socket";
+            return "cannot connect to PostgreSQL" + where + " as user '" + user + "' to database '" + database +
+                   "': " + reason;
         }
         case ConnectFailure::other:
             break;
     }
-    return "cannot connect to PostgreSQL" + where + ": " + reason_of(message);
+    // libpq did not get as far as a server (an undefined service, an invalid setting): no user or database yet.
+    if (endpoint.port.empty()) return "cannot connect to PostgreSQL" + where + ": " + reason_of(message);
+    return "cannot connect to PostgreSQL" + where + " as user '" + user + "' to database '" + database +
+           "': " + reason_of(message);
+}
+
+// The error for a connection attempt that failed, naming what libpq tried (before the caller finishes `conn`).
+ConnectError connect_error(const pg_conn* conn, ConnectFailure failure, const ConnectionSettings& settings,
+                           const std::string& message, std::string detail) {
+    Endpoint tried = resolved_endpoint(conn);
+    // No port when libpq did not get as far as a server (an undefined service, an invalid setting): then the
+    // configured endpoint is all there is to name.
+    std::string where = tried.port.empty() ? settings.configured_endpoint() : tried.text();
+    std::string line = describe_failure(failure, settings, tried, where, message);
+    return ConnectError(failure, line, std::move(detail), std::move(tried), std::move(where));
 }
 
 }  // namespace
@@ -80,7 +112,7 @@ ConnectFailure classify_connect_failure(const std::string& m) {
     return ConnectFailure::other;
 }
 
-PgConnection::PgConnection(const ConnectionSettings& settings, const std::string& database,
+PgConnection::PgConnection(const ConnectionSettings& settings, const std::optional<std::string>& database,
                            const std::function<bool()>& cancelled) {
     auto params = settings.libpq_parameters(database);
     std::vector<const char*> keys, values;
@@ -106,10 +138,10 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::string
             throw Error(Status::cancelled, "cancelled");
         }
         if (std::chrono::steady_clock::now() > deadline) {
+            ConnectError error = connect_error(conn_, ConnectFailure::unreachable, settings, "timeout expired",
+                                               "no answer within connect_timeout");
             PQfinish(std::exchange(conn_, nullptr));
-            throw ConnectError(ConnectFailure::unreachable,
-                               "cannot connect to PostgreSQL at " + settings.endpoint() + ": connection timed out",
-                               "no answer within connect_timeout");
+            throw error;
         }
         pollfd p{PQsocket(conn_), static_cast<short>(state == PGRES_POLLING_READING ? POLLIN : POLLOUT), 0};
         int ready = p.fd < 0 ? 1 : ::poll(&p, 1, kPollIntervalMs);
@@ -117,10 +149,11 @@ PgConnection::PgConnection(const ConnectionSettings& settings, const std::string
     }
     if (PQstatus(conn_) != CONNECTION_OK) {
         std::string message = settings.redact(PQerrorMessage(conn_));
+        ConnectError error = connect_error(conn_, classify_connect_failure(message), settings, message, message);
         PQfinish(std::exchange(conn_, nullptr));
-        ConnectFailure failure = classify_connect_failure(message);
-        throw ConnectError(failure, describe_failure(failure, settings, database, message), message);
+        throw error;
     }
+    endpoint_ = resolved_endpoint(conn_);
 }
 
 PgConnection::~PgConnection() {

@@ -5,6 +5,7 @@
 
 #include <backhaul/sdk.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,28 +26,41 @@ enum class ConnectFailure {
     other,
 };
 
-// A connection that could not be made; what() is the user-facing line.
+// A connection that could not be made; what() is the user-facing line, naming the endpoint libpq tried.
 class ConnectError : public Error {
   public:
-    ConnectError(ConnectFailure failure, const std::string& message, std::string detail)
-        : Error(Status::fatal, message, std::move(detail)), failure_(failure) {}
+    ConnectError(ConnectFailure failure, const std::string& message, std::string detail, Endpoint tried,
+                 std::string where)
+        : Error(Status::fatal, message, std::move(detail)),
+          failure_(failure),
+          tried_(std::move(tried)),
+          where_(std::move(where)) {}
     ConnectFailure failure() const { return failure_; }
+    // What libpq tried, with the user and database it resolved ("" where it did not get that far).
+    const Endpoint& tried() const { return tried_; }
+    // tried().text(), or the configured endpoint when libpq did not get that far (an undefined service).
+    const std::string& where() const { return where_; }
 
   private:
     ConnectFailure failure_;
+    Endpoint tried_;
+    std::string where_;
 };
 
 using Row = std::vector<std::string>;
 
 class PgConnection {
   public:
-    // Connects to `database`, polling `cancelled` at least every 100 ms; throws ConnectError (or Error(cancelled)).
-    PgConnection(const ConnectionSettings& settings, const std::string& database,
+    // Connects to `database` (nullopt: option 'database', else libpq's default), polling `cancelled` at least every
+    // 100 ms; throws ConnectError (or Error(cancelled)).
+    PgConnection(const ConnectionSettings& settings, const std::optional<std::string>& database,
                  const std::function<bool()>& cancelled);
     ~PgConnection();
     PgConnection(const PgConnection&) = delete;
     PgConnection& operator=(const PgConnection&) = delete;
 
+    // Where this connection went, as libpq resolved it.
+    const Endpoint& endpoint() const { return endpoint_; }
     int server_version_num() const;
     // "15.18" from "15.18 (Debian 15.18-0+deb12u1)".
     std::string server_version() const;
@@ -59,6 +73,7 @@ class PgConnection {
 
   private:
     pg_conn* conn_ = nullptr;
+    Endpoint endpoint_;
 };
 
 // Classifies libpq's connection error text.

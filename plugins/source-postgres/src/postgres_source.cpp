@@ -1,14 +1,16 @@
 // source-postgres: streams pg_dump's output into the pipeline after a libpq preflight that turns the usual failures
 // (unreachable server, wrong password, unknown database, missing privileges, pg_dump older than the server) into one
-// clear line; restores with psql or pg_restore.
+// clear line; restores with psql or pg_restore. `backhaul check` runs the same findings as separate checks.
 #include <backhaul/sdk.hpp>
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "client_tools.hpp"
 #include "connection_settings.hpp"
 #include "database_restore.hpp"
 #include "dump_arguments.hpp"
+#include "dump_scope.hpp"
 #include "pg_connection.hpp"
 #include "process/child_process.hpp"
 
@@ -19,13 +21,18 @@ const char* const kSslModes[] = {"disable", "allow", "prefer", "require", "verif
 const char* const kFormats[] = {"plain", "custom", nullptr};
 
 const bh_option_spec kOptions[] = {
-    {"host", BH_OPT_STRING, 0, nullptr, nullptr, "Server host name or address; default: the local socket."},
-    {"port", BH_OPT_INT, 0, "5432", nullptr, "Server port."},
-    {"user", BH_OPT_STRING, 0, nullptr, nullptr, "Role to connect as; default: the operating system user."},
-    {"database", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr, "Database to back up (and restore into)."},
+    {"host", BH_OPT_STRING, 0, nullptr, nullptr,
+     "Server host name, address or socket directory; default: libpq's (PGHOST, PGSERVICE, else the local socket)."},
+    {"port", BH_OPT_INT, 0, nullptr, nullptr, "Server port; default: libpq's (PGPORT, PGSERVICE, else 5432)."},
+    {"user", BH_OPT_STRING, 0, nullptr, nullptr,
+     "Role to connect as; default: libpq's (PGUSER, PGSERVICE, else the operating system user)."},
+    {"database", BH_OPT_STRING, 0, nullptr, nullptr,
+     "Database to back up (and restore into); default: libpq's (PGDATABASE, PGSERVICE, else the user name)."},
     {"password", BH_OPT_STRING, BH_OPT_SECRET, nullptr, nullptr,
-     "Password, normally ${secret:...} or ${env:...}; given to pg_dump/psql/pg_restore only as PGPASSWORD."},
-    {"sslmode", BH_OPT_ENUM, 0, nullptr, kSslModes, "libpq sslmode for the preflight and every client program."},
+     "Password, normally ${secret:...}; given to pg_dump/psql/pg_restore only as PGPASSWORD. Default: libpq's "
+     "(PGPASSWORD, PGSERVICE, the password file ~/.pgpass or PGPASSFILE)."},
+    {"sslmode", BH_OPT_ENUM, 0, nullptr, kSslModes,
+     "libpq sslmode for the preflight and every client program; default: libpq's (PGSSLMODE, else prefer)."},
     {"sslrootcert", BH_OPT_STRING, 0, nullptr, nullptr, "CA certificate file for sslmode verify-ca/verify-full."},
     {"format", BH_OPT_ENUM, 0, "\"plain\"", kFormats,
      "pg_dump format: plain (SQL, {ext} .sql) or custom (pg_restore archive, {ext} .dump)."},
@@ -51,6 +58,18 @@ const bh_option_spec kRestoreOptions[] = {
     {"create", BH_OPT_BOOL, 0, "false", nullptr, "Create the target database first (it must not exist)."},
     {"clean", BH_OPT_BOOL, 0, "false", nullptr,
      "Drop everything in a non-empty target database first, instead of refusing to restore into it."},
+};
+
+// The ranges the host checks (in `validate` and before create); the rest is PostgresSource::validate.
+const bh_option_limits kLimits[] = {
+    {"port", BH_LIMIT_MIN | BH_LIMIT_MAX, 1, 65535},
+    {"database", BH_LIMIT_MIN, 1, 0},         // libpq would take "" for "not given", silently
+    {"pg_dump", BH_LIMIT_MIN, 1, 0},          // the program's path or name
+    {"connect_timeout", BH_LIMIT_MIN, 1, 0},  // milliseconds; libpq rounds up to whole seconds, at least 2
+};
+
+const bh_option_limits kRestoreLimits[] = {
+    {"target_database", BH_LIMIT_MIN, 1, 0},
 };
 
 const char* const kVariables[] = {"database", "host", "server_version", "ext", nullptr};
@@ -109,34 +128,31 @@ class DumpStream final : public SourceStream {
     std::chrono::steady_clock::time_point next_progress_;
 };
 
-// Relations pg_dump will lock and read that the user may not: pg_dump would fail on them only after it started.
-const char* const kUnreadableRelations = R"SQL(
-SELECT count(*) OVER (), quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE c.relkind IN ('r', 'p', 'S', 'm')
-   AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-   AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'
-   AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-   AND (NOT has_schema_privilege(n.oid, 'USAGE') OR NOT has_table_privilege(c.oid, 'SELECT'))
- ORDER BY 2 LIMIT 3
-)SQL";
-
 class PostgresSource final : public Source {
   public:
+    // Everything the option limits cannot say. No I/O: `backhaul validate` runs it, and create runs it first.
+    static void validate(const Options& options, Problems& problems) {
+        if (options.known("extra_args")) {
+            try {
+                check_extra_args(options.list("extra_args"));
+            } catch (const Error& e) {
+                // check_extra_args names the option itself, for its own callers; the host names it here.
+                std::string_view message = e.what();
+                if (message.starts_with("extra_args: ")) message.remove_prefix(std::string_view("extra_args: ").size());
+                problems.add("extra_args", message);
+            }
+        }
+    }
+
     PostgresSource(Host host, const Options& options) : host_(host) {
         settings_.host = options.optional_string("host");
-        int64_t port = options.integer("port");
-        if (port < 1 || port > 65535) throw invalid_config("option 'port' must be between 1 and 65535");
-        settings_.port = static_cast<int>(port);
+        if (options.has("port")) settings_.port = static_cast<int>(options.integer("port"));
         settings_.user = options.optional_string("user");
-        settings_.database = options.string("database");
-        if (settings_.database.empty()) throw invalid_config("option 'database' must not be empty");
+        settings_.database = options.optional_string("database");
         settings_.password = options.optional_string("password");
         settings_.sslmode = options.optional_string("sslmode");
         settings_.sslrootcert = options.optional_string("sslrootcert");
         if (options.has("connect_timeout")) settings_.connect_timeout = options.duration("connect_timeout");
-        if (settings_.connect_timeout.count() <= 0) throw invalid_config("option 'connect_timeout' must be positive");
 
         selection_.custom_format = options.string("format") == "custom";
         selection_.schemas = options.list("schemas");
@@ -146,11 +162,9 @@ class PostgresSource final : public Source {
         selection_.no_owner = options.boolean("no_owner");
         selection_.no_privileges = options.boolean("no_privileges");
         selection_.extra_args = options.list("extra_args");
-        check_extra_args(selection_.extra_args);
         if (options.has("lock_wait_timeout"))
             selection_.lock_wait_timeout_ms = options.duration("lock_wait_timeout").count();
         pg_dump_ = options.optional_string("pg_dump");
-        if (pg_dump_ && pg_dump_->empty()) throw invalid_config("option 'pg_dump' must not be empty");
 
         host_.set_variable("ext", selection_.custom_format ? ".dump" : ".sql");
     }
@@ -160,43 +174,116 @@ class PostgresSource final : public Source {
         PgVersion server;
         std::string server_version;
         int64_t database_size = 0;
+        Endpoint endpoint;
+        DumpScope scope;
         {
-            PgConnection conn(settings_, settings_.database, cancelled);
+            PgConnection conn(settings_, std::nullopt, cancelled);
+            endpoint = conn.endpoint();
             server.number = conn.server_version_num();
             server_version = conn.server_version();
-            std::vector<Row> facts =
-                conn.query("SELECT current_user, pg_database_size(current_database())", {}, "preflight query failed");
-            const std::string& user = facts.at(0).at(0);
-            database_size = std::stoll(facts.at(0).at(1));
-            // With a selection, which relations pg_dump reads is pg_dump's pattern matching: let it report.
-            if (selection_.schemas.empty() && selection_.tables.empty() && selection_.exclude_schemas.empty() &&
-                selection_.exclude_tables.empty())
-                check_readable(conn, user);
-            warn_about_large_objects(conn);
+            database_size = std::stoll(
+                conn.query("SELECT pg_database_size(current_database())", {}, "preflight query failed").at(0).at(0));
+            scope = inspect_dump_scope(conn, selection_);
         }
+        refuse_unreadable(scope, endpoint);
+        warn_about_large_objects(scope, endpoint);
         ClientTool pg_dump = select_pg_dump(server, pg_dump_);
 
-        host_.set_variable("database", settings_.database);
-        host_.set_variable("host", settings_.host.value_or("localhost"));
+        // The names libpq resolved (a database from PGDATABASE, a service, or the user name) name the backup.
+        host_.set_variable("database", endpoint.database);
+        host_.set_variable("host", endpoint.is_socket() ? "localhost" : endpoint.host);
         host_.set_variable("server_version", server_version);
-        host_.info("dumping database '" + settings_.database + "' (" + human_bytes(database_size) +
-                   " on disk) from PostgreSQL " + server_version + " at " + settings_.endpoint() + " with pg_dump " +
-                   pg_dump.version.text() + " (" + pg_dump.path + ")");
+        // The progress line's estimate (the SDK's expected_bytes convention; not in kVariables, since no key should
+        // use it). The table data, not pg_database_size: that counts indexes too, which a dump holds only as CREATE
+        // INDEX. A custom-format dump is also compressed, so for it this is an upper bound.
+        host_.set_variable("expected_bytes", std::to_string(scope.data_bytes));
+        host_.info("dumping database '" + endpoint.database + "' (" + human_bytes(database_size) + " on disk, " +
+                   human_bytes(scope.data_bytes) + " of table data) from PostgreSQL " + server_version + " at " +
+                   endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() +
+                   " (" + pg_dump.path + ")");
 
         ChildSpec spec;
         spec.argv.push_back(pg_dump.path);
         for (std::string& arg : pg_dump_arguments(selection_)) spec.argv.push_back(std::move(arg));
-        spec.env = settings_.child_environment(settings_.database);
+        // The database the preflight checked, whichever way libpq found it.
+        spec.env = settings_.child_environment(endpoint.database);
         spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
             host.info(settings.redact(std::string(line)));
         };
         return std::make_unique<DumpStream>(std::move(spec), host_, settings_, database_size);
     }
 
+    // `backhaul check`: the preflight's findings one by one, each with what to do, and nothing refused early.
+    void check(Checks& checks) {
+        auto cancelled = [host = host_] { return host.cancelled(); };
+        std::optional<PgConnection> conn;
+        try {
+            conn.emplace(settings_, std::nullopt, cancelled);
+        } catch (const ConnectError& e) {
+            checks.fail("log in to PostgreSQL at " + e.where(), e.what(), login_fix(e));
+            return;  // everything else needs the server
+        }
+        const Endpoint endpoint = conn->endpoint();
+        PgVersion server{conn->server_version_num()};
+        checks.pass("log in to PostgreSQL at " + endpoint.text() + " as user '" + endpoint.user + "', database '" +
+                        endpoint.database + "'",
+                    "PostgreSQL " + conn->server_version());
+
+        const std::string install = "install postgresql-client-" + server.major_text() +
+                                    " (or newer; https://www.postgresql.org/download/)";
+        check_client(checks, "pg_dump", server, install + " or set option 'pg_dump' to a pg_dump of version " +
+                                                    server.major_text() + " or newer",
+                     [&] { return select_pg_dump(server, pg_dump_); });
+        const std::string restorer = selection_.custom_format ? "pg_restore" : "psql";
+        check_client(checks, restorer, server,
+                     install + (pg_dump_ ? " and put " + restorer + " next to option 'pg_dump'" : std::string()),
+                     [&] { return probe_client(locate_client(restorer, pg_dump_)); });
+
+        DumpScope scope;
+        try {
+            scope = inspect_dump_scope(*conn, selection_);
+        } catch (const Error& e) {
+            checks.fail("read what pg_dump will dump", e.what());
+            return;
+        }
+        const std::string& user = endpoint.user;
+        if (scope.schemas_without_usage == 0)
+            checks.pass("USAGE on the schemas dumped", std::to_string(scope.schema_count) + " schema(s)");
+        else
+            checks.fail("USAGE on the schemas dumped",
+                        "user '" + user + "' lacks USAGE on " + std::to_string(scope.schemas_without_usage) +
+                            " of " + std::to_string(scope.schema_count) + " schema(s), e.g. " +
+                            joined(scope.schema_examples),
+                        "GRANT USAGE ON SCHEMA " + joined(scope.schema_examples) + " TO " + quoted_identifier(user) +
+                            ", or leave them out with exclude_schemas");
+        if (scope.unreadable_relations == 0)
+            checks.pass("SELECT on the tables and sequences dumped",
+                        std::to_string(scope.relation_count) + " relation(s), " + human_bytes(scope.data_bytes) +
+                            " of table data");
+        else
+            checks.fail("SELECT on the tables and sequences dumped",
+                        "user '" + user + "' cannot read " + std::to_string(scope.unreadable_relations) + " of " +
+                            std::to_string(scope.relation_count) + " relation(s), e.g. " +
+                            joined(scope.relation_examples),
+                        "GRANT SELECT ON " + joined(scope.relation_examples) + " TO " + quoted_identifier(user) +
+                            " (and USAGE on their schemas), or leave them out with exclude_tables");
+        if (!scope.large_objects_dumped) return;
+        if (scope.unreadable_large_objects == 0)
+            checks.pass("SELECT on the large objects dumped", std::to_string(scope.large_objects) + " large object(s)");
+        else
+            checks.fail("SELECT on the large objects dumped",
+                        "user '" + user + "' cannot read " + std::to_string(scope.unreadable_large_objects) + " of " +
+                            std::to_string(scope.large_objects) + " large object(s), e.g. " +
+                            joined(scope.large_object_examples),
+                        "GRANT SELECT ON LARGE OBJECT " + joined(scope.large_object_examples) + " TO " +
+                            quoted_identifier(user) + ", or leave large objects out with extra_args = [\"--no-blobs\"]");
+    }
+
     std::unique_ptr<RestoreTarget> restore(const Options& restore_options) override {
         RestoreRequest request;
-        request.target_database = restore_options.optional_string("target_database").value_or(settings_.database);
-        if (request.target_database.empty()) throw invalid_config("--target-database must not be empty");
+        // Without --target-database, the database a backup would dump (option 'database', else libpq's default).
+        request.target_database =
+            restore_options.optional_string("target_database").value_or(settings_.default_database());
         request.create = restore_options.boolean("create");
         request.clean = restore_options.boolean("clean");
         RestoreClient client{selection_.custom_format, selection_.no_owner, selection_.no_privileges, pg_dump_};
@@ -206,27 +293,92 @@ class PostgresSource final : public Source {
   private:
     // A plain dump restores large objects in transactions of its own (pg_dump writes BEGIN/COMMIT around them), so a
     // restore that fails after them leaves them and what came before behind, unless it created its database
-    // (--create drops it again). pg_dump leaves large objects out when a schema or table selection is given.
-    void warn_about_large_objects(PgConnection& conn) {
-        if (selection_.custom_format || !selection_.schemas.empty() || !selection_.tables.empty()) return;
-        const std::string count =
-            conn.query("SELECT count(*) FROM pg_largeobject_metadata", {}, "preflight query failed").at(0).at(0);
-        if (count == "0") return;
-        host_.warn("database '" + settings_.database + "' has " + count +
+    // (--create drops it again).
+    void warn_about_large_objects(const DumpScope& scope, const Endpoint& endpoint) {
+        if (selection_.custom_format || !scope.large_objects_dumped || scope.large_objects == 0) return;
+        host_.warn("database '" + endpoint.database + "' has " + std::to_string(scope.large_objects) +
                    " large object(s): a restore of this plain-format dump into an existing database is not atomic " +
                    "(the dump commits large objects on its own); use format = \"custom\"");
     }
 
-    void check_readable(PgConnection& conn, const std::string& user) {
-        std::vector<Row> unreadable = conn.query(kUnreadableRelations, {}, "preflight query failed");
-        if (unreadable.empty()) return;
-        std::string names;
-        for (const Row& row : unreadable) names += (names.empty() ? "" : ", ") + row[1];
-        const std::string& count = unreadable[0][0];
-        throw Error(Status::fatal, "user '" + user + "' lacks the privileges to dump database '" + settings_.database +
-                                       "': cannot read " + count + " relation(s), e.g. " + names +
-                                       " (grant SELECT and schema USAGE, or leave them out with " +
-                                       "exclude_tables or exclude_schemas)");
+    // pg_dump would fail on these only after it started, with a half-written dump.
+    void refuse_unreadable(const DumpScope& scope, const Endpoint& endpoint) {
+        const std::string lacks =
+            "user '" + endpoint.user + "' lacks the privileges to dump database '" + endpoint.database + "': ";
+        if (scope.unreadable_relations > 0)
+            throw Error(Status::fatal, lacks + "cannot read " + std::to_string(scope.unreadable_relations) +
+                                           " relation(s), e.g. " + joined(scope.relation_examples) +
+                                           " (grant SELECT and schema USAGE, or leave them out with " +
+                                           "exclude_tables or exclude_schemas)");
+        if (scope.unreadable_large_objects > 0)
+            throw Error(Status::fatal, lacks + "cannot read " + std::to_string(scope.unreadable_large_objects) +
+                                           " large object(s), e.g. " + joined(scope.large_object_examples) +
+                                           " (grant SELECT on them, or leave large objects out with extra_args = " +
+                                           "[\"--no-blobs\"])");
+    }
+
+    // Finds and runs `--version` of one client program, which must be at least as new as the server.
+    template <class Find>
+    static void check_client(Checks& checks, const std::string& name, PgVersion server, const std::string& fix,
+                             const Find& find) {
+        const std::string what = "find " + name + " " + server.major_text() + " or newer";
+        try {
+            ClientTool tool = find();
+            if (tool.version.major() < server.major())
+                checks.fail(what,
+                            name + " " + tool.version.text() + " (" + tool.path + ") is older than the server " +
+                                "(PostgreSQL " + server.text() + ")",
+                            fix);
+            else
+                checks.pass(what, name + " " + tool.version.text() + " (" + tool.path + ")");
+        } catch (const Error& e) {
+            checks.fail(what, e.what(), fix);
+        }
+    }
+
+    std::string login_fix(const ConnectError& error) const {
+        const Endpoint& tried = error.tried();
+        switch (error.failure()) {
+            case ConnectFailure::authentication:
+                return settings_.password
+                           ? "correct option 'password' (or the secret it comes from)"
+                           : "set option 'password' (e.g. from a ${secret:...}) or correct the password in "
+                             "PGPASSWORD, the service file or the password file (~/.pgpass, PGPASSFILE)";
+            case ConnectFailure::no_password:
+                return "set option 'password' (e.g. from a ${secret:...}) or add a line for this server and user to "
+                       "the password file (~/.pgpass, PGPASSFILE)";
+            case ConnectFailure::unreachable:
+                return "check option 'host' and 'port' (or PGHOST, PGPORT, the service), that the server runs and "
+                       "that this machine may reach it";
+            case ConnectFailure::unknown_database:
+                return "correct option 'database' (or PGDATABASE, the service), or create the database";
+            case ConnectFailure::unknown_user:
+                return "correct option 'user' (or PGUSER, the service), or create the role";
+            case ConnectFailure::no_connect_privilege:
+                return "GRANT CONNECT ON DATABASE " + quoted_identifier(tried.database) + " TO " +
+                       quoted_identifier(tried.user) + " (as the database's owner)";
+            case ConnectFailure::rejected:
+                return "add a pg_hba.conf entry for this client, user and database";
+            case ConnectFailure::other:
+                break;
+        }
+        return "see the detail above; libpq's full message is in the debug log";
+    }
+
+    static std::string joined(const std::vector<std::string>& names) {
+        std::string text;
+        for (const std::string& name : names) text += (text.empty() ? "" : ", ") + name;
+        return text;
+    }
+
+    // A name for a GRANT the operator can paste: as is when SQL would not change it, else double-quoted.
+    static std::string quoted_identifier(const std::string& name) {
+        bool plain = !name.empty() && !(name[0] >= '0' && name[0] <= '9');
+        for (char c : name) plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+        if (plain) return name;
+        std::string text = "\"";
+        for (char c : name) text += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return text + "\"";
     }
 
     Host host_;
@@ -242,6 +394,8 @@ const PluginInfo kInfo{
     .options = kOptions,
     .restore_options = kRestoreOptions,
     .variables = kVariables,
+    .limits = kLimits,
+    .restore_limits = kRestoreLimits,
 };
 
 }  // namespace

@@ -117,7 +117,7 @@ TEST(ConnectionSettings, ChildEnvironmentCarriesEveryConfiguredSetting) {
                                                           {"PGSSLROOTCERT", "/etc/ssl/ca dir\\ca.pem"},
                                                           {"PGCONNECT_TIMEOUT", "3"},
                                                           {"PGAPPNAME", "backhaul"}}));
-    EXPECT_EQ(settings.endpoint(), "db.example:15432");
+    EXPECT_EQ(settings.configured_endpoint(), "db.example:15432");
     EXPECT_EQ(settings.redact("x hunter2-secret y hunter2-secret"), "x <redacted> y <redacted>");
 }
 
@@ -135,6 +135,8 @@ TEST(ConnectionSettings, ChildEnvironmentCarriesLibpqVariablesAndOursReplaceThei
     ::setenv("PGHOST", "elsewhere.example", 1);
     ::setenv("PGUSER", "someone", 1);
     ::setenv("PGDATABASE", "otherdb", 1);
+    ::setenv("PGPORT", "6543", 1);
+    ::setenv("PGSSLMODE", "require", 1);
     ::setenv("PGP_PASSPHRASE", "not-for-libpq", 1);  // starts with PG, but no libpq variable
     ConnectionSettings settings;
     settings.database = "d";
@@ -145,8 +147,13 @@ TEST(ConnectionSettings, ChildEnvironmentCarriesLibpqVariablesAndOursReplaceThei
     EXPECT_EQ(value_in(env, "PGHOST"), "elsewhere.example");
     EXPECT_EQ(value_in(env, "PGUSER"), "someone");
     EXPECT_EQ(value_in(env, "PGDATABASE"), "d");
+    EXPECT_EQ(value_in(env, "PGPORT"), "6543");  // no port option: not a fixed 5432
+    EXPECT_EQ(value_in(env, "PGSSLMODE"), "require");
     EXPECT_EQ(value_in(env, "PGAPPNAME"), "backhaul");
     EXPECT_EQ(value_in(env, "PGP_PASSPHRASE"), std::nullopt);
+    settings.database.reset();
+    EXPECT_EQ(value_in(settings.child_environment(), "PGDATABASE"), "otherdb");
+    EXPECT_EQ(settings.default_database(), "otherdb");
 
     settings.password = "hunter2-secret";
     settings.host = "db.example";
@@ -156,21 +163,29 @@ TEST(ConnectionSettings, ChildEnvironmentCarriesLibpqVariablesAndOursReplaceThei
     EXPECT_EQ(value_in(env, "PGHOST"), "db.example");
     EXPECT_EQ(value_in(env, "PGUSER"), "backup");
     for (const char* name :
-         {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGHOST", "PGUSER", "PGDATABASE", "PGP_PASSPHRASE"})
+         {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGHOST", "PGUSER", "PGDATABASE", "PGPORT", "PGSSLMODE",
+          "PGP_PASSPHRASE"})
         ::unsetenv(name);
 }
 
 TEST(ConnectionSettings, DefaultsAndShortPasswords) {
     ConnectionSettings settings;
-    settings.database = "d";
     settings.password = "abc";  // too short to redact without mangling ordinary words, as in the core
-    EXPECT_EQ(settings.child_environment("d"), (Env{{"PGPORT", "5432"},
-                                                    {"PGDATABASE", "d"},
-                                                    {"PGPASSWORD", "abc"},
-                                                    {"PGCONNECT_TIMEOUT", "30"},
-                                                    {"PGAPPNAME", "backhaul"}}));
-    EXPECT_EQ(settings.endpoint(), "local socket, port 5432");
+    // Nothing but what is configured: libpq chooses the rest, for the clients as for the preflight.
+    EXPECT_EQ(settings.child_environment(), (Env{{"PGPASSWORD", "abc"},
+                                                 {"PGCONNECT_TIMEOUT", "30"},
+                                                 {"PGAPPNAME", "backhaul"}}));
+    EXPECT_EQ(settings.configured_endpoint(), "libpq's default server");
+    settings.user = "u";
+    EXPECT_EQ(settings.default_database(), "u");  // libpq's rule: a database named like the user
     EXPECT_EQ(settings.redact("abc"), "abc");
+}
+
+TEST(Endpoint, NamesHostAndPortOrTheSocketFile) {
+    EXPECT_EQ((Endpoint{"db.example", "5432", "u", "d"}.text()), "db.example:5432");
+    EXPECT_EQ((Endpoint{"::1", "6432", "u", "d"}.text()), "[::1]:6432");
+    EXPECT_EQ((Endpoint{"/var/run/postgresql", "5432", "u", "d"}.text()), "socket /var/run/postgresql/.s.PGSQL.5432");
+    EXPECT_TRUE((Endpoint{"@abstract", "5432", "u", "d"}.is_socket()));
 }
 
 }  // namespace

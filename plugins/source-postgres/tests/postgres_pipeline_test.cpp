@@ -217,6 +217,10 @@ TEST_F(PostgresPipeline, RestoreTargetErrors) {
     EXPECT_THAT(missing.err, HasSubstr("restore failed: source (source-postgres): target database 'nowhere' does not "
                                        "exist" +
                                        at + "; add --create to create it"));
+    // An empty name would be libpq's "not given" (the default database): refused by the restore limits.
+    CommandResult empty = backhaul({"restore", file.string(), "--key", key, "--target-database="});
+    EXPECT_EQ(empty.exit_code, 2) << empty.err;
+    EXPECT_THAT(empty.err, HasSubstr("restore option '--target-database': must not be empty"));
     CommandResult exists =
         backhaul({"restore", file.string(), "--key", key, "--target-database", "source_db", "--create"});
     EXPECT_EQ(exists.exit_code, 1);
@@ -389,7 +393,8 @@ TEST_P(PostgresPipelineFailure, ExitsOneWithTheSpecificErrorAndCommitsNothing) {
 INSTANTIATE_TEST_SUITE_P(
     Postgres, PostgresPipelineFailure,
     ::testing::Values(ConnectFailureCase{"UnreachableServer", true, "", "source_db",
-                                         "cannot connect to PostgreSQL at 127.0.0.1:{unused}: connection refused"},
+                                         "cannot connect to PostgreSQL at 127.0.0.1:{unused} as user 'backhaul_test' to "
+                                         "database 'source_db': connection refused"},
                       ConnectFailureCase{"UnknownDatabase", false, "", "no_such_db",
                                          "database 'no_such_db' does not exist at 127.0.0.1:{port}"},
                       ConnectFailureCase{
@@ -474,6 +479,32 @@ TEST_F(PostgresPipeline, ConfiguredSettingsWinOverAnInheritedService) {
     with_service.env["PGSERVICE"] = "elsewhere";
     with_service.env["PGSERVICEFILE"] = (tmp_ / "services").string();
     expect_backup_restores(pipeline("", ""), "from_service_run", with_service);
+}
+
+TEST_F(PostgresPipeline, ASourceWithoutConnectionOptionsUsesLibpqsVariables) {
+    // As psql would be run from cron: where, as whom and which database all come from libpq's environment, and the key
+    // names the database and host libpq resolved.
+    fs::path file = tmp_ / "from_env.toml";
+    write_file(file, "name = \"pgenv\"\n\n[source]\nplugin = \"source-postgres\"\nformat = \"custom\"\n\n[sink]\n"
+                     "plugin = \"sink-local\"\npath = \"" + sink_dir().string() +
+                         "\"\nkey = \"{database}/{host}/backup{ext}\"\n");
+    CommandOptions options;
+    options.env = server_->client_env();  // PGHOST, PGPORT, PGUSER, PGPASSWORD
+    options.env["PGDATABASE"] = "source_db";
+    CommandResult validate = run_command({BACKHAUL_BINARY, "validate", file.string()}, options);
+    EXPECT_EQ(validate.exit_code, 0) << validate.err;
+    CommandResult run = run_command({BACKHAUL_BINARY, "run", file.string()}, options);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("at 127.0.0.1:" + std::to_string(server_->port()) + " as user '" +
+                                   server_->user() + "'"));
+    EXPECT_THAT(files_below(sink_dir()), ::testing::ElementsAre("source_db/127.0.0.1/backup.dump",
+                                                                "source_db/127.0.0.1/backup.dump.manifest.json"));
+    CommandResult restore = run_command({BACKHAUL_BINARY, "restore", file.string(), "--key",
+                                         "source_db/127.0.0.1/backup.dump", "--target-database", "from_libpq_env",
+                                         "--create"},
+                                        options);
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    EXPECT_TRUE(server_->comparable_dump("source_db") == server_->comparable_dump("from_libpq_env"));
 }
 
 TEST_F(PostgresPipeline, HostAndUserMayComeFromASecret) {

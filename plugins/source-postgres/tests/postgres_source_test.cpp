@@ -85,7 +85,7 @@ TEST_F(SourcePostgres, DescriptorDeclaresOptionsRestoreOptionsAndVariables) {
                            "schemas", "exclude_schemas", "tables", "exclude_tables", "no_owner", "no_privileges",
                            "extra_args", "pg_dump", "connect_timeout", "lock_wait_timeout"}));
     EXPECT_EQ(d.options[4].flags, uint32_t{BH_OPT_SECRET});
-    EXPECT_EQ(d.options[3].flags, uint32_t{BH_OPT_REQUIRED});
+    EXPECT_EQ(d.options[3].flags, 0u);  // the database may come from libpq (PGDATABASE, a service, the user name)
     // Every option whose value reaches a client program's argv (flags) refuses ${secret:...}; the connection settings
     // reach the clients through their environment and may be secrets.
     std::vector<std::string> on_argv;
@@ -115,8 +115,12 @@ TEST_F(SourcePostgres, StreamsThePlainDumpAndPublishesVariables) {
     EXPECT_THAT(result.data, HasSubstr("-- PostgreSQL database dump complete"));
     std::string version = server_->query("postgres", "SHOW server_version");
     version.resize(version.find(' ') == std::string::npos ? version.size() : version.find(' '));
-    std::map<std::string, std::string> expected{
-        {"database", "shop"}, {"host", "127.0.0.1"}, {"server_version", version}, {"ext", ".sql"}};
+    const std::string table_data = server_->query("shop", "SELECT pg_table_size('public.orders')");
+    std::map<std::string, std::string> expected{{"database", "shop"},
+                                                {"host", "127.0.0.1"},
+                                                {"server_version", version},
+                                                {"ext", ".sql"},
+                                                {"expected_bytes", table_data}};
     EXPECT_EQ(source.host().variables(), expected);
     EXPECT_TRUE(no_children_left());
 }
@@ -132,8 +136,66 @@ TEST_F(SourcePostgres, CustomFormatIsAPgRestoreArchive) {
 TEST_F(SourcePostgres, RefusedExtraArgsFailCreate) {
     Instance source(postgres_plugin(), options({{"extra_args", Argv{"--jobs=4"}}}));
     EXPECT_EQ(source.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(source.last_error(),
-              "extra_args: '--jobs=4' is not allowed: parallel dumps need the directory format, which cannot stream");
+    EXPECT_EQ(source.last_error(), "option 'extra_args': '--jobs=4' is not allowed: parallel dumps need the directory "
+                                   "format, which cannot stream");
+}
+
+// The problems validate reports, by option.
+std::vector<std::pair<std::string, std::string>> validate(std::vector<bh_option_value> values) {
+    std::vector<std::pair<std::string, std::string>> problems;
+    bh_problem_sink sink{&problems, [](void* ctx, const char* option, const char* message) {
+                             static_cast<std::vector<std::pair<std::string, std::string>>*>(ctx)->emplace_back(
+                                 option ? option : "", message);
+                         }};
+    const bh_plugin_descriptor& d = postgres_plugin().descriptor();
+    EXPECT_NE(d.validate, nullptr);
+    bh_status status = d.validate(values.data(), static_cast<uint32_t>(values.size()), &sink);
+    EXPECT_EQ(status, problems.empty() ? BH_OK : BH_INVALID_CONFIG);
+    return problems;
+}
+
+std::vector<bh_option_value> bound(const harness::OptionValues& values) {
+    return {values.data(), values.data() + values.size()};
+}
+
+TEST_F(SourcePostgres, ValidateRefusesWhatCreateRefusesWithoutIO) {
+    const bh_plugin_descriptor& d = postgres_plugin().descriptor();
+    harness::OptionValues refused(d.options, d.option_count, options({{"extra_args", Argv{"-f", "out.sql"}}}));
+    EXPECT_EQ(validate(bound(refused)),
+              (std::vector<std::pair<std::string, std::string>>{
+                  {"extra_args", "'-f' is not allowed: pg_dump must write to standard output, which Backhaul streams"}}));
+    // Values from unfetched secrets (any connection setting may be one) are not read.
+    harness::OptionValues fine(d.options, d.option_count, options());
+    std::vector<bh_option_value> deferred = bound(fine);
+    for (bh_option_value& value : deferred)
+        if (std::string_view(value.name) == "database" || std::string_view(value.name) == "host") {
+            value.is_set = BH_VALUE_DEFERRED;
+            value.str = nullptr;
+        }
+    EXPECT_TRUE(validate(deferred).empty());
+}
+
+TEST_F(SourcePostgres, RangesAreLimitsTheHostChecks) {
+    const bh_plugin_descriptor& d = postgres_plugin().descriptor();
+    std::map<std::string, std::pair<int64_t, int64_t>> limits;
+    for (uint32_t i = 0; i < d.limit_count; ++i)
+        limits[d.limits[i].option] = {d.limits[i].flags & BH_LIMIT_MIN ? d.limits[i].min : -1,
+                                      d.limits[i].flags & BH_LIMIT_MAX ? d.limits[i].max : -1};
+    EXPECT_EQ(limits, (std::map<std::string, std::pair<int64_t, int64_t>>{
+                          {"port", {1, 65535}}, {"database", {1, -1}}, {"pg_dump", {1, -1}}, {"connect_timeout", {1, -1}}}));
+    ASSERT_EQ(d.restore_limit_count, 1u);
+    EXPECT_STREQ(d.restore_limits[0].option, "target_database");
+    EXPECT_EQ(d.restore_limits[0].min, 1);
+}
+
+TEST_F(SourcePostgres, PublishesTheTableDataAsExpectedBytes) {
+    Instance source(postgres_plugin(), options({{"tables", Argv{"public.filler"}}}));
+    harness::SourceStream stream(source);
+    ASSERT_EQ(stream.open_status(), BH_OK) << source.last_error();
+    const int64_t table = std::stoll(server_->query("shop", "SELECT pg_table_size('public.filler')"));
+    EXPECT_EQ(source.host().variables().at("expected_bytes"), std::to_string(table));
+    // Far below the database size, which counts every table, the indexes and the catalog.
+    EXPECT_LT(table, std::stoll(server_->query("shop", "SELECT pg_database_size('shop')")));
 }
 
 TEST_F(SourcePostgres, MissingConnectPrivilege) {
@@ -163,7 +225,8 @@ TEST_F(SourcePostgres, PasswordRequiredButNotSet) {
     StreamResult result = source.read_source();
     EXPECT_EQ(result.status, BH_FATAL);
     EXPECT_EQ(result.error,
-              "the server" + at() + " requires a password for user 'backhaul_test' but option 'password' is not set");
+              "the server" + at() + " requires a password for user 'backhaul_test' but none is set: set option " +
+                  "'password' (e.g. from a ${secret:...}) or add the user to the password file (~/.pgpass, PGPASSFILE)");
 }
 
 TEST_F(SourcePostgres, CancelMidStreamKillsAndReapsPgDump) {
