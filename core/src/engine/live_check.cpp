@@ -93,11 +93,13 @@ std::string random_hex() {
     return text;
 }
 
-// Runs the plugin's own `check` entry, if it has one. Returns false when it has none.
-bool run_plugin_check(PluginInstance& instance, const std::string& stage, CheckRecorder& recorder,
-                      const std::string& probe = "") {
+enum class PluginCheck { absent, passed, failed };
+
+// Runs the plugin's own `check` entry, if it has one.
+PluginCheck run_plugin_check(PluginInstance& instance, const std::string& stage, CheckRecorder& recorder,
+                             const std::string& probe = "") {
     auto entry = instance.plugin().check_entry();
-    if (!entry) return false;
+    if (!entry) return PluginCheck::absent;
     struct Context {
         CheckRecorder& recorder;
         const std::string& stage;
@@ -114,7 +116,7 @@ bool run_plugin_check(PluginInstance& instance, const std::string& stage, CheckR
     // A plugin that fails without saying what failed still fails the check.
     if (status != BH_OK && !context.reported_failure)
         recorder.fail(stage, "live check", instance.error_line(status, "check"), "");
-    return true;
+    return status == BH_OK && !context.reported_failure ? PluginCheck::passed : PluginCheck::failed;
 }
 
 // A small buffer that compresses somewhat and is not all alike, so encoders do real work.
@@ -205,7 +207,8 @@ void check_transform(PluginInstance& transform, const std::string& stage, CheckR
 // remove calls that backups, restores, verify and retention make, under the key template's prefix. The only key it
 // ever deletes is the one it has just created (the commit proved nothing was there before: sinks never replace).
 void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std::string& stage,
-                      const std::string& key, CheckRecorder& recorder) {
+                      const std::string& key, CheckRecorder& recorder, const ValueResolver& secrets,
+                      const RunControl& control) {
     SinkStore store(sink);
     const std::string payload = "backhaul check probe of pipeline '" + plan.spec.name + "' (" + key +
                                 "); not a backup, safe to delete\n";
@@ -263,7 +266,16 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
     }
 
     try {
-        store.remove({key});
+        try {
+            store.remove({key});
+        } catch (const std::exception&) {
+            if (!control.cancelled()) throw;
+            // Interrupted: every call of this instance now fails, but the probe must not stay. Like a run's pending
+            // marker, it goes through a sink instance of its own.
+            RunControl own;
+            std::unique_ptr<PluginInstance> cleanup = create_stage(plan.sink, secrets, own);
+            SinkStore(*cleanup).remove({key});
+        }
     } catch (const std::exception& e) {
         recorder.fail(stage, "remove it", e.what(),
                       "delete " + shown + " by hand; retention (prune) needs this permission too");
@@ -355,7 +367,7 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
 
     if (std::unique_ptr<PluginInstance> source = create(plan.source)) {
         const std::string stage = stage_name(plan.source);
-        if (!run_plugin_check(*source, stage, recorder))
+        if (run_plugin_check(*source, stage, recorder) == PluginCheck::absent)
             recorder.not_checked(stage, "live check", plan.spec.source.plugin + " has no live check of its own; a "
                                                       "backup run proves it");
     }
@@ -374,9 +386,14 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
         } catch (const std::exception& e) {
             recorder.not_checked(stage, "probe object", e.what());
         }
-        run_plugin_check(*sink, stage, recorder, key);
+        const PluginCheck own = run_plugin_check(*sink, stage, recorder, key);
         stop_if_interrupted(control);
-        if (!key.empty()) check_sink_probe(plan, *sink, stage, key, recorder);
+        // The sink's own checks name the cause (a wrong secret, a missing permission); the probe would only fail
+        // again for it, one line per call.
+        if (own == PluginCheck::failed && !key.empty())
+            recorder.not_checked(stage, "probe object", "the sink's own checks failed above; fix those first");
+        else if (!key.empty())
+            check_sink_probe(plan, *sink, stage, key, recorder, secrets, control);
     }
     stop_if_interrupted(control);
 
