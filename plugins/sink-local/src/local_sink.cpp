@@ -30,6 +30,12 @@ Error object_exists(const std::string& key) {
     return Error(Status::fatal, "object '" + key + "' already exists; not overwritten");
 }
 
+std::string gib(uint64_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / double(1ull << 30));
+    return text;
+}
+
 int64_t mtime_ms(const struct stat& st) {
     return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
@@ -224,8 +230,8 @@ class LocalSink final : public Sink {
         struct statvfs fs {};
         std::string space;
         if (::fstatvfs(root.get(), &fs) == 0)
-            space = ", " + std::to_string(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize >> 20) + " MiB free of " +
-                    std::to_string(static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize >> 20) + " MiB";
+            space = ", " + gib(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) + " free of " +
+                    gib(static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize);
         checks.pass(name, "exists" + space);
 
         const std::string first = temp_file_name("backhaul-check"), second = temp_file_name("backhaul-check");
