@@ -44,8 +44,7 @@ std::vector<std::string> SecretStore::fetch(const PipelinePlan& plan, size_t ind
     const StagePlan& stage = plan.secrets.at(index);
     const std::string& id = plan.spec.secrets.at(index).first;
     const bh_plugin_descriptor& d = *stage.plugin->descriptor;
-    PluginInstance instance(*stage.plugin, stage.spec->label,
-                            bind_options(*stage.spec, d.name, d.options, d.option_count, env_only), control);
+    PluginInstance instance(*stage.plugin, *stage.spec, bind_stage_options(stage, env_only), control);
     for (const std::string& s : instance.options().secret_values()) Log::add_secret(s);
     std::map<std::string, std::string> fetched;
     auto emit = [](void* ctx, const char* name, const char* value, size_t len) {
