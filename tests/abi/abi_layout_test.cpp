@@ -77,7 +77,8 @@ TEST(abi_layout, host_and_function_tables_keep_their_layout) {
     EXPECT_EQ(offsetof(bh_host, set_variable), 40u);
     EXPECT_EQ(sizeof(bh_host), 48u);
     EXPECT_EQ(sizeof(bh_problem_sink), 16u);
-    EXPECT_EQ(sizeof(bh_check_sink), 16u);
+    EXPECT_EQ(sizeof(bh_check_sink), 24u);
+    EXPECT_EQ(offsetof(bh_check_sink, probe_key), 16u);
     EXPECT_EQ(sizeof(bh_output), 16u);
 
     EXPECT_EQ(sizeof(bh_secret_api), 16u);

@@ -29,7 +29,8 @@ class SwiftS3 {
   public:
     // tempauth users the server is configured with; the access key contains ':' as Swift's always do.
     static inline const S3User admin{"test:tester", "testing"};
-    static inline const S3User reader{"test:reader", "reading"};  // not an admin: writes are AccessDenied
+    // Not an admin: writes are AccessDenied everywhere, and so is everything else except in a public-read bucket.
+    static inline const S3User reader{"test:reader", "reading"};
     static constexpr const char* region = "us-east-1";
 
     // The shared server, started on first call. Throws if it cannot start (Swift not installed, ...).
@@ -60,8 +61,12 @@ class SwiftS3 {
         return run_command(args, options);
     }
 
-    void create_bucket(const std::string& bucket) const {
-        CommandResult made = aws({"s3api", "create-bucket", "--bucket", bucket});
+    // `acl` "public-read" makes a bucket every user may list and read (Swift's X-Container-Read: .r:*,.rlistings)
+    // but only the admin may write: where `reader` is a key that may read and not write.
+    void create_bucket(const std::string& bucket, const std::string& acl = "") const {
+        std::vector<std::string> args = {"s3api", "create-bucket", "--bucket", bucket};
+        if (!acl.empty()) args.insert(args.end(), {"--acl", acl});
+        CommandResult made = aws(args);
         if (made.exit_code != 0 && made.err.find("BucketAlreadyOwnedByYou") == std::string::npos)
             throw std::runtime_error("cannot create bucket " + bucket + ": " + made.err);
     }

@@ -8,7 +8,8 @@
 
 Users (tempauth; the S3 access key is "account:user"):
     test:tester / testing   admin of account AUTH_test: may create buckets and write
-    test:reader / reading   not an admin: every write is AccessDenied
+    test:reader / reading   not an admin: every write is AccessDenied; reads only in a bucket the admin created with
+                            the canned ACL public-read (s3api maps it to X-Container-Read: .r:*,.rlistings)
 
 Facts behind the settings: /work/shared/reference/s3-test-peer.md (Swift 2.30 on Debian 12).
 """

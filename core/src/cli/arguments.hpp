@@ -17,7 +17,7 @@ struct Arguments {
 };
 
 // Options that never take a value, so that `verify --latest p.toml` keeps p.toml as the pipeline.
-inline const std::vector<std::string> kValuelessFlags = {"--dry-run", "--latest", "--no-progress"};
+inline const std::vector<std::string> kValuelessFlags = {"--dry-run", "--latest", "--no-progress", "--notify"};
 
 struct FlagSpec {
     const char* name;  // "--key"
@@ -37,5 +37,6 @@ int cmd_list(const Arguments& args);
 int cmd_verify(const Arguments& args);
 int cmd_prune(const Arguments& args);
 int cmd_keygen(const Arguments& args);
+int cmd_check(const Arguments& args);
 
 }  // namespace backhaul

@@ -37,6 +37,9 @@ Commands:
   prune PIPELINE [--dry-run] [--delete-incomplete]
                                      apply [retention] now; print what is kept and deleted, and why
   validate PIPELINE                  check a pipeline file and its plugins' options (no network, no plugin I/O)
+  check PIPELINE [--json] [--notify] prove the live path: fetch secrets, run each plugin's live checks, encode
+                                     and decode through every transform, write, read and delete a probe object
+                                     in the sink; --notify also sends each notifier a test event
   restore PIPELINE --key KEY [--output FILE|-] [SOURCE RESTORE OPTIONS]
                                      read KEY from the sink, decode it and restore it through the source
                                      (or into FILE, or stdout with -)
@@ -50,7 +53,7 @@ Global options:
   --version                          print the version
   -h, --help                         print this help (also after a command)
 
-Exit codes: 0 success, 1 backup/restore/verify/prune failed, 2 usage or invalid pipeline,
+Exit codes: 0 success, 1 backup/restore/verify/prune or a check failed, 2 usage or invalid pipeline,
 3 plugin load error, 4 another run holds this pipeline's lock.
 )";
 
@@ -343,6 +346,7 @@ int run_cli(int argc, char** argv) {
         const std::string& command = args.positional[0];
         if (command == "run") return cmd_run(args);
         if (command == "validate") return cmd_validate(args);
+        if (command == "check") return cmd_check(args);
         if (command == "restore") return cmd_restore(args);
         if (command == "list") return cmd_list(args);
         if (command == "verify") return cmd_verify(args);

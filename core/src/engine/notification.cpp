@@ -11,32 +11,42 @@
 namespace backhaul {
 namespace {
 
+std::string notifier_label(const NotifierPlan& notifier) {
+    return notifier.stage.spec->label + " (" + notifier.stage.spec->plugin + ")";
+}
+
+// Creates the notifier and sends it `outcome` as event `outcome_text` ("success", "failure", "check"). Throws
+// RunError naming the notifier.
+void deliver(const NotifierPlan& notifier, const ValueResolver& resolver, const RunOutcome& outcome,
+             const char* outcome_text) {
+    // Its own control: the run's is cancelled after a failure, and the notifier must still be able to send.
+    RunControl control;
+    std::unique_ptr<PluginInstance> instance = create_stage(notifier.stage, resolver, control);
+    bh_run_event event{};
+    event.struct_size = sizeof event;
+    event.pipeline = outcome.pipeline.c_str();
+    event.outcome = outcome_text;
+    event.key = outcome.key.c_str();
+    std::string error = Log::scrub(outcome.error);
+    event.error = error.c_str();
+    event.started_unix_ms = unix_ms(outcome.started);
+    event.duration_ms = outcome.duration_ms();
+    event.raw_bytes = static_cast<int64_t>(outcome.raw_bytes);
+    event.stored_bytes = static_cast<int64_t>(outcome.stored_bytes);
+    event.backup_complete = outcome.backup_complete ? 1 : 0;
+    event.data_committed = outcome.data_committed ? 1 : 0;
+    event.shrunken = outcome.shrunken ? 1 : 0;
+    event.shrink_baseline_raw_bytes = outcome.shrunken ? static_cast<int64_t>(outcome.shrunken->baseline_raw_bytes) : 0;
+    event.untouched_objects = static_cast<int64_t>(outcome.untouched_objects);
+    bh_status status = instance->descriptor().notifier->notify(instance->handle(), &event);
+    if (status != BH_OK) throw RunError(instance->error_line(status, "notify"));
+    Log::debug(notifier_label(notifier) + ": notified (" + event.outcome + ")");
+}
+
 void notify_one(const NotifierPlan& notifier, const ValueResolver& resolver, const RunOutcome& outcome) {
-    const std::string label = notifier.stage.spec->label + " (" + notifier.stage.spec->plugin + ")";
+    const std::string label = notifier_label(notifier);
     try {
-        // Its own control: the run's is cancelled after a failure, and the notifier must still be able to send.
-        RunControl control;
-        std::unique_ptr<PluginInstance> instance = create_stage(notifier.stage, resolver, control);
-        bh_run_event event{};
-        event.struct_size = sizeof event;
-        event.pipeline = outcome.pipeline.c_str();
-        event.outcome = outcome.success ? "success" : "failure";
-        event.key = outcome.key.c_str();
-        std::string error = Log::scrub(outcome.error);
-        event.error = error.c_str();
-        event.started_unix_ms = unix_ms(outcome.started);
-        event.duration_ms = outcome.duration_ms();
-        event.raw_bytes = static_cast<int64_t>(outcome.raw_bytes);
-        event.stored_bytes = static_cast<int64_t>(outcome.stored_bytes);
-        event.backup_complete = outcome.backup_complete ? 1 : 0;
-        event.data_committed = outcome.data_committed ? 1 : 0;
-        event.shrunken = outcome.shrunken ? 1 : 0;
-        event.shrink_baseline_raw_bytes =
-            outcome.shrunken ? static_cast<int64_t>(outcome.shrunken->baseline_raw_bytes) : 0;
-        event.untouched_objects = static_cast<int64_t>(outcome.untouched_objects);
-        bh_status status = instance->descriptor().notifier->notify(instance->handle(), &event);
-        if (status != BH_OK) throw RunError(instance->error_line(status, "notify"));
-        Log::debug(label + ": notified (" + event.outcome + ")");
+        deliver(notifier, resolver, outcome, outcome.success ? "success" : "failure");
     } catch (const std::exception& e) {
         std::string message = e.what();
         if (message.rfind(label, 0) != 0) message = label + ": " + message;
@@ -54,6 +64,17 @@ void send_notifications(const std::vector<NotifierPlan>& notifiers, const ValueR
                         const RunOutcome& outcome) {
     for (const NotifierPlan& n : notifiers)
         if (wants(n, outcome)) notify_one(n, resolver, outcome);
+}
+
+void send_test_notification(const NotifierPlan& notifier, const ValueResolver& resolver, const std::string& pipeline) {
+    if (notifier.stage.plugin->descriptor->abi_minor < 2)
+        throw RunError(notifier_label(notifier) + ": built for plugin ABI 1." +
+                       std::to_string(notifier.stage.plugin->descriptor->abi_minor) +
+                       ", which has no test event; not sent");
+    RunOutcome outcome;
+    outcome.pipeline = pipeline;
+    outcome.started = outcome.finished = std::chrono::system_clock::now();
+    deliver(notifier, resolver, outcome, "check");
 }
 
 void send_notifications_without_plan(const std::filesystem::path& file, RunOutcome& outcome) {

@@ -36,21 +36,35 @@ std::optional<std::string> SecretStore::secret(const std::string& id, const std:
 }
 
 void SecretStore::fetch_all(const PipelinePlan& plan, const RunControl& control) {
+    for (size_t i = 0; i < plan.secrets.size(); ++i) fetch(plan, i, control);
+}
+
+std::vector<std::string> SecretStore::fetch(const PipelinePlan& plan, size_t index, const RunControl& control) {
     ValidationResolver env_only({});
-    for (size_t i = 0; i < plan.secrets.size(); ++i) {
-        const StagePlan& stage = plan.secrets[i];
-        const std::string& id = plan.spec.secrets[i].first;
-        const bh_plugin_descriptor& d = *stage.plugin->descriptor;
-        PluginInstance instance(*stage.plugin, *stage.spec, bind_stage_options(stage, env_only), control);
-        for (const std::string& s : instance.options().secret_values()) Log::add_secret(s);
-        auto& fields = fields_[id];
-        auto emit = [](void* ctx, const char* name, const char* value, size_t len) {
-            std::string& slot = (*static_cast<std::map<std::string, std::string>*>(ctx))[name];
-            slot.assign(value, len);
-            Log::add_secret(slot);
-        };
-        instance.check(d.secret->fetch(instance.handle(), emit, &fields), "fetch");
+    const StagePlan& stage = plan.secrets.at(index);
+    const std::string& id = plan.spec.secrets.at(index).first;
+    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
+    PluginInstance instance(*stage.plugin, *stage.spec, bind_stage_options(stage, env_only), control);
+    for (const std::string& s : instance.options().secret_values()) Log::add_secret(s);
+    std::map<std::string, std::string> fetched;
+    auto emit = [](void* ctx, const char* name, const char* value, size_t len) {
+        std::string& slot = (*static_cast<std::map<std::string, std::string>*>(ctx))[name];
+        slot.assign(value, len);
+        Log::add_secret(slot);
+    };
+    bh_status status = d.secret->fetch(instance.handle(), emit, &fetched);
+    if (status != BH_OK) {
+        for (auto& [name, value] : fetched) secure_wipe(value);
+        instance.check(status, "fetch");
     }
+    std::vector<std::string> names;
+    auto& fields = fields_[id];
+    for (auto& [name, value] : fetched) {
+        names.push_back(name);
+        fields[name] = value;
+        secure_wipe(value);
+    }
+    return names;
 }
 
 }  // namespace backhaul

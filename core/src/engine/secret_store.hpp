@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "config/interpolation.hpp"
 #include "engine/pipeline_plan.hpp"
@@ -20,6 +21,8 @@ public:
 
     // Creates each [secrets.ID] plugin, fetches all its fields, destroys it. Throws RunError on failure.
     void fetch_all(const PipelinePlan& plan, const RunControl& control);
+    // The same for plan.secrets[index] alone (`backhaul check` reports each secret). Returns the field names.
+    std::vector<std::string> fetch(const PipelinePlan& plan, size_t index, const RunControl& control);
 
     std::optional<std::string> env(const std::string& name) const override;
     bool has_secret(const std::string& id) const override { return fields_.count(id) != 0; }

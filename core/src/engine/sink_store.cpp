@@ -20,6 +20,14 @@ std::vector<StoredObject> SinkStore::list(const std::string& prefix) {
     return objects;
 }
 
+StoredObject SinkStore::stat(const std::string& key) {
+    bh_object_info info{};
+    info.struct_size = sizeof info;
+    bh_status status = api_.stat(sink_.handle(), key.c_str(), &info);
+    if (status != BH_OK) throw RunError(sink_.error_line(status, "stat '" + key + "'"));
+    return StoredObject{info.key ? info.key : key, info.size, info.mtime_unix_ms};
+}
+
 std::string SinkStore::read_all(const std::string& key, size_t max_bytes) {
     void* raw = nullptr;
     bh_status status = api_.open_read(sink_.handle(), key.c_str(), &raw);

@@ -23,6 +23,8 @@ public:
 
     // Every committed object whose key starts with `prefix`. Throws RunError.
     std::vector<StoredObject> list(const std::string& prefix);
+    // The object's size and time as the sink's stat reports them. Throws RunError naming the key.
+    StoredObject stat(const std::string& key);
     // The whole object, refusing objects larger than `max_bytes`. Throws RunError naming the key.
     std::string read_all(const std::string& key, size_t max_bytes);
     // Stores `data` under `key` as one upload (begin, write, commit; abort on failure). Throws RunError.

@@ -58,6 +58,10 @@ std::string escaped(std::string_view text) {
 // "✅ backup *orders* succeeded in 4.2s, 1.2 GiB stored, key `…`" or the failure with the error line quoted.
 std::string slack_text(const bh_run_event& e) {
     const std::string pipeline = escaped(e.pipeline ? e.pipeline : "");
+    // `backhaul check --notify`: no backup ran, and the text must not read like one that failed.
+    if (e.outcome && std::string_view(e.outcome) == "check")
+        return ":test_tube: test from `backhaul check` for pipeline *" + pipeline +
+               "*: its notifications reach this channel (no backup ran)";
     const bool success = e.outcome && std::string_view(e.outcome) == "success";
     std::string text = success ? ":white_check_mark: backup *" + pipeline + "* succeeded"
                                : ":x: backup *" + pipeline + "* FAILED";

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,6 +33,12 @@ std::string system_error(int error) { return std::strerror(error); }
 
 Error object_exists(const std::string& key) {
     return Error(Status::fatal, "object '" + key + "' already exists; not overwritten");
+}
+
+std::string gib(uint64_t bytes) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / double(1ull << 30));
+    return text;
 }
 
 int64_t mtime_ms(const struct stat& st) {
@@ -208,6 +215,84 @@ class LocalSink final : public Sink {
             // Retention empties whole days and months: do not leave their directories behind.
             directory_.remove_empty_directories(root, object, object.directories.size());
         }
+    }
+
+    // What a commit relies on, proved in the directory itself with temp-file names that list never shows: the
+    // directory exists, this user may create files in it, and a rename into place never replaces an existing name.
+    void check(Checks& checks) {
+        const std::string& path = directory_.path();
+        const std::string name = "directory '" + path + "'";
+        FileDescriptor root;
+        try {
+            root = directory_.open_root();
+        } catch (const Error& e) {
+            checks.fail(name, e.what(),
+                        "create it (mkdir -p '" + path + "') or mount the backup disk; Backhaul never creates it");
+            return;
+        }
+        struct statvfs fs {};
+        std::string space;
+        if (::fstatvfs(root.get(), &fs) == 0)
+            space = ", " + gib(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) + " free of " +
+                    gib(static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize);
+        checks.pass(name, "exists" + space);
+
+        const std::string first = temp_file_name("backhaul-check"), second = temp_file_name("backhaul-check");
+        auto create = [&](const std::string& file) {
+            FileDescriptor fd(
+                ::openat(root.get(), file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+            return fd ? 0 : errno;
+        };
+        if (int error = create(first)) {
+            checks.fail("create a file in " + name, system_error(error),
+                        error == EROFS ? "mount the filesystem read-write"
+                                       : "let the user running backhaul (uid " + std::to_string(::geteuid()) +
+                                             ") write there (chown or chmod)");
+            return;
+        }
+        struct Cleanup {
+            int dir;
+            std::string a, b;
+            ~Cleanup() {
+                ::unlinkat(dir, a.c_str(), 0);
+                ::unlinkat(dir, b.c_str(), 0);
+            }
+        } cleanup{root.get(), first, second};
+        checks.pass("create a file in " + name);
+
+        // Onto an existing name the commit must fail; onto a free one it must succeed.
+        const std::string commit = "commit without replacing (rename onto an existing name is refused)";
+        if (int error = create(second)) {
+            checks.fail(commit, "cannot create a second file: " + system_error(error), "");
+            return;
+        }
+        const char* how = "renameat2(RENAME_NOREPLACE)";
+        int refused = 0;
+        if (::renameat2(root.get(), first.c_str(), root.get(), second.c_str(), RENAME_NOREPLACE) != 0) refused = errno;
+        if (refused == EINVAL || refused == ENOSYS) {
+            how = "link(2), as this filesystem has no RENAME_NOREPLACE";
+            refused = ::linkat(root.get(), first.c_str(), root.get(), second.c_str(), 0) == 0 ? 0 : errno;
+        }
+        if (refused != EEXIST) {
+            checks.fail(commit,
+                        refused == 0 ? std::string(how) + " replaced an existing file"
+                                     : std::string(how) + " failed: " + system_error(refused),
+                        "put the backups on a local filesystem that supports hard links or RENAME_NOREPLACE "
+                        "(ext4, xfs, btrfs, tmpfs)");
+            return;
+        }
+        ::unlinkat(root.get(), second.c_str(), 0);
+        int moved = ::renameat2(root.get(), first.c_str(), root.get(), second.c_str(), RENAME_NOREPLACE) == 0
+                        ? 0
+                        : errno;
+        if (moved == EINVAL || moved == ENOSYS)
+            moved = ::linkat(root.get(), first.c_str(), root.get(), second.c_str(), 0) == 0 ? 0 : errno;
+        if (moved != 0) {
+            checks.fail(commit, std::string(how) + " onto a free name failed: " + system_error(moved),
+                        "put the backups on a local filesystem that supports hard links or RENAME_NOREPLACE");
+            return;
+        }
+        checks.pass(commit, std::string("by ") + how);
     }
 
   private:

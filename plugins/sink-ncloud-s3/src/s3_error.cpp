@@ -34,11 +34,41 @@ std::string code_for_status(long status) {
     }
 }
 
-std::string hint_for(const std::string& code, const http::Response& response, const std::string& region) {
+}  // namespace
+
+std::string permission_for(const std::string& operation) {
+    const std::string name = operation.substr(0, operation.find(' '));
+    if (name == "PutObject" || name == "CreateMultipartUpload" || name == "UploadPart" ||
+        name == "CompleteMultipartUpload")
+        return "s3:PutObject";
+    if (name == "AbortMultipartUpload") return "s3:AbortMultipartUpload";
+    if (name == "ListObjects") return "s3:ListBucket";
+    if (name == "HeadObject" || name == "GetObject") return "s3:GetObject";
+    if (name == "DeleteObject" || name == "DeleteObjects") return "s3:DeleteObject";
+    return "";
+}
+
+namespace {
+
+// "s3://bucket/key" from "PutObject s3://bucket/key" or "UploadPart 3 of s3://bucket/key"; "" if none.
+std::string target_of(const std::string& operation) {
+    size_t at = operation.find("s3://");
+    if (at == std::string::npos) return "";
+    return operation.substr(at, operation.find(' ', at) - at);
+}
+
+std::string hint_for(const std::string& operation, const std::string& code, const http::Response& response,
+                     const std::string& region) {
     if (code == "SignatureDoesNotMatch") return "check secret_key (and that access_key belongs to it)";
     if (code == "InvalidAccessKeyId") return "check access_key";
-    if (code == "AccessDenied" || code == "Forbidden")
-        return "the key is not allowed to do this on the bucket; check its permissions";
+    if (code == "AccessDenied" || code == "Forbidden") {
+        // IAM's action names: what an administrator grants in the key's or the bucket's policy.
+        const std::string permission = permission_for(operation), target = target_of(operation);
+        if (permission.empty() || target.empty())
+            return "the key is not allowed to do this on the bucket; check its permissions";
+        return "the key is not allowed " + permission + " on " + target + "; grant it in the key's or the bucket's "
+               "policy";
+    }
     if (code == "NoSuchBucket") return "check the bucket name, endpoint and region";
     if (code == "AuthorizationHeaderMalformed" || code == "IllegalLocationConstraintException")
         return "check region: '" + region + "' is not this endpoint's region";
@@ -71,7 +101,7 @@ S3Error make_error(const std::string& operation, const http::Response& response,
     std::string message = operation + " failed: " + code;
     if (!body.message.empty()) message += ": " + body.message;
     message += " (HTTP " + std::to_string(response.status) + ")";
-    std::string hint = hint_for(code, response, region);
+    std::string hint = hint_for(operation, code, response, region);
     if (!hint.empty()) message += "; " + hint;
     bool retryable = http::is_retryable_status(response.status) || is_retryable_code(code);
     std::string detail = response.body.substr(0, 2000);

@@ -29,6 +29,10 @@ struct S3ErrorBody {
 
 S3ErrorBody parse_error_body(const std::string& body);
 
+// The IAM action a request needs ("s3:PutObject" for PutObject, CreateMultipartUpload, UploadPart, ...), from the
+// operation's name as S3Client::execute is given it; "" for one it does not know.
+std::string permission_for(const std::string& operation);
+
 // True for S3 codes that mean "try again" whatever the HTTP status.
 bool is_retryable_code(const std::string& code);
 

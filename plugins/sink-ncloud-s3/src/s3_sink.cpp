@@ -11,6 +11,7 @@
 #include "object_reader.hpp"
 #include "s3_client.hpp"
 #include "s3_config.hpp"
+#include "store_check.hpp"
 
 namespace backhaul::s3 {
 namespace {
@@ -55,6 +56,11 @@ class S3Sink final : public Sink {
         for (const std::string& key : keys) check_key(key);
         S3Client client(config_, host_);
         delete_objects(client, keys);
+    }
+
+    void check(Checks& checks) {
+        S3Client client(config_, host_);
+        check_store(client, checks.probe_key(), checks);
     }
 
   private:

@@ -90,8 +90,21 @@ TEST(S3Errors, SlowDownAndServerErrorsAreRetryableClientErrorsAreNot) {
     denied.status = 403;
     EXPECT_EQ(make_error("op", denied, "r").status(), Status::fatal);
     EXPECT_STREQ(make_error("HeadObject s3://b/k", denied, "r").what(),
-                 "HeadObject s3://b/k failed: Forbidden (HTTP 403); the key is not allowed to do this on the bucket; "
-                 "check its permissions");
+                 "HeadObject s3://b/k failed: Forbidden (HTTP 403); the key is not allowed s3:GetObject on s3://b/k; "
+                 "grant it in the key's or the bucket's policy");
+    // The IAM action each request needs, as `check` and a failed run name it.
+    EXPECT_STREQ(make_error("UploadPart 3 of s3://b/k", denied, "r").what(),
+                 "UploadPart 3 of s3://b/k failed: Forbidden (HTTP 403); the key is not allowed s3:PutObject on "
+                 "s3://b/k; grant it in the key's or the bucket's policy");
+    EXPECT_STREQ(make_error("DeleteObjects s3://b (2 keys)", denied, "r").what(),
+                 "DeleteObjects s3://b (2 keys) failed: Forbidden (HTTP 403); the key is not allowed s3:DeleteObject on "
+                 "s3://b; grant it in the key's or the bucket's policy");
+    EXPECT_STREQ(make_error("op", denied, "r").what(),
+                 "op failed: Forbidden (HTTP 403); the key is not allowed to do this on the bucket; check its "
+                 "permissions");
+    EXPECT_EQ(permission_for("AbortMultipartUpload s3://b/k"), "s3:AbortMultipartUpload");
+    EXPECT_EQ(permission_for("ListObjects s3://b/p"), "s3:ListBucket");
+    EXPECT_EQ(permission_for("CompleteMultipartUpload s3://b/k"), "s3:PutObject");
 }
 
 TEST(ListPage, DecodesUrlEncodedKeysAndFindsTheNextMarker) {

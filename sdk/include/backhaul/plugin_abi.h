@@ -164,6 +164,11 @@ typedef struct bh_check_sink {
      * the finding (the server version, the error), `fix` what to do about a failure (NULL if nothing to say). All
      * (borrowed). */
     void (*result)(void *ctx, const char *name, int32_t ok, const char *detail, const char *fix);
+    /* Sinks: a key (borrowed) under the key template's fixed prefix that no backup can have, so a check may prove the
+     * calls a backup makes where backups go. The check may create objects (or multipart uploads) under exactly this
+     * key and must leave nothing under it; the host writes, reads and deletes its own probe object there afterwards.
+     * NULL for other kinds. */
+    const char *probe_key;
 } bh_check_sink;
 
 /* Where a stage writes its output. Given by the host to transform streams; the plugin calls `write` from the thread
@@ -267,7 +272,8 @@ typedef struct bh_sink_api {
 typedef struct bh_run_event {
     uint32_t struct_size;
     const char *pipeline;      /* (borrowed) */
-    const char *outcome;       /* "success" or "failure" */
+    const char *outcome;       /* "success" or "failure"; from ABI 1.2, "check" for the test event of
+                                  `backhaul check --notify` (no backup ran; sent only to plugins built for 1.2+) */
     const char *key;           /* object key, or "" if none was chosen */
     const char *error;         /* one-line error, "" on success; already scrubbed of secrets */
     int64_t started_unix_ms;

@@ -166,6 +166,9 @@ public:
         result(name, false, detail, fix);
     }
     bool failed() const { return failed_; }
+    // Sinks: the key a check may create (and must remove) objects under, next to where backups go; "" for other
+    // kinds. See bh_check_sink.probe_key.
+    std::string probe_key() const { return sink_->probe_key ? sink_->probe_key : ""; }
 
 private:
     void result(std::string_view name, bool ok, std::string_view detail, std::string_view fix) {
