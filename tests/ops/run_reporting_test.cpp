@@ -69,7 +69,8 @@ TEST(ProgressLine, ShowsPercentageAndEtaOnlyWhenTheSizeIsKnown) {
     EXPECT_EQ(progress_text(10 << 20, 3 << 20, 5 << 20, 0), "read 10.0 MiB, stored 3.0 MiB, 5.0 MiB/s");
     EXPECT_EQ(progress_text(10 << 20, 3 << 20, 5 << 20, 40 << 20),
               "read 10.0 MiB of ~40.0 MiB (25%), stored 3.0 MiB, 5.0 MiB/s, ETA 6s");
-    EXPECT_EQ(progress_text(0, 0, 1 << 20, int64_t{1} << 30), "read 0 B of ~1.0 GiB (0%), stored 0 B, 1.0 MiB/s, ETA 17m04s");
+    EXPECT_EQ(progress_text(0, 0, 1 << 20, int64_t{1} << 30),
+              "read 0 B of ~1.0 GiB (0%), stored 0 B, 1.0 MiB/s, ETA 17m04s");
     EXPECT_EQ(progress_text(0, 0, 1 << 10, int64_t{100} << 30),
               "read 0 B of ~100.0 GiB (0%), stored 0 B, 1.0 KiB/s, ETA 29127h06m40s");
 }

@@ -16,7 +16,8 @@ namespace {
 std::string eta_text(double seconds) {
     const auto s = static_cast<int64_t>(std::ceil(seconds));
     char buf[48];
-    if (s < 60) std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+    if (s < 60)
+        std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
     else if (s < 3600)
         std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
     else
@@ -37,8 +38,8 @@ std::string progress_text(uint64_t read_bytes, uint64_t stored_bytes, double rat
     } else if (known) {
         text += " (past the estimated " + human_bytes(expected) + ")";
     }
-    text += ", stored " + human_bytes(stored_bytes) + ", " + human_bytes(static_cast<uint64_t>(std::max(rate, 0.0))) +
-            "/s";
+    text +=
+        ", stored " + human_bytes(stored_bytes) + ", " + human_bytes(static_cast<uint64_t>(std::max(rate, 0.0))) + "/s";
     if (known && read_bytes < expected && rate >= 1)
         text += ", ETA " + eta_text(static_cast<double>(expected - read_bytes) / rate);
     return text;

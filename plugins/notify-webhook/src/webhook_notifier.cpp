@@ -35,7 +35,8 @@ std::string without_query(const std::string& url) { return url.substr(0, url.fin
 // RFC 9110 token characters: what a header name may be made of.
 bool header_token(std::string_view name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
-        return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+        return std::isalnum(c) ||
+               std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
     });
 }
 
@@ -51,7 +52,8 @@ public:
     // A query string may carry a token, and a header value a secret: neither is ever quoted.
     static void validate(const Options& options, Problems& problems) {
         if (options.known("url"))
-            if (auto problem = http::http_url_problem(without_query(options.string("url")), options.boolean("insecure_http")))
+            if (auto problem =
+                    http::http_url_problem(without_query(options.string("url")), options.boolean("insecure_http")))
                 problems.add("url", *problem);
         if (options.known("headers"))
             for (const auto& [name, value] : options.table("headers")) {

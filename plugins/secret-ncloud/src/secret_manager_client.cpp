@@ -16,9 +16,8 @@ constexpr size_t kMaxBodyBytes = 1 << 20;
 
 // Empty ids are the limits' to report.
 bool valid_secret_id(std::string_view id) {
-    return std::all_of(id.begin(), id.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-    });
+    return std::all_of(id.begin(), id.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 std::string status_text(long status, const std::optional<ErrorEnvelope>& envelope) {

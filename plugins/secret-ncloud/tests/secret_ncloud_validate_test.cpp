@@ -14,16 +14,19 @@ harness::OptionList with(harness::OptionList extra) {
     harness::OptionList list = {{"access_key", "AK"}, {"secret_key", "SK"}, {"secret_id", "db-1"}};
     for (auto& option : extra) {
         auto same = std::find_if(list.begin(), list.end(), [&](auto& o) { return o.first == option.first; });
-        if (same != list.end()) *same = option;
-        else list.push_back(option);
+        if (same != list.end())
+            *same = option;
+        else
+            list.push_back(option);
     }
     return list;
 }
 
 TEST(SecretNcloudValidate, AcceptsTheDefaultsAndLoopbackHttp) {
     harness::Plugin plugin("secret-ncloud");
-    for (const char* endpoint : {"https://secretmanager.apigw.ntruss.com", "https://secretmanager.apigw.gov-ntruss.com/",
-                                 "http://127.0.0.1:8080", "http://localhost:9/base"}) {
+    for (const char* endpoint :
+         {"https://secretmanager.apigw.ntruss.com", "https://secretmanager.apigw.gov-ntruss.com/",
+          "http://127.0.0.1:8080", "http://localhost:9/base"}) {
         harness::Validation v = harness::validate(plugin, with({{"endpoint", endpoint}}));
         EXPECT_EQ(v.status, BH_OK) << endpoint;
         EXPECT_TRUE(v.problems.empty()) << endpoint << ": " << v.problems.front().message;
@@ -40,10 +43,10 @@ TEST(SecretNcloudValidate, ReportsEveryProblemAtOnce) {
               (std::vector<Problem>{
                   {"endpoint", "plain http to a remote host is refused; use https, or set insecure_http = true"},
                   {"secret_id", "is not a Secret Manager secret id (letters, digits, '-', '_', '.')"}}));
-    EXPECT_EQ(harness::validate(plugin, with({{"endpoint", "http://secretmanager.example.com"},
-                                              {"insecure_http", true}}))
-                  .status,
-              BH_OK);
+    EXPECT_EQ(
+        harness::validate(plugin, with({{"endpoint", "http://secretmanager.example.com"}, {"insecure_http", true}}))
+            .status,
+        BH_OK);
 }
 
 TEST(SecretNcloudValidate, RefusesEndpointsThatAreNotHttpUrls) {

@@ -3,8 +3,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <cctype>
 #include <backhaul/sdk.hpp>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -302,7 +302,8 @@ namespace {
 // arrive without brackets and are hex digits, ':' and dots.
 bool valid_host(std::string_view host) {
     if (host.find(':') != std::string_view::npos)
-        return std::all_of(host.begin(), host.end(), [](unsigned char c) { return std::isxdigit(c) || c == ':' || c == '.'; });
+        return std::all_of(host.begin(), host.end(),
+                           [](unsigned char c) { return std::isxdigit(c) || c == ':' || c == '.'; });
     if (host.size() > 253 || host.front() == '.' || host.back() == '.' || host.find("..") != std::string_view::npos)
         return false;
     return std::all_of(host.begin(), host.end(),

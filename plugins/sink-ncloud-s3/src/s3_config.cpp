@@ -126,7 +126,8 @@ void S3Config::validate(const Options& options, Problems& problems) {
     if (options.known("metadata"))
         for (const auto& [name, value] : options.table("metadata"))
             if (name.empty() || !printable_ascii(name) || name.find_first_of(" :") != std::string::npos)
-                problems.add("metadata", "name '" + name + "' is not a valid header name (printable ASCII, no ' ' or ':')");
+                problems.add("metadata",
+                             "name '" + name + "' is not a valid header name (printable ASCII, no ' ' or ':')");
 }
 
 S3Config S3Config::from_options(const Options& options) {
@@ -145,7 +146,8 @@ S3Config S3Config::from_options(const Options& options) {
     config.concurrency = static_cast<int>(options.integer("concurrency"));
     if (options.has("storage_class")) config.storage_class = options.string("storage_class");
     if (options.has("metadata"))
-        for (const auto& [name, value] : options.table("metadata")) config.metadata_headers.push_back(metadata_header(name, value));
+        for (const auto& [name, value] : options.table("metadata"))
+            config.metadata_headers.push_back(metadata_header(name, value));
     config.connect_timeout = options.duration("connect_timeout");
     config.request_timeout = options.duration("request_timeout");
     config.max_retries = static_cast<int>(options.integer("max_retries"));
