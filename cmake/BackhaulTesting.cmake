@@ -54,3 +54,11 @@ function(backhaul_add_test name)
       PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "${arg_LABELS}" COST ${arg_COST})
   endif()
 endfunction()
+
+# backhaul_add_completeness_test(<plugin> <source>): the plugin's case list for tests/support/validate_completeness.hpp
+# (every value its create refuses is refused by `backhaul validate` at the value's position). The harness puts the
+# plugin into a pipeline whose other stages are source-command and sink-local.
+function(backhaul_add_completeness_test plugin source)
+  backhaul_add_test(${plugin}_completeness_test SOURCES ${source} LABELS plugin)
+  add_dependencies(${plugin}_completeness_test ${plugin} source-command sink-local)
+endfunction()

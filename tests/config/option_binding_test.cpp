@@ -564,3 +564,96 @@ TEST(SecureWipe, ZeroesTheWholeBuffer) {
 
 }  // namespace
 }  // namespace backhaul
+
+namespace backhaul {
+namespace {
+
+using testing::config_error;
+using testing::FakeResolver;
+
+const bh_option_limits every_type_limits[] = {
+    {"label", BH_LIMIT_MIN | BH_LIMIT_MAX, 1, 8},
+    {"level", BH_LIMIT_MIN | BH_LIMIT_MAX, 1, 9},
+    {"part_size", BH_LIMIT_MIN | BH_LIMIT_MAX, int64_t{5} << 20, int64_t{5} << 30},
+    {"timeout", BH_LIMIT_MIN, 1000, 0},
+    {"args", BH_LIMIT_MAX, 0, 2},
+    {"env", BH_LIMIT_MIN, 1, 0},
+    {"password", BH_LIMIT_MIN, 12, 0},
+};
+
+class OptionLimits : public ::testing::Test {
+  protected:
+    OptionLimits() { resolver.secrets = {{"db", {{"password", "short"}}}}; }
+    std::string error_of(const std::string& body) {
+        return config_error([&] {
+            const PipelineSpec spec = pipeline_with_transform(body);
+            bind_options(spec.transforms[0], "compress-gzip", every_type, every_type_count, resolver,
+                         every_type_limits);
+        });
+    }
+    FakeResolver resolver;
+};
+
+TEST_F(OptionLimits, EachTypeSaysItsLimitInTheUnitsPeopleWrite) {
+    const std::string stage = "transform[0] (compress-gzip): option ";
+    EXPECT_EQ(error_of("level = 12"), "p.toml:4:9: " + stage + "'level': must be between 1 and 9, got 12");
+    EXPECT_EQ(error_of("part_size = \"1MiB\""),
+              "p.toml:4:13: " + stage + "'part_size': must be between 5MiB and 5GiB, got 1MiB");
+    EXPECT_EQ(error_of("part_size = 5000000"),
+              "p.toml:4:13: " + stage + "'part_size': must be between 5MiB and 5GiB, got 5MB");
+    EXPECT_EQ(error_of("timeout = \"500ms\""), "p.toml:4:11: " + stage + "'timeout': must be at least 1s, got 500ms");
+    EXPECT_EQ(error_of("label = \"\""), "p.toml:4:9: " + stage + "'label': must not be empty");
+    EXPECT_EQ(error_of("label = \"far too long\""),
+              "p.toml:4:9: " + stage + "'label': must be between 1 and 8 characters long, got 12 characters");
+    EXPECT_EQ(error_of("args = [\"a\", \"b\", \"c\"]"),
+              "p.toml:4:8: " + stage + "'args': must have at most 2 entries, got 3 entries");
+    EXPECT_EQ(error_of("env = {}"), "p.toml:4:7: " + stage + "'env': must not be empty");
+    EXPECT_EQ(error_of("level = 5\npart_size = \"5MiB\"\ntimeout = 1\nlabel = \"ok\"\nargs = []\nenv = { A = \"b\" }"),
+              "(no ConfigError)");
+}
+
+TEST_F(OptionLimits, EveryOptionOfAStageIsReported) {
+    EXPECT_EQ(error_of("level = 0\nlabel = \"\"\nbogus = 1"),
+              "p.toml:4:9: transform[0] (compress-gzip): option 'level': must be between 1 and 9, got 0\n"
+              "p.toml:5:9: transform[0] (compress-gzip): option 'label': must not be empty\n"
+              "p.toml:6:1: transform[0] (compress-gzip): unknown option 'bogus' (allowed: label, level, verbose, "
+              "part_size, timeout, format, args, env, password)");
+}
+
+// An unfetched secret's value is unknown in validate: its limit is checked when a run has it.
+TEST_F(OptionLimits, AValueFromASecretIsCheckedOnceFetched) {
+    resolver.fetched = false;
+    EXPECT_EQ(error_of("password = \"${secret:db.password}\""), "(no ConfigError)");
+    resolver.fetched = true;
+    EXPECT_EQ(error_of("password = \"${secret:db.password}\""),
+              "p.toml:4:12: transform[0] (compress-gzip): option 'password': must be at least 12 characters long, "
+              "got 5 characters");
+}
+
+TEST_F(OptionLimits, ValidateValuesMarkUnfetchedSecretsDeferred) {
+    resolver.fetched = false;
+    const PipelineSpec spec = pipeline_with_transform("password = \"${secret:db.password}\"\nlabel = \"x\"");
+    const BoundOptions bound =
+        bind_options(spec.transforms[0], "compress-gzip", every_type, every_type_count, resolver, every_type_limits);
+    const std::vector<bh_option_value> values = bound.validate_values();
+    ASSERT_EQ(values.size(), every_type_count);
+    const bh_option_value& password = values[8];
+    EXPECT_STREQ(password.name, "password");
+    EXPECT_EQ(password.is_set, BH_VALUE_DEFERRED);
+    EXPECT_EQ(password.str, nullptr);
+    EXPECT_EQ(password.num, 0);
+    EXPECT_EQ(values[0].is_set, BH_VALUE_SET);
+    EXPECT_STREQ(values[0].str, "x");
+}
+
+TEST(LimitText, SaysRangesAsDescribeShowsThem) {
+    EXPECT_EQ(limit_text(BH_OPT_INT, {"x", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, 9}), "between 0 and 9");
+    EXPECT_EQ(limit_text(BH_OPT_SIZE, {"x", BH_LIMIT_MIN, int64_t{5} << 20, 0}), "at least 5MiB");
+    EXPECT_EQ(limit_text(BH_OPT_DURATION, {"x", BH_LIMIT_MAX, 0, 90'000}), "at most 90s");
+    EXPECT_EQ(limit_text(BH_OPT_STRING, {"x", BH_LIMIT_MIN, 1, 0}), "not empty");
+    EXPECT_EQ(limit_text(BH_OPT_STRING, {"x", BH_LIMIT_MAX, 0, 63}), "at most 63 characters long");
+    EXPECT_EQ(limit_text(BH_OPT_LIST, {"x", BH_LIMIT_MIN, 2, 0}), "at least 2 entries");
+}
+
+}  // namespace
+}  // namespace backhaul

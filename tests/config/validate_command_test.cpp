@@ -123,7 +123,7 @@ TEST_F(ValidateCommand, EnvReferenceOnACommandLineAndSecretInEnvRun) {
 TEST_F(ValidateCommand, PluginsDescribeShowsTheArgvFlag) {
     const CommandResult text = backhaul({"plugins", "describe", "source-command"});
     ASSERT_EQ(text.exit_code, 0) << text.err;
-    EXPECT_THAT(text.out, HasSubstr(" list, required, argv (no ${secret:...})\n"));
+    EXPECT_THAT(text.out, HasSubstr(" list, required, argv (no ${secret:...}), not empty\n"));
     EXPECT_THAT(text.out, HasSubstr(" table\n"));  // env: no flag
 
     const CommandResult json = backhaul({"plugins", "describe", "source-command", "--json"});

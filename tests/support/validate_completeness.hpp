@@ -14,11 +14,15 @@
 //               {"threads", "100000"},
 //               {"password", "\"x\"", "user = \"\""},      // a combination: extra lines of the stage
 //               {"level", "12", "", "must be between 0 and 9, got 12"},  // and (optional) what the line says
+//               {"", "", "recipients = []"},                // the stage as a whole: validate points at its table
 //           }});
 //   }
 //
-// and in the plugin's CMakeLists.txt the test depends on the plugin and on source-command and sink-local (the stages
-// the harness fills the rest of the pipeline with). `base`, `value` and `others` may say @TMP@ for a temporary
+// and in the plugin's CMakeLists.txt (inside if(BACKHAUL_BUILD_TESTS)):
+//
+//   backhaul_add_completeness_test(compress-gzip tests/gzip_validate_completeness_test.cpp)
+//
+// which also builds source-command and sink-local (the stages the harness fills the rest of the pipeline with). `base`, `value` and `others` may say @TMP@ for a temporary
 // directory of the case's own (it holds an empty directory @TMP@/sink). Values must be literal (no ${secret:...}).
 //
 // For the base configuration and for every case it writes a whole pipeline file (the plugin's stage in its slot:
@@ -27,12 +31,14 @@
 //   - the base is valid: `backhaul validate` exits 0 and the plugin's create returns BH_OK (so a case can fail);
 //   - (a) the value is really invalid for a run: binding it as `run` does (types, the plugin's limits) refuses it,
 //     or the plugin's create does (any status but BH_OK);
-//   - (b) `backhaul validate FILE` exits 2 and prints a line starting with FILE:LINE:COL of that value.
+//   - (b) `backhaul validate FILE` exits 2 and prints a line starting with FILE:LINE:COL of that value (or of a
+//     position inside it, such as the bad item of a list).
 #pragma once
 
 #include <backhaul/plugin_abi.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -57,7 +63,9 @@ struct Case {
           others(std::move(other_lines)),
           message(std::move(message_part)) {}
 
-    std::string option;   // the option whose value is invalid; validate must point at this value
+    // The option whose value is invalid; validate must point at this value. "" for a problem of the stage as a whole
+    // (e.g. a required combination missing): `others` then holds the lines and validate must point at the table.
+    std::string option;
     std::string value;    // as TOML writes it: "12", "\"age1nope\"", "[]"
     std::string others;   // more lines of the stage, for a rule between options; they replace base lines of the same key
     std::string message;  // if not empty: text the line validate prints at that position must contain
@@ -110,16 +118,18 @@ inline PipelineText pipeline_text(const LoadedPlugin& plugin, const std::string&
         if (!replaced) stage.push_back(line);
     }
     for (const std::string& line : extra) stage.push_back(line);
-    if (tested) stage.push_back(tested->option + " = " + tested->value);
+    if (tested && !tested->option.empty()) stage.push_back(tested->option + " = " + tested->value);
 
     std::vector<std::string> lines = {
         "name = \"completeness\"",
         "plugin_path = [\"" + std::string(BACKHAUL_PLUGIN_BUILD_DIR) + "\"]",
         "lock_dir = \"" + (tmp / "locks").string() + "\"",
     };
+    size_t header_line = 0;  // 1-based, of the tested stage's table
     const auto add_stage = [&](const std::string& header, bh_kind kind, const std::vector<std::string>& filler) {
         lines.push_back("");
         lines.push_back(header);
+        if (plugin.kind() == kind) header_line = lines.size();
         const std::vector<std::string>& body = plugin.kind() == kind ? stage : filler;
         for (const std::string& line : body) lines.push_back(line);
     };
@@ -135,7 +145,10 @@ inline PipelineText pipeline_text(const LoadedPlugin& plugin, const std::string&
         lines[i] = replace_all(lines[i], "@TMP@", tmp.string());
         result.text += lines[i] + "\n";
     }
-    if (tested) {
+    if (tested && tested->option.empty()) {
+        result.value_line = static_cast<uint32_t>(header_line);
+        result.value_column = 1;
+    } else if (tested) {
         const std::string value_line = replace_all(tested->option + " = " + tested->value, "@TMP@", tmp.string());
         for (size_t i = lines.size(); i-- > 0;) {
             if (lines[i] == value_line) {
@@ -205,7 +218,7 @@ inline void expect_complete(const PluginCases& cases) {
             << "the base configuration must create:\n" << base.text;
     }
     for (const Case& tested : cases.cases) {
-        SCOPED_TRACE(cases.plugin + ": " + tested.option + " = " + tested.value +
+        SCOPED_TRACE(cases.plugin + ": " + (tested.option.empty() ? "the stage" : tested.option + " = " + tested.value) +
                      (tested.others.empty() ? "" : " with " + tested.others));
         testing::TempDir tmp;
         std::filesystem::create_directories(tmp.path() / "sink");
@@ -218,13 +231,20 @@ inline void expect_complete(const PluginCases& cases) {
             << "(a) a run accepts this value, so it is not a case of something create refuses:\n" << text.text;
 
         const testing::CommandResult result = validate(file);
+        // At the value, or inside it (an item of a list or table): its line, at or after its first column.
         const std::string position =
             file.string() + ":" + std::to_string(text.value_line) + ":" + std::to_string(text.value_column) + ": ";
+        const std::string line_prefix = file.string() + ":" + std::to_string(text.value_line) + ":";
+        const auto at_value = [&](const std::string& line) {
+            if (line.rfind(line_prefix, 0) != 0) return false;
+            const size_t column = std::strtoul(line.c_str() + line_prefix.size(), nullptr, 10);
+            return column >= text.value_column;
+        };
         EXPECT_EQ(result.exit_code, 2) << "(b) validate must refuse it:\n" << text.text << result.out << result.err;
         std::string line_at_value;  // the line validate printed for the value
         std::istringstream lines(result.err);
         for (std::string line; std::getline(lines, line);)
-            if (line.rfind(position, 0) == 0 && line_at_value.empty()) line_at_value = line;
+            if (at_value(line) && line_at_value.empty()) line_at_value = line;
         EXPECT_NE(line_at_value, "") << "(b) validate must report it at " << position << "\n" << text.text << result.err;
         if (!tested.message.empty()) {
             EXPECT_NE(line_at_value.find(tested.message), std::string::npos)

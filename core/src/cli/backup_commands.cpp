@@ -77,6 +77,8 @@ int cmd_list(const Arguments& args) {
                         utc_iso8601(unix_ms(b.time)).c_str(), size_text(b.stored_bytes).c_str(), status_name(b.status),
                         b.note.empty() ? "" : "  ", b.note.c_str());
         return 0;
+    } catch (const ConfigError&) {
+        throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
     } catch (const std::exception& e) {
         Log::error(std::string("list failed: ") + e.what());
         return static_cast<int>(ExitCode::run_failed);
@@ -108,6 +110,8 @@ int cmd_verify(const Arguments& args) {
                     result.key.c_str(), human_bytes(result.stored_bytes).c_str(), result.sha256.c_str(),
                     human_bytes(result.decoded_bytes).c_str(), seconds);
         return 0;
+    } catch (const ConfigError& e) {
+        return failed(*plan, fetched ? &secrets : nullptr, outcome, e.what(), ExitCode::usage);
     } catch (const std::exception& e) {
         return failed(*plan, fetched ? &secrets : nullptr, outcome, e.what());
     }
@@ -151,6 +155,8 @@ int cmd_prune(const Arguments& args) {
         return 0;
     } catch (const LockBusy& e) {
         return failed(*plan, nullptr, outcome, e.what(), ExitCode::locked);
+    } catch (const ConfigError& e) {
+        return failed(*plan, fetched ? &secrets : nullptr, outcome, e.what(), ExitCode::usage);
     } catch (const std::exception& e) {
         return failed(*plan, fetched ? &secrets : nullptr, outcome, std::string("prune failed: ") + e.what());
     }

@@ -121,7 +121,14 @@ const char* type_name(bh_option_type type) {
     }
 }
 
-nlohmann::json options_json(std::span<const bh_option_spec> options) {
+const bh_option_limits* limit_of(const bh_option_spec& o, std::span<const bh_option_limits> limits) {
+    for (const bh_option_limits& l : limits)
+        if (l.option && std::string_view(l.option) == o.name) return &l;
+    return nullptr;
+}
+
+// `limits`: min / max in the option's unit (bytes, milliseconds, characters, entries) and the text errors use.
+nlohmann::json options_json(std::span<const bh_option_spec> options, std::span<const bh_option_limits> limits) {
     nlohmann::json out = nlohmann::json::array();
     for (const bh_option_spec& o : options) {
         nlohmann::json j = {{"name", o.name},
@@ -134,6 +141,12 @@ nlohmann::json options_json(std::span<const bh_option_spec> options) {
         if (o.type == BH_OPT_ENUM) {
             j["values"] = nlohmann::json::array();
             for (const char* const* v = o.enum_values; v && *v; ++v) j["values"].push_back(*v);
+        }
+        if (const bh_option_limits* l = limit_of(o, limits)) {
+            nlohmann::json limit = {{"text", limit_text(o.type, *l)}};
+            if (l->flags & BH_LIMIT_MIN) limit["min"] = l->min;
+            if (l->flags & BH_LIMIT_MAX) limit["max"] = l->max;
+            j["limits"] = std::move(limit);
         }
         out.push_back(std::move(j));
     }
@@ -149,15 +162,15 @@ nlohmann::json plugin_json(const LoadedPlugin& p, bool with_options) {
                         {"path", p.path.string()},
                         {"abi", std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor)}};
     if (with_options) {
-        j["options"] = options_json(p.options());
-        j["restore_options"] = options_json(p.restore_options());
+        j["options"] = options_json(p.options(), p.limits());
+        j["restore_options"] = options_json(p.restore_options(), p.restore_limits());
         j["variables"] = nlohmann::json::array();
         for (std::string_view v : p.variables()) j["variables"].push_back(std::string(v));
     }
     return j;
 }
 
-void print_options_table(std::span<const bh_option_spec> options) {
+void print_options_table(std::span<const bh_option_spec> options, std::span<const bh_option_limits> limits) {
     for (const bh_option_spec& o : options) {
         std::string attrs = type_name(o.type);
         if (o.type == BH_OPT_ENUM) {
@@ -169,6 +182,7 @@ void print_options_table(std::span<const bh_option_spec> options) {
         if (o.default_value) attrs += ", default " + std::string(o.default_value);
         if (o.flags & BH_OPT_SECRET) attrs += ", secret";
         if (o.flags & BH_OPT_ARGV) attrs += ", argv (no ${secret:...})";
+        if (const bh_option_limits* l = limit_of(o, limits)) attrs += ", " + limit_text(o.type, *l);
         std::printf("  %-20s %s\n  %-20s %s\n", o.name, attrs.c_str(), "", option_text(o.doc).c_str());
     }
 }
@@ -192,10 +206,10 @@ int cmd_plugins(const Arguments& args) {
         const bh_plugin_descriptor& d = *p->descriptor;
         std::printf("%s %s (%s)\n%s\nfile: %s\n\noptions:\n", d.name, option_text(d.version).c_str(),
                     kind_name(d.kind).c_str(), option_text(d.description).c_str(), p->path.c_str());
-        print_options_table(p->options());
+        print_options_table(p->options(), p->limits());
         if (!p->restore_options().empty()) {
             std::printf("\nrestore options (backhaul restore ... --name value):\n");
-            print_options_table(p->restore_options());
+            print_options_table(p->restore_options(), p->restore_limits());
         }
         if (!p->variables().empty()) {
             std::printf("\nvariables:");
@@ -273,6 +287,8 @@ int cmd_restore(const Arguments& args) {
         return 0;
     } catch (const UsageError&) {
         throw;
+    } catch (const ConfigError&) {
+        throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
     } catch (const std::exception& e) {
         Log::error(std::string("restore failed: ") + e.what());
         return static_cast<int>(ExitCode::run_failed);

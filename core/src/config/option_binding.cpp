@@ -760,6 +760,8 @@ std::string limit_text(bh_option_type type, const bh_option_limits& limit) {
                 return std::to_string(n);
         }
     };
+    const bool counts = type == BH_OPT_STRING || type == BH_OPT_ENUM || type == BH_OPT_LIST || type == BH_OPT_TABLE;
+    if (counts && has_min && !has_max && limit.min == 1) return "not empty";
     std::string range;
     if (has_min && has_max)
         range = "between " + shown(limit.min) + " and " + shown(limit.max);
@@ -769,11 +771,9 @@ std::string limit_text(bh_option_type type, const bh_option_limits& limit) {
         range = "at most " + shown(limit.max);
     else
         return "unlimited";
-    if (type == BH_OPT_STRING || type == BH_OPT_ENUM) return range + " characters long";
-    if (type == BH_OPT_LIST || type == BH_OPT_TABLE) {
-        const bool one = (has_max ? limit.max : limit.min) == 1;
-        return range + (one ? " entry" : " entries");
-    }
+    const bool one = (has_max ? limit.max : limit.min) == 1;
+    if (type == BH_OPT_STRING || type == BH_OPT_ENUM) return range + (one ? " character long" : " characters long");
+    if (type == BH_OPT_LIST || type == BH_OPT_TABLE) return range + (one ? " entry" : " entries");
     return range;
 }
 

@@ -83,7 +83,7 @@ inline constexpr int64_t kMaxSizeBytes = INT64_MAX;
 inline constexpr const char* kMaxSizeText = "9223372036854775807 bytes (8 EiB)";
 
 // A limit as messages and `backhaul plugins describe` say it: "between 1 and 9", "at least 5MiB", "at most 63
-// characters long", "at least 1 entry"; sizes and durations in the units people write (5MiB, 90s).
+// characters long", "at least 2 entries", "not empty"; sizes and durations in the units people write (5MiB, 90s).
 std::string limit_text(bh_option_type type, const bh_option_limits& limit);
 
 // Why parse_size or parse_duration refused a text.

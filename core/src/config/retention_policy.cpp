@@ -34,12 +34,13 @@ RetentionPolicy parse_retention_policy(const toml::table& table, const std::stri
             if (name == c.name) count = &c;
         if (!count) {
             problems.add(key_where, "retention: unknown key '" + name + "' (allowed: " + kRetentionKeys + ")");
+            any_rule = true;  // likely a rule misspelt: "no rule is set" would only repeat it
             continue;
         }
         const auto* value = node.as_integer();
         if (!value) {
             problems.add(where, what + " must be an integer, got " + toml_type_name(node));
-            // Not counted as "no rule": the rule is there, only mistyped.
+            // Not counted as "no rule" either: the rule is there, only mistyped.
             if (name != "min_keep") any_rule = true;
             continue;
         }

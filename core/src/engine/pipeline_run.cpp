@@ -308,7 +308,7 @@ RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const V
         const bh_source_api& api = *source.descriptor().source;
         const bh_plugin_descriptor& d = source.descriptor();
         BoundOptions options = bind_cli_options(request.target_options, d.name, d.restore_options,
-                                                d.restore_option_count);
+                                                d.restore_option_count, source.plugin().restore_limits());
         void* raw_target = nullptr;
         bh_status status = api.restore_open(source.handle(), options.data(), options.size(), &raw_target);
         if (status != BH_OK) throw RunError(source.error_line(status, "restore"));

@@ -24,6 +24,7 @@ public:
 
     void* handle() const { return instance_; }
     const bh_plugin_descriptor& descriptor() const { return *plugin_.descriptor; }
+    const LoadedPlugin& plugin() const { return plugin_; }
     StageHost& host() { return host_; }
     const std::string& label() const { return host_.label(); }
     const BoundOptions& options() const { return options_; }

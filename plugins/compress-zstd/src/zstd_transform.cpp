@@ -25,6 +25,13 @@ const bh_option_spec kOptions[] = {
     {"long", BH_OPT_INT, 0, nullptr, nullptr,
      "Long-distance matching with a window of 2^long bytes (10 to 27); unset or 0 leaves it off."},
 };
+// libzstd's ZSTDMT_NBWORKERS_MAX on 64-bit builds (the macro is in zstd.h's experimental section).
+constexpr int64_t kMaxThreads = 256;
+const bh_option_limits kLimits[] = {
+    {"level", BH_LIMIT_MIN | BH_LIMIT_MAX, kMinLevel, kMaxLevel},
+    {"threads", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, kMaxThreads},
+    {"long", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, kMaxWindowLog},
+};
 const char* const kVariables[] = {"ext", nullptr};
 
 // Throws when a libzstd call returned an error code; returns the code otherwise.
@@ -130,33 +137,23 @@ class ZstdDecoder final : public TransformStream {
     bool frame_complete_ = false;  // also false before any input: an empty stream is not a zstd stream
 };
 
-int64_t checked_range(const Options& options, const char* name, int64_t low, int64_t high, const std::string& what) {
-    int64_t value = options.integer(name);
-    if (value < low || value > high)
-        throw invalid_config("option '" + std::string(name) + "' must be " + what + ", got " + std::to_string(value));
-    return value;
-}
-
 class ZstdTransform final : public Transform {
   public:
-    ZstdTransform(Host host, const Options& options) {
-        std::string level_range = "between " + std::to_string(kMinLevel) + " and " + std::to_string(kMaxLevel);
-        settings_.level = static_cast<int>(checked_range(options, "level", kMinLevel, kMaxLevel, level_range));
+    // The host checks kLimits; what they cannot say is that `long` is 0 (off) or a window log of at least 10.
+    static void validate(const Options& options, Problems& problems) {
+        if (!options.known("long")) return;
+        const int64_t window_log = options.integer("long");
+        if (window_log != 0 && window_log < kMinWindowLog)
+            problems.add("long", "must be 0 (off) or a window log between " + std::to_string(kMinWindowLog) +
+                                     " and " + std::to_string(kMaxWindowLog) + ", got " + std::to_string(window_log));
+    }
 
-        ZSTD_bounds workers = ZSTD_cParam_getBounds(ZSTD_c_nbWorkers);
-        int64_t max_threads = ZSTD_isError(workers.error) ? 0 : workers.upperBound;
-        int64_t threads = checked_range(options, "threads", 0, max_threads,
-                                        "between 0 and " + std::to_string(max_threads) + " (0 = one per CPU core)");
+    ZstdTransform(Host host, const Options& options) {
+        settings_.level = static_cast<int>(options.integer("level"));
+        const int64_t threads = options.integer("threads");
         settings_.workers =
             static_cast<int>(threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
-
-        if (options.has("long"))
-            settings_.window_log = static_cast<int>(options.integer("long") == 0
-                                                        ? 0
-                                                        : checked_range(options, "long", kMinWindowLog, kMaxWindowLog,
-                                                                        "0 (off) or a window log between " +
-                                                                            std::to_string(kMinWindowLog) + " and " +
-                                                                            std::to_string(kMaxWindowLog)));
+        if (options.has("long")) settings_.window_log = static_cast<int>(options.integer("long"));
         host.set_variable("ext", ".zst");
     }
 
@@ -175,6 +172,7 @@ const PluginInfo kInfo{
     .description = "Compresses the stream with zstd on several threads; decompresses it on restore.",
     .options = kOptions,
     .variables = kVariables,
+    .limits = kLimits,
 };
 
 }  // namespace

@@ -26,6 +26,13 @@ const bh_option_spec kOptions[] = {
     {"work_factor", BH_OPT_INT, 0, "18", nullptr,
      "scrypt work factor (log2 N) when encrypting with a passphrase, 1 to 22; each step doubles time and memory."},
 };
+// Checked by the host before create (and by `backhaul validate`).
+const bh_option_limits kLimits[] = {
+    {"recipients_file", BH_LIMIT_MIN, 1, 0},
+    {"identity_file", BH_LIMIT_MIN, 1, 0},
+    {"passphrase", BH_LIMIT_MIN, 1, 0},
+    {"work_factor", BH_LIMIT_MIN | BH_LIMIT_MAX, kMinWorkFactor, age::kMaxScryptWorkFactor},
+};
 const char* const kVariables[] = {"ext", nullptr};
 
 // Adapts the SDK's Output to the format code's byte sink.
@@ -55,29 +62,34 @@ class DecryptStream final : public TransformStream {
 
 class AgeTransform final : public Transform {
   public:
+    // Formats and combinations; the files are not read here (validate does no I/O): a recipients or identity file
+    // that is missing, unreadable, too open or malformed is found when a stream needs it (and by `backhaul check`).
+    static void validate(const Options& options, Problems& problems) {
+        bool has_recipients = options.has("recipients");  // a deferred list counts as given
+        if (options.known("recipients")) {
+            const std::vector<std::string> recipients = options.list("recipients");
+            has_recipients = !recipients.empty();
+            for (const std::string& text : recipients)
+                if (!age::parse_recipient(text))
+                    problems.add("recipients", "'" + text + "' is not an age X25519 recipient (age1...)");
+        }
+        const bool has_passphrase = options.has("passphrase");
+        if (has_passphrase && (has_recipients || options.has("recipients_file")))
+            problems.add("passphrase",
+                         "cannot be combined with 'recipients' or 'recipients_file': a passphrase must be an age "
+                         "file's only recipient");
+        if (!has_recipients && !options.has("recipients_file") && !has_passphrase && !options.has("identity_file"))
+            problems.add_stage(
+                "encrypt-age needs 'recipients', 'recipients_file' or 'passphrase' to encrypt, and 'identity_file' or "
+                "'passphrase' to decrypt");
+    }
+
     AgeTransform(Host host, const Options& options)
         : recipients_file_(options.optional_string("recipients_file")),
           identity_file_(options.optional_string("identity_file")),
           passphrase_(options.optional_string("passphrase")),
           work_factor_(options.integer("work_factor")) {
-        for (const std::string& text : options.list("recipients")) {
-            std::optional<age::X25519Recipient> recipient = age::parse_recipient(text);
-            if (!recipient)
-                throw invalid_config("option 'recipients': '" + text + "' is not an age X25519 recipient (age1...)");
-            recipients_.push_back(*recipient);
-        }
-        if (work_factor_ < kMinWorkFactor || work_factor_ > age::kMaxScryptWorkFactor)
-            throw invalid_config("option 'work_factor' must be between " + std::to_string(kMinWorkFactor) + " and " +
-                                 std::to_string(age::kMaxScryptWorkFactor) + ", got " + std::to_string(work_factor_));
-        if (passphrase_ && passphrase_->empty()) throw invalid_config("option 'passphrase' must not be empty");
-        if (passphrase_ && (!recipients_.empty() || recipients_file_))
-            throw invalid_config(
-                "option 'passphrase' cannot be combined with 'recipients' or 'recipients_file': a "
-                "passphrase must be an age file's only recipient");
-        if (recipients_.empty() && !recipients_file_ && !passphrase_ && !identity_file_)
-            throw invalid_config(
-                "encrypt-age needs 'recipients', 'recipients_file' or 'passphrase' to encrypt, and "
-                "'identity_file' or 'passphrase' to decrypt");
+        for (const std::string& text : options.list("recipients")) recipients_.push_back(*age::parse_recipient(text));
         host.set_variable("ext", ".age");
     }
 
@@ -127,6 +139,7 @@ const PluginInfo kInfo{
     .description = "Encrypts the stream in the age format (age-encryption.org/v1); decrypts it on restore.",
     .options = kOptions,
     .variables = kVariables,
+    .limits = kLimits,
 };
 
 }  // namespace

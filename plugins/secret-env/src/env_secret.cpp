@@ -23,18 +23,26 @@ bool valid_variable_name(const std::string& name) {
            std::all_of(name.begin(), name.end(), [](unsigned char c) { return std::isalnum(c) || c == '_'; });
 }
 
+// Checked by the host before create (and by `backhaul validate`).
+constexpr bh_option_limits kLimits[] = {
+    {"fields", BH_LIMIT_MIN, 1, 0},
+};
+
 class EnvSecret : public SecretProvider {
   public:
-    EnvSecret(Host host, const Options& options) : host_(host), allow_empty_(options.boolean("allow_empty")) {
-        fields_ = options.table("fields");
-        if (fields_.empty()) throw invalid_config("option 'fields' must map at least one field to a variable");
-        for (const auto& [field, variable] : fields_) {
-            if (field.empty()) throw invalid_config("option 'fields' has an empty field name");
+    static void validate(const Options& options, Problems& problems) {
+        if (!options.known("fields")) return;
+        for (const auto& [field, variable] : options.table("fields")) {
+            if (field.empty()) problems.add("fields", "has an empty field name");
             if (!valid_variable_name(variable))
-                throw invalid_config("field '" + field + "': '" + variable +
-                                     "' is not an environment variable name (letters, digits, '_')");
+                problems.add("fields", "field '" + field + "': '" + variable +
+                                           "' is not an environment variable name (letters, digits, '_', not "
+                                           "starting with a digit)");
         }
     }
+
+    EnvSecret(Host host, const Options& options)
+        : host_(host), allow_empty_(options.boolean("allow_empty")), fields_(options.table("fields")) {}
 
     // Read at fetch time, not in the constructor: create() does no I/O, and the run sees the environment it starts in.
     void fetch(const FieldSink& emit) override {
@@ -61,6 +69,7 @@ constexpr PluginInfo kInfo{
     .version = "0.1.0",
     .description = "Secret fields from environment variables",
     .options = kOptions,
+    .limits = kLimits,
 };
 
 }  // namespace

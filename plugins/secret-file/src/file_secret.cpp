@@ -25,6 +25,11 @@ constexpr bh_option_spec kOptions[] = {
      "json (an object of fields), env (KEY=VALUE lines), or auto: json if the file starts with '{'."},
 };
 
+// Checked by the host before create (and by `backhaul validate`). The file itself is read only by fetch.
+constexpr bh_option_limits kLimits[] = {
+    {"path", BH_LIMIT_MIN, 1, 0},
+};
+
 // A secret file is a few lines; a huge one is a wrong path.
 constexpr off_t kMaxFileBytes = 1 << 20;
 
@@ -51,7 +56,6 @@ class FileDescriptor {
 class FileSecret : public SecretProvider {
   public:
     FileSecret(Host host, const Options& options) : host_(host), path_(options.string("path")) {
-        if (path_.empty()) throw invalid_config("option 'path' must not be empty");
         std::string format = options.string("format");
         format_ = format == "json" ? Format::json : format == "env" ? Format::key_value : Format::automatic;
     }
@@ -117,6 +121,7 @@ constexpr PluginInfo kInfo{
     .version = "0.1.0",
     .description = "Secret fields from an owner-only JSON or KEY=VALUE file",
     .options = kOptions,
+    .limits = kLimits,
 };
 
 }  // namespace

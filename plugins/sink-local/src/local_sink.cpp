@@ -23,6 +23,11 @@ const bh_option_spec kOptions[] = {
      "Flush each object and its directory to disk before the commit returns."},
 };
 
+// Checked by the host before create (and by `backhaul validate`). That the directory exists is a run-time fact.
+const bh_option_limits kLimits[] = {
+    {"path", BH_LIMIT_MIN, 1, 0},
+};
+
 std::string system_error(int error) { return std::strerror(error); }
 
 Error object_exists(const std::string& key) {
@@ -149,9 +154,7 @@ class LocalReader final : public ObjectReader {
 
 class LocalSink final : public Sink {
   public:
-    LocalSink(Host, const Options& options) : directory_(options.string("path")), sync_(options.boolean("fsync")) {
-        if (directory_.path().empty()) throw invalid_config("option 'path' must not be empty");
-    }
+    LocalSink(Host, const Options& options) : directory_(options.string("path")), sync_(options.boolean("fsync")) {}
 
     // The metadata is not stored: a local file has nowhere to keep it that every tool would preserve.
     std::unique_ptr<Upload> begin(const std::string& key, const Metadata&) override {
@@ -246,6 +249,7 @@ const PluginInfo kInfo{
     .version = "0.1.0",
     .description = "Stores backups as files in a local directory; commits by atomic rename.",
     .options = kOptions,
+    .limits = kLimits,
 };
 
 }  // namespace

@@ -17,6 +17,13 @@ const bh_option_spec kOptions[] = {
     {"working_dir", BH_OPT_STRING, 0, nullptr, nullptr, "Directory both commands run in; default: the current one."},
 };
 
+// Checked by the host before create (and by `backhaul validate`).
+const bh_option_limits kLimits[] = {
+    {"command", BH_LIMIT_MIN, 1, 0},
+    {"restore_command", BH_LIMIT_MIN, 1, 0},
+    {"working_dir", BH_LIMIT_MIN, 1, 0},
+};
+
 struct CommandSettings {
     std::vector<std::pair<std::string, std::string>> env;
     std::optional<std::string> working_dir;
@@ -68,12 +75,17 @@ class CommandRestore final : public RestoreTarget {
 
 class CommandSource final : public Source {
   public:
-    CommandSource(Host host, const Options& options) : host_(host), command_(options.list("command")) {
-        if (command_.empty()) throw invalid_config("option 'command' must not be empty");
-        if (options.has("restore_command")) {
-            restore_command_ = options.list("restore_command");
-            if (restore_command_.empty()) throw invalid_config("option 'restore_command' must not be empty");
+    // A program name that is empty can never run.
+    static void validate(const Options& options, Problems& problems) {
+        for (const char* name : {"command", "restore_command"}) {
+            if (!options.known(name)) continue;
+            const std::vector<std::string> argv = options.list(name);
+            if (!argv.empty() && argv.front().empty()) problems.add(name, "the program (first entry) is empty");
         }
+    }
+
+    CommandSource(Host host, const Options& options) : host_(host), command_(options.list("command")) {
+        if (options.has("restore_command")) restore_command_ = options.list("restore_command");
         if (options.has("env")) settings_.env = options.table("env");
         settings_.working_dir = options.optional_string("working_dir");
     }
@@ -105,6 +117,7 @@ const PluginInfo kInfo{
     .version = "0.1.0",
     .description = "Backs up the standard output of a command; restores by piping into another command.",
     .options = kOptions,
+    .limits = kLimits,
 };
 
 }  // namespace

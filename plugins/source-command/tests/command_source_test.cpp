@@ -80,10 +80,12 @@ TEST_F(SourceCommand, StreamsStandardOutputExactly) {
     EXPECT_TRUE(no_children_left());
 }
 
-TEST_F(SourceCommand, EmptyCommandIsInvalidConfig) {
-    Instance source(command_plugin(), {{"command", Argv{}}});
+// An empty `command` is refused by the host (a limit): command_validate_completeness_test.cpp. An empty program name
+// is the plugin's own check.
+TEST_F(SourceCommand, EmptyProgramIsInvalidConfig) {
+    Instance source(command_plugin(), {{"command", Argv{"", "-c"}}});
     EXPECT_EQ(source.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(source.last_error(), "option 'command' must not be empty");
+    EXPECT_EQ(source.last_error(), "option 'command': the program (first entry) is empty");
 }
 
 TEST_F(SourceCommand, NonZeroExitFailsWithStderrTail) {
