@@ -180,6 +180,16 @@ class OptionValues {
     const bh_option_value* data() const { return values_.data(); }
     uint32_t size() const { return static_cast<uint32_t>(values_.size()); }
 
+    // Marks an option as the host passes it to `validate` when its value is built from an unfetched ${secret:...}.
+    void defer(std::string_view name) {
+        for (bh_option_value& value : values_)
+            if (name == value.name) {
+                value = bh_option_value{value.name, value.type, BH_VALUE_DEFERRED, nullptr, 0, nullptr, 0};
+                return;
+            }
+        throw std::logic_error("test defers option '" + std::string(name) + "' that the plugin does not declare");
+    }
+
   private:
     struct Stored {
         std::string text;
@@ -528,6 +538,49 @@ inline Upload::Upload(Instance& instance, const std::string& key, const Table& m
     std::vector<bh_kv> kv;
     for (const auto& [k, v] : metadata) kv.push_back({k.c_str(), v.c_str()});
     begin_status_ = api_->begin(instance.raw(), key.c_str(), kv.data(), static_cast<uint32_t>(kv.size()), &upload_);
+}
+
+// ---- Static validation (ABI 1.2) ----------------------------------------------------------------------------------
+
+// What the plugin's validate entry said about one set of options.
+struct Validation {
+    struct Problem {
+        std::string option;  // "" = the stage as a whole
+        std::string message;
+        bool operator==(const Problem&) const = default;
+    };
+    bh_status status = BH_OK;
+    std::vector<Problem> problems;
+};
+
+// Calls the plugin's validate entry as `backhaul validate` does: `deferred` options are set but their values unknown.
+// A plugin without a validate entry finds no problem.
+inline Validation validate(const Plugin& plugin, const OptionList& options,
+                           std::initializer_list<std::string_view> deferred = {}) {
+    const bh_plugin_descriptor& d = plugin.descriptor();
+    OptionValues values(d.options, d.option_count, options);
+    for (std::string_view name : deferred) values.defer(name);
+    Validation result;
+    if (d.abi_minor < 2 || !d.validate) return result;
+    bh_problem_sink sink{&result, [](void* ctx, const char* option, const char* message) {
+                             static_cast<Validation*>(ctx)->problems.push_back({option ? option : "", message});
+                         }};
+    result.status = d.validate(values.data(), values.size(), &sink);
+    return result;
+}
+
+// True if the plugin's limits table admits `measure` for option `name` (INT: the value, SIZE: bytes, DURATION:
+// milliseconds, STRING: length in bytes, LIST/TABLE: entries), as the host checks it. No entry = no limits.
+inline bool within_limits(const Plugin& plugin, std::string_view name, int64_t measure) {
+    const bh_plugin_descriptor& d = plugin.descriptor();
+    if (d.abi_minor < 2 || !d.limits) return true;
+    for (uint32_t i = 0; i < d.limit_count; ++i) {
+        const bh_option_limits& limit = d.limits[i];
+        if (name != limit.option) continue;
+        if ((limit.flags & BH_LIMIT_MIN) && measure < limit.min) return false;
+        if ((limit.flags & BH_LIMIT_MAX) && measure > limit.max) return false;
+    }
+    return true;
 }
 
 }  // namespace backhaul::harness

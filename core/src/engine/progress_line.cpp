@@ -2,28 +2,65 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "util/log.hpp"
 #include "util/time_text.hpp"
 
 namespace backhaul {
+namespace {
 
-std::string progress_text(uint64_t read_bytes, uint64_t stored_bytes, double seconds, int64_t expected_bytes) {
-    double rate = seconds > 0 ? static_cast<double>(read_bytes) / seconds : 0;
-    std::string text = "read " + human_bytes(read_bytes) + ", stored " + human_bytes(stored_bytes) + ", " +
-                       human_bytes(static_cast<uint64_t>(rate)) + "/s";
-    if (expected_bytes > 0) {
-        double done = static_cast<double>(read_bytes) / static_cast<double>(expected_bytes);
-        char percent[16];
-        std::snprintf(percent, sizeof percent, "%d%%", static_cast<int>(done >= 1 ? 100 : done * 100));
-        text += std::string(", ") + percent;
-        if (rate > 0 && read_bytes < static_cast<uint64_t>(expected_bytes)) {
-            double left = static_cast<double>(static_cast<uint64_t>(expected_bytes) - read_bytes) / rate;
-            text += " ETA " + human_duration(static_cast<int64_t>(left * 1000));
-        }
+// Whole seconds: an ETA in hundredths would claim a precision no estimate has.
+std::string eta_text(double seconds) {
+    const auto s = static_cast<int64_t>(std::ceil(seconds));
+    char buf[48];
+    if (s < 60)
+        std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+    else if (s < 3600)
+        std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
+    else
+        std::snprintf(buf, sizeof buf, "%lldh%02lldm%02llds", static_cast<long long>(s / 3600),
+                      static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+    return buf;
+}
+
+}  // namespace
+
+std::string progress_text(uint64_t read_bytes, uint64_t stored_bytes, double rate, int64_t expected_bytes) {
+    const bool known = expected_bytes > 0;
+    const auto expected = static_cast<uint64_t>(std::max<int64_t>(expected_bytes, 0));
+    std::string text = "read " + human_bytes(read_bytes);
+    if (known && read_bytes < expected) {
+        const uint64_t percent = std::min<uint64_t>(read_bytes * 100 / expected, 99);
+        text += " of ~" + human_bytes(expected) + " (" + std::to_string(percent) + "%)";
+    } else if (known) {
+        text += " (past the estimated " + human_bytes(expected) + ")";
     }
+    text +=
+        ", stored " + human_bytes(stored_bytes) + ", " + human_bytes(static_cast<uint64_t>(std::max(rate, 0.0))) + "/s";
+    if (known && read_bytes < expected && rate >= 1)
+        text += ", ETA " + eta_text(static_cast<double>(expected - read_bytes) / rate);
     return text;
+}
+
+ProgressMeter::ProgressMeter(Clock::time_point start, std::chrono::milliseconds window)
+    : window_(window), samples_{{start, 0}} {}
+
+std::string ProgressMeter::update(Clock::time_point now, uint64_t read_bytes, uint64_t stored_bytes,
+                                  int64_t expected_bytes) {
+    samples_.push_back({now, read_bytes});
+    while (samples_.size() > 2 && samples_[1].at <= now - window_) samples_.pop_front();
+    return progress_text(read_bytes, stored_bytes, rate(), expected_bytes);
+}
+
+double ProgressMeter::rate() const {
+    const Sample& first = samples_.front();
+    const Sample& last = samples_.back();
+    const double seconds = std::chrono::duration<double>(last.at - first.at).count();
+    if (seconds <= 0 || last.read_bytes < first.read_bytes) return 0;
+    return static_cast<double>(last.read_bytes - first.read_bytes) / seconds;
 }
 
 bool ProgressLine::wanted() { return ::isatty(STDERR_FILENO) == 1 && Log::format() == LogFormat::text; }
@@ -31,12 +68,11 @@ bool ProgressLine::wanted() { return ::isatty(STDERR_FILENO) == 1 && Log::format
 ProgressLine::ProgressLine(const BackupProgress& progress, bool enabled) {
     if (!enabled) return;
     thread_ = std::thread([this, &progress] {
-        auto start = std::chrono::steady_clock::now();
+        ProgressMeter meter(ProgressMeter::Clock::now());
         std::unique_lock lock(mutex_);
         while (!stopped_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stop_; })) {
-            double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            Log::set_status(progress_text(progress.raw_bytes, progress.stored_bytes, seconds,
-                                          progress.expected_raw_bytes));
+            Log::set_status(meter.update(ProgressMeter::Clock::now(), progress.raw_bytes, progress.stored_bytes,
+                                         progress.expected_raw_bytes));
         }
     });
 }

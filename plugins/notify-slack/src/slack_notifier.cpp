@@ -24,6 +24,11 @@ const bh_option_spec kOptions[] = {
      "Allow a plain http:// webhook_url that is not on loopback (the URL, a credential, travels in clear)."},
 };
 
+constexpr bh_option_limits kLimits[] = {
+    {"timeout", BH_LIMIT_MIN, 1, 0},
+    {"retries", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, 100},
+};
+
 std::string human_bytes(int64_t n) {
     const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     double v = static_cast<double>(n < 0 ? 0 : n);
@@ -82,15 +87,18 @@ public:
           url_(options.string("webhook_url")),
           channel_(options.optional_string("channel")),
           username_(options.optional_string("username")) {
-        std::optional<http::Url> url = http::parse_url(url_.substr(0, url_.find('?')));
-        if (!url || (url->scheme != "http" && url->scheme != "https"))
-            throw invalid_config("option 'webhook_url' is not an http(s) URL");
-        // The URL is the credential: the error names the option only.
-        http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "option 'webhook_url'");
-        if (options.integer("retries") < 0) throw invalid_config("option 'retries' must not be negative");
         client_options_.request_timeout = options.duration("timeout");
         client_options_.connect_timeout = std::min(client_options_.connect_timeout, options.duration("timeout"));
         policy_.max_retries = static_cast<int>(options.integer("retries"));
+    }
+
+    // The URL is the credential: the problem names the option only. It is usually a ${secret:...}, then checked
+    // only when the run has fetched it.
+    static void validate(const Options& options, Problems& problems) {
+        if (!options.known("webhook_url")) return;
+        const std::string url = options.string("webhook_url");
+        if (auto problem = http::http_url_problem(url.substr(0, url.find('?')), options.boolean("insecure_http")))
+            problems.add("webhook_url", *problem);
     }
 
     void notify(const bh_run_event& event) override {
@@ -120,6 +128,7 @@ const PluginInfo kInfo{
     .version = "0.1.0",
     .description = "Posts each run's outcome to a Slack incoming webhook.",
     .options = kOptions,
+    .limits = kLimits,
 };
 
 }  // namespace

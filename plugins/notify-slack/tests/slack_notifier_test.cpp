@@ -65,20 +65,55 @@ TEST(NotifySlack, ErrorNeverContainsTheWebhookUrl) {
     EXPECT_THAT(slack.last_error(), Not(HasSubstr("SECRETPATH")));
 }
 
+using Problem = harness::Validation::Problem;
+
 TEST(NotifySlack, RefusesPlainHttpToARemoteHostUnlessInsecureHttp) {
     harness::Plugin plugin("notify-slack");
+    const std::string plain = "plain http to a remote host is refused; use https, or set insecure_http = true";
+    harness::Validation v = harness::validate(plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}});
+    EXPECT_EQ(v.status, BH_INVALID_CONFIG);
+    EXPECT_EQ(v.problems, (std::vector<Problem>{{"webhook_url", plain}}));
     harness::Instance remote(plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}});
     EXPECT_EQ(remote.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(remote.last_error(),
-              "option 'webhook_url' uses plain http to a remote host; use https, or set insecure_http = true");
+    // The URL is the credential: the error names the option only.
+    EXPECT_EQ(remote.last_error(), "option 'webhook_url': " + plain);
     harness::Instance allowed(
         plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}, {"insecure_http", true}});
     EXPECT_EQ(allowed.create_status(), BH_OK) << allowed.last_error();
     harness::Instance tls(plugin, {{"webhook_url", "https://hooks.example.com/services/SECRETPATH"}});
     EXPECT_EQ(tls.create_status(), BH_OK) << tls.last_error();
-    harness::Instance ftp(plugin, {{"webhook_url", "ftp://hooks.example.com/services/SECRETPATH"}});
-    EXPECT_EQ(ftp.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(ftp.last_error(), "option 'webhook_url' is not an http(s) URL");
+}
+
+TEST(NotifySlack, RejectsAUrlThatIsNotHttpWithoutQuotingIt) {
+    harness::Plugin plugin("notify-slack");
+    for (const char* bad : {"ftp://hooks.example.com/services/SECRETPATH", "hooks.example.com/services/SECRETPATH",
+                            "https://hooks.example.com:99999/services/SECRETPATH"}) {
+        harness::Validation v = harness::validate(plugin, {{"webhook_url", bad}});
+        EXPECT_EQ(v.status, BH_INVALID_CONFIG) << bad;
+        ASSERT_EQ(v.problems.size(), 1u) << bad;
+        EXPECT_EQ(v.problems[0].option, "webhook_url");
+        EXPECT_THAT(v.problems[0].message, HasSubstr("must be an http:// or https:// URL"));
+        harness::Instance slack(plugin, {{"webhook_url", bad}});
+        EXPECT_EQ(slack.create_status(), BH_INVALID_CONFIG) << bad;
+        EXPECT_THAT(slack.last_error(), Not(HasSubstr("SECRETPATH")));
+    }
+}
+
+// The webhook URL is usually a ${secret:...}: `backhaul validate` cannot see it and checks it at the run instead.
+TEST(NotifySlack, ValidateSkipsAWebhookUrlFromAnUnfetchedSecret) {
+    harness::Plugin plugin("notify-slack");
+    harness::Validation v = harness::validate(plugin, {{"webhook_url", "x"}}, {"webhook_url"});
+    EXPECT_EQ(v.status, BH_OK);
+    EXPECT_TRUE(v.problems.empty());
+}
+
+TEST(NotifySlack, LimitsRefuseNegativeRetriesAndAZeroTimeout) {
+    harness::Plugin plugin("notify-slack");
+    EXPECT_FALSE(harness::within_limits(plugin, "retries", -1));
+    EXPECT_TRUE(harness::within_limits(plugin, "retries", 3));
+    EXPECT_FALSE(harness::within_limits(plugin, "retries", 101));
+    EXPECT_FALSE(harness::within_limits(plugin, "timeout", 0));
+    EXPECT_TRUE(harness::within_limits(plugin, "timeout", 10'000));
 }
 
 TEST(NotifySlack, WebhookUrlIsASecretOption) {

@@ -3,6 +3,9 @@
 #include <cstddef>
 #include <backhaul/sdk.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include <nlohmann/json.hpp>
 
 #include "http/json_post.hpp"
@@ -22,20 +25,43 @@ const bh_option_spec kOptions[] = {
      "Allow a plain http:// URL that is not on loopback (headers and the event travel in clear)."},
 };
 
+constexpr bh_option_limits kLimits[] = {
+    {"timeout", BH_LIMIT_MIN, 1, 0},
+    {"retries", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, 100},
+};
+
 std::string without_query(const std::string& url) { return url.substr(0, url.find('?')); }
+
+// RFC 9110 token characters: what a header name may be made of.
+bool header_token(std::string_view name) {
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+        return std::isalnum(c) ||
+               std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+    });
+}
 
 class WebhookNotifier final : public Notifier {
 public:
     WebhookNotifier(Host host, const Options& options)
         : host_(host), url_(options.string("url")), headers_(options.table("headers")) {
-        std::optional<http::Url> url = http::parse_url(without_query(url_));
-        if (!url || (url->scheme != "http" && url->scheme != "https"))
-            throw invalid_config("option 'url': '" + url_ + "' is not an http(s) URL");
-        http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "option 'url' (" + shown_url() + ")");
-        if (options.integer("retries") < 0) throw invalid_config("option 'retries' must not be negative");
         client_options_.request_timeout = options.duration("timeout");
         client_options_.connect_timeout = std::min(client_options_.connect_timeout, options.duration("timeout"));
         policy_.max_retries = static_cast<int>(options.integer("retries"));
+    }
+
+    // A query string may carry a token, and a header value a secret: neither is ever quoted.
+    static void validate(const Options& options, Problems& problems) {
+        if (options.known("url"))
+            if (auto problem =
+                    http::http_url_problem(without_query(options.string("url")), options.boolean("insecure_http")))
+                problems.add("url", *problem);
+        if (options.known("headers"))
+            for (const auto& [name, value] : options.table("headers")) {
+                if (!header_token(name))
+                    problems.add("headers", "'" + name + "' is not a header name (letters, digits, '-' and the like)");
+                else if (value.find_first_of("\r\n") != std::string::npos)
+                    problems.add("headers", "the value of '" + name + "' contains a line break");
+            }
     }
 
     void notify(const bh_run_event& event) override {
@@ -85,6 +111,7 @@ const PluginInfo kInfo{
     .version = "0.1.0",
     .description = "POSTs each run's outcome as JSON to a URL.",
     .options = kOptions,
+    .limits = kLimits,
 };
 
 }  // namespace

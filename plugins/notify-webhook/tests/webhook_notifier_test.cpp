@@ -108,32 +108,76 @@ TEST(NotifyWebhook, DeadReceiverFailsAfterItsRetries) {
     EXPECT_THAT(hook.last_error(), HasSubstr("(gave up after 2 attempts)"));
 }
 
+using Problem = harness::Validation::Problem;
+
 TEST(NotifyWebhook, RejectsAUrlThatIsNotHttp) {
     harness::Plugin plugin("notify-webhook");
-    harness::Instance hook(plugin, {{"url", "hooks.example.com/x"}});
-    EXPECT_EQ(hook.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(hook.last_error(), "option 'url': 'hooks.example.com/x' is not an http(s) URL");
-    harness::Instance ftp(plugin, {{"url", "ftp://hooks.example.com/x"}});
-    EXPECT_EQ(ftp.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(ftp.last_error(), "option 'url': 'ftp://hooks.example.com/x' is not an http(s) URL");
+    const std::string not_url = "must be an http:// or https:// URL (scheme://host[:port][/path], no user info)";
+    for (const char* bad : {"hooks.example.com/x", "ftp://hooks.example.com/x", "https://user:pw@hooks.example.com/",
+                            "https:///x"}) {
+        harness::Validation v = harness::validate(plugin, {{"url", bad}});
+        EXPECT_EQ(v.status, BH_INVALID_CONFIG) << bad;
+        EXPECT_EQ(v.problems, (std::vector<Problem>{{"url", not_url}})) << bad;
+        // create runs the same check first, so it never sees such a URL.
+        harness::Instance hook(plugin, {{"url", bad}});
+        EXPECT_EQ(hook.create_status(), BH_INVALID_CONFIG) << bad;
+        EXPECT_EQ(hook.last_error(), "option 'url': " + not_url) << bad;
+    }
+    harness::Validation host = harness::validate(plugin, {{"url", "https://hooks.exa mple.com/x"}});
+    EXPECT_EQ(host.problems,
+              (std::vector<Problem>{{"url", "must name a valid host (letters, digits, '-', '.', or an IP address)"}}));
 }
 
 TEST(NotifyWebhook, RefusesPlainHttpToARemoteHostUnlessInsecureHttp) {
     harness::Plugin plugin("notify-webhook");
-    harness::Instance remote(plugin, {{"url", "http://alerts.example.com:8080/hook?token=s3cr3t"}});
-    EXPECT_EQ(remote.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(remote.last_error(),
-              "option 'url' (http://alerts.example.com:8080/hook) uses plain http to a remote host; use https, or set "
-              "insecure_http = true");
-    EXPECT_THAT(remote.last_error(), Not(HasSubstr("s3cr3t")));
+    harness::Validation remote = harness::validate(plugin, {{"url", "http://alerts.example.com:8080/hook?token=s3cr3t"}});
+    EXPECT_EQ(remote.problems,
+              (std::vector<Problem>{
+                  {"url", "plain http to a remote host is refused; use https, or set insecure_http = true"}}));
+    harness::Instance refused(plugin, {{"url", "http://alerts.example.com:8080/hook?token=s3cr3t"}});
+    EXPECT_EQ(refused.create_status(), BH_INVALID_CONFIG);
+    EXPECT_THAT(refused.last_error(), Not(HasSubstr("s3cr3t")));
 
     harness::Instance allowed(plugin, {{"url", "http://alerts.example.com:8080/hook"}, {"insecure_http", true}});
     EXPECT_EQ(allowed.create_status(), BH_OK) << allowed.last_error();
     for (const char* fine : {"https://alerts.example.com/hook", "http://localhost:8080/hook", "http://[::1]:8080/h",
-                             "http://127.0.0.2/hook"}) {
+                             "http://127.0.0.2/hook", "https://alerts.example.com/hook?token=x"}) {
+        EXPECT_EQ(harness::validate(plugin, {{"url", fine}}).status, BH_OK) << fine;
         harness::Instance hook(plugin, {{"url", fine}});
         EXPECT_EQ(hook.create_status(), BH_OK) << fine << ": " << hook.last_error();
     }
+}
+
+TEST(NotifyWebhook, ValidateRefusesHeadersThatCannotBeSent) {
+    harness::Plugin plugin("notify-webhook");
+    harness::Validation v = harness::validate(
+        plugin, {{"url", "https://alerts.example.com/hook"},
+                 {"headers", harness::Table{{"X Team", "ops"}, {"X-Token", "s3cr3t\r\nX-Evil: 1"}, {"X-Ok", "fine"}}}});
+    EXPECT_EQ(v.status, BH_INVALID_CONFIG);
+    EXPECT_EQ(v.problems,
+              (std::vector<Problem>{
+                  {"headers", "'X Team' is not a header name (letters, digits, '-' and the like)"},
+                  {"headers", "the value of 'X-Token' contains a line break"}}));
+    for (const Problem& p : v.problems) EXPECT_THAT(p.message, Not(HasSubstr("s3cr3t")));
+}
+
+// Values built from a ${secret:...} are unknown to `backhaul validate`: validate checks the rest and reads none of them.
+TEST(NotifyWebhook, ValidateSkipsValuesFromUnfetchedSecrets) {
+    harness::Plugin plugin("notify-webhook");
+    harness::Validation v = harness::validate(plugin, {{"url", "x"}, {"headers", harness::Table{{"A B", "c"}}}},
+                                              {"url", "headers"});
+    EXPECT_EQ(v.status, BH_OK);
+    EXPECT_TRUE(v.problems.empty());
+}
+
+TEST(NotifyWebhook, LimitsRefuseNegativeRetriesAndAZeroTimeout) {
+    harness::Plugin plugin("notify-webhook");
+    EXPECT_FALSE(harness::within_limits(plugin, "retries", -1));
+    EXPECT_TRUE(harness::within_limits(plugin, "retries", 0));
+    EXPECT_TRUE(harness::within_limits(plugin, "retries", 100));
+    EXPECT_FALSE(harness::within_limits(plugin, "retries", 101));
+    EXPECT_FALSE(harness::within_limits(plugin, "timeout", 0));
+    EXPECT_TRUE(harness::within_limits(plugin, "timeout", 1));
 }
 
 }  // namespace

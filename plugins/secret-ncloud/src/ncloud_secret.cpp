@@ -28,10 +28,20 @@ constexpr bh_option_spec kOptions[] = {
      "Allow a plain http:// endpoint that is not on loopback (the secret would travel in clear)."},
 };
 
+constexpr bh_option_limits kLimits[] = {
+    {"access_key", BH_LIMIT_MIN, 1, 0},
+    {"secret_key", BH_LIMIT_MIN, 1, 0},
+    {"secret_id", BH_LIMIT_MIN, 1, 0},
+    {"timeout", BH_LIMIT_MIN, 1, 0},
+    {"max_retries", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, 10},
+    {"ca_file", BH_LIMIT_MIN, 1, 0},
+};
+
 class NcloudSecret : public SecretProvider {
   public:
     NcloudSecret(Host host, const Options& options)
         : host_(host), config_(SecretManagerConfig::from_options(options)) {}
+    static void validate(const Options& options, Problems& problems) { SecretManagerConfig::validate(options, problems); }
 
     void fetch(const FieldSink& emit) override {
         SecretManagerClient client(config_, host_);
@@ -55,6 +65,7 @@ constexpr PluginInfo kInfo{
     .version = "0.1.0",
     .description = "Fields of a NAVER Cloud Secret Manager secret (API gateway signature v2)",
     .options = kOptions,
+    .limits = kLimits,
 };
 
 }  // namespace

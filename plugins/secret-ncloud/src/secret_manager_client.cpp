@@ -14,10 +14,10 @@ namespace {
 // A GetSecretValue answer is a few KiB; anything far larger is not one and is not worth holding.
 constexpr size_t kMaxBodyBytes = 1 << 20;
 
+// Empty ids are the limits' to report.
 bool valid_secret_id(std::string_view id) {
-    return !id.empty() && std::all_of(id.begin(), id.end(), [](unsigned char c) {
-        return std::isalnum(c) || c == '-' || c == '_' || c == '.';
-    });
+    return std::all_of(id.begin(), id.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
 }
 
 std::string status_text(long status, const std::optional<ErrorEnvelope>& envelope) {
@@ -36,33 +36,27 @@ int64_t now_ms() {
 
 }  // namespace
 
+void SecretManagerConfig::validate(const Options& options, Problems& problems) {
+    if (options.known("endpoint"))
+        if (auto problem = http::http_url_problem(options.string("endpoint"), options.boolean("insecure_http")))
+            problems.add("endpoint", *problem);
+    if (options.known("secret_id") && !valid_secret_id(options.string("secret_id")))
+        problems.add("secret_id", "is not a Secret Manager secret id (letters, digits, '-', '_', '.')");
+}
+
 SecretManagerConfig SecretManagerConfig::from_options(const Options& options) {
     SecretManagerConfig config;
     config.endpoint_text = options.string("endpoint");
-    std::optional<http::Url> url = http::parse_url(config.endpoint_text);
-    if (!url || (url->scheme != "http" && url->scheme != "https"))
-        throw invalid_config("endpoint '" + config.endpoint_text + "' is not an http:// or https:// URL");
-    while (!url->path.empty() && url->path.back() == '/') url->path.pop_back();
-    http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "endpoint '" + config.endpoint_text + "'");
-    config.endpoint = *url;
-
+    config.endpoint = *http::parse_url(config.endpoint_text);
+    while (!config.endpoint.path.empty() && config.endpoint.path.back() == '/') config.endpoint.path.pop_back();
     config.access_key = options.string("access_key");
     std::string secret_key = options.string("secret_key");
     config.secret_key.assign(secret_key.data(), secret_key.size());
     crypto::wipe(secret_key);
-    if (config.access_key.empty()) throw invalid_config("option 'access_key' must not be empty");
-    if (config.secret_key.empty()) throw invalid_config("option 'secret_key' must not be empty");
-
     config.secret_id = options.string("secret_id");
-    if (!valid_secret_id(config.secret_id))
-        throw invalid_config("secret_id '" + config.secret_id +
-                             "' is not a Secret Manager secret id (letters, digits, '-', '_', '.')");
     config.stage = options.string("stage");
     config.timeout = options.duration("timeout");
-    if (config.timeout.count() <= 0) throw invalid_config("timeout must be positive");
-    int64_t retries = options.integer("max_retries");
-    if (retries < 0 || retries > 10) throw invalid_config("max_retries must be between 0 and 10");
-    config.max_retries = static_cast<int>(retries);
+    config.max_retries = static_cast<int>(options.integer("max_retries"));
     if (options.has("ca_file")) config.ca_file = options.string("ca_file");
     return config;
 }

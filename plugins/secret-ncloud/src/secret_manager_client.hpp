@@ -24,7 +24,10 @@ struct SecretManagerConfig {
     int max_retries = 3;
     std::string ca_file;  // "" = the system's CA bundle
 
-    // Checks and copies the plugin's options; throws invalid_config with one line per problem.
+    // Every problem with the options that the limits cannot express (formats); no I/O. Values built from unfetched
+    // secrets are skipped.
+    static void validate(const Options& options, Problems& problems);
+    // Copies options that passed the plugin's limits and validate().
     static SecretManagerConfig from_options(const Options& options);
 
     // "/api/v1/secrets/{secretId}/values": the request target that is sent and signed.

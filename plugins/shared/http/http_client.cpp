@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <backhaul/sdk.hpp>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -295,9 +296,30 @@ bool is_loopback_host(std::string_view host) {
     return dots == 3;
 }
 
-void refuse_remote_plain_http(const Url& url, bool insecure_http, const std::string& what) {
-    if (url.scheme == "http" && !insecure_http && !is_loopback_host(url.host))
-        throw invalid_config(what + " uses plain http to a remote host; use https, or set insecure_http = true");
+namespace {
+
+// A DNS name (labels of letters, digits, '-' and '_', which container networks use) or an IPv4 literal; IPv6 literals
+// arrive without brackets and are hex digits, ':' and dots.
+bool valid_host(std::string_view host) {
+    if (host.find(':') != std::string_view::npos)
+        return std::all_of(host.begin(), host.end(),
+                           [](unsigned char c) { return std::isxdigit(c) || c == ':' || c == '.'; });
+    if (host.size() > 253 || host.front() == '.' || host.back() == '.' || host.find("..") != std::string_view::npos)
+        return false;
+    return std::all_of(host.begin(), host.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+}  // namespace
+
+std::optional<std::string> http_url_problem(std::string_view text, bool insecure_http) {
+    std::optional<Url> url = parse_url(text);
+    if (!url || (url->scheme != "http" && url->scheme != "https"))
+        return "must be an http:// or https:// URL (scheme://host[:port][/path], no user info)";
+    if (!valid_host(url->host)) return "must name a valid host (letters, digits, '-', '.', or an IP address)";
+    if (url->scheme == "http" && !insecure_http && !is_loopback_host(url->host))
+        return "plain http to a remote host is refused; use https, or set insecure_http = true";
+    return std::nullopt;
 }
 
 }  // namespace backhaul::http

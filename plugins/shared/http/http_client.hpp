@@ -105,10 +105,11 @@ std::optional<Url> parse_url(std::string_view text);
 std::string host_header(const Url& url);
 // True for localhost, 127.0.0.0/8 and ::1.
 bool is_loopback_host(std::string_view host);
-// The plain-http rule of every plugin that talks to a URL from its options: http:// only to a loopback host (a test
-// server, a local proxy) unless the operator set `insecure_http = true`, since credentials, secrets and run reports
-// would cross the network in clear. Throws invalid_config "<what> uses plain http to a remote host; use https, or
-// set insecure_http = true".
-void refuse_remote_plain_http(const Url& url, bool insecure_http, const std::string& what);
+// What is wrong with `text` as the URL of an HTTP service a plugin's options name, or nullopt if nothing: it must be
+// http:// or https:// with a host name or IP literal, and obey the plain-http rule of every such plugin: http:// only
+// to a loopback host (a test server, a local proxy) unless the operator set `insecure_http = true`, since credentials,
+// secrets and run reports would cross the network in clear. The message never repeats the URL (a webhook URL is a
+// credential): the caller names the option. Pure, for a plugin's static validate.
+std::optional<std::string> http_url_problem(std::string_view text, bool insecure_http);
 
 }  // namespace backhaul::http

@@ -1,6 +1,8 @@
 #include "s3_config.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 namespace backhaul::s3 {
 namespace {
@@ -41,13 +43,57 @@ const bh_option_spec kOptions[] = {
      "\"header\" (If-None-Match only) or \"check\" (HeadObject only)."},
 };
 
+constexpr uint32_t kMinMax = BH_LIMIT_MIN | BH_LIMIT_MAX;
+
+const bh_option_limits kLimits[] = {
+    {"region", kMinMax, 1, 64},
+    {"bucket", kMinMax, kMinBucketName, kMaxBucketName},
+    {"access_key", BH_LIMIT_MIN, 1, 0},
+    {"secret_key", BH_LIMIT_MIN, 1, 0},
+    {"part_size", kMinMax, static_cast<int64_t>(kMinPartSize), static_cast<int64_t>(kMaxPartSize)},
+    {"concurrency", kMinMax, 1, 64},
+    {"storage_class", kMinMax, 1, 64},
+    {"ca_file", BH_LIMIT_MIN, 1, 0},
+    {"connect_timeout", BH_LIMIT_MIN, 1, 0},
+    {"request_timeout", BH_LIMIT_MIN, 0, 0},
+    {"max_retries", kMinMax, 0, 100},
+    {"list_page_size", kMinMax, 1, 1000},
+};
+
 bool printable_ascii(std::string_view text) {
     return std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
+}
+
+bool lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
+
+// S3's bucket naming rules beyond the length (which the limits check): lower-case letters, digits, '.' and '-',
+// starting and ending with a letter or digit, no "..", not an IPv4 address, none of the reserved prefixes and
+// suffixes. NCloud Object Storage and AWS refuse other names; Swift's s3api follows the same DNS-compatible rules.
+std::optional<std::string> bucket_problem(std::string_view name) {
+    if (name.empty()) return std::nullopt;  // the limits report it
+    if (!std::all_of(name.begin(), name.end(), [](char c) { return lower_alnum(c) || c == '.' || c == '-'; }))
+        return "must use only lower-case letters, digits, '.' and '-' (S3 bucket naming rules)";
+    if (!lower_alnum(name.front()) || !lower_alnum(name.back())) return "must start and end with a letter or digit";
+    if (name.find("..") != std::string_view::npos) return "must not contain \"..\"";
+    if (std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || c == '.'; }) &&
+        std::count(name.begin(), name.end(), '.') == 3)
+        return "must not be formatted as an IP address";
+    if (name.starts_with("xn--") || name.starts_with("sthree-")) return "must not start with \"xn--\" or \"sthree-\"";
+    if (name.ends_with("-s3alias") || name.ends_with("--ol-s3")) return "must not end with \"-s3alias\" or \"--ol-s3\"";
+    return std::nullopt;
+}
+
+// Regions are names like kr-standard, us-east-1 or Swift's RegionOne: they go into the signature's scope, which
+// '/' would break.
+bool valid_region(std::string_view region) {
+    return std::all_of(region.begin(), region.end(),
+                       [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
 }
 
 }  // namespace
 
 std::span<const bh_option_spec> option_specs() { return kOptions; }
+std::span<const bh_option_limits> option_limits() { return kLimits; }
 
 std::pair<std::string, std::string> metadata_header(std::string_view name, std::string_view value) {
     std::string header = "x-amz-meta-";
@@ -55,55 +101,57 @@ std::pair<std::string, std::string> metadata_header(std::string_view name, std::
     return {header, printable_ascii(value) ? std::string(value) : aws::uri_encode(value)};
 }
 
+void S3Config::validate(const Options& options, Problems& problems) {
+    const bool insecure_http = options.boolean("insecure_http");
+    if (options.known("endpoint"))
+        if (auto problem = http::http_url_problem(options.string("endpoint"), insecure_http))
+            problems.add("endpoint", *problem);
+    if (options.known("region") && !valid_region(options.string("region")))
+        problems.add("region", "must use only letters, digits, '-' and '_' (e.g. kr-standard, us-east-1)");
+    if (options.known("bucket")) {
+        const std::string bucket = options.string("bucket");
+        if (auto problem = bucket_problem(bucket)) problems.add("bucket", *problem);
+        std::optional<http::Url> endpoint =
+            options.known("endpoint") ? http::parse_url(options.string("endpoint")) : std::nullopt;
+        if (options.string("addressing") == "virtual" && bucket.find('.') != std::string::npos && endpoint &&
+            endpoint->scheme == "https")
+            problems.add("bucket", "contains '.', which breaks TLS with virtual addressing; use addressing = \"path\"");
+    }
+    if (options.known("storage_class")) {
+        const std::string storage_class = options.string("storage_class");
+        if (!std::all_of(storage_class.begin(), storage_class.end(),
+                         [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }))
+            problems.add("storage_class", "must use only upper-case letters, digits and '_' (e.g. STANDARD)");
+    }
+    if (options.known("metadata"))
+        for (const auto& [name, value] : options.table("metadata"))
+            if (name.empty() || !printable_ascii(name) || name.find_first_of(" :") != std::string::npos)
+                problems.add("metadata",
+                             "name '" + name + "' is not a valid header name (printable ASCII, no ' ' or ':')");
+}
+
 S3Config S3Config::from_options(const Options& options) {
     S3Config config;
     config.endpoint_text = options.string("endpoint");
-    std::optional<http::Url> url = http::parse_url(config.endpoint_text);
-    if (!url || (url->scheme != "http" && url->scheme != "https"))
-        throw invalid_config("endpoint '" + config.endpoint_text + "' is not an http:// or https:// URL");
-    while (!url->path.empty() && url->path.back() == '/') url->path.pop_back();
-    config.endpoint = *url;
+    http::Url url = *http::parse_url(config.endpoint_text);
+    while (!url.path.empty() && url.path.back() == '/') url.path.pop_back();
+    config.endpoint = url;
     config.ca_file = options.has("ca_file") ? options.string("ca_file") : "";
-    http::refuse_remote_plain_http(*url, options.boolean("insecure_http"), "endpoint '" + config.endpoint_text + "'");
-
     config.region = options.string("region");
-    if (config.region.empty()) throw invalid_config("option 'region' must not be empty");
     config.bucket = options.string("bucket");
-    if (config.bucket.empty() || config.bucket.find('/') != std::string::npos)
-        throw invalid_config("bucket '" + config.bucket + "' is not a bucket name");
     config.credentials.access_key = options.string("access_key");
     config.credentials.secret_key = options.string("secret_key");
-    if (config.credentials.access_key.empty()) throw invalid_config("option 'access_key' must not be empty");
-    if (config.credentials.secret_key.empty()) throw invalid_config("option 'secret_key' must not be empty");
-
     config.virtual_addressing = options.string("addressing") == "virtual";
-    if (config.virtual_addressing && config.bucket.find('.') != std::string::npos && url->scheme == "https")
-        throw invalid_config("bucket '" + config.bucket +
-                             "' contains '.', which breaks TLS with virtual addressing; use addressing = \"path\"");
-
     config.part_size = options.size("part_size");
-    if (config.part_size < kMinPartSize || config.part_size > kMaxPartSize)
-        throw invalid_config("part_size must be between 5 MiB and 5 GiB (S3's part limits)");
-    int64_t concurrency = options.integer("concurrency");
-    if (concurrency < 1 || concurrency > 64) throw invalid_config("concurrency must be between 1 and 64");
-    config.concurrency = static_cast<int>(concurrency);
+    config.concurrency = static_cast<int>(options.integer("concurrency"));
     if (options.has("storage_class")) config.storage_class = options.string("storage_class");
     if (options.has("metadata"))
-        for (const auto& [name, value] : options.table("metadata")) {
-            if (name.empty() || !printable_ascii(name) || name.find_first_of(" :") != std::string::npos)
-                throw invalid_config("metadata name '" + name + "' is not a valid header name");
+        for (const auto& [name, value] : options.table("metadata"))
             config.metadata_headers.push_back(metadata_header(name, value));
-        }
     config.connect_timeout = options.duration("connect_timeout");
     config.request_timeout = options.duration("request_timeout");
-    if (config.connect_timeout.count() <= 0) throw invalid_config("connect_timeout must be positive");
-    if (config.request_timeout.count() < 0) throw invalid_config("request_timeout must not be negative");
-    int64_t retries = options.integer("max_retries");
-    if (retries < 0 || retries > 100) throw invalid_config("max_retries must be between 0 and 100");
-    config.max_retries = static_cast<int>(retries);
-    int64_t page = options.integer("list_page_size");
-    if (page < 1 || page > 1000) throw invalid_config("list_page_size must be between 1 and 1000");
-    config.list_page_size = static_cast<int>(page);
+    config.max_retries = static_cast<int>(options.integer("max_retries"));
+    config.list_page_size = static_cast<int>(options.integer("list_page_size"));
     std::string conditional = options.string("conditional_writes");
     config.conditional_writes = conditional == "header"  ? ConditionalWrites::header
                                 : conditional == "check" ? ConditionalWrites::check

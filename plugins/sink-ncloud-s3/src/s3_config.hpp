@@ -1,4 +1,5 @@
-// The sink's options, checked once in create(): everything a request needs that does not change during a run.
+// The sink's options: their limits and formats (checked by `backhaul validate` and before create), and the config
+// built from them once in create(): everything a request needs that does not change during a run.
 #pragma once
 
 #include <backhaul/sdk.hpp>
@@ -14,6 +15,8 @@ namespace backhaul::s3 {
 
 // The option table, in the order create() receives the values.
 std::span<const bh_option_spec> option_specs();
+// The ranges of those options, checked by the host.
+std::span<const bh_option_limits> option_limits();
 
 // Option `conditional_writes`: how a commit makes sure it replaces nothing (no_overwrite.hpp).
 enum class ConditionalWrites {
@@ -40,10 +43,16 @@ struct S3Config {
     int list_page_size = 1000;
     ConditionalWrites conditional_writes = ConditionalWrites::automatic;
 
-    // Throws backhaul::Error(invalid_config) with a one-line reason.
+    // Every problem with the options that the limits cannot express (formats, combinations); no I/O. Values built
+    // from unfetched secrets are skipped.
+    static void validate(const Options& options, Problems& problems);
+    // The config from options that passed option_limits() and validate().
     static S3Config from_options(const Options& options);
 };
 
+// S3 bucket names are 3 to 63 characters (the rest of the rules are in validate).
+constexpr int64_t kMinBucketName = 3;
+constexpr int64_t kMaxBucketName = 63;
 constexpr uint64_t kMinPartSize = 5ull << 20;  // S3: every part but the last is at least 5 MiB
 constexpr uint64_t kMaxPartSize = 5ull << 30;  // S3: at most 5 GiB per part
 constexpr uint32_t kMaxParts = 10'000;         // S3: at most 10,000 parts per upload

@@ -19,6 +19,7 @@ namespace {
 class S3Sink final : public Sink {
   public:
     S3Sink(Host host, const Options& options) : host_(host), config_(S3Config::from_options(options)) {}
+    static void validate(const Options& options, Problems& problems) { S3Config::validate(options, problems); }
 
     std::unique_ptr<Upload> begin(const std::string& key, const Metadata& metadata) override {
         check_key(key);
@@ -79,6 +80,7 @@ const PluginInfo kInfo{
     .version = "0.1.0",
     .description = "Stores backups in NCloud Object Storage or any S3-compatible store (parallel multipart upload).",
     .options = option_specs(),
+    .limits = option_limits(),
 };
 
 }  // namespace

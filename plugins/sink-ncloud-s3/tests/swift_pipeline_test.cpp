@@ -184,12 +184,16 @@ TEST_F(SwiftPipeline, ReadOnlyUserFailsWithAccessDenied) {
     expect_nothing_left("denied/read-only.bin");
 }
 
+// A configuration error (exit 2) at the endpoint's position, from `validate` and `run` alike, before any request.
 TEST_F(SwiftPipeline, PlainHttpToARemoteHostIsRefusedUnlessAllowed) {
-    CommandResult run = backhaul({"run", pipeline("x", "k", "", "", "http://s3.example.com").string()});
-    EXPECT_EQ(run.exit_code, 1) << run.err;
-    EXPECT_THAT(run.err, HasSubstr("backup failed, nothing committed: sink (sink-ncloud-s3): endpoint "
-                                   "'http://s3.example.com' uses plain http to a remote host; use https, or "
-                                   "set insecure_http = true"));
+    const std::filesystem::path file = pipeline("x", "k", "", "", "http://s3.example.com");
+    const std::string refused = R"(pipeline\.toml:[0-9]+:[0-9]+: sink \(sink-ncloud-s3\): option 'endpoint': plain )"
+                                R"(http to a remote host is refused; use https, or set insecure_http = true)";
+    for (const char* command : {"validate", "run"}) {
+        CommandResult result = backhaul({command, file.string()});
+        EXPECT_EQ(result.exit_code, 2) << command << ": " << result.err;
+        EXPECT_THAT(result.err, ::testing::ContainsRegex(refused)) << command;
+    }
 }
 
 // ---- Faults between backhaul and the server --------------------------------------------------------------------

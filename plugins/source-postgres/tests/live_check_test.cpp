@@ -52,7 +52,8 @@ CheckRun run_check(Instance& source) {
     bh_check_sink sink{&run.results, [](void* ctx, const char* name, int32_t ok, const char* detail, const char* fix) {
                            static_cast<std::vector<CheckResult>*>(ctx)->push_back(
                                {name, ok != 0, detail ? detail : "", fix ? fix : ""});
-                       }};
+                       },
+                       nullptr};  // probe_key: sinks only
     if (!source.descriptor().check) throw std::runtime_error("source-postgres has no check entry");
     run.status = source.descriptor().check(source.raw(), &sink);
     return run;
