@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <backhaul/plugin_abi.h>
+
 #include "command_runner.hpp"
 
 namespace backhaul::testing {
@@ -282,7 +284,7 @@ TEST_F(CommandLineTest, TheBuildGeneratesACompletionThatCompletesFromTheDefiniti
     EXPECT_EQ(complete("backhaul --log-format j"), "json\n");
     EXPECT_EQ(complete("backhaul list p.toml --log-level w"), "warn\n");
     EXPECT_EQ(complete("backhaul plugins d"), "describe\n");
-    EXPECT_EQ(complete("backhaul keygen "), "age\n");
+    EXPECT_EQ(complete("backhaul keygen ''"), "age\n");
 }
 
 TEST_F(CommandLineTest, TheBuildGeneratesAManPageThatRenders) {
@@ -292,7 +294,7 @@ TEST_F(CommandLineTest, TheBuildGeneratesAManPageThatRenders) {
     CommandResult rendered = run_command({"groff", "-man", "-Tutf8", "-ww", "-z", (tmp_ / "backhaul.1").string()});
     EXPECT_EQ(rendered.exit_code, 0) << rendered.err;
     EXPECT_EQ(rendered.err, "");  // -ww: every warning, e.g. an unknown request
-    CommandResult text = run_command({"groff", "-man", "-Tascii", "-rLL=300n", "-rHY=0", (tmp_ / "backhaul.1").string()});
+    CommandResult text = run_command({"groff", "-man", "-Tascii", "-P-cbou", "-rLL=300n", "-rHY=0", (tmp_ / "backhaul.1").string()});
     ASSERT_EQ(text.exit_code, 0) << text.err;
     for (const char* expected : {"backhaul run", "--metrics-file", "backhaul plugins describe", "--target-database",
                                  "--log-format", "EXIT STATUS"})

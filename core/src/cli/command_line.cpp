@@ -155,6 +155,8 @@ int CommandLine::dispatch(int argc, char** argv) {
     }
     const CLI::App* command = selected_command(app_);
     std::vector<std::string> extras = app_.remaining(true);
+    // CLI11 2.1 keeps the "--" that ended a command's options among the unparsed words; it is no argument.
+    if (auto marker = std::find(extras.begin(), extras.end(), "--"); marker != extras.end()) extras.erase(marker);
     if (command == &app_) {
         if (!extras.empty()) throw UsageError("unknown command '" + extras.front() + "' (see 'backhaul --help')");
         if (global_.log_format == LogFormat::json) throw UsageError("no command given (see 'backhaul --help')");
