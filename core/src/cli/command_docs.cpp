@@ -189,7 +189,9 @@ std::string man_page(const CommandLine& cli) {
         const std::string prefix = "Usage: ";
         if (usage.rfind(prefix, 0) == 0) usage.erase(0, prefix.size());
         while (!usage.empty() && usage.back() == '\n') usage.pop_back();
-        out += ".SS \"" + roff(usage) + "\"\n" + roff(c.app->get_description()) + "\n" + man_options(cli, *c.app);
+        out += ".SS \"" + roff(usage) + "\"\n" + roff(c.app->get_description()) + "\n";
+        if (auto note = cli.notes().find(c.app); note != cli.notes().end()) out += ".PP\n" + roff(note->second) + "\n";
+        out += man_options(cli, *c.app);
     }
     out += ".SH EXIT STATUS\n" + roff(exit_codes_text()) +
            "\n.SH ENVIRONMENT\n.TP\n.B BACKHAUL_PLUGIN_PATH\nDirectories (separated by ':') searched for plugins "

@@ -108,6 +108,11 @@ CLI::App& CommandLine::add_subcommand(CLI::App& parent, const std::string& name,
     return *command;
 }
 
+void CommandLine::add_note(CLI::App& command, const std::string& text) {
+    notes_[&command] = text;
+    command.footer(text + "\n" + kCommandFooter);
+}
+
 void CommandLine::accept_extra_arguments(CLI::App& command) { accepts_extras_[&command] = true; }
 
 CLI::Option* CommandLine::add_choice(CLI::App& app, const std::string& name, std::string& value,

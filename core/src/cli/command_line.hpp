@@ -52,6 +52,9 @@ public:
     // options, whose set depends on the pipeline's source plugin and which its option table checks.
     void accept_extra_arguments(CLI::App& command);
 
+    // A paragraph about `command` for its help and the man page.
+    void add_note(CLI::App& command, const std::string& text);
+
     // An option (or a positional argument, `name` without dashes) that takes one of `choices`; help, completion and
     // the man page list them.
     CLI::Option* add_choice(CLI::App& app, const std::string& name, std::string& value,
@@ -62,6 +65,7 @@ public:
     int run(int argc, char** argv);
 
     const CLI::App& app() const { return app_; }
+    const std::map<const CLI::App*, std::string>& notes() const { return notes_; }
     // The values of each option added with add_choice.
     const std::map<const CLI::Option*, std::vector<std::string>>& choices() const { return choices_; }
 
@@ -76,6 +80,7 @@ private:
     std::map<const CLI::App*, CommandHandler> handlers_;
     std::map<const CLI::App*, bool> accepts_extras_;
     std::map<const CLI::Option*, std::vector<std::string>> choices_;
+    std::map<const CLI::App*, std::string> notes_;
 };
 
 // The PIPELINE argument of a command (required, a file).

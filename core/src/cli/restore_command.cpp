@@ -71,8 +71,7 @@ void add_restore_command(CommandLine& cli) {
     auto options = std::make_shared<RestoreOptions>();
     CLI::App& command = cli.add_command(
         "restore",
-        "read KEY from the sink, decode it and restore it through the source (or into FILE, or stdout with -); "
-        "the source's restore options follow (backhaul plugins describe SOURCE lists them, e.g. --target-database X)",
+        "read KEY from the sink, decode it and restore it through the source (or into FILE, or stdout with -)",
         [options](const Invocation& call) { return restore(*options, call); });
     add_pipeline_argument(command, options->file);
     command.add_option("--key", options->key, "the backup to restore (backhaul list shows them)")
@@ -80,6 +79,9 @@ void add_restore_command(CommandLine& cli) {
         ->type_name("KEY");
     command.add_option("-o,--output", options->output, "write the decoded stream to FILE (- for standard output)")
         ->type_name("FILE");
+    cli.add_note(command,
+                 "After PIPELINE, the pipeline's source takes its own restore options, e.g. --target-database X "
+                 "--create for source-postgres; `backhaul plugins describe SOURCE` lists them.");
     cli.accept_extra_arguments(command);
 }
 
