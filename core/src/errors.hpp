@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace backhaul {
 
@@ -25,16 +26,54 @@ struct SourcePosition {
     std::string to_string() const;
 };
 
-// Invalid pipeline file: what() is the one-line "FILE:LINE:COL: message".
+// One problem of a pipeline file.
+struct ConfigProblem {
+    SourcePosition where;
+    std::string message;
+
+    // "FILE:LINE:COL: message".
+    std::string line() const;
+};
+
+// Invalid pipeline file: one or more problems in file order; what() is one "FILE:LINE:COL: message" line per
+// problem, joined by '\n'. where() and message() are the first problem's.
 class ConfigError : public std::runtime_error {
 public:
     ConfigError(SourcePosition where, const std::string& message);
-    const SourcePosition& where() const { return where_; }
-    const std::string& message() const { return message_; }
+    // `problems` must not be empty; they are sorted into file order (a problem about the whole file first).
+    explicit ConfigError(std::vector<ConfigProblem> problems);
+    const SourcePosition& where() const { return problems_.front().where; }
+    const std::string& message() const { return problems_.front().message; }
+    const std::vector<ConfigProblem>& problems() const { return problems_; }
 
 private:
-    SourcePosition where_;
-    std::string message_;
+    std::vector<ConfigProblem> problems_;
+};
+
+// Collects the problems of a file so that one run of `validate` reports all of them, not only the first.
+class ConfigProblems {
+public:
+    void add(SourcePosition where, std::string message) { problems_.push_back({std::move(where), std::move(message)}); }
+    void add(const ConfigError& error) { problems_.insert(problems_.end(), error.problems().begin(), error.problems().end()); }
+    // Runs `step`; a ConfigError it throws is recorded instead. Returns whether it succeeded.
+    template <class Step>
+    bool attempt(Step&& step) {
+        try {
+            step();
+            return true;
+        } catch (const ConfigError& error) {
+            add(error);
+            return false;
+        }
+    }
+    bool empty() const { return problems_.empty(); }
+    // Throws one ConfigError holding every problem so far, if there is any.
+    void throw_if_any() const {
+        if (!problems_.empty()) throw ConfigError(problems_);
+    }
+
+private:
+    std::vector<ConfigProblem> problems_;
 };
 
 // Bad command line.

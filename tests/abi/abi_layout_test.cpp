@@ -75,8 +75,7 @@ TEST(abi_layout, host_and_function_tables_keep_their_layout) {
     EXPECT_EQ(offsetof(bh_host, is_cancelled), 24u);
     EXPECT_EQ(offsetof(bh_host, set_error), 32u);
     EXPECT_EQ(offsetof(bh_host, set_variable), 40u);
-    EXPECT_EQ(offsetof(bh_host, set_size_estimate), 48u);  // ABI 1.2
-    EXPECT_EQ(sizeof(bh_host), 56u);
+    EXPECT_EQ(sizeof(bh_host), 48u);
     EXPECT_EQ(sizeof(bh_problem_sink), 16u);
     EXPECT_EQ(sizeof(bh_check_sink), 16u);
     EXPECT_EQ(sizeof(bh_output), 16u);

@@ -68,7 +68,9 @@ plugin = "sink-local"
 key = "k"
 )",
                                                   "p.toml");
+    // A misspelt required option is both: every problem is reported, in file order.
     EXPECT_EQ(config_error([&] { bind_options(spec.source, "source-command", command_options, 2, resolver); }),
+              "p.toml:2:1: source (source-command): missing required option 'command'\n"
               "p.toml:4:1: source (source-command): unknown option 'comand' (allowed: command, restore_command)");
     EXPECT_EQ(config_error([&] { bind_options(spec.source, "source-command", nullptr, 0, resolver); }),
               "p.toml:4:1: source (source-command): unknown option 'comand' (allowed: none)");

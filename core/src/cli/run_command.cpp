@@ -118,6 +118,11 @@ int run(const RunOptions& options, const GlobalOptions& global) {
         outcome.error = e.what();
         Log::error(outcome.error);
         code = ExitCode::locked;
+    } catch (const ConfigError& e) {
+        // A plugin refused its options once secrets were fetched: nothing ran, and it is the file's to fix.
+        outcome.error = Log::scrub(e.what());
+        Log::error("backup failed, nothing committed: " + outcome.error);
+        code = ExitCode::usage;
     } catch (const std::exception& e) {
         outcome.error = Log::scrub(e.what());
         Log::error((result.data_committed ? "run failed: " : "backup failed, nothing committed: ") + outcome.error);

@@ -10,12 +10,15 @@ NotifyEvents take_notify_events(StageSpec& stage, const std::string& file) {
                            [](const OptionEntry& option) { return option.name == "on"; });
     if (on == stage.options.end()) return events;
     const std::string what = stage.label + ": 'on'";
-    const toml::array* items = on->value->as_array();
+    const std::shared_ptr<const toml::node> value = on->value;
+    stage.options.erase(on);  // host-level even when invalid: never passed to the plugin
+    const toml::array* items = value->as_array();
     if (!items) {
-        throw ConfigError(position_of(*on->value, file), what + " must be an array of \"success\" and/or \"failure\", got " +
-                                                             toml_type_name(*on->value));
+        throw ConfigError(position_of(*value, file), what + " must be an array of \"success\" and/or \"failure\", got " +
+                                                          toml_type_name(*value));
     }
-    if (items->empty()) throw ConfigError(position_of(*on->value, file), what + " must not be empty");
+    if (items->empty()) throw ConfigError(position_of(*value, file), what + " must not be empty");
+    ConfigProblems problems;
     events = NotifyEvents{false, false};
     for (const toml::node& item : *items) {
         const auto* text = item.as_string();
@@ -24,13 +27,14 @@ NotifyEvents take_notify_events(StageSpec& stage, const std::string& file) {
         if (text && text->get() == "failure") flag = &events.failure;
         if (!flag) {
             std::string shown = text ? "'" + text->get() + "'" : "a " + toml_type_name(item);
-            throw ConfigError(position_of(item, file),
-                              what + ": unknown event " + shown + " (allowed: \"success\", \"failure\")");
+            problems.add(position_of(item, file),
+                         what + ": unknown event " + shown + " (allowed: \"success\", \"failure\")");
+            continue;
         }
-        if (*flag) throw ConfigError(position_of(item, file), what + ": '" + text->get() + "' is listed twice");
+        if (*flag) problems.add(position_of(item, file), what + ": '" + text->get() + "' is listed twice");
         *flag = true;
     }
-    stage.options.erase(on);
+    problems.throw_if_any();
     return events;
 }
 

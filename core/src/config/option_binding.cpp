@@ -95,6 +95,91 @@ std::string argv_secret_hint(const bh_option_spec* specs, uint32_t count) {
     return "pass the secret through option " + names + " instead";
 }
 
+// The value as people write it: sizes in the largest unit that divides them exactly (1024-based first, then
+// 1000-based), durations likewise (d, h, m, s, ms).
+std::string quantity_text(bh_option_type type, int64_t value) {
+    if (type == BH_OPT_SIZE) {
+        struct Unit {
+            const char* name;
+            int64_t factor;
+        };
+        static constexpr Unit units[] = {{"TiB", int64_t(1) << 40}, {"GiB", int64_t(1) << 30}, {"MiB", int64_t(1) << 20},
+                                         {"KiB", int64_t(1) << 10}, {"TB", int64_t(1000) * 1000 * 1000 * 1000},
+                                         {"GB", 1000 * 1000 * 1000}, {"MB", 1000 * 1000},       {"kB", 1000}};
+        if (value > 0)
+            for (const Unit& unit : units)
+                if (value % unit.factor == 0) return std::to_string(value / unit.factor) + unit.name;
+        return std::to_string(value) + (value == 1 ? " byte" : " bytes");
+    }
+    if (type == BH_OPT_DURATION) {
+        struct Unit {
+            const char* name;
+            int64_t factor;
+        };
+        static constexpr Unit units[] = {{"d", 24 * 60 * 60 * 1000}, {"h", 60 * 60 * 1000}, {"m", 60 * 1000}, {"s", 1000}};
+        if (value > 0)
+            for (const Unit& unit : units)
+                if (value % unit.factor == 0) return std::to_string(value / unit.factor) + unit.name;
+        return std::to_string(value) + "ms";
+    }
+    return std::to_string(value);
+}
+
+const bh_option_limits* limits_of(const bh_option_spec& spec, std::span<const bh_option_limits> limits) {
+    for (const bh_option_limits& limit : limits)
+        if (limit.option && std::string_view(limit.option) == spec.name) return &limit;
+    return nullptr;
+}
+
+// What the value's limit is measured in: the number itself, a string's length, a list's or table's entries.
+int64_t measured(const BoundValue& value) {
+    switch (value.type) {
+        case BH_OPT_STRING:
+        case BH_OPT_ENUM:
+            return static_cast<int64_t>(value.str.size());
+        case BH_OPT_LIST:
+            return static_cast<int64_t>(value.items.size());
+        case BH_OPT_TABLE:
+            return static_cast<int64_t>(value.items.size() / 2);
+        default:
+            return value.num;
+    }
+}
+
+std::string counted(int64_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+// "must be between 1 and 9, got 12", "must be at most 63 characters long, got 70", "must have at least 1 entry, got 0".
+// limit_text is declared in the header, defined below.
+std::optional<std::string> limit_problem(const bh_option_spec& spec, std::span<const bh_option_limits> limits,
+                                         const BoundValue& value) {
+    const bh_option_limits* limit = limits_of(spec, limits);
+    if (!limit || !value.is_set || value.placeholder) return std::nullopt;
+    const int64_t n = measured(value);
+    const bool below = (limit->flags & BH_LIMIT_MIN) && n < limit->min;
+    const bool above = (limit->flags & BH_LIMIT_MAX) && n > limit->max;
+    if (!below && !above) return std::nullopt;
+    const bool measures_length = spec.type == BH_OPT_STRING || spec.type == BH_OPT_ENUM || spec.type == BH_OPT_LIST ||
+                                 spec.type == BH_OPT_TABLE;
+    if (measures_length && below && limit->min == 1 && n == 0) return std::string("must not be empty");
+    std::string got;
+    switch (spec.type) {
+        case BH_OPT_STRING:
+        case BH_OPT_ENUM:
+            got = counted(n, "character", "characters");
+            break;
+        case BH_OPT_LIST:
+        case BH_OPT_TABLE:
+            got = counted(n, "entry", "entries");
+            break;
+        default:
+            got = quantity_text(spec.type, n);
+    }
+    const bool entries = spec.type == BH_OPT_LIST || spec.type == BH_OPT_TABLE;
+    return std::string(entries ? "must have " : "must be ") + limit_text(spec.type, *limit) + ", got " + got;
+}
+
 // How a string from the pipeline (or a default, or argv) becomes the value the plugin sees.
 using StringExpander = std::function<InterpolatedString(const std::string& text, const SourcePosition& where)>;
 
@@ -363,6 +448,21 @@ BoundOptions::~BoundOptions() = default;
 const bh_option_value* BoundOptions::data() const { return state_ ? state_->abi.data() : nullptr; }
 uint32_t BoundOptions::size() const { return state_ ? uint32_t(state_->abi.size()) : 0; }
 
+std::vector<bh_option_value> BoundOptions::validate_values() const {
+    std::vector<bh_option_value> values;
+    if (!state_) return values;
+    values = state_->abi;
+    for (size_t i = 0; i < values.size(); ++i) {
+        if (!state_->values[i].is_set || !state_->values[i].placeholder) continue;
+        values[i].is_set = BH_VALUE_DEFERRED;
+        values[i].str = nullptr;
+        values[i].num = 0;
+        values[i].items = nullptr;
+        values[i].item_count = 0;
+    }
+    return values;
+}
+
 const bh_option_value* BoundOptions::find(std::string_view name) const {
     if (!state_) return nullptr;
     for (const bh_option_value& entry : state_->abi)
@@ -435,14 +535,15 @@ const std::vector<std::string>& BoundOptions::warnings() const {
 }
 
 BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name, const bh_option_spec* specs,
-                          uint32_t count, const ValueResolver& resolver) {
+                          uint32_t count, const ValueResolver& resolver, std::span<const bh_option_limits> limits) {
     const std::string stage_name = stage.label + " (" + plugin_name + ")";
+    ConfigProblems problems;
     for (const OptionEntry& option : stage.options) {
         const bool known = std::any_of(
             specs, specs + count, [&](const bh_option_spec& spec) { return spec.name && option.name == spec.name; });
         if (!known) {
-            throw ConfigError(option.where, stage_name + ": unknown option '" + option.name +
-                                                "' (allowed: " + allowed_names(specs, count, "", as_is) + ")");
+            problems.add(option.where, stage_name + ": unknown option '" + option.name +
+                                           "' (allowed: " + allowed_names(specs, count, "", as_is) + ")");
         }
     }
     std::vector<std::string> warnings;
@@ -459,23 +560,31 @@ BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name
                     return interpolate(text, resolver, where, label);
                 },
                 argv_secret_hint(specs, count));
-            const bool literal = converter.convert(spec, *option->value, value);
-            if ((spec.flags & BH_OPT_SECRET) && literal && option->value->is_string()) {
-                warnings.push_back(ConfigError(option->where, label + " holds a literal secret; prefer ${env:...} or "
-                                                                      "${secret:...}")
-                                       .what());
-            }
+            problems.attempt([&] {
+                const bool literal = converter.convert(spec, *option->value, value);
+                if ((spec.flags & BH_OPT_SECRET) && literal && option->value->is_string()) {
+                    warnings.push_back(ConfigError(option->where, label + " holds a literal secret; prefer ${env:...} "
+                                                                          "or ${secret:...}")
+                                           .what());
+                }
+                // A value from an unfetched secret is checked when a run binds the real one.
+                if (value.placeholder) return;
+                if (const std::optional<std::string> problem = limit_problem(spec, limits, value))
+                    throw ConfigError(position_of(*option->value, stage.where.file), label + ": " + *problem);
+            });
             return true;
         },
         [&](const bh_option_spec& spec) {
-            throw ConfigError(stage.where, stage_name + ": missing required option '" + spec.name + "'");
+            problems.add(stage.where, stage_name + ": missing required option '" + spec.name + "'");
         });
+    problems.throw_if_any();
     OptionBinder::warnings(bound) = std::move(warnings);
     return bound;
 }
 
 BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::optional<std::string>>>& flags,
-                              const std::string& plugin_name, const bh_option_spec* specs, uint32_t count) {
+                              const std::string& plugin_name, const bh_option_spec* specs, uint32_t count,
+                              std::span<const bh_option_limits> limits) {
     check_spec_table(plugin_name, specs, count);
     const auto spec_of = [&](const std::string& flag) -> const bh_option_spec* {
         std::string name = flag.rfind("--", 0) == 0 ? flag.substr(2) : flag;
@@ -549,6 +658,8 @@ BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::opti
             } catch (const ConfigError& error) {
                 throw UsageError(error.message());
             }
+            if (const std::optional<std::string> problem = limit_problem(spec, limits, bound_value))
+                throw UsageError(label + ": " + *problem);
             return true;
         },
         [&](const bh_option_spec& spec) {
@@ -635,6 +746,35 @@ std::optional<int64_t> parse_duration(std::string_view text, QuantityProblem* pr
     }
     if (too_large) return refuse(problem, QuantityProblem::too_large);
     return total;
+}
+
+std::string limit_text(bh_option_type type, const bh_option_limits& limit) {
+    const bool has_min = limit.flags & BH_LIMIT_MIN;
+    const bool has_max = limit.flags & BH_LIMIT_MAX;
+    const auto shown = [&](int64_t n) {
+        switch (type) {
+            case BH_OPT_SIZE:
+            case BH_OPT_DURATION:
+                return quantity_text(type, n);
+            default:
+                return std::to_string(n);
+        }
+    };
+    std::string range;
+    if (has_min && has_max)
+        range = "between " + shown(limit.min) + " and " + shown(limit.max);
+    else if (has_min)
+        range = "at least " + shown(limit.min);
+    else if (has_max)
+        range = "at most " + shown(limit.max);
+    else
+        return "unlimited";
+    if (type == BH_OPT_STRING || type == BH_OPT_ENUM) return range + " characters long";
+    if (type == BH_OPT_LIST || type == BH_OPT_TABLE) {
+        const bool one = (has_max ? limit.max : limit.min) == 1;
+        return range + (one ? " entry" : " entries");
+    }
+    return range;
 }
 
 int64_t duration_value(const toml::node& node, const std::string& file, const std::string& what) {

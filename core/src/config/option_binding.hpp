@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -31,6 +32,9 @@ class BoundOptions {
 
     const bh_option_value* data() const;
     uint32_t size() const;
+    // The values as a plugin's validate entry sees them: like data(), but a value built from an unfetched secret
+    // (validate mode) is BH_VALUE_DEFERRED with no str, items or num. Points into this object.
+    std::vector<bh_option_value> validate_values() const;
     // The entry for `name`, or nullptr.
     const bh_option_value* find(std::string_view name) const;
 
@@ -55,15 +59,19 @@ class BoundOptions {
 // "p.toml:9:1: source (source-command): unknown option 'comand' (allowed: command, restore_command)".
 // Strings (also list items and table values) are interpolated through `resolver`. A malformed default_value in the
 // option table is a plugin bug: std::logic_error naming plugin and option.
+// `limits` are the plugin's ranges (ABI 1.2), checked for every value that is known; a value built from an unfetched
+// ${secret:...} (validate mode) is checked when a run binds it.
 BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name, const bh_option_spec* specs,
-                          uint32_t count, const ValueResolver& resolver);
+                          uint32_t count, const ValueResolver& resolver,
+                          std::span<const bh_option_limits> limits = {});
 
 // The same for `backhaul restore` flags: (name, value) from argv, name with or without "--", '-' or '_' between
 // words (--target-database binds target_database). A flag without a value means true for a BOOL. LIST flags may repeat
 // (one item each); TABLE flags take KEY=VALUE and may repeat. No interpolation. Errors are UsageError, e.g.
 // "restore option '--jobs': invalid integer 'many'".
 BoundOptions bind_cli_options(const std::vector<std::pair<std::string, std::optional<std::string>>>& flags,
-                              const std::string& plugin_name, const bh_option_spec* specs, uint32_t count);
+                              const std::string& plugin_name, const bh_option_spec* specs, uint32_t count,
+                              std::span<const bh_option_limits> limits = {});
 
 // The longest duration any option accepts (pipeline `timeout`, [retention] `incomplete_after`, every DURATION option):
 // 100 years. Longer than any real limit or grace period, and short enough that a clock's now() plus it stays far inside
@@ -73,6 +81,10 @@ inline constexpr const char* kMaxDurationText = "36500d (100 years)";
 // The largest size: what int64 holds.
 inline constexpr int64_t kMaxSizeBytes = INT64_MAX;
 inline constexpr const char* kMaxSizeText = "9223372036854775807 bytes (8 EiB)";
+
+// A limit as messages and `backhaul plugins describe` say it: "between 1 and 9", "at least 5MiB", "at most 63
+// characters long", "at least 1 entry"; sizes and durations in the units people write (5MiB, 90s).
+std::string limit_text(bh_option_type type, const bh_option_limits& limit);
 
 // Why parse_size or parse_duration refused a text.
 enum class QuantityProblem { malformed, too_large };

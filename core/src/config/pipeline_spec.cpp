@@ -71,9 +71,11 @@ class PipelineParser {
     PipelineParser(std::shared_ptr<const toml::table> root, std::string file)
         : root_(std::move(root)), file_(std::move(file)) {}
 
-    PipelineSpec parse() {
+    // Every problem of the file's shape goes to `problems`; each key is checked on its own, so one run reports all.
+    PipelineSpec parse(ConfigProblems& problems) {
         PipelineSpec spec;
         spec.file = file_;
+        const auto step = [&](auto&& check) { return problems.attempt(check); };
         const std::vector<TableEntry> entries = entries_of(*root_);
         for (const TableEntry& entry : entries) {
             static const std::vector<std::string> known = {"name",   "timezone",  "plugin_path", "lock_dir",
@@ -81,8 +83,7 @@ class PipelineParser {
                                                            "sink",    "retention", "notify",      "allow_empty",
                                                            "shrink_threshold"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
-                throw ConfigError(entry.where,
-                                  "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
+                problems.add(entry.where, "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
             }
         }
         const auto find = [&](const std::string& name) -> const TableEntry* {
@@ -91,103 +92,142 @@ class PipelineParser {
             return nullptr;
         };
 
-        const TableEntry* name = find("name");
-        if (!name) throw ConfigError(file_start(), "missing required key 'name'");
-        spec.name = expect_string(*name->node, "'name'");
-        spec.name_where = position_of(*name->node, file_);
-        if (!is_pipeline_name(spec.name)) {
-            throw ConfigError(spec.name_where,
-                              "invalid pipeline name '" + spec.name + "' (use letters, digits, '_', '.' and '-')");
+        if (const TableEntry* name = find("name")) {
+            step([&] {
+                spec.name_where = position_of(*name->node, file_);
+                const std::string value = expect_string(*name->node, "'name'");
+                if (const std::optional<std::string> problem = pipeline_name_problem(value))
+                    throw ConfigError(spec.name_where, *problem);
+                spec.name = value;
+            });
+        } else {
+            problems.add(file_start(), "missing required key 'name'");
         }
 
         if (const TableEntry* timezone = find("timezone")) {
-            spec.timezone = expect_string(*timezone->node, "'timezone'");
-            spec.timezone_where = position_of(*timezone->node, file_);
-            try {
-                TimeZone::load(spec.timezone);
-            } catch (const std::runtime_error& error) {
-                throw ConfigError(spec.timezone_where, error.what());
-            }
+            step([&] {
+                spec.timezone_where = position_of(*timezone->node, file_);
+                const std::string value = expect_string(*timezone->node, "'timezone'");
+                try {
+                    TimeZone::load(value);
+                } catch (const std::runtime_error& error) {
+                    throw ConfigError(spec.timezone_where, error.what());
+                }
+                spec.timezone = value;
+            });
         }
 
         if (const TableEntry* plugin_path = find("plugin_path")) {
-            const toml::array& paths = expect_array(*plugin_path->node, "'plugin_path'", "an array of strings");
-            for (size_t i = 0; i < paths.size(); ++i) {
-                spec.plugin_path.push_back(expect_string(paths[i], "'plugin_path[" + std::to_string(i) + "]'"));
-            }
+            step([&] {
+                const toml::array& paths = expect_array(*plugin_path->node, "'plugin_path'", "an array of strings");
+                for (size_t i = 0; i < paths.size(); ++i) {
+                    step([&] {
+                        const std::string what = "'plugin_path[" + std::to_string(i) + "]'";
+                        const std::string entry = expect_string(paths[i], what);
+                        if (entry.empty()) throw ConfigError(position_of(paths[i], file_), what + " is empty");
+                        spec.plugin_path.push_back(entry);
+                    });
+                }
+            });
         }
 
         if (const TableEntry* lock_dir = find("lock_dir")) {
-            spec.lock_dir = expect_string(*lock_dir->node, "'lock_dir'");
-            if (spec.lock_dir.empty()) throw ConfigError(position_of(*lock_dir->node, file_), "'lock_dir' is empty");
+            step([&] {
+                const std::string value = expect_string(*lock_dir->node, "'lock_dir'");
+                if (value.empty()) throw ConfigError(position_of(*lock_dir->node, file_), "'lock_dir' is empty");
+                spec.lock_dir = value;
+            });
         }
 
         if (const TableEntry* allow_empty = find("allow_empty")) {
-            const auto* value = allow_empty->node->as_boolean();
-            if (!value)
-                throw ConfigError(position_of(*allow_empty->node, file_),
-                                  "'allow_empty' must be a boolean, got " + toml_type_name(*allow_empty->node));
-            spec.allow_empty = value->get();
+            step([&] {
+                const auto* value = allow_empty->node->as_boolean();
+                if (!value)
+                    throw ConfigError(position_of(*allow_empty->node, file_),
+                                      "'allow_empty' must be a boolean, got " + toml_type_name(*allow_empty->node));
+                spec.allow_empty = value->get();
+            });
         }
 
         if (const TableEntry* threshold = find("shrink_threshold")) {
-            const SourcePosition where = position_of(*threshold->node, file_);
-            std::optional<double> value;
-            if (const auto* f = threshold->node->as_floating_point()) value = f->get();
-            if (const auto* i = threshold->node->as_integer()) value = static_cast<double>(i->get());
-            if (!value)
-                throw ConfigError(where, "'shrink_threshold' must be a number from 0 to 1 (e.g. 0.5), got " +
-                                             toml_type_name(*threshold->node));
-            if (!(*value >= 0.0 && *value <= 1.0))  // also rejects nan
-                throw ConfigError(where, "'shrink_threshold' must be from 0 (off) to 1, e.g. 0.5");
-            spec.shrink_threshold = *value;
+            step([&] {
+                const SourcePosition where = position_of(*threshold->node, file_);
+                std::optional<double> value;
+                if (const auto* f = threshold->node->as_floating_point()) value = f->get();
+                if (const auto* i = threshold->node->as_integer()) value = static_cast<double>(i->get());
+                if (!value)
+                    throw ConfigError(where, "'shrink_threshold' must be a number from 0 to 1 (e.g. 0.5), got " +
+                                                 toml_type_name(*threshold->node));
+                if (!(*value >= 0.0 && *value <= 1.0))  // also rejects nan
+                    throw ConfigError(where, "'shrink_threshold' must be from 0 (off) to 1, e.g. 0.5");
+                spec.shrink_threshold = *value;
+            });
         }
 
         if (const TableEntry* timeout = find("timeout")) {
-            spec.timeout_where = position_of(*timeout->node, file_);
-            spec.timeout_ms = duration_value(*timeout->node, file_, "'timeout'");
-            if (*spec.timeout_ms <= 0) throw ConfigError(spec.timeout_where, "'timeout' must be greater than zero");
+            step([&] {
+                spec.timeout_where = position_of(*timeout->node, file_);
+                const int64_t ms = duration_value(*timeout->node, file_, "'timeout'");
+                if (ms <= 0) throw ConfigError(spec.timeout_where, "'timeout' must be greater than zero");
+                spec.timeout_ms = ms;
+            });
         }
 
         if (const TableEntry* secrets = find("secrets")) {
-            for (const TableEntry& secret : entries_of(expect_table(*secrets->node, "'secrets'"))) {
-                if (!is_secret_id(secret.name)) {
-                    throw ConfigError(secret.key_where, "invalid secret id '" + secret.name +
-                                                            "' (use letters, digits, '_' and '-', not starting with a "
-                                                            "digit or '-')");
+            step([&] {
+                for (const TableEntry& secret : entries_of(expect_table(*secrets->node, "'secrets'"))) {
+                    if (!is_secret_id(secret.name)) {
+                        problems.add(secret.key_where, "invalid secret id '" + secret.name +
+                                                           "' (use letters, digits, '_' and '-', not starting with a "
+                                                           "digit or '-')");
+                        continue;
+                    }
+                    const std::string label = "secrets." + secret.name;
+                    spec.secrets.emplace_back(secret.name, parse_stage(*secret.node, label, BH_KIND_SECRET, problems));
                 }
-                const std::string label = "secrets." + secret.name;
-                spec.secrets.emplace_back(secret.name, parse_stage(*secret.node, label, BH_KIND_SECRET));
-            }
+            });
         }
 
-        const TableEntry* source = find("source");
-        if (!source) throw ConfigError(file_start(), "missing required table [source]");
-        spec.source = parse_stage(*source->node, "source", BH_KIND_SOURCE);
+        if (const TableEntry* source = find("source")) {
+            spec.source = parse_stage(*source->node, "source", BH_KIND_SOURCE, problems);
+        } else {
+            problems.add(file_start(), "missing required table [source]");
+        }
 
         if (const TableEntry* transforms = find("transform")) {
-            const toml::array& items =
-                expect_array(*transforms->node, "'transform'", "an array of tables ([[transform]])");
-            for (size_t i = 0; i < items.size(); ++i) {
-                spec.transforms.push_back(
-                    parse_stage(items[i], "transform[" + std::to_string(i) + "]", BH_KIND_TRANSFORM));
-            }
+            step([&] {
+                const toml::array& items =
+                    expect_array(*transforms->node, "'transform'", "an array of tables ([[transform]])");
+                for (size_t i = 0; i < items.size(); ++i) {
+                    spec.transforms.push_back(
+                        parse_stage(items[i], "transform[" + std::to_string(i) + "]", BH_KIND_TRANSFORM, problems));
+                }
+            });
         }
 
-        const TableEntry* sink = find("sink");
-        if (!sink) throw ConfigError(file_start(), "missing required table [sink]");
-        spec.sink = parse_stage(*sink->node, "sink", BH_KIND_SINK);
-        take_key_template(spec);
+        if (const TableEntry* sink = find("sink")) {
+            spec.sink = parse_stage(*sink->node, "sink", BH_KIND_SINK, problems);
+            if (spec.sink.where.line != 0) step([&] { take_key_template(spec); });
+        } else {
+            problems.add(file_start(), "missing required table [sink]");
+        }
 
         if (const TableEntry* notifiers = find("notify")) {
-            const toml::array& items = expect_array(*notifiers->node, "'notify'", "an array of tables ([[notify]])");
-            for (size_t i = 0; i < items.size(); ++i) {
-                spec.notifiers.push_back(parse_stage(items[i], "notify[" + std::to_string(i) + "]", BH_KIND_NOTIFIER));
-            }
+            step([&] {
+                const toml::array& items =
+                    expect_array(*notifiers->node, "'notify'", "an array of tables ([[notify]])");
+                for (size_t i = 0; i < items.size(); ++i) {
+                    spec.notifiers.push_back(
+                        parse_stage(items[i], "notify[" + std::to_string(i) + "]", BH_KIND_NOTIFIER, problems));
+                }
+            });
         }
 
         if (const TableEntry* retention = find("retention")) {
-            spec.retention = std::shared_ptr<const toml::table>(root_, &expect_table(*retention->node, "'retention'"));
+            step([&] {
+                spec.retention =
+                    std::shared_ptr<const toml::table>(root_, &expect_table(*retention->node, "'retention'"));
+            });
         }
         return spec;
     }
@@ -226,29 +266,38 @@ class PipelineParser {
         throw ConfigError(position_of(node, file_), what + " must be " + expected + ", got " + toml_type_name(node));
     }
 
-    StageSpec parse_stage(const toml::node& node, const std::string& label, bh_kind kind) const {
+    // A stage whose table or `plugin` has a problem keeps an empty `plugin`: later steps skip it.
+    StageSpec parse_stage(const toml::node& node, const std::string& label, bh_kind kind,
+                          ConfigProblems& problems) const {
         StageSpec stage;
         stage.label = label;
         stage.kind = kind;
-        const toml::table& table = expect_table(node, "'" + label + "'");
-        stage.where = position_of(table, file_);
+        const toml::table* table = node.as_table();
+        if (!table) {
+            problems.add(position_of(node, file_), "'" + label + "' must be a table, got " + toml_type_name(node));
+            return stage;
+        }
+        stage.where = position_of(*table, file_);
         bool has_plugin = false;
-        for (const TableEntry& entry : entries_of(table)) {
+        for (const TableEntry& entry : entries_of(*table)) {
             if (entry.name == "plugin") {
-                stage.plugin = expect_string(*entry.node, label + ": 'plugin'");
-                stage.plugin_where = position_of(*entry.node, file_);
-                if (!is_plugin_name(stage.plugin)) {
-                    throw ConfigError(stage.plugin_where, label + ": plugin '" + stage.plugin +
-                                                              "' is not of the form '<kind>-<name>' (lowercase "
-                                                              "letters, digits and '-', e.g. 'compress-gzip')");
-                }
                 has_plugin = true;
+                problems.attempt([&] {
+                    const std::string plugin = expect_string(*entry.node, label + ": 'plugin'");
+                    stage.plugin_where = position_of(*entry.node, file_);
+                    if (!is_plugin_name(plugin)) {
+                        throw ConfigError(stage.plugin_where, label + ": plugin '" + plugin +
+                                                                  "' is not of the form '<kind>-<name>' (lowercase "
+                                                                  "letters, digits and '-', e.g. 'compress-gzip')");
+                    }
+                    stage.plugin = plugin;
+                });
                 continue;
             }
             stage.options.push_back(
                 OptionEntry{entry.name, std::shared_ptr<const toml::node>(root_, entry.node), entry.key_where});
         }
-        if (!has_plugin) throw ConfigError(stage.where, label + ": missing 'plugin'");
+        if (!has_plugin) problems.add(stage.where, label + ": missing 'plugin'");
         return stage;
     }
 
@@ -258,10 +307,12 @@ class PipelineParser {
         const auto key = std::find_if(options.begin(), options.end(),
                                       [](const OptionEntry& option) { return option.name == "key"; });
         if (key == options.end()) throw ConfigError(spec.sink.where, "sink: missing required option 'key'");
-        spec.key_template = expect_string(*key->value, "sink: option 'key'");
-        spec.key_where = position_of(*key->value, file_);
-        KeyTemplate::parse(spec.key_template, spec.key_where);
-        options.erase(key);
+        const std::shared_ptr<const toml::node> value = key->value;
+        options.erase(key);  // never a sink option, even when invalid
+        spec.key_where = position_of(*value, file_);
+        const std::string text = expect_string(*value, "sink: option 'key'");
+        KeyTemplate::parse(text, spec.key_where);
+        spec.key_template = text;
     }
 
     std::shared_ptr<const toml::table> root_;
@@ -307,18 +358,45 @@ SourcePosition position_of(const toml::node& node, const std::string& file) {
     return SourcePosition{file, node.source().begin.line, node.source().begin.column};
 }
 
-PipelineSpec parse_pipeline_text(std::string_view text, const std::string& file_label) {
+std::optional<std::string> pipeline_name_problem(std::string_view name) {
+    const std::string shown = name.size() > 40 ? std::string(name.substr(0, 40)) + "..." : std::string(name);
+    if (!is_pipeline_name(name))
+        return "invalid pipeline name '" + shown + "' (use letters, digits, '_', '.' and '-')";
+    if (name == "." || name == "..")
+        return "invalid pipeline name '" + shown + "' (it names a path segment of keys: '.' and '..' are not allowed)";
+    if (name.size() > kMaxPipelineNameLength)
+        return "pipeline name is " + std::to_string(name.size()) + " characters long; the maximum is " +
+               std::to_string(kMaxPipelineNameLength) + " (it names the lock file)";
+    return std::nullopt;
+}
+
+PipelineSpec parse_pipeline_text(std::string_view text, const std::string& file_label, ConfigProblems& problems) {
     std::shared_ptr<toml::table> root;
     try {
         root = std::make_shared<toml::table>(toml::parse(text, std::string_view(file_label)));
     } catch (const toml::parse_error& error) {
+        // toml++ stops at the first syntax error: nothing after it can be checked.
         const toml::source_position begin = error.source().begin;
         throw ConfigError(SourcePosition{file_label, begin.line, begin.column}, one_line(error.description()));
     }
-    return PipelineParser(std::move(root), file_label).parse();
+    return PipelineParser(std::move(root), file_label).parse(problems);
+}
+
+PipelineSpec parse_pipeline_text(std::string_view text, const std::string& file_label) {
+    ConfigProblems problems;
+    PipelineSpec spec = parse_pipeline_text(text, file_label, problems);
+    problems.throw_if_any();
+    return spec;
 }
 
 PipelineSpec parse_pipeline_file(const std::filesystem::path& path) {
+    ConfigProblems problems;
+    PipelineSpec spec = parse_pipeline_file(path, problems);
+    problems.throw_if_any();
+    return spec;
+}
+
+PipelineSpec parse_pipeline_file(const std::filesystem::path& path, ConfigProblems& problems) {
     std::ifstream file(path, std::ios::binary);
     if (!file) {
         throw ConfigError(SourcePosition{path.string(), 0, 0}, std::string("cannot read: ") + std::strerror(errno));
@@ -326,7 +404,7 @@ PipelineSpec parse_pipeline_file(const std::filesystem::path& path) {
     std::ostringstream text;
     text << file.rdbuf();
     if (file.bad()) throw ConfigError(SourcePosition{path.string(), 0, 0}, "cannot read: I/O error");
-    return parse_pipeline_text(text.str(), path.string());
+    return parse_pipeline_text(text.str(), path.string(), problems);
 }
 
 }  // namespace backhaul

@@ -59,9 +59,21 @@ struct PipelineSpec {
     std::shared_ptr<const toml::table> retention;  // [retention] as written; null if absent
 };
 
-// Reads and parses `path`; the file label in errors is path.string(). ConfigError if unreadable or invalid.
+// Reads and parses `path`; the file label in errors is path.string(). ConfigError if unreadable or invalid, with every
+// problem of the file's shape (a TOML syntax error stops at that one).
 PipelineSpec parse_pipeline_file(const std::filesystem::path& path);
 PipelineSpec parse_pipeline_text(std::string_view text, const std::string& file_label);
+// The same, adding shape problems to `problems` instead of throwing them (ConfigError still for unreadable files and
+// TOML syntax), so a caller can go on checking the rest. A stage with a problem in its table or `plugin` keeps an
+// empty `plugin`; a key that is invalid keeps its default.
+PipelineSpec parse_pipeline_file(const std::filesystem::path& path, ConfigProblems& problems);
+PipelineSpec parse_pipeline_text(std::string_view text, const std::string& file_label, ConfigProblems& problems);
+
+// The rule for a pipeline `name` (used by parsing, so validate and every command apply it): letters, digits, '_', '.'
+// and '-'; not "." or ".." ({pipeline} is often a key's path segment); at most kMaxPipelineNameLength characters (the
+// lock file is "<name>-<12 hex digits>.lock" and must fit a file name). nullopt if `name` is fine, else the message.
+inline constexpr size_t kMaxPipelineNameLength = 128;
+std::optional<std::string> pipeline_name_problem(std::string_view name);
 
 // TOML type of `node` as errors name it: "string", "integer", "table", ...
 std::string toml_type_name(const toml::node& node);

@@ -26,88 +26,162 @@ const char* article_kind(bh_kind kind) {
     }
 }
 
-StagePlan resolve_stage(const StageSpec& stage, const PluginRegistry& registry) {
+// A stage whose plugin cannot be used becomes a problem and a StagePlan without plugin, which later steps skip.
+StagePlan resolve_stage(const StageSpec& stage, const PluginRegistry& registry, ConfigProblems& problems) {
+    if (stage.plugin.empty()) return StagePlan{&stage, nullptr};  // its table already has a problem
     const LoadedPlugin* plugin = registry.find(stage.plugin);
     if (!plugin) {
         std::string known;
         for (const LoadedPlugin* p : registry.plugins())
             if (p->descriptor->kind == stage.kind) known += (known.empty() ? "" : ", ") + std::string(p->descriptor->name);
-        throw ConfigError(stage.plugin_where, stage.label + ": unknown plugin '" + stage.plugin + "' (installed " +
-                                                  kind_name(stage.kind) + " plugins: " +
-                                                  (known.empty() ? "none" : known) + ")");
+        problems.add(stage.plugin_where, stage.label + ": unknown plugin '" + stage.plugin + "' (installed " +
+                                             kind_name(stage.kind) + " plugins: " + (known.empty() ? "none" : known) +
+                                             ")");
+        return StagePlan{&stage, nullptr};
     }
-    if (plugin->descriptor->kind != stage.kind)
-        throw ConfigError(stage.plugin_where, stage.label + ": plugin '" + stage.plugin + "' is " +
-                                                  article_kind(plugin->descriptor->kind) + ", not " +
-                                                  article_kind(stage.kind));
+    if (plugin->descriptor->kind != stage.kind) {
+        problems.add(stage.plugin_where, stage.label + ": plugin '" + stage.plugin + "' is " +
+                                             article_kind(plugin->descriptor->kind) + ", not " +
+                                             article_kind(stage.kind));
+        return StagePlan{&stage, nullptr};
+    }
     return StagePlan{&stage, plugin};
 }
 
-void check_options(const StagePlan& stage, const ValueResolver& resolver) {
-    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
-    bind_options(*stage.spec, d.name, d.options, d.option_count, resolver);
+// The plugin's validate entry (ABI 1.2) on the bound options; each problem it reports at its option's value, or at
+// the stage's table for the stage as a whole (or an option the file does not set).
+void run_plugin_validate(const StagePlan& stage, const BoundOptions& bound, ConfigProblems& problems) {
+    const auto validate = stage.plugin->validate_entry();
+    if (!validate) return;
+    struct Sink {
+        const StagePlan* stage;
+        ConfigProblems* problems;
+    } sink{&stage, &problems};
+    const bh_problem_sink problem_sink{&sink, [](void* ctx, const char* option, const char* message) {
+                                           auto& s = *static_cast<Sink*>(ctx);
+                                           const StageSpec& spec = *s.stage->spec;
+                                           const std::string stage_name =
+                                               spec.label + " (" + std::string(s.stage->plugin->name()) + ")";
+                                           const std::string text = message ? message : "invalid configuration";
+                                           if (option) {
+                                               for (const OptionEntry& entry : spec.options) {
+                                                   if (entry.name != option) continue;
+                                                   s.problems->add(position_of(*entry.value, spec.where.file),
+                                                                   stage_name + ": option '" + option + "': " + text);
+                                                   return;
+                                               }
+                                               s.problems->add(spec.where,
+                                                               stage_name + ": option '" + option + "': " + text);
+                                               return;
+                                           }
+                                           s.problems->add(spec.where, stage_name + ": " + text);
+                                       }};
+    const std::vector<bh_option_value> values = bound.validate_values();
+    validate(values.data(), static_cast<uint32_t>(values.size()), &problem_sink);
+}
+
+void check_options(const StagePlan& stage, const ValueResolver& resolver, ConfigProblems& problems) {
+    if (!stage.plugin) return;
+    problems.attempt([&] {
+        const BoundOptions bound = bind_stage_options(stage, resolver);
+        run_plugin_validate(stage, bound, problems);
+    });
+}
+
+NotifierPlan plan_notifier(StageSpec& stage, const std::string& file, const PluginRegistry& registry,
+                           const ValueResolver& resolver, ConfigProblems& problems) {
+    NotifyEvents events;
+    problems.attempt([&] { events = take_notify_events(stage, file); });
+    NotifierPlan plan{resolve_stage(stage, registry, problems), events};
+    check_options(plan.stage, resolver, problems);
+    return plan;
 }
 
 }  // namespace
 
+BoundOptions bind_stage_options(const StagePlan& stage, const ValueResolver& resolver) {
+    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
+    return bind_options(*stage.spec, d.name, d.options, d.option_count, resolver, stage.plugin->limits());
+}
+
 NotifierPlan plan_notifier(StageSpec& stage, const std::string& file, const PluginRegistry& registry,
                            const ValueResolver& resolver) {
-    NotifyEvents events = take_notify_events(stage, file);
-    NotifierPlan plan{resolve_stage(stage, registry), events};
-    check_options(plan.stage, resolver);
+    ConfigProblems problems;
+    NotifierPlan plan = plan_notifier(stage, file, registry, resolver, problems);
+    problems.throw_if_any();
     return plan;
 }
 
 std::vector<NotifierPlan> plan_notifiers(PipelineSpec& spec, const PluginRegistry& registry,
                                          const ValueResolver& resolver) {
+    ConfigProblems problems;
     std::vector<NotifierPlan> notifiers;
-    for (StageSpec& stage : spec.notifiers) notifiers.push_back(plan_notifier(stage, spec.file, registry, resolver));
+    for (StageSpec& stage : spec.notifiers)
+        notifiers.push_back(plan_notifier(stage, spec.file, registry, resolver, problems));
+    problems.throw_if_any();
     return notifiers;
 }
 
 std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, PluginRegistry& registry) {
     auto plan = std::make_unique<PipelinePlan>();
-    plan->spec = parse_pipeline_file(file);
-    const PipelineSpec& spec = plan->spec;
+    // Every problem that can be found is collected, so one `validate` reports them all; only a TOML syntax error
+    // (nothing after it can be read) or a plugin that cannot be loaded (exit 3) stops at once.
+    ConfigProblems problems;
+    plan->spec = parse_pipeline_file(file, problems);
+    PipelineSpec& spec = plan->spec;
 
     std::filesystem::path dir = std::filesystem::absolute(file).parent_path();
     for (const std::filesystem::path& d : plugin_search_path(spec.plugin_path, dir)) registry.load_directory(d);
 
     std::set<std::string> secret_ids;
     for (const auto& [id, stage] : spec.secrets) {
-        plan->secrets.push_back(resolve_stage(stage, registry));
+        plan->secrets.push_back(resolve_stage(stage, registry, problems));
         secret_ids.insert(id);
     }
-    plan->source = resolve_stage(spec.source, registry);
-    for (const StageSpec& t : spec.transforms) plan->transforms.push_back(resolve_stage(t, registry));
-    plan->sink = resolve_stage(spec.sink, registry);
+    plan->source = resolve_stage(spec.source, registry, problems);
+    for (const StageSpec& t : spec.transforms) plan->transforms.push_back(resolve_stage(t, registry, problems));
+    plan->sink = resolve_stage(spec.sink, registry, problems);
 
     // Secrets are fetched before anything else exists, so their own options may use ${env:...} only.
     ValidationResolver env_only({});
-    for (const StagePlan& s : plan->secrets) check_options(s, env_only);
+    for (const StagePlan& s : plan->secrets) check_options(s, env_only, problems);
     ValidationResolver resolver(secret_ids);
-    check_options(plan->source, resolver);
-    for (const StagePlan& t : plan->transforms) check_options(t, resolver);
-    check_options(plan->sink, resolver);
+    check_options(plan->source, resolver, problems);
+    for (const StagePlan& t : plan->transforms) check_options(t, resolver, problems);
+    check_options(plan->sink, resolver, problems);
 
-    plan->notifiers = plan_notifiers(plan->spec, registry, resolver);
-    if (spec.retention) plan->retention = parse_retention_policy(*spec.retention, spec.file);
+    for (StageSpec& stage : spec.notifiers)
+        plan->notifiers.push_back(plan_notifier(stage, spec.file, registry, resolver, problems));
+    if (spec.retention)
+        problems.attempt([&] { plan->retention = parse_retention_policy(*spec.retention, spec.file); });
 
-    plan->key = KeyTemplate::parse(spec.key_template, spec.key_where);
-    std::set<std::string> known = {"pipeline", "ext"};
-    auto add_vars = [&](const StagePlan& s) {
-        for (const char* const* v = s.plugin->descriptor->variables; v && *v; ++v) known.insert(*v);
-    };
-    add_vars(plan->source);
-    for (const StagePlan& t : plan->transforms) add_vars(t);
-    add_vars(plan->sink);
-    for (const std::string& var : plan->key.variables()) {
-        if (known.count(var)) continue;
-        std::string list;
-        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-        throw ConfigError(spec.key_where, "sink: key uses {" + var + "}, which no stage publishes (available: " +
-                                              list + ")");
+    if (!spec.key_template.empty()) {
+        problems.attempt([&] {
+            plan->key = KeyTemplate::parse(spec.key_template, spec.key_where);
+            std::set<std::string> known = {"pipeline", "ext"};
+            bool all_stages_known = plan->source.plugin && plan->sink.plugin;
+            auto add_vars = [&](const StagePlan& s) {
+                if (!s.plugin) return;
+                for (const char* const* v = s.plugin->descriptor->variables; v && *v; ++v) known.insert(*v);
+            };
+            add_vars(plan->source);
+            for (const StagePlan& t : plan->transforms) {
+                add_vars(t);
+                all_stages_known = all_stages_known && t.plugin;
+            }
+            add_vars(plan->sink);
+            // A stage that could not be resolved might publish the variable: no second guess about it.
+            if (!all_stages_known) return;
+            for (const std::string& var : plan->key.variables()) {
+                if (known.count(var)) continue;
+                std::string list;
+                for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+                problems.add(spec.key_where, "sink: key uses {" + var + "}, which no stage publishes (available: " +
+                                                 list + ")");
+            }
+        });
     }
+    problems.throw_if_any();
     return plan;
 }
 

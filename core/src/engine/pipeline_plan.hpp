@@ -12,6 +12,7 @@
 #include "config/interpolation.hpp"
 #include "config/key_template.hpp"
 #include "config/notify_events.hpp"
+#include "config/option_binding.hpp"
 #include "config/retention_policy.hpp"
 #include "config/pipeline_spec.hpp"
 #include "loader/plugin_registry.hpp"
@@ -43,8 +44,9 @@ struct PipelinePlan {
     PipelinePlan& operator=(const PipelinePlan&) = delete;
 };
 
-// Parses `file`, loads the plugin search path into `registry` and validates. Throws ConfigError (exit 2) or
-// PluginLoadError (exit 3).
+// Parses `file`, loads the plugin search path into `registry` and validates: the file's shape, every stage's plugin,
+// options (types, limits, the plugin's validate entry), notifier events, retention, the key template's variables.
+// Throws ConfigError (exit 2) with every problem found, in file order, or PluginLoadError (exit 3).
 std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, PluginRegistry& registry);
 
 // The notifiers of `spec` (taking `on` out of their options), resolved against `registry` and with their options
@@ -54,6 +56,10 @@ std::vector<NotifierPlan> plan_notifiers(PipelineSpec& spec, const PluginRegistr
 // One of them. ConfigError as plan_pipeline.
 NotifierPlan plan_notifier(StageSpec& stage, const std::string& file, const PluginRegistry& registry,
                            const ValueResolver& resolver);
+
+// The stage's options bound as `run` binds them: types, the plugin's limits, interpolation through `resolver`.
+// ConfigError with every problem of the stage.
+BoundOptions bind_stage_options(const StagePlan& stage, const ValueResolver& resolver);
 
 // Resolves ${env:...} from the process environment and treats ${secret:ID.FIELD} as "defined if [secrets.ID] is":
 // the values are fetched only by a run.

@@ -16,10 +16,9 @@ std::vector<PluginInstance*> PipelineStages::transform_chain(bool reversed) cons
 
 std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const ValueResolver& resolver,
                                              const RunControl& control) {
-    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
-    BoundOptions options = bind_options(*stage.spec, d.name, d.options, d.option_count, resolver);
+    BoundOptions options = bind_stage_options(stage, resolver);
     for (const std::string& s : options.secret_values()) Log::add_secret(s);
-    return std::make_unique<PluginInstance>(*stage.plugin, stage.spec->label, std::move(options), control);
+    return std::make_unique<PluginInstance>(*stage.plugin, *stage.spec, std::move(options), control);
 }
 
 PipelineStages create_stages(const PipelinePlan& plan, const ValueResolver& resolver, const RunControl& control,

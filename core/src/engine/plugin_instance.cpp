@@ -16,14 +16,17 @@ std::string status_name(bh_status status) {
     }
 }
 
-PluginInstance::PluginInstance(const LoadedPlugin& plugin, const std::string& stage, BoundOptions options,
+PluginInstance::PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options,
                                const RunControl& control)
     : plugin_(plugin),
       options_(std::move(options)),
-      host_(stage + " (" + plugin.descriptor->name + ")", control) {
+      host_(stage.label + " (" + plugin.descriptor->name + ")", control) {
     bh_status status = plugin_.descriptor->create(host_.raw(), options_.data(), options_.size(), &instance_);
     if (status != BH_OK || !instance_) {
         instance_ = nullptr;
+        // The plugin refused its options (with the real values of secrets, which validate could not see): a
+        // configuration error at the stage, exit 2, like the ones validate reports.
+        if (status == BH_INVALID_CONFIG) throw ConfigError(stage.where, error_line(status, "create"));
         throw RunError(error_line(status == BH_OK ? BH_FATAL : status, "create"));
     }
 }

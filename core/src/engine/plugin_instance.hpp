@@ -14,8 +14,9 @@ namespace backhaul {
 
 class PluginInstance {
 public:
-    // Calls the plugin's create(). Throws RunError "label: message" if it fails (including a throwing constructor).
-    PluginInstance(const LoadedPlugin& plugin, const std::string& stage, BoundOptions options,
+    // Calls the plugin's create(). Throws ConfigError at the stage's table if the plugin refuses its options
+    // (BH_INVALID_CONFIG), else RunError "label: message" if it fails (including a throwing constructor).
+    PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options,
                    const RunControl& control);
     ~PluginInstance();
     PluginInstance(const PluginInstance&) = delete;

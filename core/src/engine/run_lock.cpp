@@ -45,8 +45,7 @@ std::string lock_file_name(const PipelinePlan& plan) {
     // Validate-mode binding: ${secret:...} stays a placeholder (shown as <redacted>), so no secret is needed here.
     std::set<std::string> ids;
     for (const auto& [id, stage] : plan.spec.secrets) ids.insert(id);
-    const bh_plugin_descriptor& d = *plan.sink.plugin->descriptor;
-    BoundOptions options = bind_options(*plan.sink.spec, d.name, d.options, d.option_count, ValidationResolver(ids));
+    BoundOptions options = bind_stage_options(plan.sink, ValidationResolver(ids));
     for (const auto& [name, value] : options.display()) identity += name + "=" + value + "\n";
     return plan.spec.name + "-" + sha256_hex(identity).substr(0, 12) + ".lock";
 }

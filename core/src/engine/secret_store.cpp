@@ -41,8 +41,7 @@ void SecretStore::fetch_all(const PipelinePlan& plan, const RunControl& control)
         const StagePlan& stage = plan.secrets[i];
         const std::string& id = plan.spec.secrets[i].first;
         const bh_plugin_descriptor& d = *stage.plugin->descriptor;
-        PluginInstance instance(*stage.plugin, stage.spec->label,
-                                bind_options(*stage.spec, d.name, d.options, d.option_count, env_only), control);
+        PluginInstance instance(*stage.plugin, *stage.spec, bind_stage_options(stage, env_only), control);
         for (const std::string& s : instance.options().secret_values()) Log::add_secret(s);
         auto& fields = fields_[id];
         auto emit = [](void* ctx, const char* name, const char* value, size_t len) {

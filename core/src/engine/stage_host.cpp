@@ -10,7 +10,7 @@ StageHost::StageHost(std::string label, const RunControl& control)
     : label_(std::move(label)),
       control_(control),
       host_{sizeof(bh_host), this, &StageHost::log, &StageHost::is_cancelled, &StageHost::set_error,
-            &StageHost::set_variable, &StageHost::set_size_estimate} {}
+            &StageHost::set_variable} {}
 
 std::string StageHost::take_error() {
     std::lock_guard lock(mutex_);
@@ -44,14 +44,6 @@ void StageHost::set_variable(void* ctx, const char* name, const char* value) {
     auto* self = static_cast<StageHost*>(ctx);
     std::lock_guard lock(self->mutex_);
     self->variables_[name] = value;
-}
-
-}  // namespace backhaul
-
-namespace backhaul {
-
-void StageHost::set_size_estimate(void* ctx, int64_t bytes) {
-    static_cast<StageHost*>(ctx)->size_estimate_.store(bytes > 0 ? bytes : 0, std::memory_order_relaxed);
 }
 
 }  // namespace backhaul

@@ -1,9 +1,7 @@
 // The bh_host a plugin instance talks to: logs attributed to its stage, the run's cancellation flag, the error behind
-// a failed call, the variables it publishes and the size it expects.
+// a failed call, and the variables it publishes.
 #pragma once
 
-#include <atomic>
-#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -27,15 +25,12 @@ public:
     // The message of the last set_error call (already scrubbed), and forgets it. "" if none.
     std::string take_error();
     std::map<std::string, std::string> variables() const;
-    // The size the stage last announced with set_size_estimate; 0 = unknown.
-    int64_t size_estimate() const { return size_estimate_.load(std::memory_order_relaxed); }
 
 private:
     static void log(void* ctx, bh_log_level level, const char* message);
     static int32_t is_cancelled(void* ctx);
     static void set_error(void* ctx, const char* message, const char* detail);
     static void set_variable(void* ctx, const char* name, const char* value);
-    static void set_size_estimate(void* ctx, int64_t bytes);
 
     std::string label_;
     const RunControl& control_;
@@ -43,7 +38,6 @@ private:
     mutable std::mutex mutex_;
     std::string error_;
     std::map<std::string, std::string> variables_;
-    std::atomic<int64_t> size_estimate_{0};
 };
 
 }  // namespace backhaul

@@ -30,6 +30,11 @@ const bh_option_spec kOptions[] = {
 };
 // More workers than this cannot help (each needs a core) and would only multiply the memory in flight.
 constexpr int64_t kMaxThreads = 256;
+// The host refuses values outside these before create (and in `backhaul validate`).
+const bh_option_limits kLimits[] = {
+    {"level", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, 9},
+    {"threads", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, kMaxThreads},
+};
 const char* const kVariables[] = {"ext", nullptr};
 
 // Feeds input to deflate or inflate and passes every filled output buffer on.
@@ -150,12 +155,7 @@ class GzipDecoder final : public ZlibStream {
 class GzipTransform final : public Transform {
   public:
     GzipTransform(Host host, const Options& options) : level_(options.integer("level")) {
-        if (level_ < 0 || level_ > 9)
-            throw invalid_config("option 'level' must be between 0 and 9, got " + std::to_string(level_));
-        int64_t threads = options.integer("threads");
-        if (threads < 0 || threads > kMaxThreads)
-            throw invalid_config("option 'threads' must be between 0 and " + std::to_string(kMaxThreads) +
-                                 " (0 = one per CPU core), got " + std::to_string(threads));
+        const int64_t threads = options.integer("threads");
         threads_ = threads != 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
         host.set_variable("ext", ".gz");
     }
@@ -177,6 +177,7 @@ const PluginInfo kInfo{
     .description = "Compresses the stream with gzip (zlib); decompresses it on restore.",
     .options = kOptions,
     .variables = kVariables,
+    .limits = kLimits,
 };
 
 }  // namespace

@@ -147,10 +147,6 @@ typedef struct bh_host {
     /* Publishes a stage variable for key templates and manifests, e.g. "database". The name "ext" is special: the host
      * concatenates the "ext" of every stage in pipeline order to build {ext}. Only during create and source open. */
     void (*set_variable)(void *ctx, const char *name, const char *value);
-
-    /* Added in ABI 1.2 (call only if struct_size covers it): a source's estimate of the bytes it will produce, for the
-     * progress line's percentage and ETA; 0 = unknown. It need not be exact. During open or read. Any thread. */
-    void (*set_size_estimate)(void *ctx, int64_t bytes);
 } bh_host;
 
 /* Added in ABI 1.2: where `validate` reports problems. */

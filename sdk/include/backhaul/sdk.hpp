@@ -12,7 +12,6 @@
 
 #include <chrono>
 #include <concepts>
-#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -74,13 +73,6 @@ public:
     void set_variable(std::string_view name, std::string_view value) const {
         std::string n(name), v(value);
         host_->set_variable(host_->ctx, n.c_str(), v.c_str());
-    }
-    // The bytes the source expects to produce, for the progress line's percentage and ETA (0 = unknown). An estimate
-    // is fine. Does nothing on a host older than ABI 1.2.
-    void set_size_estimate(int64_t bytes) const {
-        if (host_->struct_size >= offsetof(bh_host, set_size_estimate) + sizeof(host_->set_size_estimate) &&
-            host_->set_size_estimate)
-            host_->set_size_estimate(host_->ctx, bytes);
     }
     const bh_host* raw() const { return host_; }
 
