@@ -137,7 +137,19 @@ TEST_F(CommandLineTest, ConfigAndUsageErrorsInJsonModeAreJson) {
         EXPECT_EQ(events.front().value("level", ""), "error");
         EXPECT_THAT(events.front().value("msg", ""), StartsWith(file.string() + ":6:1: source (source-command): "
                                                                                 "unknown option 'colour'"));
+        EXPECT_EQ(events.front().value("file", ""), file.string());
+        EXPECT_EQ(events.front().value("line", 0), 6);
+        EXPECT_EQ(events.front().value("column", 0), 1);
     }
+    // Several problems of one file: one event each.
+    auto two = pipeline("printf x\n", "colour = \"red\"\nshape = \"round\"\n");
+    CommandResult both = backhaul({"--log-format", "json", "validate", two.string()});
+    EXPECT_EQ(both.exit_code, 2) << both.err;
+    std::vector<nlohmann::json> problems = expect_json_lines(both.err);
+    ASSERT_EQ(problems.size(), 2u) << both.err;
+    EXPECT_EQ(problems[0].value("line", 0), 6);
+    EXPECT_EQ(problems[1].value("line", 0), 7);
+
     // A flag `run` does not take, a missing argument, an unknown command: exit 2, one JSON line each.
     for (std::vector<std::string> args : {std::vector<std::string>{"run", file.string(), "--json"},
                                           std::vector<std::string>{"restore", file.string()},

@@ -50,6 +50,15 @@ void print_usage_error(const std::string& message) { Log::print(BH_LOG_ERROR, "b
 
 const char* exit_codes_text() { return kExitCodes; }
 
+void print_config_error(const ConfigError& error) {
+    for (const ConfigProblem& problem : error.problems()) {
+        const LogField fields[] = {{"file", problem.where.file},
+                                   {"line", uint64_t{problem.where.line}},
+                                   {"column", uint64_t{problem.where.column}}};
+        Log::print(BH_LOG_ERROR, problem.line(), fields);
+    }
+}
+
 CLI::Option* add_pipeline_argument(CLI::App& command, std::string& file) {
     return command.add_option("PIPELINE", file, "the pipeline file (TOML)")->required()->type_name("FILE");
 }
@@ -138,7 +147,7 @@ int CommandLine::run(int argc, char** argv) {
                           " (see '" + where + " --help')");
         return static_cast<int>(ExitCode::usage);
     } catch (const ConfigError& e) {
-        Log::print(BH_LOG_ERROR, e.what());
+        print_config_error(e);
         return static_cast<int>(ExitCode::usage);
     } catch (const UsageError& e) {
         print_usage_error(e.what());

@@ -13,6 +13,7 @@
 
 #include <backhaul/plugin_abi.h>
 
+#include "errors.hpp"
 #include "util/log.hpp"
 
 namespace backhaul {
@@ -82,6 +83,10 @@ private:
     std::map<const CLI::Option*, std::vector<std::string>> choices_;
     std::map<const CLI::App*, std::string> notes_;
 };
+
+// Prints each problem of an invalid pipeline file as its own "FILE:LINE:COL: message" line; in --log-format json each
+// is an event with the fields file, line and column too.
+void print_config_error(const ConfigError& error);
 
 // The PIPELINE argument of a command (required, a file).
 CLI::Option* add_pipeline_argument(CLI::App& command, std::string& file);

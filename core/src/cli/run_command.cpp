@@ -56,7 +56,10 @@ int run(const RunOptions& options, const GlobalOptions& global) {
     outcome.started = std::chrono::system_clock::now();
     auto failed_before_plan = [&](const std::exception& e, ExitCode code) {
         outcome.error = Log::scrub(e.what());
-        Log::print(BH_LOG_ERROR, code == ExitCode::usage ? outcome.error : "backhaul: " + outcome.error);
+        if (const auto* config = dynamic_cast<const ConfigError*>(&e))
+            print_config_error(*config);
+        else
+            Log::print(BH_LOG_ERROR, "backhaul: " + outcome.error);
         outcome.finished = std::chrono::system_clock::now();
         send_notifications_without_plan(file, outcome);
         if (!outcome.pipeline.empty()) log_run_summary(outcome);
