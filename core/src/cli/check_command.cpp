@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/arguments.hpp"
+#include "cli/command_line.hpp"
 #include "engine/live_check.hpp"
 #include "engine/signal_watch.hpp"
 #include "errors.hpp"
@@ -63,36 +63,36 @@ nlohmann::ordered_json report_json(const std::string& file, const std::string& p
             {"checks", std::move(checks)}};
 }
 
-}  // namespace
+struct CheckOptions {
+    std::string file;
+    bool json = false;
+    LiveCheckOptions live;
+};
 
-int cmd_check(const Arguments& args) {
-    std::string file = pipeline_argument(args, "backhaul check PIPELINE [--json] [--notify]");
-    auto flags = parse_flags(args.rest, {{"--notify", false}}, "check");
-    LiveCheckOptions options;
-    options.notify = flags.count("--notify") != 0;
-
+int check(const CheckOptions& options, const GlobalOptions& global) {
     PluginRegistry registry;
-    auto plan = plan_pipeline(file, registry);
+    auto plan = plan_pipeline(options.file, registry);
     RunControl control;
     SignalWatch signals(control);
 
     const Marks marks = utf8_locale() ? Marks{"✓", "✗", "-", " — fix: "} : Marks{"ok", "FAIL", "--", " -- fix: "};
+    // --quiet (cron): only what failed, so a clean check mails nothing.
     auto print = [&](const CheckResult& r) {
-        if (args.json) return;
+        if (options.json || (global.quiet && r.status != CheckStatus::failed)) return;
         std::printf("%s\n", check_line(r, marks).c_str());
         std::fflush(stdout);
     };
     LiveCheckReport report;
     try {
-        report = run_live_check(*plan, options, control, print);
+        report = run_live_check(*plan, options.live, control, print);
     } catch (const RunError& e) {
         Log::error(std::string("check interrupted: ") + e.what());
         return static_cast<int>(ExitCode::run_failed);
     }
-    if (args.json) {
-        std::cout << report_json(file, plan->spec.name, report).dump(2) << "\n";
-    } else {
-        const size_t failed = report.count(CheckStatus::failed);
+    const size_t failed = report.count(CheckStatus::failed);
+    if (options.json) {
+        std::cout << report_json(options.file, plan->spec.name, report).dump(2) << "\n";
+    } else if (failed > 0 || !global.quiet) {
         std::string counts = std::to_string(report.count(CheckStatus::passed)) + " passed, " + std::to_string(failed) +
                              " failed, " + std::to_string(report.count(CheckStatus::not_checked)) + " not checked";
         if (failed == 0)
@@ -101,6 +101,20 @@ int cmd_check(const Arguments& args) {
             std::printf("pipeline '%s': %zu check(s) FAILED (%s)\n", plan->spec.name.c_str(), failed, counts.c_str());
     }
     return report.ok() ? 0 : static_cast<int>(ExitCode::run_failed);
+}
+
+}  // namespace
+
+void add_check_command(CommandLine& cli) {
+    auto options = std::make_shared<CheckOptions>();
+    CLI::App& command = cli.add_command(
+        "check",
+        "prove the live path: fetch secrets, run each plugin's live checks, encode and decode through every "
+        "transform, write, read and delete a probe object in the sink",
+        [options](const Invocation& call) { return check(*options, call.global); });
+    add_pipeline_argument(command, options->file);
+    command.add_flag("--json", options->json, "one JSON document with every check instead of lines");
+    command.add_flag("--notify", options->live.notify, "also send each notifier a test event (outcome \"check\")");
 }
 
 }  // namespace backhaul

@@ -1,10 +1,10 @@
-// `backhaul run`: lock, timeout, backup with manifest, retention, then summary, notifications and metrics on every
+// `backhaul run PIPELINE [--metrics-file PATH] [--no-progress]`: lock, timeout, backup with manifest, retention, then summary, notifications and metrics on every
 // path out, including an invalid pipeline, a plugin that does not load and a held lock.
 #include <chrono>
 #include <cstdio>
 #include <optional>
 
-#include "cli/arguments.hpp"
+#include "cli/command_line.hpp"
 #include "cli/run_report.hpp"
 #include "engine/notification.hpp"
 #include "engine/pipeline_run.hpp"
@@ -42,19 +42,24 @@ void apply_retention_after_backup(const PipelinePlan& plan, const RunControl& co
     Log::info("retention: kept " + std::to_string(kept) + ", deleted " + std::to_string(outcome.deleted));
 }
 
-}  // namespace
-
-int cmd_run(const Arguments& args) {
-    std::string file = pipeline_argument(args, "backhaul run PIPELINE [--metrics-file PATH] [--no-progress]");
-    auto flags = parse_flags(args.rest, {{"--metrics-file", true}, {"--no-progress", false}}, "run");
+struct RunOptions {
+    std::string file;
     std::optional<std::filesystem::path> metrics_file;
-    if (flags.count("--metrics-file")) metrics_file = flags["--metrics-file"];
+    bool no_progress = false;
+};
+
+int run(const RunOptions& options, const GlobalOptions& global) {
+    const std::string& file = options.file;
+    const std::optional<std::filesystem::path>& metrics_file = options.metrics_file;
 
     RunOutcome outcome;
     outcome.started = std::chrono::system_clock::now();
     auto failed_before_plan = [&](const std::exception& e, ExitCode code) {
         outcome.error = Log::scrub(e.what());
-        std::fprintf(stderr, code == ExitCode::usage ? "%s\n" : "backhaul: %s\n", outcome.error.c_str());
+        if (const auto* config = dynamic_cast<const ConfigError*>(&e))
+            print_config_error(*config);
+        else
+            Log::print(BH_LOG_ERROR, "backhaul: " + outcome.error);
         outcome.finished = std::chrono::system_clock::now();
         send_notifications_without_plan(file, outcome);
         if (!outcome.pipeline.empty()) log_run_summary(outcome);
@@ -89,7 +94,7 @@ int cmd_run(const Arguments& args) {
         secrets.fetch_all(*plan, control);
         secrets_fetched = true;
         {
-            ProgressLine line(progress, ProgressLine::wanted() && !flags.count("--no-progress"));
+            ProgressLine line(progress, ProgressLine::wanted() && !options.no_progress && !global.quiet);
             run_backup(*plan, control, secrets, outcome.started, progress, result);
         }
         outcome.backup_complete = true;
@@ -135,6 +140,21 @@ int cmd_run(const Arguments& args) {
     log_run_summary(outcome);
     report_run(*plan, secrets_fetched ? &secrets : nullptr, outcome, metrics_file);
     return static_cast<int>(code);
+}
+
+}  // namespace
+
+void add_run_command(CommandLine& cli) {
+    auto options = std::make_shared<RunOptions>();
+    CLI::App& command = cli.add_command(
+        "run",
+        "run a backup; the object is committed only if every stage succeeded, then its manifest is written and "
+        "[retention] applied",
+        [options](const Invocation& call) { return run(*options, call.global); });
+    add_pipeline_argument(command, options->file);
+    command.add_option("--metrics-file", options->metrics_file, "write Prometheus metrics of the run to PATH (atomically)")
+        ->type_name("PATH");
+    command.add_flag("--no-progress", options->no_progress, "no progress line on a terminal");
 }
 
 }  // namespace backhaul

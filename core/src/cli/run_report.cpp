@@ -1,5 +1,6 @@
 #include "cli/run_report.hpp"
 
+#include <chrono>
 #include <cstdio>
 
 #include "engine/metrics_file.hpp"
@@ -22,7 +23,34 @@ void log_run_summary(const RunOutcome& outcome) {
                   human_bytes(outcome.stored_bytes).c_str(),
                   outcome.raw_bytes ? double(outcome.stored_bytes) / double(outcome.raw_bytes) : 0.0,
                   static_cast<double>(outcome.duration_ms()) / 1000.0);
-    Log::write(outcome.success ? BH_LOG_INFO : BH_LOG_ERROR, "", summary);
+    // The same names and meanings as a notifier's event (sdk plugin_abi.h, bh_notify_event).
+    std::vector<LogField> fields = {{"event", std::string("run_summary")},
+                                    {"pipeline", outcome.pipeline},
+                                    {"key", outcome.key},
+                                    {"outcome", std::string(outcome.success ? "success" : "failure")},
+                                    {"backup_complete", outcome.backup_complete},
+                                    {"data_committed", outcome.data_committed},
+                                    {"raw_bytes", outcome.raw_bytes},
+                                    {"stored_bytes", outcome.stored_bytes},
+                                    {"duration_ms", outcome.duration_ms()},
+                                    {"started", utc_iso8601(unix_ms(outcome.started))},
+                                    {"shrunken", outcome.shrunken.has_value()},
+                                    {"untouched_objects", static_cast<uint64_t>(outcome.untouched_objects)}};
+    if (outcome.shrunken) {
+        fields.push_back({"baseline_key", outcome.shrunken->baseline_key});
+        fields.push_back({"baseline_raw_bytes", outcome.shrunken->baseline_raw_bytes});
+    }
+    if (!outcome.error.empty()) fields.push_back({"error", outcome.error});
+    Log::write(outcome.success ? BH_LOG_INFO : BH_LOG_ERROR, "", summary, fields);
+}
+
+int report_failure(const PipelinePlan& plan, const ValueResolver* secrets, RunOutcome& outcome,
+                   const std::string& error, ExitCode code) {
+    outcome.error = Log::scrub(error);
+    outcome.finished = std::chrono::system_clock::now();
+    Log::error(outcome.error);
+    report_run(plan, secrets, outcome, std::nullopt);
+    return static_cast<int>(code);
 }
 
 void write_metrics_if_asked(const std::optional<std::filesystem::path>& metrics_file, const RunOutcome& outcome) {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 
 namespace backhaul {
 namespace {
@@ -59,6 +60,40 @@ std::string scrub_locked(const LogState& s, std::string_view text) {
     return out;
 }
 
+// One event is one line, whatever a plugin or a child process sent.
+std::string one_line(std::string text) {
+    for (char& c : text)
+        if (c == '\n' || c == '\r') c = ' ';
+    return text;
+}
+
+// The JSON object of one event. nlohmann's dump escapes quotes, backslashes and control characters, and with
+// error_handler_t::replace turns each byte that is not valid UTF-8 into U+FFFD, the standard replacement character
+// every strict parser accepts; a child's stray Latin-1 or a line cut inside a multi-byte character cannot make the
+// line unparseable. (Escaping such a byte as \u00XX would instead claim it was the character U+00XX.)
+std::string json_line(const LogState& s, bh_log_level level, std::string_view stage, const std::string& message,
+                      std::span<const LogField> fields) {
+    nlohmann::ordered_json event = {{"ts", timestamp_utc()}, {"level", level_name(level)}};
+    if (!stage.empty()) event["stage"] = std::string(stage);
+    event["msg"] = message;
+    for (const LogField& field : fields)
+        std::visit(
+            [&](const auto& value) {
+                if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>)
+                    event[field.name] = scrub_locked(s, value);
+                else
+                    event[field.name] = value;
+            },
+            field.value);
+    return event.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+void emit_locked(LogState& s, std::string line) {
+    if (!s.status.empty()) line = "\r\x1b[K" + line + s.status;
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+}
+
 }  // namespace
 
 void Log::configure(LogFormat format, bh_log_level min_level) {
@@ -81,27 +116,33 @@ std::string Log::scrub(std::string_view text) {
     return scrub_locked(state(), text);
 }
 
-void Log::write(bh_log_level level, std::string_view stage, std::string_view message) {
+void Log::write(bh_log_level level, std::string_view stage, std::string_view message, std::span<const LogField> fields) {
     LogState& s = state();
     std::lock_guard lock(s.mutex);
     if (level < s.min_level) return;
-    std::string clean = scrub_locked(s, message);
-    // One event is one line, whatever the plugin sent.
-    for (char& c : clean)
-        if (c == '\n' || c == '\r') c = ' ';
-    std::string line;
+    std::string clean = one_line(scrub_locked(s, message));
     if (s.format == LogFormat::json) {
-        line = "{\"ts\":" + json_quote(timestamp_utc()) + ",\"level\":" + json_quote(level_name(level));
-        if (!stage.empty()) line += ",\"stage\":" + json_quote(stage);
-        line += ",\"msg\":" + json_quote(clean) + "}\n";
-    } else {
-        line = timestamp_utc() + " " + level_name(level) + " ";
-        if (!stage.empty()) line += std::string(stage) + ": ";
-        line += clean + "\n";
+        emit_locked(s, json_line(s, level, stage, clean, fields));
+        return;
     }
-    if (!s.status.empty()) line = "\r\x1b[K" + line + s.status;
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
+    std::string line = timestamp_utc() + " " + level_name(level) + " ";
+    if (!stage.empty()) line += std::string(stage) + ": ";
+    emit_locked(s, line + clean + "\n");
+}
+
+void Log::print(bh_log_level level, std::string_view message, std::span<const LogField> fields) {
+    LogState& s = state();
+    std::lock_guard lock(s.mutex);
+    std::string clean = scrub_locked(s, message);
+    size_t begin = 0;
+    while (begin <= clean.size()) {
+        size_t end = clean.find('\n', begin);
+        if (end == std::string::npos) end = clean.size();
+        std::string line = one_line(clean.substr(begin, end - begin));
+        begin = end + 1;
+        if (line.empty() && begin > clean.size()) break;  // a trailing newline ends the last line, it adds none
+        emit_locked(s, s.format == LogFormat::json ? json_line(s, level, "", line, fields) : line + "\n");
+    }
 }
 
 LogFormat Log::format() {
@@ -112,36 +153,12 @@ LogFormat Log::format() {
 void Log::set_status(std::string_view line) {
     LogState& s = state();
     std::lock_guard lock(s.mutex);
-    std::string clean = scrub_locked(s, line);
-    for (char& c : clean)
-        if (c == '\n' || c == '\r') c = ' ';
+    std::string clean = one_line(scrub_locked(s, line));
     std::string out = "\r\x1b[K" + clean;
     if (clean.empty() && s.status.empty()) return;
     s.status = clean;
     std::fwrite(out.data(), 1, out.size(), stderr);
     std::fflush(stderr);
-}
-
-std::string json_quote(std::string_view text) {
-    std::string out = "\"";
-    for (unsigned char c : text) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += static_cast<char>(c);
-                }
-        }
-    }
-    return out + "\"";
 }
 
 }  // namespace backhaul

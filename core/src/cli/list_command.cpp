@@ -1,0 +1,84 @@
+// `backhaul list PIPELINE [--json]`: the backups under the key template, newest first, as the sink holds them.
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command_line.hpp"
+#include "engine/backup_catalog.hpp"
+#include "engine/pipeline_stages.hpp"
+#include "engine/secret_store.hpp"
+#include "engine/signal_watch.hpp"
+#include "engine/sink_store.hpp"
+#include "errors.hpp"
+#include "util/log.hpp"
+#include "util/time_text.hpp"
+
+namespace backhaul {
+namespace {
+
+struct ListOptions {
+    std::string file;
+    bool json = false;
+};
+
+std::string size_text(int64_t size) { return size < 0 ? "?" : human_bytes(static_cast<uint64_t>(size)); }
+
+int list(const ListOptions& options) {
+    PluginRegistry registry;
+    auto plan = plan_pipeline(options.file, registry);
+    RunControl control;
+    SignalWatch signals(control);
+    try {
+        SecretStore secrets;
+        secrets.fetch_all(*plan, control);
+        std::unique_ptr<PluginInstance> sink = create_stage(plan->sink, secrets, control);
+        SinkStore store(*sink);
+        BackupCatalog catalog = list_backups(*plan, store);
+        if (options.json) {
+            nlohmann::ordered_json out = nlohmann::ordered_json::array();
+            for (const BackupEntry& b : catalog.backups) {
+                int64_t ms = unix_ms(b.time);
+                nlohmann::ordered_json entry = {{"key", b.key},
+                                                {"time", utc_iso8601(ms)},
+                                                {"time_unix_ms", ms},
+                                                {"stored_bytes", b.stored_bytes},
+                                                {"status", status_name(b.status)}};
+                if (b.raw_bytes) entry["raw_bytes"] = *b.raw_bytes;
+                if (!b.note.empty()) entry["note"] = b.note;
+                out.push_back(std::move(entry));
+            }
+            std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+            return 0;
+        }
+        if (catalog.backups.empty()) {
+            std::printf("no backups of pipeline '%s' in the sink\n", plan->spec.name.c_str());
+            return 0;
+        }
+        size_t width = 3;
+        for (const BackupEntry& b : catalog.backups) width = std::max(width, b.key.size());
+        std::printf("%-*s  %-20s  %10s  %s\n", static_cast<int>(width), "KEY", "TIME (UTC)", "STORED", "STATUS");
+        for (const BackupEntry& b : catalog.backups)
+            std::printf("%-*s  %-20s  %10s  %s%s%s\n", static_cast<int>(width), b.key.c_str(),
+                        utc_iso8601(unix_ms(b.time)).c_str(), size_text(b.stored_bytes).c_str(), status_name(b.status),
+                        b.note.empty() ? "" : "  ", b.note.c_str());
+        return 0;
+    } catch (const ConfigError&) {
+        throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
+    } catch (const std::exception& e) {
+        Log::error(std::string("list failed: ") + e.what());
+        return static_cast<int>(ExitCode::run_failed);
+    }
+}
+
+}  // namespace
+
+void add_list_command(CommandLine& cli) {
+    auto options = std::make_shared<ListOptions>();
+    CLI::App& command = cli.add_command("list", "backups under the key template, newest first, and whose they are",
+                                        [options](const Invocation&) { return list(*options); });
+    add_pipeline_argument(command, options->file);
+    command.add_flag("--json", options->json, "one JSON array: key, time, stored_bytes, status, raw_bytes, note");
+}
+
+}  // namespace backhaul

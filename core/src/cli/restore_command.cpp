@@ -1,0 +1,90 @@
+// `backhaul restore PIPELINE --key KEY [--output FILE|-] [SOURCE RESTORE OPTIONS]`: read KEY from the sink, decode it
+// and restore it through the source (or into FILE, or stdout with -).
+#include <optional>
+
+#include "cli/command_line.hpp"
+#include "engine/pipeline_plan.hpp"
+#include "engine/pipeline_run.hpp"
+#include "engine/secret_store.hpp"
+#include "engine/signal_watch.hpp"
+#include "errors.hpp"
+#include "util/log.hpp"
+#include "util/time_text.hpp"
+
+namespace backhaul {
+namespace {
+
+struct RestoreOptions {
+    std::string file;
+    std::string key;
+    std::optional<std::string> output;
+};
+
+// The source plugin's restore options as given ("--target-database X", "--target-database=X", "--create"), for
+// bind_cli_options, which checks them against the plugin's restore_options table. A word after an option is its
+// value unless it is an option itself ("-" alone is a value: standard input or output).
+std::vector<std::pair<std::string, std::optional<std::string>>> restore_flags(const std::vector<std::string>& words) {
+    std::vector<std::pair<std::string, std::optional<std::string>>> flags;
+    for (size_t i = 0; i < words.size(); ++i) {
+        const std::string& word = words[i];
+        if (word.rfind("--", 0) != 0 || word.size() == 2)
+            throw UsageError("restore: unexpected argument '" + word + "' (see 'backhaul restore --help')");
+        if (size_t eq = word.find('='); eq != std::string::npos) {
+            flags.emplace_back(word.substr(0, eq), word.substr(eq + 1));
+        } else if (i + 1 < words.size() && (words[i + 1] == "-" || words[i + 1].rfind("-", 0) != 0)) {
+            flags.emplace_back(word, words[i + 1]);
+            ++i;
+        } else {
+            flags.emplace_back(word, std::nullopt);
+        }
+    }
+    return flags;
+}
+
+int restore(const RestoreOptions& options, const Invocation& call) {
+    RestoreRequest request;
+    request.key = options.key;
+    request.output = options.output;
+    request.target_options = restore_flags(call.extra_arguments);
+    PluginRegistry registry;
+    auto plan = plan_pipeline(options.file, registry);
+    RunControl control;
+    SignalWatch signals(control);
+    try {
+        SecretStore secrets;
+        secrets.fetch_all(*plan, control);
+        RestoreResult result = run_restore(*plan, control, secrets, request);
+        Log::info("restore complete: key=" + request.key + " stored=" + human_bytes(result.stored_bytes) +
+                  " restored=" + human_bytes(result.restored_bytes));
+        return 0;
+    } catch (const ConfigError&) {
+        throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        Log::error(std::string("restore failed: ") + e.what());
+        return static_cast<int>(ExitCode::run_failed);
+    }
+}
+
+}  // namespace
+
+void add_restore_command(CommandLine& cli) {
+    auto options = std::make_shared<RestoreOptions>();
+    CLI::App& command = cli.add_command(
+        "restore",
+        "read KEY from the sink, decode it and restore it through the source (or into FILE, or stdout with -)",
+        [options](const Invocation& call) { return restore(*options, call); });
+    add_pipeline_argument(command, options->file);
+    command.add_option("--key", options->key, "the backup to restore (backhaul list shows them)")
+        ->required()
+        ->type_name("KEY");
+    command.add_option("-o,--output", options->output, "write the decoded stream to FILE (- for standard output)")
+        ->type_name("FILE");
+    cli.add_note(command,
+                 "After PIPELINE, the pipeline's source takes its own restore options, e.g. --target-database X "
+                 "--create for source-postgres; `backhaul plugins describe SOURCE` lists them.");
+    cli.accept_extra_arguments(command);
+}
+
+}  // namespace backhaul

@@ -1,0 +1,32 @@
+// `backhaul validate PIPELINE`: everything `run` checks before it touches anything (no network, no plugin I/O).
+#include <cstdio>
+
+#include "cli/command_line.hpp"
+#include "engine/pipeline_plan.hpp"
+
+namespace backhaul {
+namespace {
+
+int validate(const std::string& file, const GlobalOptions& global) {
+    PluginRegistry registry;
+    auto plan = plan_pipeline(file, registry);
+    if (global.quiet) return 0;
+    std::printf("%s: pipeline '%s' is valid (%zu secret(s), source %s, %zu transform(s), sink %s, %zu notifier(s), "
+                "retention %s)\n",
+                file.c_str(), plan->spec.name.c_str(), plan->secrets.size(), plan->spec.source.plugin.c_str(),
+                plan->transforms.size(), plan->spec.sink.plugin.c_str(), plan->notifiers.size(),
+                plan->retention ? "on" : "off");
+    return 0;
+}
+
+}  // namespace
+
+void add_validate_command(CommandLine& cli) {
+    auto file = std::make_shared<std::string>();
+    CLI::App& command = cli.add_command("validate",
+                                        "check a pipeline file and its plugins' options (no network, no plugin I/O)",
+                                        [file](const Invocation& call) { return validate(*file, call.global); });
+    add_pipeline_argument(command, *file);
+}
+
+}  // namespace backhaul

@@ -1,0 +1,67 @@
+// `backhaul verify PIPELINE [--key KEY | --latest]`: read a backup back, check it against its manifest, decode it.
+#include <chrono>
+#include <cstdio>
+#include <optional>
+
+#include "cli/command_line.hpp"
+#include "cli/run_report.hpp"
+#include "engine/backup_verify.hpp"
+#include "engine/secret_store.hpp"
+#include "engine/signal_watch.hpp"
+#include "errors.hpp"
+#include "util/log.hpp"
+#include "util/time_text.hpp"
+
+namespace backhaul {
+namespace {
+
+struct VerifyOptions {
+    std::string file;
+    std::optional<std::string> key;
+    bool latest = false;
+};
+
+int verify(const VerifyOptions& options, const GlobalOptions& global) {
+    PluginRegistry registry;
+    auto plan = plan_pipeline(options.file, registry);
+    RunOutcome outcome;
+    outcome.pipeline = plan->spec.name;
+    outcome.started = std::chrono::system_clock::now();
+    outcome.key = options.key.value_or("");
+    RunControl control;
+    SignalWatch signals(control);
+    SecretStore secrets;
+    bool fetched = false;
+    try {
+        secrets.fetch_all(*plan, control);
+        fetched = true;
+        VerifyResult result = run_verify(*plan, control, secrets, options.key);
+        double seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - outcome.started).count();
+        if (!global.quiet)
+            std::printf("verified '%s': %s stored, SHA-256 %s matches its manifest, decoded %s (%.2fs)\n",
+                        result.key.c_str(), human_bytes(result.stored_bytes).c_str(), result.sha256.c_str(),
+                        human_bytes(result.decoded_bytes).c_str(), seconds);
+        return 0;
+    } catch (const ConfigError& e) {
+        // A plugin refused its options once secrets were fetched: exit 2, like validate.
+        return report_failure(*plan, fetched ? &secrets : nullptr, outcome, e.what(), ExitCode::usage);
+    } catch (const std::exception& e) {
+        return report_failure(*plan, fetched ? &secrets : nullptr, outcome, e.what());
+    }
+}
+
+}  // namespace
+
+void add_verify_command(CommandLine& cli) {
+    auto options = std::make_shared<VerifyOptions>();
+    CLI::App& command = cli.add_command(
+        "verify",
+        "read a backup back, check size and SHA-256 against its manifest and decode it to the end (default: the "
+        "latest complete backup)",
+        [options](const Invocation& call) { return verify(*options, call.global); });
+    add_pipeline_argument(command, options->file);
+    CLI::Option* key = command.add_option("--key", options->key, "the backup to verify")->type_name("KEY");
+    command.add_flag("--latest", options->latest, "the latest complete backup (the default)")->excludes(key);
+}
+
+}  // namespace backhaul
