@@ -67,6 +67,7 @@ public:
         }
     }
     bool empty() const { return problems_.empty(); }
+    const std::vector<ConfigProblem>& list() const { return problems_; }
     // Throws one ConfigError holding every problem so far, if there is any.
     void throw_if_any() const {
         if (!problems_.empty()) throw ConfigError(problems_);

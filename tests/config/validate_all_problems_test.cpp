@@ -110,6 +110,34 @@ TEST_F(ValidateAllProblems, ProblemsOfEveryKindInOneFileAreAllReportedInFileOrde
         << r.err;
 }
 
+// A value outside its limit does not hide the same stage's other problems: the plugin's validate still runs (it sees
+// the refused value as unknown, so that value is reported once).
+TEST_F(ValidateAllProblems, AValueOutsideItsLimitDoesNotHideTheStagesOtherProblems) {
+    const auto file = write("name = \"limits-and-formats\"\n" + lock_dir() +
+                            "\n"
+                            "[source]\n"
+                            "plugin = \"source-command\"\n"
+                            "command = [\"printf\", \"data\"]\n"
+                            "\n"
+                            "[[transform]]\n"
+                            "plugin = \"encrypt-age\"\n"
+                            "recipients = [\"age1nope\"]\n"
+                            "work_factor = 99\n"
+                            "\n"
+                            "[sink]\n"
+                            "plugin = \"sink-local\"\n"
+                            "path = \"" + sink_dir().string() + "\"\n"
+                            "key = \"{pipeline}/backup{ext}\"\n");
+    const CommandResult r = backhaul({"validate", file.string()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    const std::vector<std::string> lines = lines_of(r.err);
+    ASSERT_EQ(lines.size(), 2u) << r.err;
+    EXPECT_THAT(lines[0], ::testing::StartsWith(file.string() + ":10:14: transform[0] (encrypt-age): option 'recipients': "
+                                                "'age1nope' is not an age X25519 recipient"));
+    EXPECT_THAT(lines[1], ::testing::StartsWith(file.string() + ":11:15: transform[0] (encrypt-age): option 'work_factor': "
+                                                "must be between"));
+}
+
 // The core's own keys: everything run refuses, validate refuses at the same position, both with exit 2.
 struct CoreCase {
     std::string name;      // the `name` value as written

@@ -535,7 +535,8 @@ const std::vector<std::string>& BoundOptions::warnings() const {
 }
 
 BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name, const bh_option_spec* specs,
-                          uint32_t count, const ValueResolver& resolver, std::span<const bh_option_limits> limits) {
+                          uint32_t count, const ValueResolver& resolver, std::span<const bh_option_limits> limits,
+                          ConfigProblems* collect) {
     const std::string stage_name = stage.label + " (" + plugin_name + ")";
     ConfigProblems problems;
     for (const OptionEntry& option : stage.options) {
@@ -560,7 +561,7 @@ BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name
                     return interpolate(text, resolver, where, label);
                 },
                 argv_secret_hint(specs, count));
-            problems.attempt([&] {
+            const bool usable = problems.attempt([&] {
                 const bool literal = converter.convert(spec, *option->value, value);
                 if ((spec.flags & BH_OPT_SECRET) && literal && option->value->is_string()) {
                     warnings.push_back(ConfigError(option->where, label + " holds a literal secret; prefer ${env:...} "
@@ -572,12 +573,22 @@ BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name
                 if (const std::optional<std::string> problem = limit_problem(spec, limits, value))
                     throw ConfigError(position_of(*option->value, stage.where.file), label + ": " + *problem);
             });
+            // A refused value is reported once, here: the plugin's validate sees it as set but unknown, so that it
+            // still finds the stage's other problems without judging a value that is already wrong.
+            if (!usable) {
+                value.is_set = true;
+                value.placeholder = true;
+            }
             return true;
         },
         [&](const bh_option_spec& spec) {
             problems.add(stage.where, stage_name + ": missing required option '" + spec.name + "'");
         });
-    problems.throw_if_any();
+    if (collect) {
+        for (const ConfigProblem& problem : problems.list()) collect->add(problem.where, problem.message);
+    } else {
+        problems.throw_if_any();
+    }
     OptionBinder::warnings(bound) = std::move(warnings);
     return bound;
 }

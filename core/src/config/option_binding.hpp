@@ -61,9 +61,11 @@ class BoundOptions {
 // option table is a plugin bug: std::logic_error naming plugin and option.
 // `limits` are the plugin's ranges (ABI 1.2), checked for every value that is known; a value built from an unfetched
 // ${secret:...} (validate mode) is checked when a run binds it.
+// With `collect`, the problems are added to it instead of thrown, and a refused value is bound as unknown (as if from
+// an unfetched secret), so that validate can still run the plugin's own checks on the rest of the stage.
 BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name, const bh_option_spec* specs,
                           uint32_t count, const ValueResolver& resolver,
-                          std::span<const bh_option_limits> limits = {});
+                          std::span<const bh_option_limits> limits = {}, ConfigProblems* collect = nullptr);
 
 // The same for `backhaul restore` flags: (name, value) from argv, name with or without "--", '-' or '_' between
 // words (--target-database binds target_database). A flag without a value means true for a BOOL. LIST flags may repeat

@@ -83,7 +83,9 @@ void run_plugin_validate(const StagePlan& stage, const BoundOptions& bound, Conf
 void check_options(const StagePlan& stage, const ValueResolver& resolver, ConfigProblems& problems) {
     if (!stage.plugin) return;
     problems.attempt([&] {
-        const BoundOptions bound = bind_stage_options(stage, resolver);
+        const bh_plugin_descriptor& d = *stage.plugin->descriptor;
+        const BoundOptions bound = bind_options(*stage.spec, d.name, d.options, d.option_count, resolver,
+                                                stage.plugin->limits(), &problems);
         run_plugin_validate(stage, bound, problems);
     });
 }

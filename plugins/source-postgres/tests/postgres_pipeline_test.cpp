@@ -184,6 +184,52 @@ TEST_F(PostgresPipeline, CustomFormatRoundTripsIdentically) {
     EXPECT_TRUE(gunzip.out.starts_with("PGDMP"));
 }
 
+CommandOptions utf8_locale(std::map<std::string, std::string> more = {}) {
+    CommandOptions options;
+    options.env = std::move(more);
+    options.env["LC_ALL"] = "C.UTF-8";  // check's marks are ✓ and ✗ only where the locale says UTF-8
+    return options;
+}
+
+// `backhaul check` end to end: the source's own checks (login, clients, privileges) and the sink's probe, through the
+// real binary. Nothing is left in the sink and nothing changes in the database.
+TEST_F(PostgresPipeline, CheckPassesAndLeavesNothingBehind) {
+    fs::path file = pipeline("");
+    const std::string before = server_->comparable_dump("source_db");
+    CommandResult check = backhaul({"check", file.string()}, utf8_locale());
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+    EXPECT_THAT(check.out, HasSubstr("✓ source (source-postgres): log in to PostgreSQL at 127.0.0.1:" + std::to_string(port_)));
+    EXPECT_THAT(check.out, HasSubstr("PostgreSQL " + server_version_));
+    EXPECT_THAT(check.out, HasSubstr("every check passed"));
+    EXPECT_THAT(check.out, Not(HasSubstr("✗")));
+    EXPECT_THAT(files_below(sink_dir()), IsEmpty());
+    EXPECT_TRUE(server_->comparable_dump("source_db") == before);
+}
+
+TEST_F(PostgresPipeline, CheckNamesAWrongPasswordAndTheEndpoint) {
+    fs::path file = pipeline("");
+    CommandResult check = backhaul({"check", file.string()}, utf8_locale(), "not-the-password");
+    EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+    EXPECT_THAT(check.out, HasSubstr("✗ source (source-postgres): log in to PostgreSQL at 127.0.0.1:" + std::to_string(port_)));
+    EXPECT_THAT(check.out, HasSubstr("password"));
+    EXPECT_THAT(check.out, HasSubstr("fix: "));
+    EXPECT_THAT(check.out, HasSubstr("FAILED"));
+    EXPECT_THAT(check.out + check.err, Not(HasSubstr("not-the-password")));
+    EXPECT_THAT(files_below(sink_dir()), IsEmpty());
+}
+
+TEST_F(PostgresPipeline, CheckFindsAMissingPgDump) {
+    TempDir empty_path;
+    fs::path file = pipeline("pg_dump = \"pg_dump\"\n");
+    CommandResult check =
+        backhaul({"check", file.string()}, utf8_locale({{"PATH", empty_path.path().string()}}));
+    EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+    EXPECT_THAT(check.out, HasSubstr("✗ source (source-postgres): find pg_dump"));
+    EXPECT_THAT(check.out, HasSubstr("fix: install postgresql-client-"));
+    // The login still passed: one cause, one failed line.
+    EXPECT_THAT(check.out, HasSubstr("✓ source (source-postgres): log in to"));
+}
+
 TEST_F(PostgresPipeline, RestoreRefusesANonEmptyDatabaseUnlessClean) {
     server_->query("postgres", "CREATE DATABASE busy");
     server_->query("busy",
