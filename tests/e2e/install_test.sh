@@ -69,6 +69,7 @@ done
 [[ -s $prefix/share/bash-completion/completions/backhaul ]] || fail "no share/bash-completion/completions/backhaul"
 [[ -s $prefix/share/man/man1/backhaul.1 ]] || fail "no share/man/man1/backhaul.1"
 bash -n "$prefix/share/bash-completion/completions/backhaul" || fail "the installed completion is not valid bash"
+[[ -s $prefix/share/doc/backhaul/LICENSE ]] || fail "no share/doc/backhaul/LICENSE"
 package_config=$(find "$prefix" -path '*/cmake/Backhaul/BackhaulConfig.cmake' -print -quit)
 [[ -n $package_config ]] || fail "no cmake/Backhaul/BackhaulConfig.cmake in the installed tree"
 
