@@ -12,6 +12,7 @@
 #include "config/option_binding.hpp"
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
@@ -148,6 +149,19 @@ struct OptionValue {
 };
 
 using OptionList = std::vector<std::pair<std::string, OptionValue>>;
+
+// `base` with each option of `extra` replacing the one of the same name, or appended: a test's valid configuration
+// with the one value it is about.
+inline OptionList overridden(OptionList base, const OptionList& extra) {
+    for (const auto& option : extra) {
+        auto same = std::find_if(base.begin(), base.end(), [&](const auto& o) { return o.first == option.first; });
+        if (same != base.end())
+            *same = option;
+        else
+            base.push_back(option);
+    }
+    return base;
+}
 
 // bh_option_value array for one option table, owning every string it points to. Unset options get the table's default
 // when it is one of the simple literal forms (integer, true/false, "quoted", [], {}); anything fancier must be given.

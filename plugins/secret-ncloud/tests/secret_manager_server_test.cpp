@@ -50,18 +50,11 @@ std::string server_config(int clock_offset_seconds = 0) {
 class SecretNcloudServerTest : public ::testing::Test {
   protected:
     harness::OptionList options(const std::string& secret_id, harness::OptionList extra = {}) {
-        harness::OptionList list = {{"access_key", kAccessKey},
+        return harness::overridden({{"access_key", kAccessKey},
                                     {"secret_key", kSecretKey},
                                     {"secret_id", secret_id},
-                                    {"endpoint", server_.endpoint()}};
-        for (auto& option : extra) {
-            auto same = std::find_if(list.begin(), list.end(), [&](auto& o) { return o.first == option.first; });
-            if (same != list.end())
-                *same = option;
-            else
-                list.push_back(option);
-        }
-        return list;
+                                    {"endpoint", server_.endpoint()}},
+                                   extra);
     }
 
     harness::SecretFetch fetch(const harness::OptionList& opts) {

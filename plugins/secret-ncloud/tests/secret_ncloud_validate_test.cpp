@@ -11,15 +11,7 @@ namespace {
 using Problem = harness::Validation::Problem;
 
 harness::OptionList with(harness::OptionList extra) {
-    harness::OptionList list = {{"access_key", "AK"}, {"secret_key", "SK"}, {"secret_id", "db-1"}};
-    for (auto& option : extra) {
-        auto same = std::find_if(list.begin(), list.end(), [&](auto& o) { return o.first == option.first; });
-        if (same != list.end())
-            *same = option;
-        else
-            list.push_back(option);
-    }
-    return list;
+    return harness::overridden({{"access_key", "AK"}, {"secret_key", "SK"}, {"secret_id", "db-1"}}, extra);
 }
 
 TEST(SecretNcloudValidate, AcceptsTheDefaultsAndLoopbackHttp) {

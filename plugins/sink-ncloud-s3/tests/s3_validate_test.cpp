@@ -13,15 +13,7 @@ using Problem = harness::Validation::Problem;
 using ::testing::HasSubstr;
 
 harness::OptionList with(harness::OptionList extra) {
-    harness::OptionList list = {{"bucket", "db-backups"}, {"access_key", "AK"}, {"secret_key", "SK"}};
-    for (auto& option : extra) {
-        auto same = std::find_if(list.begin(), list.end(), [&](auto& o) { return o.first == option.first; });
-        if (same != list.end())
-            *same = option;
-        else
-            list.push_back(option);
-    }
-    return list;
+    return harness::overridden({{"bucket", "db-backups"}, {"access_key", "AK"}, {"secret_key", "SK"}}, extra);
 }
 
 const harness::Plugin& s3() {
