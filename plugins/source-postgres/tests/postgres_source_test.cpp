@@ -60,14 +60,13 @@ class SourcePostgres : public ::testing::Test {
     }
 
     OptionList options(OptionList extra = {}) const {
-        OptionList list{{"host", server_->host()}, {"port", server_->port()},         {"user", server_->user()},
-                        {"database", "shop"},      {"password", server_->password()}, {"connect_timeout", 10000}};
-        for (auto& [name, value] : extra) {
-            auto same = std::find_if(list.begin(), list.end(), [&](const auto& o) { return o.first == name; });
-            if (same != list.end()) list.erase(same);
-            list.emplace_back(name, value);
-        }
-        return list;
+        return harness::overridden({{"host", server_->host()},
+                                    {"port", server_->port()},
+                                    {"user", server_->user()},
+                                    {"database", "shop"},
+                                    {"password", server_->password()},
+                                    {"connect_timeout", 10000}},
+                                   extra);
     }
     std::string at() const { return " at 127.0.0.1:" + std::to_string(server_->port()); }
 
