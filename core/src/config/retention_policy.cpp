@@ -25,8 +25,10 @@ RetentionPolicy parse_retention_policy(const toml::table& table, const std::stri
         const SourcePosition where = position_of(node, file);
         const std::string what = "retention: '" + name + "'";
         if (name == "incomplete_after") {
+            // A named reference, not the structured binding: clang 14 cannot capture bindings in a lambda.
+            const toml::node& duration_node = node;
             problems.attempt(
-                [&] { policy.incomplete_after = std::chrono::milliseconds(duration_value(node, file, what)); });
+                [&] { policy.incomplete_after = std::chrono::milliseconds(duration_value(duration_node, file, what)); });
             continue;
         }
         const Count* count = nullptr;
