@@ -187,7 +187,8 @@ declare -A row_title=(
 temp_sampler() {
     local dir=$1 peak=0 now
     while [ ! -f "$work/stop-sampler" ]; do
-        now=$(find "$dir" -type f -printf '%s\n' 2>/dev/null | awk '{ total += $1 } END { print total + 0 }')
+        # %.0f, not print: awk prints sums above 2^31 as 2.14752e+09, which the -gt below cannot compare.
+        now=$(find "$dir" -type f -printf '%s\n' 2>/dev/null | awk '{ total += $1 } END { printf "%.0f\n", total }')
         [ "${now:-0}" -gt "$peak" ] && peak=$now
         sleep 0.05
     done
