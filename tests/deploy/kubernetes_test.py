@@ -7,7 +7,7 @@
 - it runs the image scripts/image builds, as that image's user;
 - the pipeline in its ConfigMap passes `backhaul validate`, the container's arguments are accepted by the binary, and
   every path the pipeline needs exists in the pod: the pipeline file in the ConfigMap volume, the secret file in the
-  Secret volume, a writable /tmp for the lock.
+  Secret volume, a writable lock directory.
 """
 
 import copy
@@ -187,10 +187,10 @@ class Pipeline(TempDirTest):
                 continue
             volume = self.mounts[self.mount_of(secret["path"])]
             self.assertIn("secret", volume, f"secrets.{name}: {secret['path']} is not in a Secret volume")
-        # The root file system is read-only, so /run/backhaul cannot be made: the lock falls back to /tmp/backhaul-UID.
-        lock_dir = spec.get("lock_dir", "/tmp")
+        # The root file system is read-only: the lock directory (the default, /run/backhaul, unless the pipeline
+        # names one) must be a writable volume.
+        lock_dir = spec.get("lock_dir", "/run/backhaul")
         self.assertIn("emptyDir", self.mounts[self.mount_of(lock_dir)], lock_dir)
-        self.assertIn("emptyDir", self.mounts[self.mount_of("/tmp")])
 
 
 if __name__ == "__main__":
