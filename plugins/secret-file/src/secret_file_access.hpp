@@ -12,12 +12,12 @@ namespace backhaul::secret_file {
 
 // What the checks need to know about the file that was opened (after every symlink) and who opens it.
 struct OpenedFile {
-    std::string path;           // as configured (option `path`)
-    std::string target;         // the file actually opened, when `path` is a symlink to it; else empty
-    mode_t mode = 0;            // st_mode of the opened file
-    uid_t owner = 0;            // st_uid of the opened file
-    uid_t reader = 0;           // geteuid() of this process
-    bool secret_volume = false; // `path` lies in a Kubernetes Secret (or ConfigMap/projected) volume
+    std::string path;            // as configured (option `path`)
+    std::string target;          // the file actually opened, when `path` is a symlink to it; else empty
+    mode_t mode = 0;             // st_mode of the opened file
+    uid_t owner = 0;             // st_uid of the opened file
+    uid_t reader = 0;            // geteuid() of this process
+    bool secret_volume = false;  // `path` lies in a Kubernetes Secret (or ConfigMap/projected) volume
 };
 
 // Empty when the file may be read, else the one-line reason with the fix that can be applied where the file is:

@@ -79,7 +79,11 @@ TEST_F(SecretFileTest, FormatOptionOverridesDetection) {
 // ---- The access rule on its own: every owner, reader and mode, including readers the test process cannot be ----
 
 OpenedFile opened(mode_t type_and_mode, uid_t owner, uid_t reader, bool secret_volume = false) {
-    return {.path = "/s", .target = "", .mode = type_and_mode, .owner = owner, .reader = reader,
+    return {.path = "/s",
+            .target = "",
+            .mode = type_and_mode,
+            .owner = owner,
+            .reader = reader,
             .secret_volume = secret_volume};
 }
 
@@ -200,15 +204,19 @@ TEST_F(SecretFileTest, HostilePathsFailCleanly) {
 
     std::string device = (tmp_ / "device").string();
     ASSERT_EQ(symlink("/dev/null", device.c_str()), 0);
-    EXPECT_EQ(fetch({{"path", device}}).error, "secret file '" + device + "' (a link to '/dev/null') is not a regular file");
+    EXPECT_EQ(fetch({{"path", device}}).error,
+              "secret file '" + device + "' (a link to '/dev/null') is not a regular file");
 
     // A link to a file anyone can read, such as /etc/passwd, is as readable as the file.
     std::string passwd = (tmp_ / "passwd").string();
     ASSERT_EQ(symlink("/etc/passwd", passwd.c_str()), 0);
     harness::SecretFetch r = fetch({{"path", passwd}});
     EXPECT_EQ(r.status, BH_FATAL);
-    EXPECT_EQ(r.error, "permissions 0644 for '" + passwd + "' (a link to '/etc/passwd') are too open; chmod " +
-                           (geteuid() == 0 ? "600 '/etc/passwd'" : "640 '/etc/passwd' (root owns it: a group of this user may read it, others may not)"));
+    EXPECT_EQ(
+        r.error,
+        "permissions 0644 for '" + passwd + "' (a link to '/etc/passwd') are too open; chmod " +
+            (geteuid() == 0 ? "600 '/etc/passwd'"
+                            : "640 '/etc/passwd' (root owns it: a group of this user may read it, others may not)"));
 }
 
 // ---- Kubernetes Secret volumes ----
@@ -231,8 +239,8 @@ class SecretVolume {
 
     void write(const std::map<std::string, std::string>& payload) {
         std::string old_dir = data_dir();
-        std::string ts_dir = "..2026_12_01_03_15_0" + std::to_string(generation_) + ".123456789" +
-                             std::to_string(generation_);
+        std::string ts_dir =
+            "..2026_12_01_03_15_0" + std::to_string(generation_) + ".123456789" + std::to_string(generation_);
         ++generation_;
         std::filesystem::create_directory(dir_ / ts_dir);
         chmod((dir_ / ts_dir).c_str(), 0755);
@@ -287,8 +295,8 @@ TEST_F(SecretFileTest, ReadsAKubernetesSecretVolume) {
     // 0400 is the example's defaultMode; the kubelet turns it into 0440 when the pod has an fsGroup.
     for (Case c : {Case{0400, std::nullopt, 0400}, Case{0400, kFsGroup, 0440}, Case{0440, std::nullopt, 0440},
                    Case{0600, kFsGroup, 0640}}) {
-        SecretVolume volume(tmp_ / ("volume-" + octal(c.default_mode) + (c.fs_group ? "-fsgroup" : "")),
-                            c.default_mode, c.fs_group);
+        SecretVolume volume(tmp_ / ("volume-" + octal(c.default_mode) + (c.fs_group ? "-fsgroup" : "")), c.default_mode,
+                            c.fs_group);
         volume.write({{"credentials", std::string("PGPASSWORD=") + kPassword + "\nS3_SECRET_KEY=s3\n"}});
         struct stat st {};
         ASSERT_EQ(stat(volume.path("credentials").c_str(), &st), 0);
