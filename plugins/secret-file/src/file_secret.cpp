@@ -1,16 +1,17 @@
-// secret-file: secret fields from a local file (a JSON object or KEY=VALUE lines) that only its owner may read, the
-// rule ssh applies to private keys.
+// secret-file: secret fields from a local file (a JSON object or KEY=VALUE lines) that others may not read: the rule
+// ssh applies to private keys, with PostgreSQL's allowance for a root-owned file shared with a group, which is what a
+// Kubernetes Secret volume is (secret_file_access.hpp).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <backhaul/sdk.hpp>
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
 
+#include "secret_file_access.hpp"
 #include "secret_file_format.hpp"
 
 namespace backhaul::secret_file {
@@ -20,7 +21,8 @@ constexpr const char* kFormats[] = {"auto", "json", "env", nullptr};
 
 constexpr bh_option_spec kOptions[] = {
     {"path", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr,
-     "The secret file; it must be a regular file that group and others cannot access (chmod 600)."},
+     "The secret file: a regular file others cannot read, owned by this user (chmod 600) or by root (at most 0640: "
+     "a group may read it, as in a Kubernetes Secret volume)."},
     {"format", BH_OPT_ENUM, 0, "\"auto\"", kFormats,
      "json (an object of fields), env (KEY=VALUE lines), or auto: json if the file starts with '{'."},
 };
@@ -33,10 +35,13 @@ constexpr bh_option_limits kLimits[] = {
 // A secret file is a few lines; a huge one is a wrong path.
 constexpr off_t kMaxFileBytes = 1 << 20;
 
-std::string octal_mode(mode_t mode) {
-    char text[8];
-    std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode & 07777));
-    return text;
+// The file an open descriptor refers to, for messages about a path that is a symlink; empty when it is none.
+std::string link_target(const std::string& path, int fd) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return "";
+    char target[4096];
+    ssize_t n = ::readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), target, sizeof target);
+    return n > 0 && static_cast<size_t>(n) < sizeof target ? std::string(target, static_cast<size_t>(n)) : "";
 }
 
 class FileDescriptor {
@@ -74,19 +79,25 @@ class FileSecret : public SecretProvider {
 
   private:
     crypto::SecretString read_checked() const {
-        FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-        if (fd.get() < 0)
-            throw Error(Status::fatal, "cannot open secret file '" + path_ + "': " + std::strerror(errno));
+        const bool secret_volume = in_secret_volume(path_);
+        // O_NONBLOCK: a FIFO at the path must not hang the run in open(); it is refused below like any non-file.
+        // Symlinks are followed (a Secret volume is made of them); every check is on the file actually opened.
+        FileDescriptor fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+        if (fd.get() < 0) {
+            int error = errno;
+            throw Error(Status::fatal, "cannot open secret file '" + path_ + "': " + std::strerror(error) +
+                                           open_failure_hint(error, secret_volume));
+        }
         struct stat st {};
         if (::fstat(fd.get(), &st) != 0)
             throw Error(Status::fatal, "cannot stat secret file '" + path_ + "': " + std::strerror(errno));
-        if (!S_ISREG(st.st_mode)) throw Error(Status::fatal, "secret file '" + path_ + "' is not a regular file");
-        if (st.st_mode & 077)
-            throw Error(Status::fatal, "permissions " + octal_mode(st.st_mode) + " for '" + path_ +
-                                           "' are too open; chmod 600 '" + path_ + "'");
-        if (st.st_uid != ::geteuid() && st.st_uid != 0)
-            throw Error(Status::fatal, "secret file '" + path_ + "' is owned by uid " + std::to_string(st.st_uid) +
-                                           ", not by this user (uid " + std::to_string(::geteuid()) + ") or root");
+        OpenedFile opened{.path = path_,
+                          .target = link_target(path_, fd.get()),
+                          .mode = st.st_mode,
+                          .owner = st.st_uid,
+                          .reader = ::geteuid(),
+                          .secret_volume = secret_volume};
+        if (std::string problem = access_problem(opened); !problem.empty()) throw Error(Status::fatal, problem);
         if (st.st_size > kMaxFileBytes)
             throw Error(Status::fatal, "secret file '" + path_ + "' is larger than 1 MiB; is it the right file?");
 
