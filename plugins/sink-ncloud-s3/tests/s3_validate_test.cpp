@@ -35,7 +35,9 @@ TEST(S3Validate, AcceptsTheReadmeExamples) {
           with({{"endpoint", "https://s3.eu-west-1.amazonaws.com"}, {"region", "eu-west-1"}}),
           with({{"endpoint", "http://127.0.0.1:8080/"}, {"region", "RegionOne"}, {"bucket", "my.backups.2024"}}),
           with({{"storage_class", "STANDARD_IA"}, {"metadata", harness::Table{{"Team", "ops"}}}}),
-          with({{"endpoint", "http://minio.internal:9000"}, {"insecure_http", true}})}) {
+          with({{"endpoint", "http://minio.internal:9000"}, {"insecure_http", true}}),
+          with({{"session_token", "FwoGZXIvYXdzE"}}), harness::OptionList{{"bucket", "db-backups"}},
+          harness::OptionList{{"bucket", "db-backups"}, {"profile", "ncloud"}}}) {
         harness::Validation v = harness::validate(s3(), options);
         EXPECT_EQ(v.status, BH_OK);
         for (const Problem& p : v.problems) ADD_FAILURE() << p.option << ": " << p.message;
@@ -78,6 +80,26 @@ TEST(S3Validate, RefusesRegionsStorageClassesAndMetadataNamesThatBreakRequests) 
               (Problem{"metadata", "name 'bad name' is not a valid header name (printable ASCII, no ' ' or ':')"}));
 }
 
+// Both keys or neither (then the AWS CLI's chain at run time); a token belongs to a pair; a profile is another
+// source, so it cannot be combined with the keys that would always win over it.
+TEST(S3Validate, RefusesHalfAKeyPairATokenWithoutKeysAndAProfileWithKeys) {
+    const harness::OptionList bucket = {{"bucket", "db-backups"}};
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"access_key", "AK"}})),
+              (Problem{"access_key", "is set without secret_key; set both, or neither to take credentials from the "
+                                     "environment or ~/.aws"}));
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"secret_key", "SK"}})).option, "secret_key");
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"session_token", "T"}})),
+              (Problem{"session_token", "needs access_key and secret_key (the token belongs to that pair)"}));
+    EXPECT_EQ(only_problem(with({{"profile", "ncloud"}})),
+              (Problem{"profile", "cannot be used with access_key, which take precedence over any profile; remove "
+                                  "one or the other"}));
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"profile", "a]b"}})).option, "profile");
+    // A key from an unfetched secret is set, if not yet known: the pair is complete.
+    EXPECT_EQ(harness::validate(s3(), with({}), {"secret_key"}).status, BH_OK);
+    EXPECT_FALSE(harness::within_limits(s3(), "profile", 129));
+    EXPECT_TRUE(harness::within_limits(s3(), "profile", 128));
+}
+
 TEST(S3Validate, ReportsEveryProblemAtOnce) {
     harness::Validation v = harness::validate(
         s3(), with({{"endpoint", "ftp://x"}, {"region", "a b"}, {"bucket", "Bad_Bucket"}, {"storage_class", "x"}}));
@@ -114,7 +136,7 @@ TEST(S3Validate, LimitsFollowS3sPartRulesAndTheSinksRanges) {
     EXPECT_FALSE(harness::within_limits(s3(), "connect_timeout", 0));
     EXPECT_FALSE(harness::within_limits(s3(), "request_timeout", -1));
     EXPECT_TRUE(harness::within_limits(s3(), "request_timeout", 0));
-    for (const char* name : {"region", "access_key", "secret_key", "storage_class", "ca_file"})
+    for (const char* name : {"region", "access_key", "secret_key", "session_token", "profile", "storage_class", "ca_file"})
         EXPECT_FALSE(harness::within_limits(s3(), name, 0)) << name;
 }
 
