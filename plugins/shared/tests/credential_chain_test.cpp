@@ -6,6 +6,8 @@
 
 #include <sys/stat.h>
 
+#include <backhaul/sdk.hpp>
+
 #include <map>
 
 #include "aws/credential_chain.hpp"

@@ -4,6 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "command_runner.hpp"
 #include "plugin_harness.hpp"
 
 namespace backhaul {
@@ -138,6 +143,51 @@ TEST(S3Validate, LimitsFollowS3sPartRulesAndTheSinksRanges) {
     EXPECT_TRUE(harness::within_limits(s3(), "request_timeout", 0));
     for (const char* name : {"region", "access_key", "secret_key", "session_token", "profile", "storage_class", "ca_file"})
         EXPECT_FALSE(harness::within_limits(s3(), name, 0)) << name;
+}
+
+// The README's options table is the option table `backhaul plugins describe --json` prints: the same names in the
+// same order, with the same type, required flag, default and description (the limits column is prose).
+TEST(S3Readme, OptionsTableIsWhatPluginsDescribePrints) {
+    testing::CommandResult described =
+        testing::run_command({BACKHAUL_BINARY, "plugins", "describe", "sink-ncloud-s3", "--json"});
+    ASSERT_EQ(described.exit_code, 0) << described.err;
+    const nlohmann::json options = nlohmann::json::parse(described.out).at("options");
+
+    std::ifstream readme(BACKHAUL_SOURCE_DIR "/plugins/sink-ncloud-s3/README.md");
+    std::vector<std::vector<std::string>> rows;  // cells of each table row after the "## Options" heading
+    bool in_options = false;
+    for (std::string line; std::getline(readme, line);) {
+        if (line.rfind("## ", 0) == 0) in_options = line == "## Options";
+        if (!in_options || line.rfind("| `", 0) != 0) continue;
+        std::vector<std::string> cells;
+        std::stringstream cells_text(line.substr(1));
+        for (std::string cell; std::getline(cells_text, cell, '|');) {
+            while (!cell.empty() && cell.front() == ' ') cell.erase(0, 1);
+            while (!cell.empty() && cell.back() == ' ') cell.pop_back();
+            cells.push_back(cell);
+        }
+        rows.push_back(cells);
+    }
+    ASSERT_EQ(rows.size(), options.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const nlohmann::json& option = options[i];
+        const std::vector<std::string>& row = rows[i];
+        const std::string name = option.at("name");
+        SCOPED_TRACE(name);
+        ASSERT_EQ(row.size(), 6u);
+        EXPECT_EQ(row[0], "`" + name + "`");
+        std::string type = option.at("type");
+        if (type == "enum") {
+            type += ":";
+            for (const auto& value : option.at("values"))
+                type += std::string(type.back() == ':' ? " " : ", ") + "`" + value.get<std::string>() + "`";
+        }
+        if (option.at("secret").get<bool>()) type += " (secret)";
+        EXPECT_EQ(row[1], type);
+        EXPECT_EQ(row[2], option.at("required").get<bool>() ? "yes" : "no");
+        EXPECT_EQ(row[3], option.at("default").is_null() ? "" : "`" + option.at("default").get<std::string>() + "`");
+        EXPECT_EQ(row[5], option.at("doc").get<std::string>());
+    }
 }
 
 }  // namespace

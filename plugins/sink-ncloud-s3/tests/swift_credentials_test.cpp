@@ -68,7 +68,9 @@ class SwiftCredentials : public ::testing::Test {
                        const std::map<std::string, std::string>& env = {}) {
         CommandResult run = backhaul({"run", pipeline(key, credential_lines).string()}, env);
         EXPECT_EQ(run.exit_code, 0) << run.err;
-        if (run.exit_code == 0) EXPECT_EQ(s3().download(kBucket, key), "backup of " + key + "\n");
+        if (run.exit_code == 0) {
+            EXPECT_EQ(s3().download(kBucket, key), "backup of " + key + "\n");
+        }
         return run.err;
     }
 
