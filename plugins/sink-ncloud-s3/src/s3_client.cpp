@@ -77,10 +77,13 @@ http::Request S3Client::build(const S3Request& request, const std::string& conte
     signable.headers = {
         {"host", http::host_header(target)}, {"x-amz-date", date}, {"x-amz-content-sha256", payload_hash}};
     if (!content_md5.empty()) signable.headers.emplace_back("content-md5", content_md5);
-    if (!config_.credentials.session_token.empty())
-        signable.headers.emplace_back("x-amz-security-token", config_.credentials.session_token);
+    // Asked per attempt: a retry after the credentials were renewed signs with the new ones.
+    const aws::Credentials credentials = config_.credentials->get([this] { return cancelled(); });
+    session_token_ = credentials.session_token;
+    if (!credentials.session_token.empty())
+        signable.headers.emplace_back("x-amz-security-token", credentials.session_token);
     for (const auto& header : request.headers) signable.headers.push_back(header);
-    aws::Signature signature = aws::sign(signable, config_.credentials, {config_.region, "s3"}, date);
+    aws::Signature signature = aws::sign(signable, credentials, {config_.region, "s3"}, date);
 
     http::Request out;
     out.method = request.method;
@@ -118,7 +121,13 @@ http::Response S3Client::execute(const S3Request& request, const std::string& op
             }
             response = std::move(result.response);
             if (response.status >= 200 && response.status < 300) return http::Attempt::finished;
-            last_error = make_error(operation, response, config_.region);
+            // Swift echoes the canonical request, token header included, in a SignatureDoesNotMatch body: it must
+            // not reach the debug detail. The host scrubs the options' secrets, but not a token from elsewhere.
+            if (session_token_.size() >= 4)
+                for (size_t at = response.body.find(session_token_); at != std::string::npos;
+                     at = response.body.find(session_token_, at))
+                    response.body.replace(at, session_token_.size(), "<redacted>");
+            last_error = make_error(operation, response, config_.region, config_.credentials->known_source());
             last_problem = last_error->what();
             return last_error->status() == Status::retryable ? http::Attempt::retry : http::Attempt::finished;
         },

@@ -72,6 +72,7 @@ class S3Client {
     http::Client http_;
     http::RetryPolicy retry_;
     int attempts_ = 0;
+    std::string session_token_;  // the token the last request was signed with, to keep it out of error details
     mutable std::mutex conditional_mutex_;
     std::set<std::string> conditional_refused_;
 };

@@ -16,10 +16,16 @@ const bh_option_spec kOptions[] = {
     {"region", BH_OPT_STRING, 0, "\"kr-standard\"", nullptr,
      "Region in the signature scope (NCloud: kr-standard, us-standard, ...; AWS: us-east-1, ...)."},
     {"bucket", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr, "Bucket that holds the backups."},
-    {"access_key", BH_OPT_STRING, BH_OPT_REQUIRED, nullptr, nullptr,
-     "Access key ID; may contain ':' (Swift tempauth keys are account:user)."},
-    {"secret_key", BH_OPT_STRING, BH_OPT_REQUIRED | BH_OPT_SECRET, nullptr, nullptr,
-     "Secret access key; typically \"${env:...}\" or \"${secret:...}\"."},
+    {"access_key", BH_OPT_STRING, 0, nullptr, nullptr,
+     "Access key ID, with secret_key; may contain ':' (Swift tempauth keys are account:user). Unset = the AWS CLI's "
+     "chain: AWS_ACCESS_KEY_ID, then the profile in ~/.aws/credentials and ~/.aws/config."},
+    {"secret_key", BH_OPT_STRING, BH_OPT_SECRET, nullptr, nullptr,
+     "Secret access key, with access_key; typically \"${env:...}\" or \"${secret:...}\"."},
+    {"session_token", BH_OPT_STRING, BH_OPT_SECRET, nullptr, nullptr,
+     "Session token of temporary credentials, with access_key and secret_key; sent as X-Amz-Security-Token."},
+    {"profile", BH_OPT_STRING, 0, nullptr, nullptr,
+     "Profile of ~/.aws/credentials and ~/.aws/config to take credentials from, instead of AWS_PROFILE or "
+     "\"default\"; the AWS_ACCESS_KEY_ID variables are then ignored."},
     {"addressing", BH_OPT_ENUM, 0, "\"path\"", kAddressing,
      "\"path\" (https://endpoint/bucket/key) or \"virtual\" (https://bucket.endpoint/key)."},
     {"part_size", BH_OPT_SIZE, 0, "\"16MiB\"", nullptr,
@@ -50,6 +56,8 @@ const bh_option_limits kLimits[] = {
     {"bucket", kMinMax, kMinBucketName, kMaxBucketName},
     {"access_key", BH_LIMIT_MIN, 1, 0},
     {"secret_key", BH_LIMIT_MIN, 1, 0},
+    {"session_token", BH_LIMIT_MIN, 1, 0},
+    {"profile", kMinMax, 1, 128},
     {"part_size", kMinMax, static_cast<int64_t>(kMinPartSize), static_cast<int64_t>(kMaxPartSize)},
     {"concurrency", kMinMax, 1, 64},
     {"storage_class", kMinMax, 1, 64},
@@ -90,6 +98,28 @@ bool valid_region(std::string_view region) {
                        [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; });
 }
 
+// Which credentials the options choose: both keys (with an optional token), or neither (the AWS CLI's chain, maybe
+// with a profile). A value from an unfetched secret counts as set: whether it is set is known, only not its value.
+void validate_credentials(const Options& options, Problems& problems) {
+    const bool access = options.has("access_key"), secret = options.has("secret_key");
+    if (access != secret)
+        problems.add(access ? "access_key" : "secret_key",
+                     std::string("is set without ") + (access ? "secret_key" : "access_key") +
+                         "; set both, or neither to take credentials from the environment or ~/.aws");
+    if (options.has("session_token") && !(access && secret))
+        problems.add("session_token", "needs access_key and secret_key (the token belongs to that pair)");
+    if (options.has("profile") && (access || secret))
+        problems.add("profile", std::string("cannot be used with ") + (access ? "access_key" : "secret_key") +
+                                    ", which take precedence over any profile; remove one or the other");
+    if (options.known("profile")) {
+        const std::string profile = options.string("profile");
+        const bool bad = std::any_of(profile.begin(), profile.end(), [](unsigned char c) {
+            return c < 0x21 || c == 0x7f || c == '[' || c == ']';
+        });
+        if (bad) problems.add("profile", "must be a profile name: no spaces, control characters, '[' or ']'");
+    }
+}
+
 }  // namespace
 
 std::span<const bh_option_spec> option_specs() { return kOptions; }
@@ -123,6 +153,7 @@ void S3Config::validate(const Options& options, Problems& problems) {
                          [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }))
             problems.add("storage_class", "must use only upper-case letters, digits and '_' (e.g. STANDARD)");
     }
+    validate_credentials(options, problems);
     if (options.known("metadata"))
         for (const auto& [name, value] : options.table("metadata"))
             if (name.empty() || !printable_ascii(name) || name.find_first_of(" :") != std::string::npos)
@@ -130,8 +161,16 @@ void S3Config::validate(const Options& options, Problems& problems) {
                              "name '" + name + "' is not a valid header name (printable ASCII, no ' ' or ':')");
 }
 
-S3Config S3Config::from_options(const Options& options) {
+S3Config S3Config::from_options(const Options& options, Host host) {
     S3Config config;
+    aws::CredentialOptions credentials;
+    if (options.has("access_key"))
+        credentials.configured = aws::Credentials{options.string("access_key"), options.string("secret_key"),
+                                                  options.optional_string("session_token").value_or("")};
+    credentials.profile = options.optional_string("profile").value_or("");
+    config.credentials = std::make_shared<aws::CredentialProvider>(
+        std::move(credentials), aws::process_environment(), [host](const std::string& line) { host.info(line); },
+        [host](const std::string& line) { host.warn(line); });
     config.endpoint_text = options.string("endpoint");
     http::Url url = *http::parse_url(config.endpoint_text);
     while (!url.path.empty() && url.path.back() == '/') url.path.pop_back();
@@ -139,8 +178,6 @@ S3Config S3Config::from_options(const Options& options) {
     config.ca_file = options.has("ca_file") ? options.string("ca_file") : "";
     config.region = options.string("region");
     config.bucket = options.string("bucket");
-    config.credentials.access_key = options.string("access_key");
-    config.credentials.secret_key = options.string("secret_key");
     config.virtual_addressing = options.string("addressing") == "virtual";
     config.part_size = options.size("part_size");
     config.concurrency = static_cast<int>(options.integer("concurrency"));

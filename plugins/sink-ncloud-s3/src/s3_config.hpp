@@ -5,9 +5,11 @@
 #include <backhaul/sdk.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 
+#include "aws/credential_chain.hpp"
 #include "aws/sigv4.hpp"
 #include "http/http_client.hpp"
 
@@ -30,7 +32,9 @@ struct S3Config {
     std::string endpoint_text;
     std::string region;
     std::string bucket;
-    aws::Credentials credentials;
+    // The options' keys, or the AWS CLI's chain (environment, ~/.aws files, credential_process), resolved on first
+    // use and renewed before they expire; shared by every thread and copy of the config.
+    std::shared_ptr<aws::CredentialProvider> credentials;
     bool virtual_addressing = false;
     uint64_t part_size = 16ull << 20;
     int concurrency = 4;
@@ -46,8 +50,8 @@ struct S3Config {
     // Every problem with the options that the limits cannot express (formats, combinations); no I/O. Values built
     // from unfetched secrets are skipped.
     static void validate(const Options& options, Problems& problems);
-    // The config from options that passed option_limits() and validate().
-    static S3Config from_options(const Options& options);
+    // The config from options that passed option_limits() and validate(); `host` logs where credentials came from.
+    static S3Config from_options(const Options& options, Host host);
 };
 
 // S3 bucket names are 3 to 63 characters (the rest of the rules are in validate).

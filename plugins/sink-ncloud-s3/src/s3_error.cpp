@@ -1,5 +1,6 @@
 #include "s3_error.hpp"
 
+#include "aws/credential_chain.hpp"
 #include "http/retry_policy.hpp"
 #include "s3_xml.hpp"
 
@@ -58,9 +59,8 @@ std::string target_of(const std::string& operation) {
 }
 
 std::string hint_for(const std::string& operation, const std::string& code, const http::Response& response,
-                     const std::string& region) {
-    if (code == "SignatureDoesNotMatch") return "check secret_key (and that access_key belongs to it)";
-    if (code == "InvalidAccessKeyId") return "check access_key";
+                     const std::string& region, const std::string& credential_source) {
+    if (std::string hint = credentials_hint(code, credential_source); !hint.empty()) return hint;
     if (code == "AccessDenied" || code == "Forbidden") {
         // IAM's action names: what an administrator grants in the key's or the bucket's policy.
         const std::string permission = permission_for(operation), target = target_of(operation);
@@ -82,6 +82,24 @@ std::string hint_for(const std::string& operation, const std::string& code, cons
 
 }  // namespace
 
+std::string credentials_hint(const std::string& code, const std::string& credential_source) {
+    const bool options = credential_source.empty() || credential_source == aws::kOptionsSource;
+    if (code == "SignatureDoesNotMatch")
+        return options ? "check secret_key (and that access_key belongs to it)"
+                       : "check the secret access key from " + credential_source +
+                             " (and that its access key id belongs to it)";
+    if (code == "InvalidAccessKeyId")
+        return options ? "check access_key" : "check the access key id from " + credential_source;
+    // STS-issued temporary credentials: AWS answers these; Swift, which has no STS, never does.
+    if (code == "ExpiredToken" || code == "TokenRefreshRequired")
+        return "the session token " + (options ? std::string("(session_token)") : "from " + credential_source) +
+               " has expired; get new temporary credentials (a credential_process is re-run before they expire)";
+    if (code == "InvalidToken")
+        return "the session token " + (options ? std::string("(session_token)") : "from " + credential_source) +
+               " is malformed or does not belong to the access key";
+    return "";
+}
+
 S3ErrorBody parse_error_body(const std::string& body) {
     S3ErrorBody out;
     if (!xml_root_is(body, "Error")) return out;
@@ -95,13 +113,14 @@ bool is_retryable_code(const std::string& code) {
            code == "Throttling" || code == "ThrottlingException" || code == "RequestThrottled";
 }
 
-S3Error make_error(const std::string& operation, const http::Response& response, const std::string& region) {
+S3Error make_error(const std::string& operation, const http::Response& response, const std::string& region,
+                   const std::string& credential_source) {
     S3ErrorBody body = parse_error_body(response.body);
     std::string code = body.code.empty() ? code_for_status(response.status) : body.code;
     std::string message = operation + " failed: " + code;
     if (!body.message.empty()) message += ": " + body.message;
     message += " (HTTP " + std::to_string(response.status) + ")";
-    std::string hint = hint_for(operation, code, response, region);
+    std::string hint = hint_for(operation, code, response, region, credential_source);
     if (!hint.empty()) message += "; " + hint;
     bool retryable = http::is_retryable_status(response.status) || is_retryable_code(code);
     std::string detail = response.body.substr(0, 2000);

@@ -38,6 +38,11 @@ bool is_retryable_code(const std::string& code);
 
 // Builds the error for a failed response. `operation` names what was attempted, e.g.
 // "UploadPart 3 of s3://bucket/key". Client errors (4xx) are fatal; server errors are retryable.
-S3Error make_error(const std::string& operation, const http::Response& response, const std::string& region);
+// `credential_source` (aws::ResolvedCredentials::source, "" = the options) is where a hint about a wrong key or an
+// expired token sends the reader.
+S3Error make_error(const std::string& operation, const http::Response& response, const std::string& region,
+                   const std::string& credential_source = "");
+// What to check for an S3 error code about the credentials (a wrong key, a bad or expired token); "" for other codes.
+std::string credentials_hint(const std::string& code, const std::string& credential_source);
 
 }  // namespace backhaul::s3

@@ -18,7 +18,7 @@ namespace {
 
 class S3Sink final : public Sink {
   public:
-    S3Sink(Host host, const Options& options) : host_(host), config_(S3Config::from_options(options)) {}
+    S3Sink(Host host, const Options& options) : host_(host), config_(S3Config::from_options(options, host)) {}
     static void validate(const Options& options, Problems& problems) { S3Config::validate(options, problems); }
 
     std::unique_ptr<Upload> begin(const std::string& key, const Metadata& metadata) override {
@@ -60,6 +60,16 @@ class S3Sink final : public Sink {
     }
 
     void check(Checks& checks) {
+        // Where the keys come from first: every later check signs with them.
+        try {
+            checks.pass("credentials", "from " + config_.credentials->source([this] { return host_.cancelled(); }));
+        } catch (const Error& e) {
+            if (e.status() == Status::cancelled) throw;
+            checks.fail("credentials", e.what(),
+                        "set access_key and secret_key, or fix the source named (see the sink's README, "
+                        "\"Credentials\")");
+            return;
+        }
         S3Client client(config_, host_);
         check_store(client, checks.probe_key(), checks);
     }

@@ -15,8 +15,10 @@ std::string fix_for(const std::exception& failure, const S3Client& client, const
     const auto* error = dynamic_cast<const S3Error*>(&failure);
     if (!error) return "check endpoint '" + config.endpoint_text + "' and that this host can reach it (DNS, firewall, proxy)";
     const std::string& code = error->code();
-    if (code == "SignatureDoesNotMatch") return "check secret_key, and that access_key belongs to it";
-    if (code == "InvalidAccessKeyId") return "check access_key";
+    const std::string source = config.credentials->known_source();
+    if (code == "SignatureDoesNotMatch" && (source.empty() || source == aws::kOptionsSource))
+        return "check secret_key, and that access_key belongs to it";
+    if (std::string hint = credentials_hint(code, source); !hint.empty()) return hint;
     if (code == "NoSuchBucket") return "create bucket '" + config.bucket + "', or correct 'bucket' and 'endpoint'";
     if (code == "AuthorizationHeaderMalformed" || code == "IllegalLocationConstraintException" ||
         code == "PermanentRedirect")

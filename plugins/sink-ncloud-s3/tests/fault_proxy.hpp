@@ -102,6 +102,11 @@ class FaultProxy {
         std::lock_guard lock(mutex_);
         return requests_;
     }
+    // Every request's head as received (request line and headers, "\r\n"-separated): what the client sent and signed.
+    std::vector<std::string> heads() const {
+        std::lock_guard lock(mutex_);
+        return heads_;
+    }
 
   private:
     void accept_loop() {
@@ -193,6 +198,7 @@ class FaultProxy {
         {
             std::lock_guard lock(mutex_);
             requests_.push_back(method + " " + target);
+            heads_.push_back(head);
             for (Fault& f : faults_) {
                 if (f.times == 0 || f.method != method || target.find(f.target_has) == std::string::npos) continue;
                 if (f.times > 0) --f.times;
@@ -319,6 +325,7 @@ class FaultProxy {
     mutable std::mutex mutex_;
     std::vector<Fault> faults_;
     std::vector<std::string> requests_;
+    std::vector<std::string> heads_;
     std::vector<std::thread> handlers_;
     std::thread acceptor_;
 };

@@ -9,7 +9,8 @@ namespace {
 TEST(S3Completeness, ValidateRefusesEverythingCreateRefuses) {
     backhaul::completeness::expect_complete({
         .plugin = "sink-ncloud-s3",
-        .base = "bucket = \"db-backups\"\naccess_key = \"AK\"\nsecret_key = \"SK\"",
+        // No keys: the AWS CLI's chain supplies them at run time, so every key option can be tested on its own.
+        .base = "bucket = \"db-backups\"",
         .cases = {
             {"endpoint", "\"kr.object.ncloudstorage.com\"", "", "must be an http:// or https:// URL"},
             {"endpoint", "\"ftp://kr.object.ncloudstorage.com\""},
@@ -29,6 +30,14 @@ TEST(S3Completeness, ValidateRefusesEverythingCreateRefuses) {
             {"bucket", "\"my.backups\"", "addressing = \"virtual\"", "breaks TLS with virtual addressing"},
             {"access_key", "\"\""},
             {"secret_key", "\"\""},
+            {"access_key", "\"AK\"", "", "is set without secret_key"},
+            {"secret_key", "\"SK\"", "", "is set without access_key"},
+            {"session_token", "\"T\"", "", "needs access_key and secret_key"},
+            {"session_token", "\"\"", "access_key = \"AK\"\nsecret_key = \"SK\""},
+            {"profile", "\"\""},
+            {"profile", "\"" + std::string(129, 'p') + "\""},
+            {"profile", "\"my profile\"", "", "must be a profile name"},
+            {"profile", "\"ncloud\"", "access_key = \"AK\"\nsecret_key = \"SK\"", "cannot be used with access_key"},
             {"part_size", "\"1MiB\""},
             {"part_size", "\"6GiB\""},
             {"concurrency", "0"},

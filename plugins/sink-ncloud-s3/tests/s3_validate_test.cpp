@@ -4,6 +4,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "command_runner.hpp"
 #include "plugin_harness.hpp"
 
 namespace backhaul {
@@ -35,7 +40,9 @@ TEST(S3Validate, AcceptsTheReadmeExamples) {
           with({{"endpoint", "https://s3.eu-west-1.amazonaws.com"}, {"region", "eu-west-1"}}),
           with({{"endpoint", "http://127.0.0.1:8080/"}, {"region", "RegionOne"}, {"bucket", "my.backups.2024"}}),
           with({{"storage_class", "STANDARD_IA"}, {"metadata", harness::Table{{"Team", "ops"}}}}),
-          with({{"endpoint", "http://minio.internal:9000"}, {"insecure_http", true}})}) {
+          with({{"endpoint", "http://minio.internal:9000"}, {"insecure_http", true}}),
+          with({{"session_token", "FwoGZXIvYXdzE"}}), harness::OptionList{{"bucket", "db-backups"}},
+          harness::OptionList{{"bucket", "db-backups"}, {"profile", "ncloud"}}}) {
         harness::Validation v = harness::validate(s3(), options);
         EXPECT_EQ(v.status, BH_OK);
         for (const Problem& p : v.problems) ADD_FAILURE() << p.option << ": " << p.message;
@@ -78,6 +85,26 @@ TEST(S3Validate, RefusesRegionsStorageClassesAndMetadataNamesThatBreakRequests) 
               (Problem{"metadata", "name 'bad name' is not a valid header name (printable ASCII, no ' ' or ':')"}));
 }
 
+// Both keys or neither (then the AWS CLI's chain at run time); a token belongs to a pair; a profile is another
+// source, so it cannot be combined with the keys that would always win over it.
+TEST(S3Validate, RefusesHalfAKeyPairATokenWithoutKeysAndAProfileWithKeys) {
+    const harness::OptionList bucket = {{"bucket", "db-backups"}};
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"access_key", "AK"}})),
+              (Problem{"access_key", "is set without secret_key; set both, or neither to take credentials from the "
+                                     "environment or ~/.aws"}));
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"secret_key", "SK"}})).option, "secret_key");
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"session_token", "T"}})),
+              (Problem{"session_token", "needs access_key and secret_key (the token belongs to that pair)"}));
+    EXPECT_EQ(only_problem(with({{"profile", "ncloud"}})),
+              (Problem{"profile", "cannot be used with access_key, which take precedence over any profile; remove "
+                                  "one or the other"}));
+    EXPECT_EQ(only_problem(harness::overridden(bucket, {{"profile", "a]b"}})).option, "profile");
+    // A key from an unfetched secret is set, if not yet known: the pair is complete.
+    EXPECT_EQ(harness::validate(s3(), with({}), {"secret_key"}).status, BH_OK);
+    EXPECT_FALSE(harness::within_limits(s3(), "profile", 129));
+    EXPECT_TRUE(harness::within_limits(s3(), "profile", 128));
+}
+
 TEST(S3Validate, ReportsEveryProblemAtOnce) {
     harness::Validation v = harness::validate(
         s3(), with({{"endpoint", "ftp://x"}, {"region", "a b"}, {"bucket", "Bad_Bucket"}, {"storage_class", "x"}}));
@@ -114,8 +141,53 @@ TEST(S3Validate, LimitsFollowS3sPartRulesAndTheSinksRanges) {
     EXPECT_FALSE(harness::within_limits(s3(), "connect_timeout", 0));
     EXPECT_FALSE(harness::within_limits(s3(), "request_timeout", -1));
     EXPECT_TRUE(harness::within_limits(s3(), "request_timeout", 0));
-    for (const char* name : {"region", "access_key", "secret_key", "storage_class", "ca_file"})
+    for (const char* name : {"region", "access_key", "secret_key", "session_token", "profile", "storage_class", "ca_file"})
         EXPECT_FALSE(harness::within_limits(s3(), name, 0)) << name;
+}
+
+// The README's options table is the option table `backhaul plugins describe --json` prints: the same names in the
+// same order, with the same type, required flag, default and description (the limits column is prose).
+TEST(S3Readme, OptionsTableIsWhatPluginsDescribePrints) {
+    testing::CommandResult described =
+        testing::run_command({BACKHAUL_BINARY, "plugins", "describe", "sink-ncloud-s3", "--json"});
+    ASSERT_EQ(described.exit_code, 0) << described.err;
+    const nlohmann::json options = nlohmann::json::parse(described.out).at("options");
+
+    std::ifstream readme(BACKHAUL_SOURCE_DIR "/plugins/sink-ncloud-s3/README.md");
+    std::vector<std::vector<std::string>> rows;  // cells of each table row after the "## Options" heading
+    bool in_options = false;
+    for (std::string line; std::getline(readme, line);) {
+        if (line.rfind("## ", 0) == 0) in_options = line == "## Options";
+        if (!in_options || line.rfind("| `", 0) != 0) continue;
+        std::vector<std::string> cells;
+        std::stringstream cells_text(line.substr(1));
+        for (std::string cell; std::getline(cells_text, cell, '|');) {
+            while (!cell.empty() && cell.front() == ' ') cell.erase(0, 1);
+            while (!cell.empty() && cell.back() == ' ') cell.pop_back();
+            cells.push_back(cell);
+        }
+        rows.push_back(cells);
+    }
+    ASSERT_EQ(rows.size(), options.size());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const nlohmann::json& option = options[i];
+        const std::vector<std::string>& row = rows[i];
+        const std::string name = option.at("name");
+        SCOPED_TRACE(name);
+        ASSERT_EQ(row.size(), 6u);
+        EXPECT_EQ(row[0], "`" + name + "`");
+        std::string type = option.at("type");
+        if (type == "enum") {
+            type += ":";
+            for (const auto& value : option.at("values"))
+                type += std::string(type.back() == ':' ? " " : ", ") + "`" + value.get<std::string>() + "`";
+        }
+        if (option.at("secret").get<bool>()) type += " (secret)";
+        EXPECT_EQ(row[1], type);
+        EXPECT_EQ(row[2], option.at("required").get<bool>() ? "yes" : "no");
+        EXPECT_EQ(row[3], option.at("default").is_null() ? "" : "`" + option.at("default").get<std::string>() + "`");
+        EXPECT_EQ(row[5], option.at("doc").get<std::string>());
+    }
 }
 
 }  // namespace
