@@ -94,7 +94,8 @@ class ImageSmokeTest : public ::testing::Test {
     // One file of the OCI archive, by its path inside the archive.
     static std::string archive_member(const std::string& member) {
         CommandResult extracted = run_command({"tar", "-xOf", archive_, member});
-        if (extracted.exit_code != 0) throw std::runtime_error("tar -xOf " + archive_ + " " + member + ": " + extracted.err);
+        if (extracted.exit_code != 0)
+            throw std::runtime_error("tar -xOf " + archive_ + " " + member + ": " + extracted.err);
         return extracted.out;
     }
     static std::string blob(const std::string& digest) {
@@ -148,6 +149,9 @@ TEST_F(ImageSmokeTest, HoldsBackhaulEveryFirstPartyPluginAndThePostgresClient) {
     CommandResult pg_dump = in_image({"pg_dump", "--version"});
     ASSERT_EQ(pg_dump.exit_code, 0) << pg_dump.err;
     EXPECT_THAT(pg_dump.out, StartsWith("pg_dump (PostgreSQL) "));
+    // HTTPS endpoints (the default NCloud one) need the CA roots, which no package Depends on.
+    EXPECT_EQ(in_image({"test", "-s", "/etc/ssl/certs/ca-certificates.crt"}).exit_code, 0)
+        << "no CA certificates in the image";
 }
 
 TEST_F(ImageSmokeTest, ArchiveIsAnOciImageWithTheDocumentedConfiguration) {
@@ -189,7 +193,9 @@ TEST_F(ImageSmokeTest, BacksUpPostgresToS3AndRestoresWithPipelineAndSecretsMount
                                 .dump());
     ASSERT_EQ(::chown(secret_file.c_str(), kImageUid, kImageUid), 0);
     ASSERT_EQ(::chmod(secret_file.c_str(), 0400), 0);
+    // A named time zone: the image must carry the zone data (tzdata).
     write_file(etc / "inventory.toml", R"(name = "image-smoke"
+timezone = "Asia/Seoul"
 
 [secrets.app]
 plugin = "secret-file"
