@@ -2,8 +2,9 @@
 // image.build made: it runs as its numeric non-root user, holds backhaul, every first-party plugin and the PostgreSQL
 // client, and runs a real pipeline — PostgreSQL and Swift S3 on the host's loopback (buildah's chroot isolation
 // shares the host's network), the pipeline mounted read-only at /etc/backhaul and its secret file at /run/secrets —
-// through validate, run, verify and restore. The exported OCI archive carries the contract the Kubernetes example
-// relies on (user, entrypoint, working directory).
+// through validate, run, verify and restore; and with the root file system read-only and only /run/backhaul
+// writable, as Kubernetes' readOnlyRootFilesystem runs it. The exported OCI archive carries the contract the
+// Kubernetes example relies on (user, entrypoint, working directory).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -113,6 +114,68 @@ class ImageSmokeTest : public ::testing::Test {
         return keys;
     }
 
+    // A pipeline directory and a secrets directory as a deployment mounts them at /etc/backhaul and /run/secrets:
+    // the pipeline readable by all, the secret file only by the image's user (secret-file refuses anything more
+    // open). The pipeline backs up kDatabase through gzip into kBucket, with a key of its own `name`.
+    struct MountedPipeline {
+        std::filesystem::path etc, secrets;
+        std::string pipeline;  // its path inside the container
+    };
+    MountedPipeline mounted_pipeline(const std::string& name) const {
+        MountedPipeline mounted{tmp_ / name / "etc", tmp_ / name / "secrets", "/etc/backhaul/" + name + ".toml"};
+        std::filesystem::create_directories(mounted.etc);
+        std::filesystem::create_directories(mounted.secrets);
+        for (const std::filesystem::path& dir : {tmp_.path(), tmp_ / name, mounted.etc, mounted.secrets})
+            std::filesystem::permissions(dir, std::filesystem::perms(0755));
+        const std::filesystem::path secret_file = mounted.secrets / "backhaul.json";
+        write_file(secret_file, nlohmann::json{{"DB_PASSWORD", postgres_->password()},
+                                               {"S3_ACCESS_KEY", SwiftS3::admin.access_key},
+                                               {"S3_SECRET_KEY", SwiftS3::admin.secret_key}}
+                                    .dump());
+        if (::chown(secret_file.c_str(), kImageUid, kImageUid) != 0 || ::chmod(secret_file.c_str(), 0400) != 0)
+            throw std::runtime_error("cannot give " + secret_file.string() + " to uid 10001, mode 0400");
+        // A named time zone: the image must carry the zone data (tzdata).
+        write_file(mounted.etc / (name + ".toml"), R"(name = ")" + name + R"("
+timezone = "Asia/Seoul"
+
+[secrets.app]
+plugin = "secret-file"
+path = "/run/secrets/backhaul.json"
+
+[source]
+plugin = "source-postgres"
+host = "127.0.0.1"
+port = )" + std::to_string(postgres_->port()) + R"(
+user = ")" + postgres_->user() + R"("
+password = "${secret:app.DB_PASSWORD}"
+database = ")" + kDatabase + R"("
+
+[[transform]]
+plugin = "compress-gzip"
+
+[sink]
+plugin = "sink-ncloud-s3"
+endpoint = ")" + SwiftS3::instance().endpoint() + R"("
+region = ")" + SwiftS3::region + R"("
+bucket = ")" + kBucket + R"("
+access_key = "${secret:app.S3_ACCESS_KEY}"
+secret_key = "${secret:app.S3_SECRET_KEY}"
+key = ")" + name + R"(/{database}_%Y%m%d%H%M%S{ext}"
+)");
+        return mounted;
+    }
+
+    // Dumps in kBucket that are not in `before`.
+    std::vector<std::string> new_dumps(const std::vector<std::string>& before) const {
+        std::vector<std::string> dumps;
+        for (const std::string& key : bucket_keys())
+            if (std::find(before.begin(), before.end(), key) == before.end() &&
+                std::regex_match(key, std::regex("[a-z-]+/inventory_[0-9]{14}\\.sql\\.gz")))
+                dumps.push_back(key);
+        return dumps;
+    }
+
+    static inline const std::string kSourceDir = BACKHAUL_SOURCE_DIR;
     static inline std::string image_, archive_, version_, container_, missing_;
     static inline std::unique_ptr<PostgresServer> postgres_;
     static inline std::string error_;
@@ -177,74 +240,25 @@ TEST_F(ImageSmokeTest, ArchiveIsAnOciImageWithTheDocumentedConfiguration) {
 }
 
 TEST_F(ImageSmokeTest, BacksUpPostgresToS3AndRestoresWithPipelineAndSecretsMounted) {
-    // What a deployment mounts: the pipeline directory read-only (a ConfigMap), the secrets as a file only the
-    // image's user may read (secret-file refuses anything more open).
-    const std::filesystem::path etc = tmp_ / "etc";
-    const std::filesystem::path secrets = tmp_ / "secrets";
-    std::filesystem::create_directories(etc);
-    std::filesystem::create_directories(secrets);
-    std::filesystem::permissions(tmp_.path(), std::filesystem::perms(0755));
-    std::filesystem::permissions(etc, std::filesystem::perms(0755));
-    std::filesystem::permissions(secrets, std::filesystem::perms(0755));
-    const std::filesystem::path secret_file = secrets / "backhaul.json";
-    write_file(secret_file, nlohmann::json{{"DB_PASSWORD", postgres_->password()},
-                                           {"S3_ACCESS_KEY", SwiftS3::admin.access_key},
-                                           {"S3_SECRET_KEY", SwiftS3::admin.secret_key}}
-                                .dump());
-    ASSERT_EQ(::chown(secret_file.c_str(), kImageUid, kImageUid), 0);
-    ASSERT_EQ(::chmod(secret_file.c_str(), 0400), 0);
-    // A named time zone: the image must carry the zone data (tzdata).
-    write_file(etc / "inventory.toml", R"(name = "image-smoke"
-timezone = "Asia/Seoul"
-
-[secrets.app]
-plugin = "secret-file"
-path = "/run/secrets/backhaul.json"
-
-[source]
-plugin = "source-postgres"
-host = "127.0.0.1"
-port = )" + std::to_string(postgres_->port()) + R"(
-user = ")" + postgres_->user() + R"("
-password = "${secret:app.DB_PASSWORD}"
-database = ")" + kDatabase + R"("
-
-[[transform]]
-plugin = "compress-gzip"
-
-[sink]
-plugin = "sink-ncloud-s3"
-endpoint = ")" + SwiftS3::instance().endpoint() + R"("
-region = ")" + SwiftS3::region + R"("
-bucket = ")" + kBucket + R"("
-access_key = "${secret:app.S3_ACCESS_KEY}"
-secret_key = "${secret:app.S3_SECRET_KEY}"
-key = "{database}_%Y%m%d%H%M%S{ext}"
-)");
-    const std::vector<std::string> mounts = {etc.string() + ":/etc/backhaul:ro",
-                                             secrets.string() + ":/run/secrets:ro"};
-    const std::string pipeline = "/etc/backhaul/inventory.toml";
+    const MountedPipeline mounted = mounted_pipeline("image-smoke");
+    const std::vector<std::string> volumes = {mounted.etc.string() + ":/etc/backhaul:ro",
+                                              mounted.secrets.string() + ":/run/secrets:ro"};
     std::string output;
     auto backhaul = [&](std::vector<std::string> args) {
         args.insert(args.begin(), "backhaul");
-        CommandResult result = in_image(args, mounts);
+        CommandResult result = in_image(args, volumes);
         output += result.out + result.err;
         return result;
     };
 
-    CommandResult validate = backhaul({"validate", pipeline});
+    CommandResult validate = backhaul({"validate", mounted.pipeline});
     ASSERT_EQ(validate.exit_code, 0) << validate.err;
 
     std::vector<std::string> before = bucket_keys();
-    CommandResult run = backhaul({"run", pipeline});
+    CommandResult run = backhaul({"run", mounted.pipeline});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     EXPECT_THAT(run.err, HasSubstr("backup committed"));
-
-    std::vector<std::string> dumps;
-    for (const std::string& key : bucket_keys())
-        if (std::find(before.begin(), before.end(), key) == before.end() &&
-            std::regex_match(key, std::regex("inventory_[0-9]{14}\\.sql\\.gz")))
-            dumps.push_back(key);
+    std::vector<std::string> dumps = new_dumps(before);
     ASSERT_EQ(dumps.size(), 1u) << ::testing::PrintToString(bucket_keys());
     const std::string key = dumps[0];
     CommandOptions gunzip_input;
@@ -258,17 +272,47 @@ key = "{database}_%Y%m%d%H%M%S{ext}"
     ASSERT_EQ(locks.exit_code, 0) << locks.err;
     EXPECT_THAT(locks.out, ::testing::MatchesRegex("image-smoke-[0-9a-f]{12}\\.lock\n"));
 
-    CommandResult verify = backhaul({"verify", pipeline, "--key", key});
+    CommandResult verify = backhaul({"verify", mounted.pipeline, "--key", key});
     ASSERT_EQ(verify.exit_code, 0) << verify.err;
 
     CommandResult restore =
-        backhaul({"restore", pipeline, "--key", key, "--target-database", kRestoredDatabase, "--create"});
+        backhaul({"restore", mounted.pipeline, "--key", key, "--target-database", kRestoredDatabase, "--create"});
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
     EXPECT_EQ(postgres_->query(kRestoredDatabase, "SELECT count(*) FROM items;"), "20000");
     EXPECT_EQ(postgres_->comparable_dump(kRestoredDatabase), postgres_->comparable_dump(kDatabase));
 
     EXPECT_THAT(output, Not(HasSubstr(postgres_->password())));
     EXPECT_THAT(output, Not(HasSubstr(SwiftS3::admin.secret_key)));
+}
+
+// readOnlyRootFilesystem with one emptyDir at /run/backhaul (docs/container.md): a run needs nothing else writable,
+// and without that volume it fails at the lock, before it connects anywhere.
+TEST_F(ImageSmokeTest, RunsWithAReadOnlyRootAndOnlyTheLockDirectoryWritable) {
+    const MountedPipeline mounted = mounted_pipeline("image-read-only");
+    CommandResult mount = buildah({"mount", container_});
+    ASSERT_EQ(mount.exit_code, 0) << mount.err;
+    const std::string root = trimmed(mount.out);
+    auto read_only_run = [&](std::vector<std::string> writable) {
+        std::vector<std::string> args = {"bash", kSourceDir + "/tests/image/run_read_only.sh", root,
+                                         std::to_string(kImageUid) + ":" + std::to_string(kImageUid)};
+        for (const std::string& dir : writable) args.insert(args.end(), {"--tmpfs", dir});
+        args.insert(args.end(), {"--bind", mounted.etc.string() + ":/etc/backhaul", "--bind",
+                                 mounted.secrets.string() + ":/run/secrets", "--", "backhaul", "run",
+                                 mounted.pipeline});
+        return run_command(args);
+    };
+
+    std::vector<std::string> before = bucket_keys();
+    CommandResult without_volume = read_only_run({});
+    EXPECT_EQ(without_volume.exit_code, 1) << without_volume.err;
+    EXPECT_THAT(without_volume.err, HasSubstr("lock: cannot create directory '/tmp/backhaul-10001': Read-only"));
+    EXPECT_THAT(new_dumps(before), ::testing::IsEmpty());
+
+    CommandResult with_volume = read_only_run({"/run/backhaul"});
+    EXPECT_EQ(with_volume.exit_code, 0) << with_volume.err;
+    EXPECT_THAT(with_volume.err, HasSubstr("backup committed"));
+    EXPECT_EQ(new_dumps(before).size(), 1u) << ::testing::PrintToString(bucket_keys());
+    buildah({"umount", container_});
 }
 
 }  // namespace
