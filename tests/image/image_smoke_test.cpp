@@ -207,7 +207,7 @@ TEST_F(ImageSmokeTest, HoldsBackhaulEveryFirstPartyPluginAndThePostgresClient) {
         EXPECT_TRUE(std::regex_search(plugins.out, std::regex("(^|\n)" + name + " ")))
             << name << " is missing from `backhaul plugins` in the image:\n" << plugins.out;
     }
-    EXPECT_GE(expected, 13);
+    EXPECT_GE(expected, 12);
 
     CommandResult pg_dump = in_image({"pg_dump", "--version"});
     ASSERT_EQ(pg_dump.exit_code, 0) << pg_dump.err;
