@@ -1,5 +1,7 @@
-// Drives one built plugin directly through the C ABI, without the core: loads the .so, fakes the host, builds option
-// values, and wraps every handle in RAII so a failing assertion never leaks a stream. Header-only, for plugin tests.
+// Drives one built plugin directly through the C ABI, without the engine: loads the .so with the core's loader, fakes
+// the host, builds option values, and calls the plugin through the core's own adapter (loader/plugin_handle.hpp),
+// whose handles are RAII, so a failing assertion never leaks a stream. Calls report the bh_status the plugin
+// returned, the way tests assert them. Header-only, for plugin tests.
 //
 //   backhaul::harness::Plugin gzip("compress-gzip");
 //   backhaul::harness::Instance gz(gzip, {{"level", 9}});
@@ -10,7 +12,8 @@
 #include <backhaul/plugin_abi.h>
 
 #include "config/option_binding.hpp"
-#include <dlfcn.h>
+#include "loader/plugin_handle.hpp"
+#include "loader/plugin_registry.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -20,6 +23,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,23 +34,20 @@ namespace backhaul::harness {
 
 // ---- Loading ------------------------------------------------------------------------------------------------------
 
-// A plugin library from the build tree. Never unloaded: the core keeps libraries for the life of the process too, and
-// a test must see the same behaviour.
+// A plugin library from the build tree, loaded and its descriptor checked as the core does. Never unloaded: the core
+// keeps libraries for the life of the process too, and a test must see the same behaviour.
 class Plugin {
   public:
     explicit Plugin(const std::string& name) : path_(std::string(BACKHAUL_PLUGIN_BUILD_DIR) + "/" + name + ".so") {
-        void* library = dlopen(path_.c_str(), RTLD_NOW | RTLD_LOCAL);
-        if (!library) throw std::runtime_error("cannot load " + path_ + ": " + dlerror());
-        auto* entry = reinterpret_cast<bh_plugin_entry_fn*>(dlsym(library, BH_PLUGIN_ENTRY_NAME));
-        if (!entry) throw std::runtime_error(path_ + " has no " BH_PLUGIN_ENTRY_NAME " symbol");
-        descriptor_ = entry();
-        if (!descriptor_) throw std::runtime_error(path_ + ": " BH_PLUGIN_ENTRY_NAME " returned NULL");
+        registry_.load_file(path_);
+        descriptor_ = registry_.plugins().front()->descriptor;
     }
     const bh_plugin_descriptor& descriptor() const { return *descriptor_; }
     const std::string& path() const { return path_; }
 
   private:
     std::string path_;
+    PluginRegistry registry_;
     const bh_plugin_descriptor* descriptor_ = nullptr;
 };
 
@@ -58,7 +59,7 @@ struct LogLine {
 };
 
 // Records everything a plugin tells its host. Any thread may call in, as the ABI allows.
-class FakeHost {
+class FakeHost : public InstanceHost {
   public:
     FakeHost() {
         host_.struct_size = sizeof(bh_host);
@@ -75,6 +76,7 @@ class FakeHost {
             auto* self = static_cast<FakeHost*>(ctx);
             std::lock_guard lock(self->mutex_);
             self->error_ = message;
+            self->pending_error_ = message;
             self->error_detail_ = detail ? detail : "";
             ++self->error_count_;
         };
@@ -87,7 +89,12 @@ class FakeHost {
     FakeHost(const FakeHost&) = delete;  // host_.ctx points at this object
     FakeHost& operator=(const FakeHost&) = delete;
 
-    const bh_host* raw() const { return &host_; }
+    const bh_host* raw() const override { return &host_; }
+    // For the adapter: what set_error said since it last asked. last_error() keeps it for the test.
+    std::string take_error() override {
+        std::lock_guard lock(mutex_);
+        return std::exchange(pending_error_, std::string());
+    }
     void cancel() { cancelled_ = true; }
 
     std::string last_error() const {
@@ -116,6 +123,7 @@ class FakeHost {
     std::atomic<bool> cancelled_{false};
     mutable std::mutex mutex_;
     std::string error_;
+    std::string pending_error_;
     std::string error_detail_;
     int error_count_ = 0;
     std::map<std::string, std::string> variables_;
@@ -281,25 +289,54 @@ struct StreamResult {
 
 // ---- Instance -----------------------------------------------------------------------------------------------------
 
+// Runs `call` (a call through the adapter) and returns the status the plugin returned: BH_OK, or the status of the
+// StageFailure it threw.
+template <class Call>
+bh_status status_of(Call&& call) {
+    try {
+        call();
+        return BH_OK;
+    } catch (const StageFailure& failure) {
+        return failure.error().status;
+    }
+}
+
+inline std::span<const uint8_t> bytes(std::string_view data) {
+    return {reinterpret_cast<const uint8_t*>(data.data()), data.size()};
+}
+
+// An open handle of the adapter, or the status its opening returned.
+template <class Handle>
+class OpenHandle {
+  public:
+    bh_status open_status() const { return open_status_; }
+
+  protected:
+    template <class Open>
+    void open(Open&& opener) {
+        open_status_ = status_of([&] { handle_.emplace(opener()); });
+    }
+    Handle& handle() {
+        if (!handle_) throw std::logic_error("handle is not open");
+        return *handle_;
+    }
+    std::optional<Handle> handle_;
+    bh_status open_status_ = BH_FATAL;
+};
+
 class Instance;
 
 // An open transform stream whose output is collected into a string.
-class TransformStream {
+class TransformStream : public OpenHandle<TransformStreamHandle> {
   public:
     TransformStream(Instance& instance, bh_direction direction);
-    ~TransformStream() { close(); }
+    ~TransformStream() { close(); }  // before sink_ goes: the plugin holds its address until then
     TransformStream(const TransformStream&) = delete;
     TransformStream& operator=(const TransformStream&) = delete;
 
-    bh_status open_status() const { return open_status_; }
-    bh_status write(std::string_view data) {
-        return api_->write(stream_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
-    }
-    bh_status finish() { return api_->finish(stream_); }
-    void close() {
-        if (stream_) api_->close(stream_);
-        stream_ = nullptr;
-    }
+    bh_status write(std::string_view data) { return status_of([&] { handle().write(bytes(data)); }); }
+    bh_status finish() { return status_of([&] { handle().finish(); }); }
+    void close() { handle_.reset(); }
     const std::string& output() const { return output_; }
     // Makes every later bh_output.write return BH_CANCELLED, as the host does when downstream stopped.
     void cancel_output() { output_cancelled_ = true; }
@@ -311,92 +348,60 @@ class TransformStream {
         self->output_.append(reinterpret_cast<const char*>(data), len);
         return BH_OK;
     }
-    const bh_transform_api* api_;
-    bh_output sink_{this, &collect};
     std::string output_;
     bool output_cancelled_ = false;
-    void* stream_ = nullptr;
-    bh_status open_status_ = BH_FATAL;
+    bh_output sink_{this, &collect};
 };
 
 // An open source stream.
-class SourceStream {
+class SourceStream : public OpenHandle<SourceStreamHandle> {
   public:
     explicit SourceStream(Instance& instance);
-    ~SourceStream() { close(); }
     SourceStream(const SourceStream&) = delete;
     SourceStream& operator=(const SourceStream&) = delete;
 
-    bh_status open_status() const { return open_status_; }
-    // One read call: appends what it got to `into`.
+    // One read: appends what it got to `into`; BH_END_OF_STREAM at the end.
     bh_status read(std::string& into, size_t capacity = 64 * 1024) {
         std::string buffer(capacity, '\0');
         size_t len = 0;
-        bh_status status = api_->read(stream_, reinterpret_cast<uint8_t*>(buffer.data()), capacity, &len);
+        bh_status status = status_of([&] {
+            len = handle().read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), capacity));
+        });
         into.append(buffer.data(), len);
-        return status;
+        return status == BH_OK && len == 0 ? BH_END_OF_STREAM : status;
     }
-    void close() {
-        if (stream_) api_->close(stream_);
-        stream_ = nullptr;
-    }
-
-  private:
-    const bh_source_api* api_;
-    void* stream_ = nullptr;
-    bh_status open_status_ = BH_FATAL;
+    void close() { handle_.reset(); }
 };
 
 // An open restore target; abandoned (restore_abort) unless finished.
-class RestoreTarget {
+class RestoreTarget : public OpenHandle<RestoreTargetHandle> {
   public:
     RestoreTarget(Instance& instance, const OptionList& restore_options);
-    ~RestoreTarget() { abort(); }
     RestoreTarget(const RestoreTarget&) = delete;
     RestoreTarget& operator=(const RestoreTarget&) = delete;
 
-    bh_status open_status() const { return open_status_; }
-    bh_status write(std::string_view data) {
-        return api_->restore_write(target_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
-    }
+    bh_status write(std::string_view data) { return status_of([&] { handle().write(bytes(data)); }); }
     bh_status finish() {
-        if (!target_) throw std::logic_error("restore target is not open");
-        return api_->restore_finish(std::exchange(target_, nullptr));
+        if (!handle_ || !handle_->is_open()) throw std::logic_error("restore target is not open");
+        return status_of([&] { handle_->finish(); });
     }
-    void abort() {
-        if (target_) api_->restore_abort(std::exchange(target_, nullptr));
-    }
-
-  private:
-    const bh_source_api* api_;
-    void* target_ = nullptr;
-    bh_status open_status_ = BH_FATAL;
+    void abort() { handle_.reset(); }
 };
 
 // A sink upload; aborted unless committed.
-class Upload {
+class Upload : public OpenHandle<UploadHandle> {
   public:
     Upload(Instance& instance, const std::string& key, const Table& metadata = {});
-    ~Upload() { abort(); }
     Upload(const Upload&) = delete;
     Upload& operator=(const Upload&) = delete;
 
-    bh_status begin_status() const { return begin_status_; }
-    bh_status write(std::string_view data) {
-        return api_->write(upload_, reinterpret_cast<const uint8_t*>(data.data()), data.size());
-    }
+    bh_status begin_status() const { return open_status(); }
+    bh_status write(std::string_view data) { return status_of([&] { handle().write(bytes(data)); }); }
     bh_status commit() {
-        if (!upload_) throw std::logic_error("upload is not open");
-        return api_->commit(std::exchange(upload_, nullptr));
+        if (!handle_ || !handle_->is_open()) throw std::logic_error("upload is not open");
+        return status_of([&] { handle_->commit(); });
     }
-    void abort() {
-        if (upload_) api_->abort(std::exchange(upload_, nullptr));
-    }
-
-  private:
-    const bh_sink_api* api_;
-    void* upload_ = nullptr;
-    bh_status begin_status_ = BH_FATAL;
+    void abort() { handle_.reset(); }
 };
 
 struct ObjectInfo {
@@ -412,10 +417,9 @@ class Instance {
     Instance(const Plugin& plugin, const OptionList& options) : plugin_(plugin) {
         const bh_plugin_descriptor& d = plugin.descriptor();
         OptionValues values(d.options, d.option_count, options);
-        create_status_ = d.create(host_.raw(), values.data(), values.size(), &instance_);
-    }
-    ~Instance() {
-        if (instance_) plugin_.descriptor().destroy(instance_);
+        create_status_ = status_of([&] {
+            handle_.emplace(d, d.name, host_, std::span<const bh_option_value>(values.data(), values.size()));
+        });
     }
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
@@ -424,9 +428,15 @@ class Instance {
     FakeHost& host() { return host_; }
     std::string last_error() const { return host_.last_error(); }
     const bh_plugin_descriptor& descriptor() const { return plugin_.descriptor(); }
+    // The adapter over the created instance, for calls the helpers below do not cover.
+    PluginHandle& handle() {
+        if (!handle_) throw std::logic_error("plugin instance was not created: " + host_.last_error());
+        return *handle_;
+    }
+    // The raw instance, for tests of an ABI entry itself.
     void* raw() const {
-        if (!instance_) throw std::logic_error("plugin instance was not created: " + host_.last_error());
-        return instance_;
+        if (!handle_) throw std::logic_error("plugin instance was not created: " + host_.last_error());
+        return handle_->raw_instance();
     }
 
     // Transform: pushes `input` through a fresh stream in chunks and finishes it.
@@ -476,82 +486,61 @@ class Instance {
 
     // Sink: reads one object to the end (status BH_END_OF_STREAM on success).
     StreamResult read_object(const std::string& key, size_t capacity = 64 * 1024) {
-        const bh_sink_api* api = sink_api();
-        void* reader = nullptr;
         StreamResult result;
-        result.status = api->open_read(raw(), key.c_str(), &reader);
         std::string buffer(capacity, '\0');
-        while (result.status == BH_OK) {
-            size_t len = 0;
-            result.status = api->read(reader, reinterpret_cast<uint8_t*>(buffer.data()), capacity, &len);
-            result.data.append(buffer.data(), len);
-        }
-        if (reader) api->close_read(reader);
+        result.status = status_of([&] {
+            ObjectReaderHandle reader = handle().open_read(key);
+            while (size_t len = reader.read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), capacity)))
+                result.data.append(buffer.data(), len);
+        });
+        if (result.status == BH_OK) result.status = BH_END_OF_STREAM;
         if (result.status != BH_END_OF_STREAM) result.error = last_error();
         return result;
     }
 
     bh_status list(const std::string& prefix, std::vector<ObjectInfo>& out, size_t stop_after = SIZE_MAX) {
-        struct Context {
-            std::vector<ObjectInfo>* out;
-            size_t stop_after;
-        } context{&out, stop_after};
-        auto emit = [](void* ctx, const bh_object_info* info) -> int32_t {
-            auto* c = static_cast<Context*>(ctx);
-            c->out->push_back({info->key, info->size, info->mtime_unix_ms});
-            return c->out->size() >= c->stop_after ? 1 : 0;
-        };
-        return sink_api()->list(raw(), prefix.c_str(), emit, &context);
+        return status_of([&] {
+            handle().list(prefix, [&](const StoredObject& object) {
+                out.push_back({object.key, object.size, object.mtime_unix_ms});
+                return out.size() < stop_after;
+            });
+        });
     }
     bh_status stat(const std::string& key, ObjectInfo& out) {
-        bh_object_info info{};
-        info.struct_size = sizeof info;
-        bh_status status = sink_api()->stat(raw(), key.c_str(), &info);
-        if (status == BH_OK) out = {info.key ? info.key : "", info.size, info.mtime_unix_ms};
-        return status;
+        return status_of([&] {
+            StoredObject object = handle().stat(key);
+            out = {object.key, object.size, object.mtime_unix_ms};
+        });
     }
-    bh_status remove(const std::vector<std::string>& keys) {
-        std::vector<const char*> pointers;
-        for (const std::string& key : keys) pointers.push_back(key.c_str());
-        return sink_api()->remove(raw(), pointers.data(), static_cast<uint32_t>(pointers.size()));
-    }
-
-    const bh_source_api* source_api() const { return checked(descriptor().source, "source"); }
-    const bh_transform_api* transform_api() const { return checked(descriptor().transform, "transform"); }
-    const bh_sink_api* sink_api() const { return checked(descriptor().sink, "sink"); }
+    bh_status remove(const std::vector<std::string>& keys) { return status_of([&] { handle().remove(keys); }); }
 
   private:
-    template <class T>
-    static const T* checked(const T* api, const char* kind) {
-        if (!api) throw std::logic_error(std::string("plugin is not a ") + kind);
-        return api;
-    }
-
     const Plugin& plugin_;
-    FakeHost host_;
-    void* instance_ = nullptr;
+    FakeHost host_;  // outlives the instance
+    std::optional<PluginHandle> handle_;
     bh_status create_status_ = BH_FATAL;
 };
 
-inline TransformStream::TransformStream(Instance& instance, bh_direction direction) : api_(instance.transform_api()) {
-    open_status_ = api_->open(instance.raw(), direction, &sink_, &stream_);
+inline TransformStream::TransformStream(Instance& instance, bh_direction direction) {
+    open([&] { return instance.handle().open_transform(direction, sink_); });
 }
 
-inline SourceStream::SourceStream(Instance& instance) : api_(instance.source_api()) {
-    open_status_ = api_->open(instance.raw(), &stream_);
+inline SourceStream::SourceStream(Instance& instance) {
+    open([&] { return instance.handle().open_source(); });
 }
 
-inline RestoreTarget::RestoreTarget(Instance& instance, const OptionList& restore_options)
-    : api_(instance.source_api()) {
+inline RestoreTarget::RestoreTarget(Instance& instance, const OptionList& restore_options) {
     const bh_plugin_descriptor& d = instance.descriptor();
     OptionValues values(d.restore_options, d.restore_option_count, restore_options);
-    open_status_ = api_->restore_open(instance.raw(), values.data(), values.size(), &target_);
+    open([&] {
+        return instance.handle().open_restore(std::span<const bh_option_value>(values.data(), values.size()));
+    });
 }
 
-inline Upload::Upload(Instance& instance, const std::string& key, const Table& metadata) : api_(instance.sink_api()) {
+inline Upload::Upload(Instance& instance, const std::string& key, const Table& metadata) {
     std::vector<bh_kv> kv;
     for (const auto& [k, v] : metadata) kv.push_back({k.c_str(), v.c_str()});
-    begin_status_ = api_->begin(instance.raw(), key.c_str(), kv.data(), static_cast<uint32_t>(kv.size()), &upload_);
+    open([&] { return instance.handle().begin(key, kv); });
 }
 
 // ---- Static validation (ABI 1.2) ----------------------------------------------------------------------------------
@@ -575,11 +564,10 @@ inline Validation validate(const Plugin& plugin, const OptionList& options,
     OptionValues values(d.options, d.option_count, options);
     for (std::string_view name : deferred) values.defer(name);
     Validation result;
-    if (d.abi_minor < 2 || !d.validate) return result;
-    bh_problem_sink sink{&result, [](void* ctx, const char* option, const char* message) {
-                             static_cast<Validation*>(ctx)->problems.push_back({option ? option : "", message});
-                         }};
-    result.status = d.validate(values.data(), values.size(), &sink);
+    result.status = validate_options(d, std::span<const bh_option_value>(values.data(), values.size()),
+                                     [&](std::string_view option, std::string_view message) {
+                                         result.problems.push_back({std::string(option), std::string(message)});
+                                     });
     return result;
 }
 
@@ -587,7 +575,7 @@ inline Validation validate(const Plugin& plugin, const OptionList& options,
 // milliseconds, STRING: length in bytes, LIST/TABLE: entries), as the host checks it. No entry = no limits.
 inline bool within_limits(const Plugin& plugin, std::string_view name, int64_t measure) {
     const bh_plugin_descriptor& d = plugin.descriptor();
-    if (d.abi_minor < 2 || !d.limits) return true;
+    if (!built_for_abi_minor(d, 2) || !d.limits) return true;
     for (uint32_t i = 0; i < d.limit_count; ++i) {
         const bh_option_limits& limit = d.limits[i];
         if (name != limit.option) continue;

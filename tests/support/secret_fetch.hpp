@@ -1,4 +1,4 @@
-// Creates a secret plugin instance through the C ABI and fetches it once, collecting every field it emits. Header-only,
+// Creates a secret plugin instance through the adapter and fetches it once, collecting every field it emits. Header-only,
 // on top of plugin_harness.hpp, for the tests of secret-* plugins.
 //
 //   backhaul::harness::SecretFetch r = backhaul::harness::fetch_secret(plugin, {{"path", "/etc/db.secret"}});
@@ -24,10 +24,11 @@ inline SecretFetch fetch_secret(const Plugin& plugin, const OptionList& options)
     SecretFetch result;
     result.status = instance.create_status();
     if (result.status == BH_OK) {
-        auto emit = [](void* ctx, const char* name, const char* value, size_t len) {
-            (*static_cast<std::map<std::string, std::string>*>(ctx))[name] = std::string(value, len);
-        };
-        result.status = plugin.descriptor().secret->fetch(instance.raw(), emit, &result.fields);
+        result.status = status_of([&] {
+            instance.handle().fetch([&](std::string_view name, std::string_view value) {
+                result.fields[std::string(name)] = std::string(value);
+            });
+        });
     }
     if (result.status != BH_OK) result.error = instance.last_error();
     for (const LogLine& line : instance.host().log()) result.log += line.message + "\n";

@@ -186,12 +186,11 @@ inline std::string run_refusal(const LoadedPlugin& plugin, const std::string& te
         return std::string("the host refused the options: ") + error.what();
     }
     harness::FakeHost host;
-    void* instance = nullptr;
-    const bh_status status = plugin.descriptor->create(host.raw(), bound.data(), bound.size(), &instance);
-    if (status == BH_OK) {
-        plugin.descriptor->destroy(instance);
-        return "";
-    }
+    const bh_status status = harness::status_of([&] {
+        PluginHandle created(*plugin.descriptor, std::string(plugin.name()), host,
+                             std::span<const bh_option_value>(bound.data(), bound.size()));
+    });
+    if (status == BH_OK) return "";
     return "create returned status " + std::to_string(status) + ": " + host.last_error();
 }
 

@@ -1,11 +1,11 @@
 #include "engine/backup_verify.hpp"
 
 #include <memory>
+#include <optional>
 
 #include "engine/backup_catalog.hpp"
 #include "engine/backup_manifest.hpp"
 #include "engine/pipeline_stages.hpp"
-#include "engine/plugin_stream.hpp"
 #include "engine/sink_store.hpp"
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
@@ -25,17 +25,11 @@ struct ObjectDigest {
 ObjectDigest digest_object(const PipelinePlan& plan, const ValueResolver& secrets, const std::string& key) {
     RunControl control;
     std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, control);
-    const bh_sink_api& api = *sink->descriptor().sink;
-    void* raw = nullptr;
-    bh_status status = api.open_read(sink->handle(), key.c_str(), &raw);
-    if (status != BH_OK) throw RunError(sink->error_line(status, "read '" + key + "'"));
-    std::unique_ptr<void, void (*)(void*)> reader(raw, api.close_read);
+    ObjectReaderHandle reader = sink->open_read(key);
     ObjectDigest digest;
     Sha256 hash;
     std::vector<uint8_t> buffer(kChunkSize);
-    for (;;) {
-        size_t len = read_from(*sink, control, api.read, reader.get(), buffer);
-        if (len == 0) break;
+    while (size_t len = reader.read(buffer)) {
         hash.update(std::span<const uint8_t>(buffer.data(), len));
         digest.bytes += len;
     }
@@ -76,17 +70,18 @@ VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const Val
         throw RunError(prefix + "invalid manifest '" + manifest_key(result.key) + "': " + e.what());
     }
 
-    const bh_sink_api& api = *sink.descriptor().sink;
-    void* raw = nullptr;
-    bh_status status = api.open_read(sink.handle(), result.key.c_str(), &raw);
-    if (status != BH_OK) throw RunError(prefix + sink.error_line(status, "read"));
-    std::unique_ptr<void, void (*)(void*)> reader(raw, api.close_read);
+    std::optional<ObjectReaderHandle> reader;
+    try {
+        reader.emplace(sink.open_read(result.key));
+    } catch (const StageFailure& e) {
+        throw RunError(prefix + e.what());
+    }
 
     Sha256 hash;
     StreamEnds ends;
     ends.producer_label = sink.label();
     ends.read = [&](std::span<uint8_t> buffer) {
-        size_t n = read_from(sink, control, api.read, reader.get(), buffer);
+        size_t n = reader->read(buffer);
         hash.update(std::span<const uint8_t>(buffer.data(), n));
         return n;
     };
@@ -103,10 +98,11 @@ VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const Val
     if (streamed.complete && !control.cancelled()) {
         stored.sha256 = hash.hex_digest();
     } else {
-        std::string error = control.error().value_or("verify did not complete");
-        // An interruption or a failing sink read says nothing about the backup: report it as it is.
-        if (error.rfind(sink.label(), 0) == 0 || error.rfind("interrupted by", 0) == 0) throw RunError(prefix + error);
-        decode_error = error;
+        const RunFailure failure = control.failure().value_or(RunFailure{"verify did not complete", std::nullopt, false});
+        // An interruption (signal, timeout) or a failing sink read says nothing about the backup: report it as it is.
+        const bool sink_failed = failure.stage && failure.stage->kind == BH_KIND_SINK;
+        if (failure.interrupted || sink_failed) throw RunError(prefix + failure.message);
+        decode_error = failure.message;
         stored = digest_object(plan, secrets, result.key);
     }
     if (stored.bytes != manifest.stored_bytes)

@@ -26,10 +26,10 @@ namespace {
 
 std::string stage_name(const StagePlan& stage) { return stage.spec->label + " (" + stage.spec->plugin + ")"; }
 
-// A plugin's error line starts with its stage label, which the check line already shows.
-std::string without_label(const std::string& message, const std::string& stage) {
-    if (message.rfind(stage + ": ", 0) == 0) return message.substr(stage.size() + 2);
-    return message;
+// Why a step failed, for a check line that already shows the stage: a plugin's failure without its stage label.
+std::string reason(const std::exception& e) {
+    if (const auto* failure = dynamic_cast<const StageFailure*>(&e)) return failure->error().message;
+    return e.what();
 }
 
 class CheckRecorder {
@@ -39,7 +39,7 @@ public:
 
     void add(const std::string& stage, const std::string& name, CheckStatus status, const std::string& detail,
              const std::string& fix = "") {
-        CheckResult result{stage, Log::scrub(name), status, Log::scrub(without_label(detail, stage)), Log::scrub(fix)};
+        CheckResult result{stage, Log::scrub(name), status, Log::scrub(detail), Log::scrub(fix)};
         report_.results.push_back(result);
         if (on_result_) on_result_(report_.results.back());
     }
@@ -98,25 +98,19 @@ enum class PluginCheck { absent, passed, failed };
 // Runs the plugin's own `check` entry, if it has one.
 PluginCheck run_plugin_check(PluginInstance& instance, const std::string& stage, CheckRecorder& recorder,
                              const std::string& probe = "") {
-    auto entry = instance.plugin().check_entry();
-    if (!entry) return PluginCheck::absent;
-    struct Context {
-        CheckRecorder& recorder;
-        const std::string& stage;
-        bool reported_failure = false;
-    } context{recorder, stage};
-    auto result = [](void* ctx, const char* name, int32_t ok, const char* detail, const char* fix) {
-        auto& c = *static_cast<Context*>(ctx);
-        if (!ok) c.reported_failure = true;
-        c.recorder.add(c.stage, name ? name : "check", ok ? CheckStatus::passed : CheckStatus::failed,
-                       detail ? detail : "", fix ? fix : "");
-    };
-    const bh_check_sink sink{&context, result, probe.empty() ? nullptr : probe.c_str()};
-    bh_status status = entry(instance.handle(), &sink);
-    // A plugin that fails without saying what failed still fails the check.
-    if (status != BH_OK && !context.reported_failure)
-        recorder.fail(stage, "live check", instance.error_line(status, "check"), "");
-    return status == BH_OK && !context.reported_failure ? PluginCheck::passed : PluginCheck::failed;
+    if (!instance.has_check()) return PluginCheck::absent;
+    bool reported_failure = false;
+    try {
+        instance.check_live(probe, [&](const PluginCheckLine& line) {
+            if (!line.ok) reported_failure = true;
+            recorder.add(stage, line.name, line.ok ? CheckStatus::passed : CheckStatus::failed, line.detail, line.fix);
+        });
+    } catch (const StageFailure& e) {
+        // A plugin that fails without saying what failed still fails the check.
+        if (!reported_failure) recorder.fail(stage, "live check", e.error().message, "");
+        return PluginCheck::failed;
+    }
+    return reported_failure ? PluginCheck::failed : PluginCheck::passed;
 }
 
 // A small buffer that compresses somewhat and is not all alike, so encoders do real work.
@@ -154,18 +148,15 @@ std::string transform_stream(PluginInstance& transform, bh_direction direction, 
 
 // A decode stream the plugin refuses as configured (encrypt-age without an identity on a backup-only host) is not a
 // failure: backups do not decode. Its message says what restores would need.
-std::optional<std::string> decode_refused(PluginInstance& transform) {
-    const bh_transform_api& api = *transform.descriptor().transform;
-    bh_output discard{nullptr, [](void*, const uint8_t*, size_t) -> bh_status { return BH_OK; }};
-    void* stream = nullptr;
-    bh_status status = api.open(transform.handle(), BH_DECODE, &discard, &stream);
-    if (status == BH_OK) {
-        api.close(stream);
+std::optional<StageError> decode_refused(PluginInstance& transform) {
+    const bh_output discard{nullptr, [](void*, const uint8_t*, size_t) -> bh_status { return BH_OK; }};
+    try {
+        transform.open_transform(BH_DECODE, discard);  // closed again at once
         return std::nullopt;
+    } catch (const StageFailure& e) {
+        if (e.error().status != BH_INVALID_CONFIG) throw;
+        return e.error();
     }
-    std::string message = transform.error_line(status, "open a decode stream");
-    if (status != BH_INVALID_CONFIG) throw RunError(message);
-    return message;
 }
 
 void check_transform(PluginInstance& transform, const std::string& stage, CheckRecorder& recorder) {
@@ -181,10 +172,10 @@ void check_transform(PluginInstance& transform, const std::string& stage, CheckR
         return;
     }
     try {
-        if (std::optional<std::string> refused = decode_refused(transform)) {
+        if (std::optional<StageError> refused = decode_refused(transform)) {
             recorder.pass(stage, name,
-                          "encoded to " + human_bytes(encoded.size()) + "; decode not checked: " +
-                              without_label(*refused, transform.label()) + " (needed only for restore and verify)");
+                          "encoded to " + human_bytes(encoded.size()) + "; decode not checked: " + refused->message +
+                              " (needed only for restore and verify)");
             return;
         }
         std::string decoded = transform_stream(transform, BH_DECODE, encoded);
@@ -216,7 +207,7 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
     try {
         store.put(key, payload);
     } catch (const std::exception& e) {
-        recorder.fail(stage, "write probe object " + shown, e.what(),
+        recorder.fail(stage, "write probe object " + shown, reason(e),
                       "backups need to create objects under '" + pipeline_key_matcher(plan).prefix() +
                           "': check the sink's permissions, path and free space");
         return;
@@ -232,7 +223,7 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
         else
             recorder.pass(stage, "read it back", "identical");
     } catch (const std::exception& e) {
-        recorder.fail(stage, "read it back", e.what(), "restore and verify need to read objects: check permissions");
+        recorder.fail(stage, "read it back", reason(e), "restore and verify need to read objects: check permissions");
     }
 
     try {
@@ -245,7 +236,7 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
         else
             recorder.pass(stage, "stat it", info.size >= 0 ? std::to_string(info.size) + " bytes" : "size unknown");
     } catch (const std::exception& e) {
-        recorder.fail(stage, "stat it", e.what(), "check the sink's permission to read object metadata");
+        recorder.fail(stage, "stat it", reason(e), "check the sink's permission to read object metadata");
     }
 
     // The probe's own key as the prefix: one short listing whatever else the bucket holds.
@@ -261,7 +252,7 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
             recorder.fail(stage, "list finds it", "the listing does not show the object just committed",
                           "list, verify --latest and retention rely on listings: check the sink's list permission");
     } catch (const std::exception& e) {
-        recorder.fail(stage, "list finds it", e.what(),
+        recorder.fail(stage, "list finds it", reason(e),
                       "list, verify --latest and retention need to list objects: grant the list permission");
     }
 
@@ -277,7 +268,7 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
             SinkStore(*cleanup).remove({key});
         }
     } catch (const std::exception& e) {
-        recorder.fail(stage, "remove it", e.what(),
+        recorder.fail(stage, "remove it", reason(e),
                       "delete " + shown + " by hand; retention (prune) needs this permission too");
         return;
     }
@@ -343,7 +334,7 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
                           std::to_string(fields.size()) + " field(s): " + (names.empty() ? "none" : names));
         } catch (const std::exception& e) {
             failed_secrets.insert(id);
-            recorder.fail(stage, "fetch secret '" + id + "'", e.what(),
+            recorder.fail(stage, "fetch secret '" + id + "'", reason(e),
                           "check [secrets." + id + "]'s options and that this host may read that secret");
         }
         stop_if_interrupted(control);
@@ -359,7 +350,7 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
                 recorder.not_checked(stage_name(stage), "set up",
                                      "needs secret '" + *missing + "', which could not be fetched");
             else
-                recorder.fail(stage_name(stage), "set up", e.what(),
+                recorder.fail(stage_name(stage), "set up", reason(e),
                               "check the stage's options (backhaul plugins describe " + stage.spec->plugin + ")");
             return nullptr;
         }
@@ -411,7 +402,7 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
                 recorder.not_checked(stage, "send a test event",
                                      "needs secret '" + *missing + "', which could not be fetched");
             else
-                recorder.fail(stage, "send a test event", e.what(),
+                recorder.fail(stage, "send a test event", reason(e),
                               "check the notifier's options and that this host can reach it; failure "
                               "notifications of real runs would be lost the same way");
         }

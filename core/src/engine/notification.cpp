@@ -38,8 +38,7 @@ void deliver(const NotifierPlan& notifier, const ValueResolver& resolver, const 
     event.shrunken = outcome.shrunken ? 1 : 0;
     event.shrink_baseline_raw_bytes = outcome.shrunken ? static_cast<int64_t>(outcome.shrunken->baseline_raw_bytes) : 0;
     event.untouched_objects = static_cast<int64_t>(outcome.untouched_objects);
-    bh_status status = instance->descriptor().notifier->notify(instance->handle(), &event);
-    if (status != BH_OK) throw RunError(instance->error_line(status, "notify"));
+    instance->notify(event);
     Log::debug(notifier_label(notifier) + ": notified (" + event.outcome + ")");
 }
 
@@ -47,10 +46,10 @@ void notify_one(const NotifierPlan& notifier, const ValueResolver& resolver, con
     const std::string label = notifier_label(notifier);
     try {
         deliver(notifier, resolver, outcome, outcome.success ? "success" : "failure");
+    } catch (const StageFailure& e) {
+        Log::warn("notification failed (the run's outcome is unchanged): " + e.error().line());
     } catch (const std::exception& e) {
-        std::string message = e.what();
-        if (message.rfind(label, 0) != 0) message = label + ": " + message;
-        Log::warn("notification failed (the run's outcome is unchanged): " + message);
+        Log::warn("notification failed (the run's outcome is unchanged): " + label + ": " + e.what());
     }
 }
 
@@ -67,10 +66,11 @@ void send_notifications(const std::vector<NotifierPlan>& notifiers, const ValueR
 }
 
 void send_test_notification(const NotifierPlan& notifier, const ValueResolver& resolver, const std::string& pipeline) {
-    if (notifier.stage.plugin->descriptor->abi_minor < 2)
-        throw RunError(notifier_label(notifier) + ": built for plugin ABI 1." +
-                       std::to_string(notifier.stage.plugin->descriptor->abi_minor) +
-                       ", which has no test event; not sent");
+    const uint32_t minor = notifier.stage.plugin->descriptor->abi_minor;
+    if (minor < 2)
+        throw StageFailure(StageError{notifier_label(notifier), BH_KIND_NOTIFIER, "notify", BH_FATAL,
+                                      "built for plugin ABI 1." + std::to_string(minor) +
+                                          ", which has no test event; not sent"});
     RunOutcome outcome;
     outcome.pipeline = pipeline;
     outcome.started = outcome.finished = std::chrono::system_clock::now();

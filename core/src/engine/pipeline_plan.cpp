@@ -4,6 +4,7 @@
 
 #include "config/option_binding.hpp"
 #include "errors.hpp"
+#include "loader/plugin_handle.hpp"
 
 namespace backhaul {
 
@@ -51,33 +52,23 @@ StagePlan resolve_stage(const StageSpec& stage, const PluginRegistry& registry, 
 // The plugin's validate entry (ABI 1.2) on the bound options; each problem it reports at its option's value, or at
 // the stage's table for the stage as a whole (or an option the file does not set).
 void run_plugin_validate(const StagePlan& stage, const BoundOptions& bound, ConfigProblems& problems) {
-    const auto validate = stage.plugin->validate_entry();
-    if (!validate) return;
-    struct Sink {
-        const StagePlan* stage;
-        ConfigProblems* problems;
-    } sink{&stage, &problems};
-    const bh_problem_sink problem_sink{&sink, [](void* ctx, const char* option, const char* message) {
-                                           auto& s = *static_cast<Sink*>(ctx);
-                                           const StageSpec& spec = *s.stage->spec;
-                                           const std::string stage_name =
-                                               spec.label + " (" + std::string(s.stage->plugin->name()) + ")";
-                                           const std::string text = message ? message : "invalid configuration";
-                                           if (option) {
-                                               for (const OptionEntry& entry : spec.options) {
-                                                   if (entry.name != option) continue;
-                                                   s.problems->add(position_of(*entry.value, spec.where.file),
-                                                                   stage_name + ": option '" + option + "': " + text);
-                                                   return;
-                                               }
-                                               s.problems->add(spec.where,
-                                                               stage_name + ": option '" + option + "': " + text);
-                                               return;
-                                           }
-                                           s.problems->add(spec.where, stage_name + ": " + text);
-                                       }};
+    const StageSpec& spec = *stage.spec;
+    const std::string stage_name = spec.label + " (" + std::string(stage.plugin->name()) + ")";
     const std::vector<bh_option_value> values = bound.validate_values();
-    validate(values.data(), static_cast<uint32_t>(values.size()), &problem_sink);
+    validate_options(*stage.plugin->descriptor, values, [&](std::string_view option, std::string_view message) {
+        const std::string text(message);
+        if (option.empty()) {
+            problems.add(spec.where, stage_name + ": " + text);
+            return;
+        }
+        const std::string about = stage_name + ": option '" + std::string(option) + "': " + text;
+        for (const OptionEntry& entry : spec.options) {
+            if (entry.name != option) continue;
+            problems.add(position_of(*entry.value, spec.where.file), about);
+            return;
+        }
+        problems.add(spec.where, about);
+    });
 }
 
 void check_options(const StagePlan& stage, const ValueResolver& resolver, ConfigProblems& problems) {

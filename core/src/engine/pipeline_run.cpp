@@ -16,7 +16,6 @@
 #include "engine/plugin_instance.hpp"
 #include "engine/backup_manifest.hpp"
 #include "engine/pipeline_stages.hpp"
-#include "engine/plugin_stream.hpp"
 #include "engine/sink_store.hpp"
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
@@ -116,13 +115,8 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
 
     PluginInstance& source = *stages.source;
     PluginInstance& sink = *stages.sink;
-    const bh_source_api& source_api = *source.descriptor().source;
-    const bh_sink_api& sink_api = *sink.descriptor().sink;
 
-    void* raw_stream = nullptr;
-    bh_status status = source_api.open(source.handle(), &raw_stream);
-    if (status != BH_OK) throw RunError(source.error_line(status, "open"));
-    std::unique_ptr<void, void (*)(void*)> source_stream(raw_stream, source_api.close);
+    SourceStreamHandle source_stream = source.open_source();
     if (auto expected = parse_expected_bytes(source.host().variables())) progress.expected_raw_bytes = *expected;
 
     std::map<std::string, std::string> variables = key_variables(plan, stages);
@@ -161,25 +155,22 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     } marker_cleanup{plan, secrets, result};
 
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
-    void* raw_upload = nullptr;
-    status = sink_api.begin(sink.handle(), result.key.c_str(), metadata, 1, &raw_upload);
-    if (status != BH_OK) throw RunError(sink.error_line(status, "begin '" + result.key + "'"));
     // Until commit, any way out of this function aborts the upload.
-    std::unique_ptr<void, void (*)(void*)> upload(raw_upload, sink_api.abort);
+    UploadHandle upload = sink.begin(result.key, metadata);
 
     // Hashed on the consumer thread as the bytes go to the sink: the manifest's checksum costs no second read.
     Sha256 stored_hash;
     StreamEnds ends;
     ends.producer_label = source.label();
     ends.read = [&](std::span<uint8_t> buffer) {
-        size_t n = read_from(source, control, source_api.read, source_stream.get(), buffer);
+        size_t n = source_stream.read(buffer);
         progress.raw_bytes += n;
         return n;
     };
     ends.consumer_label = sink.label();
     ends.write = [&](std::span<const uint8_t> data) {
         stored_hash.update(data);
-        check_stream_call(sink, control, sink_api.write(upload.get(), data.data(), data.size()), "write");
+        upload.write(data);
         progress.stored_bytes += data.size();
     };
 
@@ -187,14 +178,14 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     StreamResult streamed = run_stream(control, ends, stages.transform_chain(false), BH_ENCODE);
     result.raw_bytes = streamed.bytes_read;
     result.stored_bytes = streamed.bytes_written;
-    source_stream.reset();  // reaps the producer before we decide
+    source_stream.close();  // reaps the producer before we decide
 
     if (!streamed.complete || control.cancelled()) {
-        upload.reset();  // abort
+        upload.abort();
         throw_first_error(control, "backup did not complete");
     }
     if (streamed.bytes_read == 0 && !plan.spec.allow_empty) {
-        upload.reset();
+        upload.abort();
         throw RunError(source.label() +
                        ": produced no data (0 bytes), which is treated as a failure; nothing committed (set "
                        "allow_empty = true if an empty backup is expected)");
@@ -220,8 +211,7 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     // From here to the manifest, a signal or the timeout waits: a commit request that was sent is seen through, so
     // the log never says "nothing committed" about committed data. (SIGKILL cannot wait; the marker covers it.)
     CommitShield shield(control);
-    status = sink_api.commit(upload.release());
-    if (status != BH_OK) throw RunError(sink.error_line(status, "commit '" + result.key + "'"));
+    upload.commit();
     result.data_committed = true;
     manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
     manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
@@ -296,61 +286,44 @@ RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const V
     PipelineStages stages = create_stages(plan, secrets, control,
                                           request.output ? StageSelection::without_source : StageSelection::all);
     PluginInstance& sink = *stages.sink;
-    const bh_sink_api& sink_api = *sink.descriptor().sink;
 
     // The target first: a bad restore option should fail before anything is downloaded.
     std::unique_ptr<OutputFile> file;
-    std::unique_ptr<void, void (*)(void*)> target(nullptr, [](void*) {});
+    std::optional<RestoreTargetHandle> target;
     if (request.output) {
         file = std::make_unique<OutputFile>(*request.output);
     } else {
         PluginInstance& source = *stages.source;
-        const bh_source_api& api = *source.descriptor().source;
         const bh_plugin_descriptor& d = source.descriptor();
         // The plugin's restore limits too: its restore() relies on them (ABI 1.2), as create on its limits.
         BoundOptions options = bind_cli_options(request.target_options, d.name, d.restore_options,
                                                 d.restore_option_count, source.plugin().restore_limits());
-        void* raw_target = nullptr;
-        bh_status status = api.restore_open(source.handle(), options.data(), options.size(), &raw_target);
-        if (status != BH_OK) throw RunError(source.error_line(status, "restore"));
-        target = std::unique_ptr<void, void (*)(void*)>(raw_target, api.restore_abort);
+        target.emplace(source.open_restore(std::span<const bh_option_value>(options.data(), options.size())));
     }
 
-    void* raw_reader = nullptr;
-    bh_status status = sink_api.open_read(sink.handle(), request.key.c_str(), &raw_reader);
-    if (status != BH_OK) throw RunError(sink.error_line(status, "read '" + request.key + "'"));
-    std::unique_ptr<void, void (*)(void*)> reader(raw_reader, sink_api.close_read);
+    ObjectReaderHandle reader = sink.open_read(request.key);
 
     StreamEnds ends;
     ends.producer_label = sink.label();
-    ends.read = [&](std::span<uint8_t> buffer) {
-        return read_from(sink, control, sink_api.read, reader.get(), buffer);
-    };
+    ends.read = [&](std::span<uint8_t> buffer) { return reader.read(buffer); };
     if (file) {
         ends.consumer_label = "restore";
         ends.write = [&](std::span<const uint8_t> data) { file->write(data); };
     } else {
         PluginInstance& source = *stages.source;
         ends.consumer_label = source.label();
-        ends.write = [&](std::span<const uint8_t> data) {
-            check_stream_call(source, control,
-                              source.descriptor().source->restore_write(target.get(), data.data(), data.size()),
-                              "restore");
-        };
+        ends.write = [&](std::span<const uint8_t> data) { target->write(data); };
     }
 
     Log::info("restoring '" + request.key + "'");
     StreamResult streamed = run_stream(control, ends, stages.transform_chain(true), BH_DECODE);
-    reader.reset();
+    reader.close();
     if (!streamed.complete || control.cancelled()) throw_first_error(control, "restore did not complete");
 
-    if (file) {
+    if (file)
         file->commit();
-    } else {
-        PluginInstance& source = *stages.source;
-        status = source.descriptor().source->restore_finish(target.release());
-        if (status != BH_OK) throw RunError(source.error_line(status, "restore"));
-    }
+    else
+        target->finish();
     return RestoreResult{streamed.bytes_read, streamed.bytes_written};
 }
 

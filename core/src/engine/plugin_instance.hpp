@@ -1,47 +1,39 @@
-// One created plugin instance, owned RAII-style: created from bound options, destroyed with the object.
+// One created plugin instance of a run: its bound options, its bh_host (StageHost) and the typed adapter over its C
+// ABI (PluginHandle), created together and destroyed in reverse order (the plugin's destroy first).
 #pragma once
 
 #include <string>
-#include <string_view>
 
 #include <backhaul/plugin_abi.h>
 
 #include "config/option_binding.hpp"
 #include "engine/stage_host.hpp"
+#include "loader/plugin_handle.hpp"
 #include "loader/plugin_registry.hpp"
 
 namespace backhaul {
 
-class PluginInstance {
+namespace detail {
+// Base-from-member: the options and the host exist before the PluginHandle base calls create with them.
+struct InstanceParts {
+    BoundOptions options;
+    StageHost host;
+};
+}  // namespace detail
+
+class PluginInstance : private detail::InstanceParts, public PluginHandle {
 public:
     // Calls the plugin's create(). Throws ConfigError at the stage's table if the plugin refuses its options
-    // (BH_INVALID_CONFIG), else RunError "label: message" if it fails (including a throwing constructor).
+    // (BH_INVALID_CONFIG), else StageFailure if it fails (including a throwing constructor).
     PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options,
                    const RunControl& control);
-    ~PluginInstance();
-    PluginInstance(const PluginInstance&) = delete;
-    PluginInstance& operator=(const PluginInstance&) = delete;
 
-    void* handle() const { return instance_; }
-    const bh_plugin_descriptor& descriptor() const { return *plugin_.descriptor; }
     const LoadedPlugin& plugin() const { return plugin_; }
-    StageHost& host() { return host_; }
-    const std::string& label() const { return host_.label(); }
-    const BoundOptions& options() const { return options_; }
-
-    // The one-line error for a failed call: "label: <plugin's message>" or, if the plugin said nothing,
-    // "label: <what> failed (<status>)".
-    std::string error_line(bh_status status, std::string_view what);
-    // Throws RunError(error_line(...)) unless status is BH_OK.
-    void check(bh_status status, std::string_view what);
+    StageHost& host() { return InstanceParts::host; }
+    const BoundOptions& options() const { return InstanceParts::options; }
 
 private:
     const LoadedPlugin& plugin_;
-    BoundOptions options_;
-    StageHost host_;
-    void* instance_ = nullptr;
 };
-
-std::string status_name(bh_status status);
 
 }  // namespace backhaul

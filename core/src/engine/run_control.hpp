@@ -8,7 +8,16 @@
 #include <optional>
 #include <string>
 
+#include "loader/plugin_handle.hpp"
+
 namespace backhaul {
+
+// Why a run stopped: the first error, as a value.
+struct RunFailure {
+    std::string message;              // the one line reported: "transform[0] (compress-gzip): invalid gzip data"
+    std::optional<StageError> stage;  // the plugin call that failed, when it was one
+    bool interrupted = false;         // a stop from outside the run: a signal or the timeout (interrupt())
+};
 
 class RunControl {
 public:
@@ -16,11 +25,13 @@ public:
 
     // Records `message` as the run's error if it is the first one, then cancels every stage. Later errors are
     // consequences (a stage seeing its neighbour stop) and are dropped. Thread-safe.
-    void fail(const std::string& message) {
+    void fail(const std::string& message) { fail(RunFailure{message, std::nullopt, false}); }
+    void fail(const StageError& error) { fail(RunFailure{error.line(), error, false}); }
+    void fail(RunFailure failure) {
         std::vector<std::function<void()>> callbacks;
         {
             std::lock_guard lock(mutex_);
-            if (!error_) error_ = message;
+            if (!failure_) failure_ = std::move(failure);
             if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
             callbacks.swap(on_cancel_);
         }
@@ -38,7 +49,7 @@ public:
                 return;
             }
         }
-        fail(message);
+        fail(RunFailure{message, std::nullopt, true});
     }
 
     // See CommitShield.
@@ -53,7 +64,7 @@ public:
             std::lock_guard lock(mutex_);
             if (--shields_ == 0) deferred.swap(deferred_);
         }
-        if (deferred) fail(*deferred);
+        if (deferred) fail(RunFailure{*deferred, std::nullopt, true});
     }
 
     // Called as a shield comes down, to hand over stops that are in flight (SignalWatch). Set it before the run
@@ -79,15 +90,21 @@ public:
         on_cancel_.clear();
     }
 
+    // The first error's line.
     std::optional<std::string> error() const {
         std::lock_guard lock(mutex_);
-        return error_;
+        if (!failure_) return std::nullopt;
+        return failure_->message;
+    }
+    std::optional<RunFailure> failure() const {
+        std::lock_guard lock(mutex_);
+        return failure_;
     }
 
 private:
     std::atomic<bool> cancelled_{false};
     mutable std::mutex mutex_;
-    std::optional<std::string> error_;
+    std::optional<RunFailure> failure_;
     std::vector<std::function<void()>> on_cancel_;
     int shields_ = 0;
     std::function<void()> settle_;

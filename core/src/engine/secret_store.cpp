@@ -43,19 +43,18 @@ std::vector<std::string> SecretStore::fetch(const PipelinePlan& plan, size_t ind
     ValidationResolver env_only({});
     const StagePlan& stage = plan.secrets.at(index);
     const std::string& id = plan.spec.secrets.at(index).first;
-    const bh_plugin_descriptor& d = *stage.plugin->descriptor;
     PluginInstance instance(*stage.plugin, *stage.spec, bind_stage_options(stage, env_only), control);
     for (const std::string& s : instance.options().secret_values()) Log::add_secret(s);
     std::map<std::string, std::string> fetched;
-    auto emit = [](void* ctx, const char* name, const char* value, size_t len) {
-        std::string& slot = (*static_cast<std::map<std::string, std::string>*>(ctx))[name];
-        slot.assign(value, len);
-        Log::add_secret(slot);
-    };
-    bh_status status = d.secret->fetch(instance.handle(), emit, &fetched);
-    if (status != BH_OK) {
+    try {
+        instance.fetch([&](std::string_view name, std::string_view value) {
+            std::string& slot = fetched[std::string(name)];
+            slot.assign(value);
+            Log::add_secret(slot);
+        });
+    } catch (...) {
         for (auto& [name, value] : fetched) secure_wipe(value);
-        instance.check(status, "fetch");
+        throw;
     }
     std::vector<std::string> names;
     auto& fields = fields_[id];

@@ -11,17 +11,11 @@
 
 namespace backhaul {
 
-struct StoredObject {
-    std::string key;
-    int64_t size = -1;          // -1 if the sink does not know
-    int64_t mtime_unix_ms = 0;  // 0 if the sink does not know
-};
-
 class SinkStore {
 public:
-    explicit SinkStore(PluginInstance& sink) : sink_(sink), api_(*sink.descriptor().sink) {}
+    explicit SinkStore(PluginInstance& sink) : sink_(sink) {}
 
-    // Every committed object whose key starts with `prefix`. Throws RunError.
+    // Every committed object whose key starts with `prefix`. Failures throw StageFailure (a RunError).
     std::vector<StoredObject> list(const std::string& prefix);
     // The object's size and time as the sink's stat reports them. Throws RunError naming the key.
     StoredObject stat(const std::string& key);
@@ -36,7 +30,6 @@ public:
 
 private:
     PluginInstance& sink_;
-    const bh_sink_api& api_;
 };
 
 }  // namespace backhaul

@@ -1,5 +1,6 @@
 #include "engine/stage_host.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "util/log.hpp"
@@ -14,7 +15,13 @@ StageHost::StageHost(std::string label, const RunControl& control)
 
 std::string StageHost::take_error() {
     std::lock_guard lock(mutex_);
-    return std::exchange(error_, std::string());
+    if (errors_.empty()) return {};
+    auto mine = std::find_if(errors_.begin(), errors_.end(),
+                             [](const PendingError& e) { return e.thread == std::this_thread::get_id(); });
+    auto taken = mine != errors_.end() ? mine : errors_.end() - 1;
+    std::string message = std::move(taken->message);
+    errors_.erase(taken);
+    return message;
 }
 
 std::map<std::string, std::string> StageHost::variables() const {
@@ -35,8 +42,10 @@ void StageHost::set_error(void* ctx, const char* message, const char* detail) {
     for (char& c : line)
         if (c == '\n' || c == '\r') c = ' ';
     if (detail && *detail) Log::write(BH_LOG_DEBUG, self->label_, detail);
+    const std::thread::id thread = std::this_thread::get_id();
     std::lock_guard lock(self->mutex_);
-    self->error_ = std::move(line);
+    std::erase_if(self->errors_, [&](const PendingError& e) { return e.thread == thread; });
+    self->errors_.push_back({thread, std::move(line)});
 }
 
 void StageHost::set_variable(void* ctx, const char* name, const char* value) {

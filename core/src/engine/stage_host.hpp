@@ -5,25 +5,30 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <backhaul/plugin_abi.h>
 
 #include "engine/run_control.hpp"
+#include "loader/plugin_handle.hpp"
 
 namespace backhaul {
 
-class StageHost {
+class StageHost : public InstanceHost {
 public:
     // `label` names the stage in logs and errors, e.g. "source (source-command)". `control` outlives this object.
     StageHost(std::string label, const RunControl& control);
     StageHost(const StageHost&) = delete;
     StageHost& operator=(const StageHost&) = delete;
 
-    const bh_host* raw() const { return &host_; }
+    const bh_host* raw() const override { return &host_; }
     const std::string& label() const { return label_; }
 
-    // The message of the last set_error call (already scrubbed), and forgets it. "" if none.
-    std::string take_error();
+    // The message of the last set_error call made on the calling thread (already scrubbed), and forgets it; if that
+    // thread made none, the latest one of any thread. "" if none. Per thread because the streams of one instance
+    // may fail at once on their own threads, and each call must report its own error.
+    std::string take_error() override;
     std::map<std::string, std::string> variables() const;
 
 private:
@@ -35,8 +40,12 @@ private:
     std::string label_;
     const RunControl& control_;
     bh_host host_;
+    struct PendingError {
+        std::thread::id thread;
+        std::string message;
+    };
     mutable std::mutex mutex_;
-    std::string error_;
+    std::vector<PendingError> errors_;  // not yet taken, oldest first; at most one per thread
     std::map<std::string, std::string> variables_;
 };
 

@@ -24,14 +24,11 @@ struct QueueOutput {
     }
 };
 
+// The output lives on the heap: the plugin keeps its address until the stream is closed, which the member order
+// ensures happens first.
 struct OpenTransform {
-    PluginInstance* instance;
     std::unique_ptr<QueueOutput> output;
-    void* stream = nullptr;
-
-    ~OpenTransform() {
-        if (stream) instance->descriptor().transform->close(stream);
-    }
+    TransformStreamHandle stream;
 };
 
 // Runs `body` and turns any exception into the run's failure, attributed to `label` unless it already is.
@@ -39,8 +36,10 @@ template <class Body>
 void guard_stage(RunControl& control, const std::string& label, Body&& body) {
     try {
         body();
-    } catch (const StageCancelled&) {
-        if (!control.cancelled()) control.fail(label + ": stopped without an error");
+    } catch (const StageFailure& e) {
+        // A call that stopped because the run is being cancelled: the cause is reported elsewhere.
+        if (e.error().status == BH_CANCELLED && control.cancelled()) return;
+        control.fail(e.error());
     } catch (const RunError& e) {
         control.fail(e.what());
     } catch (const std::exception& e) {
@@ -60,19 +59,17 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
     std::vector<std::unique_ptr<ChunkQueue>>& queues = *queue_storage;
 
     // Open every transform stream before any thread starts, so an open failure needs no unwinding of threads.
-    std::vector<std::unique_ptr<OpenTransform>> open;
+    std::vector<OpenTransform> open;
+    open.reserve(transforms.size());
     for (size_t i = 0; i < transforms.size(); ++i) {
-        auto t = std::make_unique<OpenTransform>();
-        t->instance = transforms[i];
-        t->output = std::make_unique<QueueOutput>(queues[i + 1].get());
-        const bh_transform_api& api = *t->instance->descriptor().transform;
-        bh_status status = api.open(t->instance->handle(), direction, &t->output->output, &t->stream);
-        if (status != BH_OK) {
-            t->stream = nullptr;
-            control.fail(t->instance->error_line(status, "open"));
+        auto output = std::make_unique<QueueOutput>(queues[i + 1].get());
+        try {
+            TransformStreamHandle stream = transforms[i]->open_transform(direction, output->output);
+            open.push_back(OpenTransform{std::move(output), std::move(stream)});
+        } catch (const StageFailure& e) {
+            control.fail(e.error());
             return result;
         }
-        open.push_back(std::move(t));
     }
 
     control.on_cancel([queue_storage] {
@@ -101,19 +98,12 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
 
     for (size_t i = 0; i < open.size(); ++i) {
         threads.emplace_back([&, i] {
-            OpenTransform& t = *open[i];
-            const bh_transform_api& api = *t.instance->descriptor().transform;
-            guard_stage(control, t.instance->label(), [&] {
+            TransformStreamHandle& stream = open[i].stream;
+            guard_stage(control, transforms[i]->label(), [&] {
                 Chunk chunk;
-                while (queues[i]->pop(chunk)) {
-                    bh_status status = api.write(t.stream, chunk.data(), chunk.size());
-                    if (status == BH_CANCELLED && control.cancelled()) throw StageCancelled{};
-                    t.instance->check(status, "write");
-                }
+                while (queues[i]->pop(chunk)) stream.write(chunk);
                 if (!queues[i]->finished()) return;  // cancelled upstream
-                bh_status status = api.finish(t.stream);
-                if (status == BH_CANCELLED && control.cancelled()) throw StageCancelled{};
-                t.instance->check(status, "finish");
+                stream.finish();
                 queues[i + 1]->close();
             });
         });

@@ -15,12 +15,10 @@
 
 namespace backhaul {
 
-// Thrown by a stage that stopped because the run is being cancelled: not an error of its own.
-struct StageCancelled {};
-
 struct StreamEnds {
     std::string producer_label;
-    // Fills a prefix of the buffer and returns its length; 0 = complete. Throws RunError (or anything) on failure.
+    // Fills a prefix of the buffer and returns its length; 0 = complete. Throws StageFailure, RunError (or anything)
+    // on failure; a StageFailure with BH_CANCELLED while the run is cancelled is the cancellation, not an error.
     std::function<size_t(std::span<uint8_t>)> read;
     std::string consumer_label;
     std::function<void(std::span<const uint8_t>)> write;

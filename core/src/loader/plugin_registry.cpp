@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "loader/descriptor_validation.hpp"
+#include "loader/plugin_handle.hpp"
 
 namespace backhaul {
 namespace {
@@ -70,27 +71,14 @@ std::vector<std::string_view> LoadedPlugin::variables() const {
     return names;
 }
 
-namespace {
-// True if the descriptor the plugin was built with has ABI 1.2's fields (validate_descriptor checked the size).
-bool has_abi_1_2(const bh_plugin_descriptor& d) { return d.abi_minor >= 2; }
-}  // namespace
-
 std::span<const bh_option_limits> LoadedPlugin::limits() const {
-    if (!has_abi_1_2(*descriptor) || descriptor->limits == nullptr) return {};
+    if (!built_for_abi_minor(*descriptor, 2) || descriptor->limits == nullptr) return {};
     return {descriptor->limits, descriptor->limit_count};
 }
 
 std::span<const bh_option_limits> LoadedPlugin::restore_limits() const {
-    if (!has_abi_1_2(*descriptor) || descriptor->restore_limits == nullptr) return {};
+    if (!built_for_abi_minor(*descriptor, 2) || descriptor->restore_limits == nullptr) return {};
     return {descriptor->restore_limits, descriptor->restore_limit_count};
-}
-
-decltype(bh_plugin_descriptor::validate) LoadedPlugin::validate_entry() const {
-    return has_abi_1_2(*descriptor) ? descriptor->validate : nullptr;
-}
-
-decltype(bh_plugin_descriptor::check) LoadedPlugin::check_entry() const {
-    return has_abi_1_2(*descriptor) ? descriptor->check : nullptr;
 }
 
 void PluginRegistry::load_directory(const fs::path& dir) {

@@ -28,11 +28,9 @@ struct LoadedPlugin {
     // Names the plugin publishes with bh_host.set_variable (empty if it declares none).
     std::vector<std::string_view> variables() const;
 
-    // ABI 1.2 parts; empty / nullptr for plugins built against an earlier minor.
+    // ABI 1.2 parts; empty for plugins built against an earlier minor. (Its entries: plugin_handle.hpp.)
     std::span<const bh_option_limits> limits() const;
     std::span<const bh_option_limits> restore_limits() const;
-    decltype(bh_plugin_descriptor::validate) validate_entry() const;
-    decltype(bh_plugin_descriptor::check) check_entry() const;
 };
 
 // The plugins loaded so far, by name. Never emptied: LoadedPlugin pointers stay valid as long as the registry lives.
