@@ -3,8 +3,9 @@
 # Builds a Backhaul plugin: a MODULE library named exactly <kind>-<name>.so, linked against Backhaul::sdk, with hidden
 # visibility plus a linker version script (only the backhaul_plugin_v1 entry point is exported: hidden visibility alone
 # still exports the libstdc++ template instances a plugin uses, some as GNU unique symbols that bind across libraries)
-# and -z defs (an unresolved symbol fails the link instead of failing dlopen at run time). Installs into
-# <libdir>/backhaul/plugins.
+# and -z defs (an unresolved symbol fails the link instead of failing dlopen at run time). Installs into the plugin
+# directory of the Backhaul found by find_package(Backhaul) (BACKHAUL_INSTALLED_PLUGIN_DIR), or into
+# BACKHAUL_PLUGIN_INSTALL_DIR when that is set (a relative path is under CMAKE_INSTALL_PREFIX).
 include_guard(GLOBAL)
 include(GNUInstallDirs)
 
@@ -36,9 +37,13 @@ function(backhaul_add_plugin name)
   if(DEFINED BACKHAUL_PLUGIN_BUILD_DIR)
     set_target_properties(${name} PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${BACKHAUL_PLUGIN_BUILD_DIR})
   endif()
-  # In the Backhaul build the top level defines the directory the core searches; elsewhere it is the same layout.
-  if(DEFINED BACKHAUL_PLUGIN_INSTALL_DIR)
+  # In the Backhaul build the top level defines the directory the core searches. Out of tree it is the cache variable
+  # BACKHAUL_PLUGIN_INSTALL_DIR when set, else the plugin directory of the Backhaul that find_package() found: an
+  # absolute path, so that `cmake --install` puts the plugin where that `backhaul` looks, whatever the install prefix.
+  if(BACKHAUL_PLUGIN_INSTALL_DIR)
     set(destination ${BACKHAUL_PLUGIN_INSTALL_DIR})
+  elseif(DEFINED BACKHAUL_INSTALLED_PLUGIN_DIR)
+    set(destination ${BACKHAUL_INSTALLED_PLUGIN_DIR})
   else()
     set(destination ${CMAKE_INSTALL_LIBDIR}/backhaul/plugins)
   endif()

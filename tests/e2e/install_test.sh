@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The installed Backhaul is usable by a third party: its CMake package builds an out-of-tree plugin, and the installed
-# `backhaul` finds its own plugins next to itself and the third-party one through BACKHAUL_PLUGIN_PATH.
+# `backhaul` finds its own plugins next to itself and the third-party one through BACKHAUL_PLUGIN_PATH, and a plain
+# `cmake --install` of the plugin puts it where that `backhaul` finds it without any path.
 #
 #   install_test.sh BUILD_DIR EXAMPLE_DIR CMAKE CXX_COMPILER
 #
@@ -146,5 +147,25 @@ run_backhaul restore "$work/random.toml" --key zeros.gz
 expect_status 1 "backhaul restore of different bytes"
 grep -q "restored stream differs from the generated one at byte 0" "$work/err" ||
     fail "restore of different bytes did not report the offset: $(cat "$work/err")"
+
+echo "== cmake --install of the example plugin"
+# BACKHAUL_PLUGIN_INSTALL_DIR chooses the destination...
+run_quiet "configuring the example with BACKHAUL_PLUGIN_INSTALL_DIR" \
+    "$cmake" -S "$example_dir" -B "$example_build" -DBACKHAUL_PLUGIN_INSTALL_DIR="$work/elsewhere"
+run_quiet "cmake --install of the example into BACKHAUL_PLUGIN_INSTALL_DIR" "$cmake" --install "$example_build"
+[[ -f $work/elsewhere/source-random.so ]] || fail "cmake --install ignored BACKHAUL_PLUGIN_INSTALL_DIR"
+# ...and without it, the default is the plugin directory of the installed Backhaul, with no prefix to repeat.
+installed_plugin_dir=${package_config%/cmake/Backhaul/BackhaulConfig.cmake}/backhaul/plugins
+[[ ! -e $installed_plugin_dir/source-random.so ]] || fail "source-random.so is in $installed_plugin_dir too early"
+run_quiet "configuring the example with the default destination" \
+    "$cmake" -S "$example_dir" -B "$example_build" -DBACKHAUL_PLUGIN_INSTALL_DIR=
+run_quiet "cmake --install of the example" "$cmake" --install "$example_build"
+[[ -f $installed_plugin_dir/source-random.so ]] ||
+    fail "cmake --install did not put source-random.so into the installed plugin directory $installed_plugin_dir"
+unset BACKHAUL_PLUGIN_PATH
+run_backhaul plugins
+expect_status 0 "backhaul plugins after installing the example"
+grep -q "^source-random " "$work/out" ||
+    fail "backhaul plugins does not list the installed source-random: $(cat "$work/out")"
 
 echo "install_test: PASS"
