@@ -202,7 +202,7 @@ TEST_F(CredentialChain, CredentialProcessBeforeTheConfigFileKeys) {
     const std::string helper = script("helper.sh",
                                       "echo '{\"Version\": 1, \"AccessKeyId\": \"PROCKEY\", \"SecretAccessKey\": "
                                       "\"procsecret\", \"SessionToken\": \"proctoken\", \"Expiration\": "
-                                      "\"2030-01-01T09:00:00+09:00\"}'\necho 'helper chatter' >&2\n");
+                                      "\"2030-01-01T10:00:00+09:00\"}'\necho 'helper chatter' >&2\n");
     write_file(home("config"), "[profile vault]\ncredential_process = " + helper +
                                    "\naws_access_key_id = CONFIGKEY\naws_secret_access_key = c\n");
     ResolvedCredentials got = resolve({std::nullopt, "vault"});

@@ -204,6 +204,7 @@ TEST_F(SwiftCredentials, MissingOrMalformedCredentialsFailInOneLine) {
     CommandResult malformed = backhaul({"run", pipeline("none.txt", "").string()});
     EXPECT_EQ(malformed.exit_code, 1) << malformed.err;
     EXPECT_THAT(malformed.err, HasSubstr(credentials_path() + ":3: expected '[section]' or 'name = value'"));
+    std::filesystem::remove(credentials_path());
     CommandResult missing = backhaul({"run", pipeline("none.txt", "profile = \"nope\"\n").string()});
     EXPECT_THAT(missing.err, HasSubstr("profile 'nope' is in neither "));
 }
@@ -269,7 +270,8 @@ TEST_F(SwiftCredentials, ExpiredOrInvalidTokenAnswersAreReportedClearly) {
               "the session token from environment (AWS_ACCESS_KEY_ID) is malformed or does not belong to the access "
               "key"}}) {
         FaultProxy proxy(s3().port());
-        proxy.add({Fault::Kind::status, "GET", "/", -1, 400,
+        // On the PutObject that stores the backup: a failed listing is only a warning for a run.
+        proxy.add({Fault::Kind::status, "PUT", "/", -1, 400,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + code + "</Code><Message>" + message +
                        "</Message><RequestId>1</RequestId></Error>"});
         CommandResult run = backhaul({"run", pipeline("stale.txt", "", proxy.endpoint()).string()}, env);
