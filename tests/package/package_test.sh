@@ -139,7 +139,7 @@ echo "== backhaul --version, backhaul plugins"
 in_root_ok "backhaul --version" backhaul --version
 grep -q "$version" "$work/out" || fail "backhaul --version does not say $version: $(cat "$work/out")"
 in_root_ok "backhaul plugins" backhaul plugins
-listed=$(awk 'NR > 1 && NF { print $1 }' "$work/out" | sort)
+listed=$(awk '$1 ~ /^[a-z]+-[a-z0-9-]+$/ { print $1 }' "$work/out" | sort)
 expected=$(cd "$source_dir/plugins" && for dir in *-*/; do [[ -f $dir/CMakeLists.txt ]] && echo "${dir%/}"; done | sort)
 [[ $listed == "$expected" ]] ||
     fail "backhaul plugins lists other plugins than the first-party ones:$(diff <(echo "$expected") <(echo "$listed"))"
