@@ -84,7 +84,11 @@ TEST(abi_layout, host_and_function_tables_keep_their_layout) {
     EXPECT_EQ(sizeof(bh_secret_api), 16u);
     EXPECT_EQ(offsetof(bh_source_api, read), 16u);
     EXPECT_EQ(offsetof(bh_source_api, restore_open), 32u);
-    EXPECT_EQ(sizeof(bh_source_api), 64u);
+    EXPECT_EQ(offsetof(bh_source_api, produces_set), 64u);  // added in ABI 1.3, after the 1.0 fields
+    EXPECT_EQ(sizeof(bh_source_api), 96u);
+    EXPECT_EQ(offsetof(bh_stream_info, variables), 24u);
+    EXPECT_EQ(offsetof(bh_stream_info, restore_phase), 36u);
+    EXPECT_EQ(sizeof(bh_stream_info), 40u);
     EXPECT_EQ(offsetof(bh_transform_api, finish), 24u);
     EXPECT_EQ(sizeof(bh_transform_api), 40u);
     EXPECT_EQ(offsetof(bh_sink_api, commit), 24u);
@@ -99,7 +103,9 @@ TEST(abi_layout, host_and_function_tables_keep_their_layout) {
     EXPECT_EQ(offsetof(bh_run_event, started_unix_ms), 40u);
     EXPECT_EQ(offsetof(bh_run_event, backup_complete), 72u);  // added in ABI 1.1, after the 1.0 fields
     EXPECT_EQ(offsetof(bh_run_event, untouched_objects), 96u);
-    EXPECT_EQ(sizeof(bh_run_event), 104u);
+    EXPECT_EQ(offsetof(bh_run_event, stream_count), 104u);  // added in ABI 1.3
+    EXPECT_EQ(offsetof(bh_run_event, failed_sinks), 120u);
+    EXPECT_EQ(sizeof(bh_run_event), 128u);
 }
 
 // Enum values are part of the ABI as much as offsets: plugins compiled them in as numbers.

@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -69,6 +70,14 @@ struct FunctionSlot {
 };
 
 // `slots_of` is only called once the table is known to be large enough to hold every slot it reads.
+// The size of a kind's function table in ABI 1.0: tables that grew later (bh_source_api in 1.3) are at least this.
+template <typename Table>
+constexpr std::size_t abi_1_0_table_size() {
+    if constexpr (std::is_same_v<Table, bh_source_api>)
+        return offsetof(bh_source_api, restore_abort) + sizeof(bh_source_api::restore_abort);
+    return sizeof(Table);
+}
+
 template <typename Table, typename SlotsOf>
 void check_function_table(const std::filesystem::path& file, const bh_plugin_descriptor& descriptor, const Table* table,
                           SlotsOf slots_of) {
@@ -78,11 +87,11 @@ void check_function_table(const std::filesystem::path& file, const bh_plugin_des
         throw_plugin_load_error(file, kind + " plugin " + plugin + " has no " + kind + " function table");
     }
     // Every function of ABI 1.0 is required; functions appended by later minors will be optional (NULL when absent).
-    if (table->struct_size < sizeof(Table)) {
+    if (table->struct_size < abi_1_0_table_size<Table>()) {
         throw_plugin_load_error(file, kind + " function table of " + plugin + " is " +
                                           std::to_string(table->struct_size) + " bytes, ABI " +
                                           abi_version(descriptor.abi_major, descriptor.abi_minor) +
-                                          " requires at least " + std::to_string(sizeof(Table)));
+                                          " requires at least " + std::to_string(abi_1_0_table_size<Table>()));
     }
     for (const FunctionSlot& slot : slots_of(*table)) {
         if (!slot.present) {
@@ -90,6 +99,19 @@ void check_function_table(const std::filesystem::path& file, const bh_plugin_des
                                     kind + " function table of " + plugin + " has no '" + slot.name + "' function");
         }
     }
+}
+
+// ABI 1.3's set entries come as a whole or not at all.
+void check_set_entries(const std::filesystem::path& file, const bh_plugin_descriptor& d) {
+    const bh_source_api& t = *d.source;
+    if (t.struct_size < offsetof(bh_source_api, restore_open_stream) + sizeof(bh_source_api::restore_open_stream))
+        return;
+    const int present = int(t.produces_set != nullptr) + int(t.list_streams != nullptr) +
+                        int(t.open_stream != nullptr) + int(t.restore_open_stream != nullptr);
+    if (present != 0 && present != 4)
+        throw_plugin_load_error(file, std::string("source plugin '") + d.name +
+                                          "' has some but not all of produces_set, list_streams, open_stream and "
+                                          "restore_open_stream (ABI 1.3 sets need all four)");
 }
 
 void check_kind_table(const std::filesystem::path& file, const bh_plugin_descriptor& d) {
@@ -123,6 +145,7 @@ void check_kind_table(const std::filesystem::path& file, const bh_plugin_descrip
                                                  {"restore_finish", t.restore_finish != nullptr},
                                                  {"restore_abort", t.restore_abort != nullptr}};
             });
+            check_set_entries(file, d);
             break;
         case BH_KIND_TRANSFORM:
             check_function_table(file, d, d.transform, [](const bh_transform_api& t) {

@@ -1,5 +1,7 @@
 #include "loader/plugin_handle.hpp"
 
+#include <cstddef>
+#include <set>
 #include <cassert>
 #include <stdexcept>
 
@@ -218,6 +220,83 @@ RestoreTargetHandle PluginHandle::open_restore(std::span<const bh_option_value> 
     void* target = nullptr;
     check(api.restore_open(instance_, restore_options.data(), static_cast<uint32_t>(restore_options.size()), &target),
           "restore_open", "restore");
+    return RestoreTargetHandle(*this, target);
+}
+
+namespace {
+bool has_set_entries(const bh_source_api& api) {
+    return api.struct_size >= offsetof(bh_source_api, restore_open_stream) + sizeof(api.restore_open_stream) &&
+           api.produces_set != nullptr;
+}
+}  // namespace
+
+bool produces_set(const bh_plugin_descriptor& plugin, std::span<const bh_option_value> options) {
+    if (plugin.kind != BH_KIND_SOURCE || plugin.source == nullptr || !has_set_entries(*plugin.source)) return false;
+    return plugin.source->produces_set(options.data(), static_cast<uint32_t>(options.size())) != 0;
+}
+
+std::string stream_name_problem(std::string_view name) {
+    if (name.empty()) return "is empty";
+    if (name.find('\0') != std::string_view::npos) return "contains a NUL byte";
+    size_t start = 0;
+    while (true) {
+        size_t slash = name.find('/', start);
+        std::string_view segment = name.substr(start, slash == std::string_view::npos ? name.npos : slash - start);
+        if (segment.empty()) return "has an empty segment";
+        if (segment == "." || segment == "..") return "has a segment '" + std::string(segment) + "'";
+        if (slash == std::string_view::npos) return "";
+        start = slash + 1;
+    }
+}
+
+std::vector<SetStream> PluginHandle::list_streams() {
+    const bh_source_api& api = source_api();
+    if (!has_set_entries(api)) throw std::logic_error("list_streams on a source without sets");
+    struct Collected {
+        std::vector<SetStream> streams;
+    } collected;
+    auto emit = [](void* ctx, const bh_stream_info* info) -> int32_t {
+        SetStream stream;
+        stream.name = info->name ? info->name : "";
+        stream.ext = info->ext ? info->ext : "";
+        for (uint32_t i = 0; i < info->variable_count; ++i)
+            stream.variables[info->variables[i].key ? info->variables[i].key : ""] =
+                info->variables[i].value ? info->variables[i].value : "";
+        stream.restore_phase = info->restore_phase;
+        static_cast<Collected*>(ctx)->streams.push_back(std::move(stream));
+        return 0;
+    };
+    check(api.list_streams(instance_, emit, &collected), "list_streams");
+    std::set<std::string> names;
+    for (const SetStream& stream : collected.streams) {
+        if (std::string problem = stream_name_problem(stream.name); !problem.empty())
+            fail("list_streams", "stream name '" + stream.name + "' " + problem);
+        if (!names.insert(stream.name).second) fail("list_streams", "two streams named '" + stream.name + "'");
+    }
+    if (collected.streams.empty()) fail("list_streams", "the set has no streams");
+    return std::move(collected.streams);
+}
+
+SourceStreamHandle PluginHandle::open_stream(const std::string& name) {
+    const bh_source_api& api = source_api();
+    if (!has_set_entries(api)) throw std::logic_error("open_stream on a source without sets");
+    void* stream = nullptr;
+    check(api.open_stream(instance_, name.c_str(), &stream), "open_stream", "open stream '" + name + "'");
+    return SourceStreamHandle(*this, stream);
+}
+
+RestoreTargetHandle PluginHandle::open_restore_stream(const SetStream& stream,
+                                                      std::span<const bh_option_value> restore_options) {
+    const bh_source_api& api = source_api();
+    if (!has_set_entries(api)) throw std::logic_error("open_restore_stream on a source without sets");
+    std::vector<bh_kv> variables;
+    for (const auto& [key, value] : stream.variables) variables.push_back(bh_kv{key.c_str(), value.c_str()});
+    const bh_stream_info info{sizeof(bh_stream_info), stream.name.c_str(), stream.ext.c_str(), variables.data(),
+                              static_cast<uint32_t>(variables.size()), stream.restore_phase};
+    void* target = nullptr;
+    check(api.restore_open_stream(instance_, &info, restore_options.data(),
+                                  static_cast<uint32_t>(restore_options.size()), &target),
+          "restore_open_stream", "restore stream '" + stream.name + "'");
     return RestoreTargetHandle(*this, target);
 }
 

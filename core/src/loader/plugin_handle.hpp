@@ -21,6 +21,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <span>
 #include <string>
 #include <string_view>
@@ -84,6 +85,14 @@ struct PluginCheckLine {
     bool ok = false;
     std::string detail;
     std::string fix;  // "" if the plugin had nothing to say
+};
+
+// One stream of a source's set (ABI 1.3, bh_stream_info), as the host keeps it and the set's manifest records it.
+struct SetStream {
+    std::string name;  // '/'-separated segments, checked by list_streams
+    std::string ext;
+    std::map<std::string, std::string> variables;
+    int32_t restore_phase = 0;
 };
 
 class PluginHandle;
@@ -224,6 +233,11 @@ public:
     // Source.
     SourceStreamHandle open_source();
     RestoreTargetHandle open_restore(std::span<const bh_option_value> restore_options);
+    // Source sets (ABI 1.3; only for a source whose produces_set() said so). The streams of this run, checked: names
+    // well-formed (see bh_stream_info) and unique, at least one. Throws StageFailure otherwise.
+    std::vector<SetStream> list_streams();
+    SourceStreamHandle open_stream(const std::string& name);
+    RestoreTargetHandle open_restore_stream(const SetStream& stream, std::span<const bh_option_value> restore_options);
 
     // Transform. `output` must stay valid until the stream is closed.
     TransformStreamHandle open_transform(bh_direction direction, const bh_output& output);
@@ -259,6 +273,13 @@ private:
     void* instance_ = nullptr;
     std::atomic<int> open_handles_{0};  // handles not yet released: must be none at destroy
 };
+
+// Whether `options` make the source `plugin` back up a set (ABI 1.3 produces_set); false for older sources and other
+// kinds. Pure: no plugin instance.
+bool produces_set(const bh_plugin_descriptor& plugin, std::span<const bh_option_value> options);
+
+// Whether `name` is a well-formed stream name (bh_stream_info.name); "" if so, else why not.
+std::string stream_name_problem(std::string_view name);
 
 // The plugin's validate entry (ABI 1.2) on `options`: each problem to `report` (option "" = the stage as a whole).
 // Problems are a result, not a failure: returns the entry's status, BH_OK if the plugin has no validate entry.

@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define BH_ABI_MAJOR 1
-#define BH_ABI_MINOR 2
+#define BH_ABI_MINOR 3
 
 #define BH_PLUGIN_ENTRY_NAME "backhaul_plugin_v1"
 
@@ -145,7 +145,8 @@ typedef struct bh_host {
     void (*set_error)(void *ctx, const char *message, const char *detail);
 
     /* Publishes a stage variable for key templates and manifests, e.g. "database". The name "ext" is special: the host
-     * concatenates the "ext" of every stage in pipeline order to build {ext}. Only during create and source open. */
+     * concatenates the "ext" of every stage in pipeline order to build {ext}. Only during create, source open and
+     * (ABI 1.3) list_streams. */
     void (*set_variable)(void *ctx, const char *name, const char *value);
 } bh_host;
 
@@ -193,6 +194,25 @@ typedef struct bh_secret_api {
                        void *emit_ctx);
 } bh_secret_api;
 
+typedef struct bh_kv {
+    const char *key;   /* (borrowed) */
+    const char *value; /* (borrowed) */
+} bh_kv;
+
+/* Added in ABI 1.3: one stream of a set (see bh_source_api.produces_set). */
+typedef struct bh_stream_info {
+    uint32_t struct_size;
+    /* (borrowed) Unique within the set; one or more '/'-separated segments of any UTF-8 except NUL, none empty, "."
+     * or "..", e.g. "globals", "databases/Orders 2024". The host percent-encodes each segment to build object keys. */
+    const char *name;
+    const char *ext;        /* (borrowed) the stream's own extension, e.g. ".sql"; the transforms' follow it */
+    const bh_kv *variables; /* (borrowed) the stream's variables, e.g. database = "Orders 2024" */
+    uint32_t variable_count;
+    /* Restore order: every stream of a lower phase is restored, and finished, before any stream of a higher phase
+     * starts (cluster globals before the databases that need their roles). Streams of one phase run in parallel. */
+    int32_t restore_phase;
+} bh_stream_info;
+
 /* Source: produces the backup stream, and consumes it again on restore. */
 typedef struct bh_source_api {
     uint32_t struct_size;
@@ -212,6 +232,25 @@ typedef struct bh_source_api {
     bh_status (*restore_finish)(void *target);
     /* Abandons the restore and releases `target`. Must not fail. */
     void (*restore_abort)(void *target);
+
+    /* Added in ABI 1.3: a source whose configuration backs up a *set*, several named streams (the databases of a
+     * cluster, its globals), each stored as its own object under the set's key and committed together by the set's
+     * manifest. The host reads these entries only if struct_size covers them; NULL = the source produces one stream.
+     *
+     * Whether these options make a set: pure, no I/O, like bh_plugin_descriptor.validate (values may be DEFERRED).
+     * Non-zero = the host calls list_streams / open_stream / restore_open_stream and never open / restore_open. */
+    int32_t (*produces_set)(const bh_option_value *options, uint32_t option_count);
+    /* The streams of this run, in backup order (connects, lists databases). May publish set variables with
+     * set_variable. `emit` returns non-zero to stop early. Main thread. */
+    bh_status (*list_streams)(void *instance, int32_t (*emit)(void *emit_ctx, const bh_stream_info *info),
+                              void *emit_ctx);
+    /* Starts producing the stream named `name` (one list_streams emitted). Then read and close as for open. Several
+     * streams of one instance are open at once, each driven by its own thread. Main thread. */
+    bh_status (*open_stream)(void *instance, const char *name, void **stream);
+    /* Restore direction of one stream of a set, as the set's manifest recorded it ((borrowed) `info`). Then
+     * restore_write / restore_finish / restore_abort as for restore_open. Main thread. */
+    bh_status (*restore_open_stream)(void *instance, const bh_stream_info *info, const bh_option_value *restore_options,
+                                     uint32_t restore_option_count, void **target);
 } bh_source_api;
 
 typedef int32_t bh_direction;
@@ -228,11 +267,6 @@ typedef struct bh_transform_api {
     /* Releases the stream, finished or not. Must not fail. */
     void (*close)(void *stream);
 } bh_transform_api;
-
-typedef struct bh_kv {
-    const char *key;   /* (borrowed) */
-    const char *value; /* (borrowed) */
-} bh_kv;
 
 typedef struct bh_object_info {
     uint32_t struct_size;
@@ -288,6 +322,10 @@ typedef struct bh_run_event {
     int64_t shrink_baseline_raw_bytes; /* with shrunken: the raw size it was compared with; else 0 */
     int64_t untouched_objects; /* objects under the key template retention never deletes by itself (not ours, or
                                   incomplete); -1 if unknown */
+    /* Added in ABI 1.3 (read only if struct_size covers them): sets and several sinks. */
+    int32_t stream_count;        /* objects in the backup: 1, or the streams of a set; 0 if none was listed */
+    const char *complete_sinks;  /* (borrowed) names of the sinks holding a complete copy, comma-separated; "" none */
+    const char *failed_sinks;    /* (borrowed) names of the sinks whose copy failed, comma-separated; "" none */
 } bh_run_event;
 
 typedef struct bh_notifier_api {

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -69,7 +70,7 @@ public:
     void throw_if_cancelled() const {
         if (cancelled()) throw Error(Status::cancelled, "cancelled");
     }
-    // Publishes a stage variable for key templates (only during construction and Source::open).
+    // Publishes a stage variable for key templates (only during construction, Source::open and a set's streams()).
     void set_variable(std::string_view name, std::string_view value) const {
         std::string n(name), v(value);
         host_->set_variable(host_->ctx, n.c_str(), v.c_str());
@@ -221,12 +222,27 @@ public:
     virtual void finish() = 0;
 };
 
+// One stream of a set (ABI 1.3, bh_stream_info): a source backing up several databases names each of them.
+struct StreamInfo {
+    std::string name;  // unique in the set; '/'-separated segments, any UTF-8: "globals", "databases/Orders 2024"
+    std::string ext;   // the stream's own extension, e.g. ".sql"
+    std::vector<std::pair<std::string, std::string>> variables;  // e.g. {"database", "Orders 2024"}
+    int32_t restore_phase = 0;  // lower phases are restored completely first (globals before databases)
+};
+
 class Source {
 public:
     virtual ~Source() = default;
     virtual std::unique_ptr<SourceStream> open() = 0;
     virtual std::unique_ptr<RestoreTarget> restore(const Options& restore_options) = 0;
 };
+
+// A source that may back up a *set* (ABI 1.3) also declares, detected by the SDK:
+//   static bool produces_set(const Options&);    // pure: do these options make a set? (like validate)
+//   std::vector<StreamInfo> streams();           // the set of this run, in backup order (may do I/O)
+//   std::unique_ptr<SourceStream> open_stream(const StreamInfo&);
+//   std::unique_ptr<RestoreTarget> restore_stream(const StreamInfo&, const Options& restore_options);
+// When produces_set is true the host uses only these; open() and restore() are for the one-stream configurations.
 
 enum class Direction : bh_direction { encode = BH_ENCODE, decode = BH_DECODE };
 
@@ -334,6 +350,22 @@ template <class T>
 concept HasValidate = requires(const Options& options, Problems& problems) { T::validate(options, problems); };
 template <class T>
 concept HasCheck = requires(T& plugin, Checks& checks) { plugin.check(checks); };
+template <class T>
+concept HasStreamSet = requires(T& plugin, const Options& options, const StreamInfo& info) {
+    { T::produces_set(options) } -> std::convertible_to<bool>;
+    { plugin.streams() } -> std::convertible_to<std::vector<StreamInfo>>;
+    { plugin.open_stream(info) } -> std::convertible_to<std::unique_ptr<SourceStream>>;
+    { plugin.restore_stream(info, options) } -> std::convertible_to<std::unique_ptr<RestoreTarget>>;
+};
+
+inline StreamInfo to_stream_info(const bh_stream_info& raw) {
+    StreamInfo info;
+    info.name = raw.name ? raw.name : "";
+    info.ext = raw.ext ? raw.ext : "";
+    for (uint32_t i = 0; i < raw.variable_count; ++i) info.variables.emplace_back(raw.variables[i].key, raw.variables[i].value);
+    info.restore_phase = raw.restore_phase;
+    return info;
+}
 
 // "option 'level': must be ...; option 'x': ..." : how create reports what validate found, one line.
 inline std::string problems_line(const Problems& problems) {
@@ -350,6 +382,7 @@ template <class T>
 struct Instance {
     const bh_host* host;
     T plugin;
+    std::map<std::string, StreamInfo> streams;  // sets: what streams() listed, by name, for open_stream
 };
 
 // A stream handle: the C++ object plus the host that errors are reported to.
@@ -405,7 +438,7 @@ struct Glue {
                 T::validate(bound, problems);
                 if (!problems.empty()) throw invalid_config(problems_line(problems));
             }
-            *instance = new Instance<T>{host, T(Host(host), bound)};
+            *instance = new Instance<T>{host, T(Host(host), bound), {}};
             return BH_OK;
         });
     }
@@ -468,6 +501,65 @@ struct Glue {
             return BH_OK;
         });
     }
+    // Source sets (ABI 1.3). The entries are in the table only for classes with HasStreamSet; `if constexpr` keeps
+    // the others compiling.
+    static int32_t produces_set(const bh_option_value* options, uint32_t count) noexcept {
+        if constexpr (HasStreamSet<T>) {
+            try {
+                return T::produces_set(Options(options, count)) ? 1 : 0;
+            } catch (...) {
+                return 0;
+            }
+        }
+        return 0;
+    }
+    static bh_status list_streams(void* instance, int32_t (*emit)(void*, const bh_stream_info*), void* ctx) noexcept {
+        Instance<T>& in = self(instance);
+        return guarded(in.host, [&] {
+            if constexpr (HasStreamSet<T>) {
+                std::vector<StreamInfo> streams = in.plugin.streams();
+                in.streams.clear();
+                for (const StreamInfo& info : streams) {
+                    if (!in.streams.emplace(info.name, info).second)
+                        throw Error(Status::fatal, "plugin bug: two streams named '" + info.name + "'");
+                }
+                for (const StreamInfo& info : streams) {
+                    std::vector<bh_kv> vars;
+                    for (const auto& [k, v] : info.variables) vars.push_back(bh_kv{k.c_str(), v.c_str()});
+                    const bh_stream_info raw{sizeof(bh_stream_info), info.name.c_str(), info.ext.c_str(),
+                                             vars.data(), static_cast<uint32_t>(vars.size()), info.restore_phase};
+                    if (emit(ctx, &raw) != 0) break;
+                }
+            }
+            return BH_OK;
+        });
+    }
+    static bh_status open_stream(void* instance, const char* name, void** stream) noexcept {
+        *stream = nullptr;
+        Instance<T>& in = self(instance);
+        return guarded(in.host, [&] {
+            if constexpr (HasStreamSet<T>) {
+                auto it = in.streams.find(name);
+                if (it == in.streams.end())
+                    throw Error(Status::fatal, std::string("no stream named '") + name + "' in this set");
+                *stream = make_handle(in.host, in.plugin.open_stream(it->second));
+            }
+            return BH_OK;
+        });
+    }
+    static bh_status restore_open_stream(void* instance, const bh_stream_info* info, const bh_option_value* options,
+                                         uint32_t count, void** target) noexcept {
+        *target = nullptr;
+        Instance<T>& in = self(instance);
+        return guarded(in.host, [&] {
+            if constexpr (HasStreamSet<T>) {
+                *target =
+                    make_handle(in.host, in.plugin.restore_stream(to_stream_info(*info), Options(options, count)));
+            }
+            return BH_OK;
+        });
+    }
+
     static bh_status restore_write(void* target, const uint8_t* data, size_t len) noexcept {
         Handle<RestoreTarget>& hd = handle<RestoreTarget>(target);
         return guarded(hd.host, [&] {
@@ -584,10 +676,19 @@ struct Glue {
     }
 
     static constexpr bh_secret_api secret_api{sizeof(bh_secret_api), &fetch};
-    static constexpr bh_source_api source_api{sizeof(bh_source_api), &source_open,
-                                              &read_into<SourceStream>,        &release<SourceStream>,
-                                              &restore_open,                   &restore_write,
-                                              &restore_finish,                 &release<RestoreTarget>};
+    static constexpr bool kSet = HasStreamSet<T>;
+    static constexpr bh_source_api source_api{sizeof(bh_source_api),
+                                              &source_open,
+                                              &read_into<SourceStream>,
+                                              &release<SourceStream>,
+                                              &restore_open,
+                                              &restore_write,
+                                              &restore_finish,
+                                              &release<RestoreTarget>,
+                                              kSet ? &produces_set : nullptr,
+                                              kSet ? &list_streams : nullptr,
+                                              kSet ? &open_stream : nullptr,
+                                              kSet ? &restore_open_stream : nullptr};
     static constexpr bh_transform_api transform_api{sizeof(bh_transform_api), &transform_open, &transform_write,
                                                     &transform_finish, &release<TransformStream>};
     static constexpr bh_sink_api sink_api{sizeof(bh_sink_api),
