@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string>
 
 #include "errors.hpp"
@@ -29,6 +30,10 @@ const bh_source_api source_api = {
     [](void*, const uint8_t*, size_t) -> bh_status { return BH_OK; },
     status_of,
     release,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 const bh_transform_api transform_api = {
     sizeof(bh_transform_api),
@@ -133,20 +138,20 @@ TEST(loader_descriptor, refuses_other_major) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_major = 0;
     d.abi_minor = 9;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.2)");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.3)");
 }
 
 TEST(loader_descriptor, refuses_newer_minor) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_minor = BH_ABI_MINOR + 1;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: plugin needs ABI 1.3, this backhaul provides ABI 1.2; upgrade backhaul");
+              "/plugins/fixture.so: plugin needs ABI 1.4, this backhaul provides ABI 1.3; upgrade backhaul");
 }
 
 TEST(loader_descriptor, refuses_descriptor_one_byte_short) {
     bh_plugin_descriptor d = valid_descriptor();
     d.struct_size = sizeof(bh_plugin_descriptor) - 1;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 183 bytes, ABI 1.2 requires at least 184");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 183 bytes, ABI 1.3 requires at least 184");
 }
 
 TEST(loader_descriptor, accepts_an_abi_1_1_descriptor_without_the_fields_1_2_appended) {
@@ -246,7 +251,39 @@ TEST(loader_descriptor, refuses_table_shorter_than_its_abi_version) {
     d.transform = &short_api;
     EXPECT_EQ(
         refusal(d),
-        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.2 requires at least 40");
+        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.3 requires at least 40");
+}
+
+// ABI 1.3 grew bh_source_api: a source built before it has the 1.0 table, which stays valid.
+TEST(loader_descriptor, accepts_a_source_table_of_abi_1_0_size_and_refuses_a_shorter_one) {
+    bh_source_api old_api = source_api;
+    old_api.struct_size = offsetof(bh_source_api, produces_set);
+    bh_plugin_descriptor d = valid_descriptor();
+    d.kind = BH_KIND_SOURCE;
+    d.name = "source-test";
+    d.transform = nullptr;
+    d.source = &old_api;
+    EXPECT_NO_THROW(validate_descriptor(plugin_file, d));
+    old_api.struct_size -= 8;
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: source function table of 'source-test' is 56 bytes, ABI 1.3 requires "
+                          "at least 64");
+}
+
+TEST(loader_descriptor, refuses_a_source_with_only_some_of_the_set_entries) {
+    bh_source_api partial = source_api;
+    partial.produces_set = [](const bh_option_value*, uint32_t) -> int32_t { return 1; };
+    partial.list_streams = [](void*, int32_t (*)(void*, const bh_stream_info*), void*) -> bh_status { return BH_OK; };
+    bh_plugin_descriptor d = valid_descriptor();
+    d.kind = BH_KIND_SOURCE;
+    d.name = "source-test";
+    d.transform = nullptr;
+    d.source = &partial;
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: source plugin 'source-test' has some but not all of produces_set, "
+                          "list_streams, open_stream and restore_open_stream (ABI 1.3 sets need all four)");
+    partial.open_stream = [](void*, const char*, void**) -> bh_status { return BH_OK; };
+    partial.restore_open_stream = [](void*, const bh_stream_info*, const bh_option_value*, uint32_t,
+                                     void**) -> bh_status { return BH_OK; };
+    EXPECT_NO_THROW(validate_descriptor(plugin_file, d));
 }
 
 TEST(loader_descriptor, refuses_null_function_in_table) {
@@ -303,7 +340,7 @@ TEST(loader_descriptor, refuses_option_flags_its_abi_minor_does_not_define) {
     d.transform = nullptr;
     d.source = &source_api;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.2 "
+              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.3 "
               "does not define");
 }
 

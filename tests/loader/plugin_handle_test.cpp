@@ -309,3 +309,122 @@ TEST_F(PluginHandleTest, instances_are_independent_across_threads) {
 
 }  // namespace
 }  // namespace backhaul
+
+namespace backhaul {
+namespace {
+
+// ABI 1.3 sets, through the C++ SDK's glue and the host adapter: a source says from its options alone whether it
+// yields a set, lists its streams with their variables, and opens and restores each by name.
+class SetSourceTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        registry_.load_file(fs::path(LOADER_FIXTURES_DIR) / "adapter" / "source_set.so");
+        log_ = fs::temp_directory_path() / ("source_set_test." + std::to_string(::getpid()) + "." +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+        fs::remove(log_);
+    }
+    void TearDown() override { fs::remove(log_); }
+    const bh_plugin_descriptor& plugin() const { return *registry_.find("source-set")->descriptor; }
+    harness::OptionList options(std::vector<std::string> streams) const {
+        return {{"streams", std::move(streams)}, {"restore_log", log_.string()}};
+    }
+    static std::string read_all(SourceStreamHandle& stream) {
+        std::string out;
+        std::vector<uint8_t> buffer(64);
+        while (size_t n = stream.read(buffer)) out.append(buffer.begin(), buffer.begin() + n);
+        return out;
+    }
+    std::string restored() const {
+        std::ifstream in(log_);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+    PluginRegistry registry_;
+    harness::FakeHost host_;
+    fs::path log_;
+};
+
+TEST_F(SetSourceTest, the_options_alone_say_whether_the_source_yields_a_set) {
+    harness::OptionValues single(plugin().options, plugin().option_count, options({}));
+    harness::OptionValues set(plugin().options, plugin().option_count, options({"a"}));
+    EXPECT_FALSE(produces_set(plugin(), {single.data(), single.size()}));
+    EXPECT_TRUE(produces_set(plugin(), {set.data(), set.size()}));
+    // A source of an older minor has no set entries: never a set.
+    PluginRegistry older;
+    older.load_file(fs::path(LOADER_FIXTURES_DIR) / "older" / "abi_1_0.so");
+    EXPECT_FALSE(produces_set(*older.find("source-older")->descriptor, {}));
+}
+
+TEST_F(SetSourceTest, streams_are_listed_in_order_with_their_variables_and_opened_by_name) {
+    harness::OptionValues values(plugin().options, plugin().option_count,
+                                 options({"globals", "databases/we\"ird name", "databases/Café"}));
+    PluginHandle source(plugin(), "source (source-set)", host_, {values.data(), values.size()});
+    std::vector<SetStream> streams = source.list_streams();
+    ASSERT_EQ(streams.size(), 3u);
+    EXPECT_EQ(streams[0].name, "globals");
+    EXPECT_EQ(streams[0].restore_phase, 0);
+    EXPECT_EQ(streams[1].name, "databases/we\"ird name");
+    EXPECT_EQ(streams[1].ext, ".txt");
+    EXPECT_EQ(streams[1].restore_phase, 1);
+    EXPECT_EQ(streams[2].variables, (std::map<std::string, std::string>{{"index", "2"}}));
+    EXPECT_EQ(host_.variables().at("expected_bytes"), "30");
+
+    // Two streams of one instance open at once, read in any order.
+    SourceStreamHandle second = source.open_stream(streams[2].name);
+    SourceStreamHandle first = source.open_stream(streams[1].name);
+    EXPECT_EQ(read_all(second), "databases/Café\ndatabases/Café\ndatabases/Café\n");
+    EXPECT_EQ(read_all(first), "databases/we\"ird name\ndatabases/we\"ird name\ndatabases/we\"ird name\n");
+
+    StageError error;
+    try {
+        source.open_stream("databases/missing");
+        ADD_FAILURE() << "opened a stream that was not listed";
+    } catch (const StageFailure& failure) {
+        error = failure.error();
+    }
+    EXPECT_EQ(error.call, "open_stream");
+    EXPECT_EQ(error.line(), "source (source-set): no stream named 'databases/missing' in this set");
+}
+
+TEST_F(SetSourceTest, a_stream_is_restored_from_what_the_manifest_recorded_with_the_restore_options) {
+    harness::OptionValues values(plugin().options, plugin().option_count, options({"globals"}));
+    PluginHandle source(plugin(), "source (source-set)", host_, {values.data(), values.size()});
+    harness::OptionValues restore_options(plugin().restore_options, plugin().restore_option_count,
+                                          {{"tag", " t"}});
+    // The instance need not have listed the stream: a restore knows it from the manifest.
+    SetStream recorded{"databases/orders", ".txt", {{"database", "orders"}}, 1};
+    RestoreTargetHandle target =
+        source.open_restore_stream(recorded, {restore_options.data(), restore_options.size()});
+    target.write(kData);
+    target.finish();
+    EXPECT_EQ(restored(), "[databases/orders phase 1 database=orders t]12345");
+}
+
+TEST_F(SetSourceTest, malformed_or_repeated_stream_names_are_refused) {
+    for (const auto& [names, message] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"a", "a"}, "two streams named 'a'"},
+             {{"databases/"}, "stream name 'databases/' has an empty segment"},
+             {{"../escape"}, "stream name '../escape' has a segment '..'"},
+             {{"a//b"}, "stream name 'a//b' has an empty segment"},
+         }) {
+        harness::OptionValues values(plugin().options, plugin().option_count, options(names));
+        PluginHandle source(plugin(), "source (source-set)", host_, {values.data(), values.size()});
+        try {
+            source.list_streams();
+            ADD_FAILURE() << "accepted " << message;
+        } catch (const StageFailure& failure) {
+            EXPECT_EQ(failure.error().call, "list_streams");
+            EXPECT_THAT(failure.error().message, ::testing::HasSubstr(message));
+        }
+    }
+}
+
+TEST(stream_names, any_utf8_in_segments_is_well_formed) {
+    EXPECT_EQ(stream_name_problem("databases/Ünï \"q\" -x"), "");
+    EXPECT_EQ(stream_name_problem("."), "has a segment '.'");
+    EXPECT_EQ(stream_name_problem(""), "is empty");
+    EXPECT_EQ(stream_name_problem(std::string_view("a\0b", 3)), "contains a NUL byte");
+}
+
+}  // namespace
+}  // namespace backhaul

@@ -1,6 +1,7 @@
 #include "engine/notification.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include "engine/pipeline_stages.hpp"
 #include "engine/run_control.hpp"
@@ -38,6 +39,11 @@ void deliver(const NotifierPlan& notifier, const ValueResolver& resolver, const 
     event.shrunken = outcome.shrunken ? 1 : 0;
     event.shrink_baseline_raw_bytes = outcome.shrunken ? static_cast<int64_t>(outcome.shrunken->baseline_raw_bytes) : 0;
     event.untouched_objects = static_cast<int64_t>(outcome.untouched_objects);
+    // ABI 1.3. A pipeline has one sink, named "sink" (its table's name); a test event concerns no copy.
+    const bool is_check = std::string_view(outcome_text) == "check";
+    event.stream_count = outcome.key.empty() ? 0 : 1;
+    event.complete_sinks = !is_check && outcome.backup_complete ? "sink" : "";
+    event.failed_sinks = !is_check && !outcome.success && !outcome.backup_complete ? "sink" : "";
     instance->notify(event);
     Log::debug(notifier_label(notifier) + ": notified (" + event.outcome + ")");
 }

@@ -55,6 +55,18 @@ TEST(NotifySlack, FailureQuotesTheErrorLineEscaped) {
     EXPECT_EQ(body["channel"], "#backups");
 }
 
+TEST(NotifySlack, AFailedCopyNamesItsSinkAndWhereACopyExists) {
+    testing::HttpReceiver receiver;
+    harness::Plugin plugin("notify-slack");
+    harness::Instance slack(plugin, {{"webhook_url", receiver.url()}});
+    bh_run_event e = event("failure", "orders/2025/orders.sql.gz", "sink 'offsite': access denied");
+    e.failed_sinks = "offsite";
+    e.complete_sinks = "primary";
+    ASSERT_EQ(slack.descriptor().notifier->notify(slack.raw(), &e), BH_OK) << slack.last_error();
+    EXPECT_THAT(posted_text(receiver),
+                HasSubstr("\n:warning: no copy on sink(s) *offsite*; complete on *primary*"));
+}
+
 TEST(NotifySlack, ErrorNeverContainsTheWebhookUrl) {
     testing::HttpReceiver receiver({403});
     harness::Plugin plugin("notify-slack");

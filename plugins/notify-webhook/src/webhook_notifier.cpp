@@ -83,6 +83,12 @@ public:
             body["shrink_baseline_raw_bytes"] = event.shrink_baseline_raw_bytes;
             body["untouched_objects"] = event.untouched_objects;
         }
+        // ABI 1.3: which copies exist (several sinks, sets).
+        if (event.struct_size >= offsetof(bh_run_event, failed_sinks) + sizeof event.failed_sinks) {
+            body["stream_count"] = event.stream_count;
+            body["complete_sinks"] = names(event.complete_sinks);
+            body["failed_sinks"] = names(event.failed_sinks);
+        }
         http::ClientOptions options = client_options_;
         options.cancelled = [this] { return host_.cancelled(); };
         http::Client client(options);
@@ -93,6 +99,18 @@ public:
     }
 
 private:
+    // "a,b" -> ["a", "b"]; NULL or "" -> [].
+    static nlohmann::json names(const char* list) {
+        nlohmann::json out = nlohmann::json::array();
+        std::string_view rest = list ? list : "";
+        while (!rest.empty()) {
+            size_t comma = rest.find(',');
+            out.push_back(std::string(rest.substr(0, comma)));
+            rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        }
+        return out;
+    }
+
     // Scheme, host and path only: a query string often carries a token.
     std::string shown_url() const {
         auto url = http::parse_url(without_query(url_));

@@ -26,6 +26,9 @@ bh_run_event failure_event() {
     e.stored_bytes = 300;
     e.data_committed = 1;  // committed, but its manifest failed
     e.untouched_objects = 2;
+    e.stream_count = 1;
+    e.complete_sinks = "";
+    e.failed_sinks = "sink";
     return e;
 }
 
@@ -53,7 +56,7 @@ TEST(NotifyWebhook, PostsTheEventAsJsonWithConfiguredHeaders) {
         "error": "source (source-command): command 'pg_dump' exited with status 1",
         "started_unix_ms": 1732468502000, "duration_ms": 4200, "raw_bytes": 1000, "stored_bytes": 300,
         "backup_complete": false, "data_committed": true, "shrunken": false, "shrink_baseline_raw_bytes": 0,
-        "untouched_objects": 2})"));
+        "untouched_objects": 2, "stream_count": 1, "complete_sinks": [], "failed_sinks": ["sink"]})"));
 }
 
 TEST(NotifyWebhook, AnAbi10EventCarriesOnlyTheAbi10Fields) {
