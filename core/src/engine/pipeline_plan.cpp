@@ -1,6 +1,7 @@
 #include "engine/pipeline_plan.hpp"
 
 #include <cstdlib>
+#include <functional>
 
 #include "config/option_binding.hpp"
 #include "errors.hpp"
@@ -71,14 +72,27 @@ void run_plugin_validate(const StagePlan& stage, const BoundOptions& bound, Conf
     });
 }
 
-void check_options(const StagePlan& stage, const ValueResolver& resolver, ConfigProblems& problems) {
+// `also` sees the bound options after the plugin's own validation.
+void check_options(const StagePlan& stage, const ValueResolver& resolver, ConfigProblems& problems,
+                   const std::function<void(const BoundOptions&)>& also = {}) {
     if (!stage.plugin) return;
     problems.attempt([&] {
         const bh_plugin_descriptor& d = *stage.plugin->descriptor;
         const BoundOptions bound = bind_options(*stage.spec, d.name, d.options, d.option_count, resolver,
                                                 stage.plugin->limits(), &problems);
         run_plugin_validate(stage, bound, problems);
+        if (also) also(bound);
     });
+}
+
+// A source whose options make a backup set (ABI 1.3, docs/sets.md) needs the engine's set run, which this version
+// does not have yet: refused where `validate` sees it, instead of a run that would back up something else.
+void refuse_set_source(const StagePlan& stage, const BoundOptions& bound, ConfigProblems& problems) {
+    if (!produces_set(*stage.plugin->descriptor, bound.validate_values())) return;
+    problems.add(stage.spec->where, stage.spec->label + " (" + std::string(stage.plugin->name()) +
+                                        "): these options make a backup set of several streams (docs/sets.md), "
+                                        "which this version of backhaul cannot run yet; back up one database per "
+                                        "pipeline");
 }
 
 NotifierPlan plan_notifier(StageSpec& stage, const std::string& file, const PluginRegistry& registry,
@@ -139,7 +153,8 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
     ValidationResolver env_only({});
     for (const StagePlan& s : plan->secrets) check_options(s, env_only, problems);
     ValidationResolver resolver(secret_ids);
-    check_options(plan->source, resolver, problems);
+    check_options(plan->source, resolver, problems,
+                  [&](const BoundOptions& bound) { refuse_set_source(plan->source, bound, problems); });
     for (const StagePlan& t : plan->transforms) check_options(t, resolver, problems);
     check_options(plan->sink, resolver, problems);
 
