@@ -66,10 +66,10 @@ TEST(BackupCatalog, OnlyAManifestOfThisPipelineAndDestinationMakesABackupComplet
     l.data("orders/20250305.gz");  // no manifest, no marker
     l.data("orders/20250304.gz");
     l.metadata("orders/20250304.gz.pending.json",
-               PendingMarker{"orders", kOwner.destination, "orders/20250304.gz", 0}.to_json());
+               PendingMarker{"orders", kOwner.destination, "orders/20250304.gz", 0, {}}.to_json());
     l.data("orders/20250303.gz");
     l.metadata("orders/20250303.gz.pending.json",
-               PendingMarker{"users", kOwner.destination, "orders/20250303.gz", 0}.to_json());
+               PendingMarker{"users", kOwner.destination, "orders/20250303.gz", 0, {}}.to_json());
     l.data("orders/notes.txt");  // not a key of the template: not listed at all
     EXPECT_THAT(
         statuses(l.catalog()),
@@ -103,7 +103,7 @@ TEST(BackupCatalog, OrphansAreOnlyThisPipelinesMetadataWithoutData) {
     l.manifest("orders/20250301.gz");                 // ours, data gone
     l.manifest("orders/20250302.gz", "users");        // someone else's
     l.metadata("orders/20250303.gz.pending.json",     // ours, the upload never appeared
-               PendingMarker{"orders", kOwner.destination, "orders/20250303.gz", 0}.to_json());
+               PendingMarker{"orders", kOwner.destination, "orders/20250303.gz", 0, {}}.to_json());
     l.metadata("orders/20250304.gz.manifest.json", "{}");  // unreadable: not provably ours
     BackupCatalog c = l.catalog();
     EXPECT_TRUE(c.backups.empty());

@@ -125,11 +125,15 @@ BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const Ke
                 // Its age is its backup's, like a backup's: the key's time fields, else the listing's time.
                 OrphanMetadata orphan{key, matcher.match(described)->time.value_or(from_unix_ms(object->mtime_unix_ms))};
                 std::string mismatch;
+                // A set's metadata (docs/sets.md) has no data object under its own key: its objects lie below it.
+                // It is never an orphan; this catalog does not manage sets yet, so it is left alone.
                 if (manifest) {
                     BackupManifest m = BackupManifest::from_json(text);
+                    if (m.is_set()) continue;
                     mismatch = ownership_mismatch(owner, m.pipeline, m.destination, m.key, described, "manifest");
                 } else {
                     PendingMarker m = PendingMarker::from_json(text);
+                    if (!m.objects.empty()) continue;
                     mismatch = ownership_mismatch(owner, m.pipeline, m.destination, m.key, described, "pending marker");
                 }
                 if (mismatch.empty()) catalog.orphans.push_back(std::move(orphan));

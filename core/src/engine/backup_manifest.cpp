@@ -1,9 +1,12 @@
 #include "engine/backup_manifest.hpp"
 
+#include <cstdint>
+#include <set>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
 
+#include "loader/plugin_handle.hpp"
 #include "util/time_text.hpp"
 
 namespace backhaul {
@@ -31,6 +34,20 @@ std::string BackupManifest::to_json() const {
     j["stages"] = stage_list;
     j["variables"] = variables;
     j["backhaul_version"] = backhaul_version;
+    if (is_set()) {
+        j["format"] = kSetManifestFormat;
+        nlohmann::ordered_json list = nlohmann::ordered_json::array();
+        for (const ManifestObject& o : objects)
+            list.push_back({{"stream", o.stream},
+                            {"key", o.key},
+                            {"ext", o.ext},
+                            {"raw_bytes", o.raw_bytes},
+                            {"stored_bytes", o.stored_bytes},
+                            {"sha256", o.sha256},
+                            {"variables", o.variables},
+                            {"restore_phase", o.restore_phase}});
+        j["objects"] = list;
+    }
     return j.dump(2) + "\n";
 }
 
@@ -64,6 +81,11 @@ public:
         if (string("format") != format)
             throw std::runtime_error(std::string(what_) + " format '" + string("format") + "' is not " + format);
     }
+    uint64_t size(const char* name) const {
+        const int64_t value = integer(name);
+        if (value < 0) throw std::runtime_error(std::string(what_) + " field '" + name + "' is negative");
+        return static_cast<uint64_t>(value);
+    }
 
 private:
     const char* what_;
@@ -72,12 +94,68 @@ private:
 
 }  // namespace
 
+namespace {
+
+// An object key a set's metadata names: under "<set key>/", nothing else (no "..": keys are names, not paths, but a
+// sink on a file system must not be walked out of the set).
+void check_set_member(const std::string& set_key, const std::string& key, const char* what) {
+    const std::string prefix = set_key + "/";
+    if (key.size() <= prefix.size() || !key.starts_with(prefix))
+        throw std::runtime_error(std::string(what) + " names object '" + key + "' outside its set '" + set_key + "'");
+    for (size_t start = prefix.size();;) {
+        size_t slash = key.find('/', start);
+        std::string_view segment(key.data() + start, (slash == std::string::npos ? key.size() : slash) - start);
+        if (segment.empty() || segment == "." || segment == "..")
+            throw std::runtime_error(std::string(what) + " names malformed object key '" + key + "'");
+        if (slash == std::string::npos) break;
+        start = slash + 1;
+    }
+}
+
+bool is_sha256_hex(const std::string& text) {
+    return text.size() == 64 && text.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
+std::vector<ManifestObject> set_objects(const nlohmann::json& list, const std::string& set_key) {
+    if (!list.is_array() || list.empty()) throw std::runtime_error("manifest field 'objects' is not a non-empty array");
+    std::vector<ManifestObject> objects;
+    std::set<std::string> streams, keys;
+    for (const nlohmann::json& item : list) {
+        JsonFields fields(item.is_object() ? item.dump() : "[]", "manifest object");
+        ManifestObject o;
+        o.stream = fields.string("stream");
+        if (std::string problem = stream_name_problem(o.stream); !problem.empty())
+            throw std::runtime_error("manifest object stream name '" + o.stream + "' " + problem);
+        o.key = fields.string("key");
+        check_set_member(set_key, o.key, "manifest");
+        o.ext = fields.string("ext");
+        o.raw_bytes = fields.size("raw_bytes");
+        o.stored_bytes = fields.size("stored_bytes");
+        o.sha256 = fields.string("sha256");
+        if (!is_sha256_hex(o.sha256)) throw std::runtime_error("manifest object '" + o.key + "' has a malformed sha256");
+        for (const auto& [name, value] : fields.field("variables").items()) {
+            if (!value.is_string()) throw std::runtime_error("manifest object variable '" + name + "' is not a string");
+            o.variables[name] = value.get<std::string>();
+        }
+        const int64_t phase = fields.integer("restore_phase");
+        if (phase < INT32_MIN || phase > INT32_MAX) throw std::runtime_error("manifest object restore_phase is out of range");
+        o.restore_phase = static_cast<int32_t>(phase);
+        if (!streams.insert(o.stream).second) throw std::runtime_error("manifest lists stream '" + o.stream + "' twice");
+        if (!keys.insert(o.key).second) throw std::runtime_error("manifest lists object '" + o.key + "' twice");
+        objects.push_back(std::move(o));
+    }
+    return objects;
+}
+
+}  // namespace
+
 BackupManifest BackupManifest::from_json(std::string_view text) {
     JsonFields fields(text, "manifest");
     const nlohmann::json& j = fields.json();
     auto string_field = [&](const char* name) { return fields.string(name); };
     auto integer_field = [&](const char* name) { return fields.integer(name); };
-    fields.expect_format(kManifestFormat);
+    const bool is_set = fields.string("format") == kSetManifestFormat;
+    if (!is_set) fields.expect_format(kManifestFormat);
     BackupManifest m;
     m.pipeline = string_field("pipeline");
     if (auto it = j.find("destination"); it != j.end()) m.destination = fields.string("destination");
@@ -107,6 +185,7 @@ BackupManifest BackupManifest::from_json(std::string_view text) {
             m.stages.push_back(std::move(stage));
         }
     }
+    if (is_set) m.objects = set_objects(fields.field("objects"), m.key);
     return m;
 }
 
@@ -118,6 +197,7 @@ std::string PendingMarker::to_json() const {
     j["key"] = key;
     j["started_at"] = utc_iso8601(started_unix_ms);
     j["started_unix_ms"] = started_unix_ms;
+    if (!objects.empty()) j["objects"] = objects;
     return j.dump(2) + "\n";
 }
 
@@ -129,7 +209,32 @@ PendingMarker PendingMarker::from_json(std::string_view text) {
     m.destination = fields.string("destination");
     m.key = fields.string("key");
     m.started_unix_ms = fields.integer("started_unix_ms");
+    if (auto it = fields.json().find("objects"); it != fields.json().end()) {
+        if (!it->is_array()) throw std::runtime_error("pending marker field 'objects' is not an array");
+        for (const nlohmann::json& key : *it) {
+            if (!key.is_string()) throw std::runtime_error("pending marker object is not a string");
+            check_set_member(m.key, key.get<std::string>(), "pending marker");
+            m.objects.push_back(key.get<std::string>());
+        }
+    }
     return m;
+}
+
+std::string stream_object_key(const std::string& set_key, const std::string& stream_name, const std::string& ext) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string key = set_key + "/";
+    for (unsigned char c : stream_name) {
+        const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+                           c == '_' || c == '-' || c == '/';
+        if (plain) {
+            key += static_cast<char>(c);
+            continue;
+        }
+        key += '%';
+        key += kHex[c >> 4];
+        key += kHex[c & 0xf];
+    }
+    return key + ext;
 }
 
 std::string manifest_key(const std::string& data_key) { return data_key + std::string(kManifestSuffix); }

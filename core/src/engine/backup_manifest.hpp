@@ -14,6 +14,8 @@ namespace backhaul {
 
 inline constexpr std::string_view kManifestSuffix = ".manifest.json";
 inline constexpr const char* kManifestFormat = "backhaul-manifest/1";
+// A set's manifest (docs/sets.md): the same fields, sizes as totals, plus the list of its objects.
+inline constexpr const char* kSetManifestFormat = "backhaul-manifest/2";
 // Written before a run begins its upload and removed once the manifest is written: the proof that data without a
 // manifest under "<key>" was left by this pipeline's own run (a crash between commit and manifest), which is what
 // lets `prune --delete-incomplete` remove it. Nothing else without a manifest is ever deleted.
@@ -27,6 +29,18 @@ struct ManifestStage {
     std::string plugin;   // "compress-gzip"
     std::string version;  // the plugin's version
     std::vector<std::pair<std::string, std::string>> options;  // BoundOptions::display(): secrets are "<redacted>"
+};
+
+// One object of a set: a stream of the source, stored under the set's key.
+struct ManifestObject {
+    std::string stream;  // the source's stream name ("databases/orders")
+    std::string key;     // stream_object_key(): always under "<set key>/"
+    std::string ext;     // the stream's own extension, as the source gave it
+    uint64_t raw_bytes = 0;
+    uint64_t stored_bytes = 0;
+    std::string sha256;  // lower-case hex of the stored bytes
+    std::map<std::string, std::string> variables;  // the stream's ({database} = "orders")
+    int32_t restore_phase = 0;
 };
 
 struct BackupManifest {
@@ -44,9 +58,14 @@ struct BackupManifest {
     std::vector<ManifestStage> stages;
     std::map<std::string, std::string> variables;  // published by stages ({database}, {server_version}, {ext}, ...)
     std::string backhaul_version;
+    // A set's objects (format 2); empty for a one-stream backup (format 1), whose data is `key` itself.
+    std::vector<ManifestObject> objects;
 
+    bool is_set() const { return !objects.empty(); }
     std::string to_json() const;
-    // Throws std::runtime_error naming the first missing or mistyped field.
+    // Throws std::runtime_error naming the first missing or mistyped field. A set's objects must each lie under
+    // "<key>/", with well-formed, distinct stream names and keys: a manifest can never make Backhaul read, verify or
+    // delete an object outside its own set.
     static BackupManifest from_json(std::string_view text);
 };
 
@@ -56,11 +75,19 @@ struct PendingMarker {
     std::string destination;
     std::string key;
     int64_t started_unix_ms = 0;
+    // A set's run: every object key it may write, each under "<key>/", known before the first upload begins. What
+    // proves that such objects, left without a manifest, are this pipeline's.
+    std::vector<std::string> objects;
 
     std::string to_json() const;
-    // Throws std::runtime_error unless `text` is a marker.
+    // Throws std::runtime_error unless `text` is a marker (and its objects lie under "<key>/").
     static PendingMarker from_json(std::string_view text);
 };
+
+// The key of a set's stream: "<set key>/" + each '/'-separated segment of the stream name percent-encoded (every
+// byte but A-Z a-z 0-9 . _ - as %XX, upper-case hex) + `ext` (the stream's extension, then the transforms'). Any
+// name, with quotes, spaces or non-ASCII letters, becomes one safe key, and distinct names distinct keys.
+std::string stream_object_key(const std::string& set_key, const std::string& stream_name, const std::string& ext);
 
 std::string manifest_key(const std::string& data_key);
 std::string pending_key(const std::string& data_key);

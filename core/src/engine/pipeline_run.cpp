@@ -132,7 +132,7 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
 
     SinkStore store(sink);
     const BackupCatalog before = prepare_destination(plan, store, result);
-    const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start)};
+    const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start), {}};
     store.put(pending_key(result.key), marker.to_json());
     // Until the manifest is written, leaving this function takes the marker away again unless data was committed:
     // then the marker is the proof that this pipeline left the incomplete backup.
