@@ -14,6 +14,7 @@
 #include "loader/plugin_handle.hpp"
 #include "loader/plugin_registry.hpp"
 #include "plugin_harness.hpp"
+#include "util/stream_name.hpp"
 
 namespace backhaul {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "loader/plugin_handle.hpp"
+#include "util/stream_name.hpp"
 #include "util/time_text.hpp"
 
 namespace backhaul {

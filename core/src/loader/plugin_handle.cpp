@@ -1,10 +1,11 @@
 #include "loader/plugin_handle.hpp"
 
+#include <cassert>
 #include <cstddef>
 #include <set>
-#include <cassert>
 #include <stdexcept>
 
+#include "util/stream_name.hpp"
 
 namespace backhaul {
 
@@ -233,20 +234,6 @@ bool has_set_entries(const bh_source_api& api) {
 bool produces_set(const bh_plugin_descriptor& plugin, std::span<const bh_option_value> options) {
     if (plugin.kind != BH_KIND_SOURCE || plugin.source == nullptr || !has_set_entries(*plugin.source)) return false;
     return plugin.source->produces_set(options.data(), static_cast<uint32_t>(options.size())) != 0;
-}
-
-std::string stream_name_problem(std::string_view name) {
-    if (name.empty()) return "is empty";
-    if (name.find('\0') != std::string_view::npos) return "contains a NUL byte";
-    size_t start = 0;
-    while (true) {
-        size_t slash = name.find('/', start);
-        std::string_view segment = name.substr(start, slash == std::string_view::npos ? name.npos : slash - start);
-        if (segment.empty()) return "has an empty segment";
-        if (segment == "." || segment == "..") return "has a segment '" + std::string(segment) + "'";
-        if (slash == std::string_view::npos) return "";
-        start = slash + 1;
-    }
 }
 
 std::vector<SetStream> PluginHandle::list_streams() {

@@ -278,9 +278,6 @@ private:
 // kinds. Pure: no plugin instance.
 bool produces_set(const bh_plugin_descriptor& plugin, std::span<const bh_option_value> options);
 
-// Whether `name` is a well-formed stream name (bh_stream_info.name); "" if so, else why not.
-std::string stream_name_problem(std::string_view name);
-
 // The plugin's validate entry (ABI 1.2) on `options`: each problem to `report` (option "" = the stage as a whole).
 // Problems are a result, not a failure: returns the entry's status, BH_OK if the plugin has no validate entry.
 bh_status validate_options(const bh_plugin_descriptor& plugin, std::span<const bh_option_value> options,
