@@ -55,6 +55,7 @@ void populate(PostgresServer& server) {
             GRANT SELECT ON app.items TO staff;
             GRANT USAGE ON SCHEMA app TO staff;
         )SQL");
+    server.query(kWeird, "CREATE TABLE app.secret (x int)");  // staff (and so backup) may not read it
 }
 
 class ClusterSet : public ::testing::Test {
@@ -217,6 +218,52 @@ TEST_F(ClusterSet, GlobalsOfANonSuperuserLeaveOutPasswordsWithAWarning) {
     StreamResult cafe = source.read_stream("databases/" + kCafe);
     ASSERT_EQ(cafe.status, BH_END_OF_STREAM) << cafe.error;
     EXPECT_THAT(cafe.data, HasSubstr("CREATE DATABASE"));
+}
+
+TEST_F(ClusterSet, EachDatabaseStreamRunsThePreflightNamingItsDatabase) {
+    Instance source(postgres_plugin(),
+                    options({{"databases", Argv{kWeird}}, {"user", "backup"}, {"password", "backup-pw"}}));
+    bh_status status = BH_FATAL;
+    source.list_streams(status);
+    ASSERT_EQ(status, BH_OK) << source.last_error();
+    StreamResult dump = source.read_stream("databases/" + kWeird);
+    EXPECT_EQ(dump.status, BH_FATAL);
+    EXPECT_THAT(dump.error, HasSubstr("user 'backup' lacks the privileges to dump database '" + kWeird +
+                                      "': cannot read 1 relation(s), e.g. app.secret"));
+}
+
+struct CheckLine {
+    std::string name;
+    bool ok = false;
+    std::string detail;
+};
+
+std::vector<CheckLine> run_check(Instance& source) {
+    std::vector<CheckLine> lines;
+    bh_check_sink sink{&lines,
+                       [](void* ctx, const char* name, int32_t ok, const char* detail, const char*) {
+                           static_cast<std::vector<CheckLine>*>(ctx)->push_back({name, ok != 0, detail ? detail : ""});
+                       },
+                       nullptr};
+    source.descriptor().check(source.raw(), &sink);
+    return lines;
+}
+
+TEST_F(ClusterSet, CheckLogsInToTheMaintenanceDatabaseAndListsTheSet) {
+    Instance source(postgres_plugin(), options({{"databases", Argv{"*"}},
+                                                {"exclude_databases", Argv{"postgres"}},
+                                                {"globals", true},
+                                                {"user", "backup"},
+                                                {"password", "backup-pw"}}));
+    std::vector<CheckLine> lines = run_check(source);
+    ASSERT_GE(lines.size(), 4u);
+    EXPECT_EQ(lines[0].name, "log in to PostgreSQL at " + at(*server_) + " as user 'backup', database 'postgres'");
+    EXPECT_TRUE(lines[0].ok);
+    EXPECT_EQ(lines[1].name, "list the databases to back up");
+    EXPECT_EQ(lines[1].detail, "3 database(s): '" + kDash + "', '" + kCafe + "', '" + kWeird + "'");
+    EXPECT_EQ(lines[2].name, "read role passwords for the globals");
+    EXPECT_THAT(lines[2].detail, HasSubstr("user 'backup' cannot read pg_authid"));
+    for (const CheckLine& line : lines) EXPECT_TRUE(line.ok) << line.name << ": " << line.detail;
 }
 
 TEST_F(ClusterSet, RestoreRefusesAnExistingDatabaseAndTargetDatabase) {
