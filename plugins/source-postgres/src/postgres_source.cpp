@@ -272,126 +272,6 @@ class PostgresSource final : public Source {
         return start_set_restore(settings_, client, request, host_);
     }
 
-  private:
-    // The databases a set backs up, listed at run time, so that a new database is in the next run's set.
-    std::vector<std::string> databases_in_set(PgConnection& conn) {
-        std::vector<std::string> names;
-        if (*databases_ == std::vector<std::string>{"*"}) {
-            for (const Row& row : conn.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
-                                             "AND has_database_privilege(datname, 'CONNECT') ORDER BY datname COLLATE "
-                                             "\"C\"",
-                                             {}, "cannot list the databases"))
-                names.push_back(row.at(0));
-        } else {
-            for (const std::string& name : *databases_) {
-                if (conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {name}, "cannot list the databases")
-                        .empty())
-                    throw Error(Status::fatal, "database '" + name + "' (option 'databases') does not exist at " +
-                                                   conn.endpoint().text());
-                names.push_back(name);
-            }
-        }
-        std::erase_if(names, [this](const std::string& name) {
-            return std::find(exclude_databases_.begin(), exclude_databases_.end(), name) != exclude_databases_.end();
-        });
-        if (names.empty())
-            throw Error(Status::fatal, "no database to back up at " + conn.endpoint().text() +
-                                           " (options 'databases' and 'exclude_databases')");
-        return names;
-    }
-
-    static std::string stream_database(const StreamInfo& info) {
-        for (const auto& [key, value] : info.variables)
-            if (key == "database") return value;
-        throw Error(Status::fatal, "stream '" + info.name + "' names no database");
-    }
-
-    // pg_dumpall --globals-only, without role passwords when this user cannot read them.
-    std::unique_ptr<SourceStream> open_globals() {
-        auto cancelled = [host = host_] { return host.cancelled(); };
-        PgVersion server;
-        Endpoint endpoint;
-        bool passwords = false;
-        {
-            PgConnection conn(settings_, maintenance_database_, cancelled);
-            endpoint = conn.endpoint();
-            server.number = conn.server_version_num();
-            passwords = conn.query(kPasswordsReadable, {}, "preflight query failed").at(0).at(0) == "t";
-        }
-        ClientTool pg_dump = select_pg_dump(server, pg_dump_);
-        ChildSpec spec;
-        spec.argv.push_back(locate_client("pg_dumpall", pg_dump.path));
-        spec.argv.push_back("--globals-only");
-        // pg_dumpall ignores PGDATABASE; the name is the operator's own option, and --database=<name> keeps a
-        // leading dash from being read as a flag.
-        spec.argv.push_back("--database=" + maintenance_database_);
-        if (!passwords) {
-            spec.argv.push_back("--no-role-passwords");
-            host_.warn("user '" + endpoint.user + "' cannot read role passwords (pg_authid) at " + endpoint.text() +
-                       ": the globals are dumped without them (--no-role-passwords), so role passwords are not in "
-                       "the backup; set them again after a restore");
-        }
-        if (selection_.no_privileges) spec.argv.push_back("--no-privileges");
-        host_.info("dumping the globals (roles, memberships, tablespaces) at " + endpoint.text() + " as user '" +
-                   endpoint.user + "' with " + spec.argv.front());
-        spec.env = settings_.child_environment(maintenance_database_);
-        spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
-            host.info(settings.redact(std::string(line)));
-        };
-        return std::make_unique<DumpStream>(std::move(spec), host_, settings_, 0, "pg_dumpall");
-    }
-
-  public:
-    // One database: option 'database' (else libpq's default) for the single mode, `database` for a set's stream.
-    std::unique_ptr<SourceStream> open_database(const std::optional<std::string>& database) {
-        auto cancelled = [host = host_] { return host.cancelled(); };
-        PgVersion server;
-        std::string server_version;
-        int64_t database_size = 0;
-        Endpoint endpoint;
-        DumpScope scope;
-        {
-            PgConnection conn(settings_, database, cancelled);
-            endpoint = conn.endpoint();
-            server.number = conn.server_version_num();
-            server_version = conn.server_version();
-            database_size = std::stoll(
-                conn.query("SELECT pg_database_size(current_database())", {}, "preflight query failed").at(0).at(0));
-            scope = inspect_dump_scope(conn, selection_);
-        }
-        refuse_unreadable(scope, endpoint);
-        warn_about_large_objects(scope, endpoint);
-        ClientTool pg_dump = select_pg_dump(server, pg_dump_);
-
-        if (!set_) {
-            // The names libpq resolved (a database from PGDATABASE, a service, or the user name) name the backup.
-            host_.set_variable("database", endpoint.database);
-            host_.set_variable("host", endpoint.is_socket() ? "localhost" : endpoint.host);
-            host_.set_variable("server_version", server_version);
-            // The progress line's estimate (the SDK's expected_bytes convention; not in kVariables, since no key
-            // should use it). The table data, not pg_database_size: that counts indexes too, which a dump holds only
-            // as CREATE INDEX. A custom-format dump is also compressed, so for it this is an upper bound.
-            host_.set_variable("expected_bytes", std::to_string(scope.data_bytes));
-        }
-        host_.info("dumping database '" + endpoint.database + "' (" + human_bytes(database_size) + " on disk, " +
-                   human_bytes(scope.data_bytes) + " of table data) from PostgreSQL " + server_version + " at " +
-                   endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() +
-                   " (" + pg_dump.path + ")");
-
-        ChildSpec spec;
-        spec.argv.push_back(pg_dump.path);
-        for (std::string& arg : pg_dump_arguments(selection_)) spec.argv.push_back(std::move(arg));
-        // A set restores into a fresh cluster: the dump recreates its database with its properties, owner and grants
-        // (a custom archive always holds them; pg_restore --create uses them).
-        if (set_ && !selection_.custom_format) spec.argv.push_back("--create");
-        // The database the preflight checked, whichever way libpq found it.
-        spec.env = settings_.child_environment(endpoint.database);
-        spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
-            host.info(settings.redact(std::string(line)));
-        };
-        return std::make_unique<DumpStream>(std::move(spec), host_, settings_, database_size);
-    }
-
     // `backhaul check`: the preflight's findings one by one, each with what to do, and nothing refused early.
     void check(Checks& checks) {
         if (set_) return check_set(checks);
@@ -471,6 +351,124 @@ class PostgresSource final : public Source {
     }
 
   private:
+    // The databases a set backs up, listed at run time, so that a new database is in the next run's set.
+    std::vector<std::string> databases_in_set(PgConnection& conn) {
+        std::vector<std::string> names;
+        if (*databases_ == std::vector<std::string>{"*"}) {
+            for (const Row& row : conn.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
+                                             "AND has_database_privilege(datname, 'CONNECT') ORDER BY datname COLLATE "
+                                             "\"C\"",
+                                             {}, "cannot list the databases"))
+                names.push_back(row.at(0));
+        } else {
+            for (const std::string& name : *databases_) {
+                if (conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {name}, "cannot list the databases")
+                        .empty())
+                    throw Error(Status::fatal, "database '" + name + "' (option 'databases') does not exist at " +
+                                                   conn.endpoint().text());
+                names.push_back(name);
+            }
+        }
+        std::erase_if(names, [this](const std::string& name) {
+            return std::find(exclude_databases_.begin(), exclude_databases_.end(), name) != exclude_databases_.end();
+        });
+        if (names.empty())
+            throw Error(Status::fatal, "no database to back up at " + conn.endpoint().text() +
+                                           " (options 'databases' and 'exclude_databases')");
+        return names;
+    }
+
+    static std::string stream_database(const StreamInfo& info) {
+        for (const auto& [key, value] : info.variables)
+            if (key == "database") return value;
+        throw Error(Status::fatal, "stream '" + info.name + "' names no database");
+    }
+
+    // pg_dumpall --globals-only, without role passwords when this user cannot read them.
+    std::unique_ptr<SourceStream> open_globals() {
+        auto cancelled = [host = host_] { return host.cancelled(); };
+        PgVersion server;
+        Endpoint endpoint;
+        bool passwords = false;
+        {
+            PgConnection conn(settings_, maintenance_database_, cancelled);
+            endpoint = conn.endpoint();
+            server.number = conn.server_version_num();
+            passwords = conn.query(kPasswordsReadable, {}, "preflight query failed").at(0).at(0) == "t";
+        }
+        ClientTool pg_dump = select_pg_dump(server, pg_dump_);
+        ChildSpec spec;
+        spec.argv.push_back(locate_client("pg_dumpall", pg_dump.path));
+        spec.argv.push_back("--globals-only");
+        // pg_dumpall ignores PGDATABASE; the name is the operator's own option, and --database=<name> keeps a
+        // leading dash from being read as a flag.
+        spec.argv.push_back("--database=" + maintenance_database_);
+        if (!passwords) {
+            spec.argv.push_back("--no-role-passwords");
+            host_.warn("user '" + endpoint.user + "' cannot read role passwords (pg_authid) at " + endpoint.text() +
+                       ": the globals are dumped without them (--no-role-passwords), so role passwords are not in "
+                       "the backup; set them again after a restore");
+        }
+        if (selection_.no_privileges) spec.argv.push_back("--no-privileges");
+        host_.info("dumping the globals (roles, memberships, tablespaces) at " + endpoint.text() + " as user '" +
+                   endpoint.user + "' with " + spec.argv.front());
+        spec.env = settings_.child_environment(maintenance_database_);
+        spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
+            host.info(settings.redact(std::string(line)));
+        };
+        return std::make_unique<DumpStream>(std::move(spec), host_, settings_, 0, "pg_dumpall");
+    }
+
+    // One database: option 'database' (else libpq's default) for the single mode, `database` for a set's stream.
+    std::unique_ptr<SourceStream> open_database(const std::optional<std::string>& database) {
+        auto cancelled = [host = host_] { return host.cancelled(); };
+        PgVersion server;
+        std::string server_version;
+        int64_t database_size = 0;
+        Endpoint endpoint;
+        DumpScope scope;
+        {
+            PgConnection conn(settings_, database, cancelled);
+            endpoint = conn.endpoint();
+            server.number = conn.server_version_num();
+            server_version = conn.server_version();
+            database_size = std::stoll(
+                conn.query("SELECT pg_database_size(current_database())", {}, "preflight query failed").at(0).at(0));
+            scope = inspect_dump_scope(conn, selection_);
+        }
+        refuse_unreadable(scope, endpoint);
+        warn_about_large_objects(scope, endpoint);
+        ClientTool pg_dump = select_pg_dump(server, pg_dump_);
+
+        if (!set_) {
+            // The names libpq resolved (a database from PGDATABASE, a service, or the user name) name the backup.
+            host_.set_variable("database", endpoint.database);
+            host_.set_variable("host", endpoint.is_socket() ? "localhost" : endpoint.host);
+            host_.set_variable("server_version", server_version);
+            // The progress line's estimate (the SDK's expected_bytes convention; not in kVariables, since no key
+            // should use it). The table data, not pg_database_size: that counts indexes too, which a dump holds only
+            // as CREATE INDEX. A custom-format dump is also compressed, so for it this is an upper bound.
+            host_.set_variable("expected_bytes", std::to_string(scope.data_bytes));
+        }
+        host_.info("dumping database '" + endpoint.database + "' (" + human_bytes(database_size) + " on disk, " +
+                   human_bytes(scope.data_bytes) + " of table data) from PostgreSQL " + server_version + " at " +
+                   endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() +
+                   " (" + pg_dump.path + ")");
+
+        ChildSpec spec;
+        spec.argv.push_back(pg_dump.path);
+        for (std::string& arg : pg_dump_arguments(selection_)) spec.argv.push_back(std::move(arg));
+        // A set restores into a fresh cluster: the dump recreates its database with its properties, owner and grants
+        // (a custom archive always holds them; pg_restore --create uses them).
+        if (set_ && !selection_.custom_format) spec.argv.push_back("--create");
+        // The database the preflight checked, whichever way libpq found it.
+        spec.env = settings_.child_environment(endpoint.database);
+        spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
+            host.info(settings.redact(std::string(line)));
+        };
+        return std::make_unique<DumpStream>(std::move(spec), host_, settings_, database_size);
+    }
+
     // `backhaul check` of a set: the maintenance database, what the set would back up, and the client programs.
     void check_set(Checks& checks) {
         auto cancelled = [host = host_] { return host.cancelled(); };
