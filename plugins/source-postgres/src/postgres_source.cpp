@@ -624,7 +624,8 @@ class PostgresSource final : public Source {
 const PluginInfo kInfo{
     .name = "source-postgres",
     .version = "0.1.0",
-    .description = "Streams pg_dump of one PostgreSQL database; restores with psql or pg_restore.",
+    .description = "Streams pg_dump of one PostgreSQL database, or a cluster as a set (databases, globals); restores "
+                   "with psql or pg_restore.",
     .options = kOptions,
     .restore_options = kRestoreOptions,
     .variables = kVariables,
