@@ -144,8 +144,8 @@ class DumpStream final : public SourceStream {
 constexpr std::string_view kGlobalsStream = "globals";
 constexpr std::string_view kDatabaseStreamPrefix = "databases/";
 
-// Who may read role passwords (pg_dumpall reads them from pg_authid): superusers, not the admin roles of managed
-// services. Asked before pg_dumpall runs rather than read from its failure.
+// Who may read role passwords (pg_dumpall reads them from pg_authid): superusers and members of pg_read_all_data, not
+// the admin roles of managed services. Asked before pg_dumpall runs rather than read from its failure.
 const char* const kPasswordsReadable = "SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT')";
 
 class PostgresSource final : public Source {
@@ -217,7 +217,8 @@ class PostgresSource final : public Source {
 
     std::unique_ptr<SourceStream> open() override { return open_database(std::nullopt); }
 
-    // The set of this run: "globals" first (restore phase 0), then "databases/<name>" (phase 1) in name order.
+    // The set of this run: "globals" first (restore phase 0), then "databases/<name>" (phase 1), in byte order of the
+    // names for ["*"], else as option 'databases' lists them.
     std::vector<StreamInfo> streams() {
         auto cancelled = [host = host_] { return host.cancelled(); };
         std::vector<std::string> names;
