@@ -473,6 +473,41 @@ class Instance {
         return result;
     }
 
+    // Source sets (ABI 1.3): the streams of this run; `status` gets BH_OK or the failure's status.
+    std::vector<SetStream> list_streams(bh_status& status) {
+        std::vector<SetStream> streams;
+        status = status_of([&] { streams = handle().list_streams(); });
+        return streams;
+    }
+    // Source sets: reads the stream `name` (listed by list_streams) to the end (BH_END_OF_STREAM on success).
+    StreamResult read_stream(const std::string& name, size_t capacity = 64 * 1024) {
+        StreamResult result;
+        std::string buffer(capacity, '\0');
+        result.status = status_of([&] {
+            SourceStreamHandle stream = handle().open_stream(name);
+            while (size_t len = stream.read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), capacity)))
+                result.data.append(buffer.data(), len);
+        });
+        if (result.status == BH_OK) result.status = BH_END_OF_STREAM;
+        if (result.status != BH_END_OF_STREAM) result.error = last_error();
+        return result;
+    }
+    // Source sets: restores `data` as the stream `stream` and finishes it.
+    StreamResult restore_stream(const SetStream& stream, std::string_view data, const OptionList& restore_options = {},
+                                size_t chunk = 64 * 1024) {
+        const bh_plugin_descriptor& d = plugin_.descriptor();
+        OptionValues values(d.restore_options, d.restore_option_count, restore_options);
+        StreamResult result;
+        result.status = status_of([&] {
+            RestoreTargetHandle target =
+                handle().open_restore_stream(stream, std::span<const bh_option_value>(values.data(), values.size()));
+            for (size_t at = 0; at < data.size(); at += chunk) target.write(bytes(data.substr(at, chunk)));
+            target.finish();
+        });
+        if (result.status != BH_OK) result.error = last_error();
+        return result;
+    }
+
     // Sink: begin, write, commit in one go.
     StreamResult store(const std::string& key, std::string_view data) {
         Upload upload(*this, key);

@@ -70,7 +70,12 @@ class PostgresServer {
             if (!running_) last_error = start.out + start.err + read_file(dir_ / "server.log");
         }
         if (!running_) throw std::runtime_error("cannot start PostgreSQL: " + last_error);
-        // The unix socket (in our private dir) trusts local users; TCP, which the tests use, needs the password.
+        restore_own_password();
+    }
+
+    // Sets the test role's password (again: a restored pg_dumpall of another server replaces it with that one's).
+    // The unix socket (in our private dir) trusts local users; TCP, which the tests use, needs the password.
+    void restore_own_password() const {
         std::string quoted;
         for (char c : password_) quoted += c == '\'' ? std::string("''") : std::string(1, c);
         CommandOptions options;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "client_tools.hpp"
+#include "create_role_filter.hpp"
 #include "pg_connection.hpp"
 #include "process/child_process.hpp"
 
@@ -114,7 +115,8 @@ class CreatedDatabase {
             PgConnection conn(settings_, maintenance_database_, [] { return false; });
             // FORCE (13+): the killed client's session may not have ended yet.
             std::string force = conn.server_version_num() >= 130000 ? " WITH (FORCE)" : "";
-            conn.query("DROP DATABASE " + conn.quote_identifier(name_) + force, {},
+            // IF EXISTS: a set restore may fail before its dump created the database.
+            conn.query("DROP DATABASE IF EXISTS " + conn.quote_identifier(name_) + force, {},
                        "cannot drop database '" + name_ + "'");
         } catch (const std::exception& e) {
             host_.warn(std::string(e.what()) + "; the failed restore left database '" + name_ + "' behind: drop it");
@@ -204,7 +206,82 @@ class ClientRestore final : public RestoreTarget {
     ChildProcess child_;  // destroyed without finish() = killed before it sees the end of its input
 };
 
+// The globals' psql input through CreateRoleFilter.
+class GlobalsRestore final : public RestoreTarget {
+  public:
+    explicit GlobalsRestore(std::unique_ptr<RestoreTarget> psql) : psql_(std::move(psql)) {}
+    void write(std::span<const uint8_t> data) override {
+        filtered_.clear();
+        filter_.feed({reinterpret_cast<const char*>(data.data()), data.size()}, filtered_);
+        forward();
+    }
+    void finish() override {
+        filtered_.clear();
+        filter_.finish(filtered_);
+        forward();
+        psql_->finish();
+    }
+
+  private:
+    void forward() {
+        psql_->write({reinterpret_cast<const uint8_t*>(filtered_.data()), filtered_.size()});
+    }
+    std::unique_ptr<RestoreTarget> psql_;
+    CreateRoleFilter filter_;
+    std::string filtered_;
+};
+
+// -X: no ~/.psqlrc; ON_ERROR_STOP: the first error fails the restore; --file=- makes psql prefix errors with their line.
+const std::vector<std::string> kPsqlArguments = {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password"};
+
 }  // namespace
+
+std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& settings, const RestoreClient& client,
+                                                 const SetRestoreRequest& request, Host host) {
+    auto cancelled = [host] { return host.cancelled(); };
+    const std::string& maintenance = request.maintenance_database;
+    std::string where;
+    {
+        PgConnection conn(settings, maintenance, cancelled);
+        where = conn.endpoint().text();
+        if (request.database &&
+            !conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {*request.database}).empty())
+            throw Error(Status::fatal, "database '" + *request.database + "' exists at " + where + "; drop it first");
+    }
+    const bool custom = request.database && client.custom_format;
+    const std::string name = custom ? "pg_restore" : "psql";
+    ChildSpec spec;
+    spec.argv.push_back(locate_client(name, client.configured_pg_dump));
+    if (custom) {
+        // Not --single-transaction: CREATE DATABASE cannot run inside one (CreatedDatabase undoes a failure instead).
+        spec.argv.insert(spec.argv.end(), {"--exit-on-error", "--create", "--no-password", "--dbname="});
+        if (client.no_owner) spec.argv.push_back("--no-owner");
+        if (client.no_privileges) spec.argv.push_back("--no-privileges");
+    } else {
+        // Not in one transaction either: the dump's CREATE DATABASE (and the globals' CREATE TABLESPACE) refuse it.
+        spec.argv.insert(spec.argv.end(), kPsqlArguments.begin(), kPsqlArguments.end());
+        spec.argv.push_back("--file=-");
+    }
+    // Connects to the maintenance database; the dump's own CREATE DATABASE and \connect (or pg_restore --create)
+    // take it from there. Database names never reach argv.
+    spec.env = settings.child_environment(maintenance);
+    spec.input = ChildSpec::Input::pipe;
+    spec.output = ChildSpec::Output::null;
+    spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
+    std::unique_ptr<CreatedDatabase> created;
+    if (request.database) {
+        host.info("restoring database '" + *request.database + "' at " + where + " with " + spec.argv.front());
+        // It did not exist a moment ago: whatever a failed restore leaves under its name is the restore's own.
+        created = std::make_unique<CreatedDatabase>(settings, *request.database, maintenance, host);
+    } else {
+        host.info("restoring the globals (roles, memberships, tablespaces) at " + where + " with " +
+                  spec.argv.front());
+    }
+    auto client_restore =
+        std::make_unique<ClientRestore>(std::move(spec), name, false, host, settings, std::move(created));
+    if (request.database) return client_restore;
+    return std::make_unique<GlobalsRestore>(std::move(client_restore));
+}
 
 std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings, const RestoreClient& client,
                                              const RestoreRequest& request, Host host) {

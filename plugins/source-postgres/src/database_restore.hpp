@@ -27,4 +27,16 @@ struct RestoreClient {
 std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings, const RestoreClient& client,
                                              const RestoreRequest& request, Host host);
 
+// One stream of a set (docs/sets.md), restored through a connection to the maintenance database.
+struct SetRestoreRequest {
+    // nullopt: the globals (pg_dumpall --globals-only), fed to psql with its CREATE ROLE lines made idempotent.
+    // Else a dump that creates this database itself (plain: pg_dump --create; custom: pg_restore --create); refused
+    // when the database exists, and dropped again when the restore fails.
+    std::optional<std::string> database;
+    std::string maintenance_database;
+};
+
+std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& settings, const RestoreClient& client,
+                                                 const SetRestoreRequest& request, Host host);
+
 }  // namespace backhaul

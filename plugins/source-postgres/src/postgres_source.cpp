@@ -2,6 +2,7 @@
 // (unreachable server, wrong password, unknown database, missing privileges, pg_dump older than the server) into one
 // clear line; restores with psql or pg_restore. `backhaul check` runs the same findings as separate checks.
 #include <backhaul/sdk.hpp>
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -51,6 +52,14 @@ const bh_option_spec kOptions[] = {
      "How long to wait for the server to answer a connection; 30s when unset."},
     {"lock_wait_timeout", BH_OPT_DURATION, BH_OPT_ARGV, nullptr, nullptr,
      "Fail instead of waiting longer than this for a table lock (pg_dump --lock-wait-timeout)."},
+    {"databases", BH_OPT_LIST, 0, nullptr, nullptr,
+     "Back up a set (docs/sets.md): these databases (exact names), or [\"*\"] for every database the user may "
+     "connect to, templates excluded, listed at each run. Not together with 'database'."},
+    {"exclude_databases", BH_OPT_LIST, 0, "[]", nullptr, "Databases (exact names) left out of 'databases'."},
+    {"globals", BH_OPT_BOOL, 0, "false", nullptr,
+     "Back up a set with a stream 'globals': roles, memberships and tablespaces (pg_dumpall --globals-only)."},
+    {"maintenance_database", BH_OPT_STRING, 0, "\"postgres\"", nullptr,
+     "The database a set connects to for listing databases, pg_dumpall and the restore's CREATE DATABASE."},
 };
 
 const bh_option_spec kRestoreOptions[] = {
@@ -66,6 +75,7 @@ const bh_option_limits kLimits[] = {
     {"database", BH_LIMIT_MIN, 1, 0},         // libpq would take "" for "not given", silently
     {"pg_dump", BH_LIMIT_MIN, 1, 0},          // the program's path or name
     {"connect_timeout", BH_LIMIT_MIN, 1, 0},  // milliseconds; libpq rounds up to whole seconds, at least 2
+    {"maintenance_database", BH_LIMIT_MIN, 1, 0},
 };
 
 const bh_option_limits kRestoreLimits[] = {
@@ -92,8 +102,10 @@ std::string human_bytes(int64_t bytes) {
 // pg_dump's stdout, complete only once pg_dump exited 0.
 class DumpStream final : public SourceStream {
   public:
-    DumpStream(ChildSpec spec, Host host, ConnectionSettings settings, int64_t database_size)
-        : host_(host),
+    DumpStream(ChildSpec spec, Host host, ConnectionSettings settings, int64_t database_size,
+               std::string program = "pg_dump")
+        : program_(std::move(program)),
+          host_(host),
           settings_(std::move(settings)),
           database_size_(database_size),
           child_(std::move(spec)),
@@ -105,7 +117,7 @@ class DumpStream final : public SourceStream {
         streamed_ += static_cast<int64_t>(n);
         if (std::chrono::steady_clock::now() >= next_progress_) {
             next_progress_ += kProgressInterval;
-            host_.info("pg_dump: " + human_bytes(streamed_) +
+            host_.info(program_ + ": " + human_bytes(streamed_) +
                        " streamed (database size on disk: " + human_bytes(database_size_) + ")");
         }
         if (n == 0) {
@@ -113,13 +125,14 @@ class DumpStream final : public SourceStream {
             ExitStatus status = child_.wait(cancelled);
             if (!status.success())
                 throw Error(Status::fatal,
-                            describe_client_exit("pg_dump", status, settings_.redact(child_.stderr_tail())));
-            host_.info("pg_dump finished: " + human_bytes(streamed_));
+                            describe_client_exit(program_, status, settings_.redact(child_.stderr_tail())));
+            host_.info(program_ + " finished: " + human_bytes(streamed_));
         }
         return n;
     }
 
   private:
+    std::string program_;
     Host host_;
     ConnectionSettings settings_;
     int64_t database_size_;
@@ -128,8 +141,19 @@ class DumpStream final : public SourceStream {
     std::chrono::steady_clock::time_point next_progress_;
 };
 
+constexpr std::string_view kGlobalsStream = "globals";
+constexpr std::string_view kDatabaseStreamPrefix = "databases/";
+
+// Who may read role passwords (pg_dumpall reads them from pg_authid): superusers and members of pg_read_all_data, not
+// the admin roles of managed services. Asked before pg_dumpall runs rather than read from its failure.
+const char* const kPasswordsReadable = "SELECT has_table_privilege('pg_catalog.pg_authid', 'SELECT')";
+
 class PostgresSource final : public Source {
   public:
+    static bool produces_set(const Options& options) {
+        return options.has("databases") || (options.known("globals") && options.boolean("globals"));
+    }
+
     // Everything the option limits cannot say. No I/O: `backhaul validate` runs it, and create runs it first.
     static void validate(const Options& options, Problems& problems) {
         if (options.known("extra_args")) {
@@ -142,6 +166,23 @@ class PostgresSource final : public Source {
                 problems.add("extra_args", message);
             }
         }
+        if (options.has("databases") && options.has("database"))
+            problems.add("databases", "not together with option 'database': a set names its databases in "
+                                      "'databases' (or leave 'databases' out to back up 'database' alone)");
+        if (options.known("databases")) {
+            const std::vector<std::string> names = options.list("databases");
+            if (names.empty())
+                problems.add("databases", "names no database; give names, or [\"*\"] for every database");
+            for (const std::string& name : names) {
+                if (name.empty()) problems.add("databases", "a database name is empty");
+                if (name == "*" && names.size() > 1)
+                    problems.add("databases", "\"*\" (every database) must be the only entry; leave databases out "
+                                              "with 'exclude_databases'");
+            }
+        }
+        if (options.known("exclude_databases") && !options.list("exclude_databases").empty() &&
+            !options.has("databases"))
+            problems.add("exclude_databases", "only applies together with option 'databases'");
     }
 
     PostgresSource(Host host, const Options& options) : host_(host) {
@@ -165,56 +206,76 @@ class PostgresSource final : public Source {
         if (options.has("lock_wait_timeout"))
             selection_.lock_wait_timeout_ms = options.duration("lock_wait_timeout").count();
         pg_dump_ = options.optional_string("pg_dump");
+        set_ = produces_set(options);
+        if (options.has("databases")) databases_ = options.list("databases");
+        exclude_databases_ = options.list("exclude_databases");
+        globals_ = options.boolean("globals");
+        maintenance_database_ = options.string("maintenance_database");
 
         host_.set_variable("ext", selection_.custom_format ? ".dump" : ".sql");
     }
 
-    std::unique_ptr<SourceStream> open() override {
+    std::unique_ptr<SourceStream> open() override { return open_database(std::nullopt); }
+
+    // The set of this run: "globals" first (restore phase 0), then "databases/<name>" (phase 1), in byte order of the
+    // names for ["*"], else as option 'databases' lists them.
+    std::vector<StreamInfo> streams() {
         auto cancelled = [host = host_] { return host.cancelled(); };
-        PgVersion server;
+        std::vector<std::string> names;
         std::string server_version;
-        int64_t database_size = 0;
         Endpoint endpoint;
-        DumpScope scope;
-        {
+        if (databases_) {
+            PgConnection conn(settings_, maintenance_database_, cancelled);
+            endpoint = conn.endpoint();
+            server_version = conn.server_version();
+            names = databases_in_set(conn);
+        } else {
+            // globals = true alone: the globals and the one database the single mode would dump.
             PgConnection conn(settings_, std::nullopt, cancelled);
             endpoint = conn.endpoint();
-            server.number = conn.server_version_num();
             server_version = conn.server_version();
-            database_size = std::stoll(
-                conn.query("SELECT pg_database_size(current_database())", {}, "preflight query failed").at(0).at(0));
-            scope = inspect_dump_scope(conn, selection_);
+            names.push_back(endpoint.database);
         }
-        refuse_unreadable(scope, endpoint);
-        warn_about_large_objects(scope, endpoint);
-        ClientTool pg_dump = select_pg_dump(server, pg_dump_);
-
-        // The names libpq resolved (a database from PGDATABASE, a service, or the user name) name the backup.
-        host_.set_variable("database", endpoint.database);
+        int64_t expected_bytes = 0;
+        for (const std::string& name : names) {
+            PgConnection conn(settings_, name, cancelled);
+            expected_bytes += inspect_dump_scope(conn, selection_).data_bytes;
+        }
         host_.set_variable("host", endpoint.is_socket() ? "localhost" : endpoint.host);
         host_.set_variable("server_version", server_version);
-        // The progress line's estimate (the SDK's expected_bytes convention; not in kVariables, since no key should
-        // use it). The table data, not pg_database_size: that counts indexes too, which a dump holds only as CREATE
-        // INDEX. A custom-format dump is also compressed, so for it this is an upper bound.
-        host_.set_variable("expected_bytes", std::to_string(scope.data_bytes));
-        host_.info("dumping database '" + endpoint.database + "' (" + human_bytes(database_size) + " on disk, " +
-                   human_bytes(scope.data_bytes) + " of table data) from PostgreSQL " + server_version + " at " +
-                   endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() +
-                   " (" + pg_dump.path + ")");
+        host_.set_variable("expected_bytes", std::to_string(expected_bytes));
 
-        ChildSpec spec;
-        spec.argv.push_back(pg_dump.path);
-        for (std::string& arg : pg_dump_arguments(selection_)) spec.argv.push_back(std::move(arg));
-        // The database the preflight checked, whichever way libpq found it.
-        spec.env = settings_.child_environment(endpoint.database);
-        spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
-            host.info(settings.redact(std::string(line)));
-        };
-        return std::make_unique<DumpStream>(std::move(spec), host_, settings_, database_size);
+        std::vector<StreamInfo> set;
+        if (globals_) set.push_back({std::string(kGlobalsStream), ".sql", {}, 0});
+        for (const std::string& name : names)
+            set.push_back({std::string(kDatabaseStreamPrefix) + name, selection_.custom_format ? ".dump" : ".sql",
+                           {{"database", name}}, 1});
+        return set;
+    }
+
+    std::unique_ptr<SourceStream> open_stream(const StreamInfo& info) {
+        if (info.name == kGlobalsStream) return open_globals();
+        return open_database(stream_database(info));
+    }
+
+    std::unique_ptr<RestoreTarget> restore_stream(const StreamInfo& info, const Options& restore_options) {
+        if (restore_options.has("target_database"))
+            throw Error(Status::invalid_config,
+                        "restore option 'target_database' does not apply to a set: each database stream restores "
+                        "into a new database of its own name (restore a single database without a set instead)");
+        if (restore_options.boolean("clean"))
+            throw Error(Status::invalid_config,
+                        "restore option 'clean' does not apply to a set: its databases are created by the restore");
+        RestoreClient client{selection_.custom_format, selection_.no_owner, selection_.no_privileges, pg_dump_};
+        SetRestoreRequest request;
+        request.maintenance_database = maintenance_database_;
+        if (info.name != kGlobalsStream) request.database = stream_database(info);
+        return start_set_restore(settings_, client, request, host_);
     }
 
     // `backhaul check`: the preflight's findings one by one, each with what to do, and nothing refused early.
     void check(Checks& checks) {
+        if (set_) return check_set(checks);
         auto cancelled = [host = host_] { return host.cancelled(); };
         std::optional<PgConnection> conn;
         try {
@@ -291,6 +352,175 @@ class PostgresSource final : public Source {
     }
 
   private:
+    // The databases a set backs up, listed at run time, so that a new database is in the next run's set.
+    std::vector<std::string> databases_in_set(PgConnection& conn) {
+        std::vector<std::string> names;
+        if (*databases_ == std::vector<std::string>{"*"}) {
+            for (const Row& row : conn.query("SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate "
+                                             "AND has_database_privilege(datname, 'CONNECT') ORDER BY datname COLLATE "
+                                             "\"C\"",
+                                             {}, "cannot list the databases"))
+                names.push_back(row.at(0));
+        } else {
+            for (const std::string& name : *databases_) {
+                if (conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {name}, "cannot list the databases")
+                        .empty())
+                    throw Error(Status::fatal, "database '" + name + "' (option 'databases') does not exist at " +
+                                                   conn.endpoint().text());
+                names.push_back(name);
+            }
+        }
+        std::erase_if(names, [this](const std::string& name) {
+            return std::find(exclude_databases_.begin(), exclude_databases_.end(), name) != exclude_databases_.end();
+        });
+        if (names.empty())
+            throw Error(Status::fatal, "no database to back up at " + conn.endpoint().text() +
+                                           " (options 'databases' and 'exclude_databases')");
+        return names;
+    }
+
+    static std::string stream_database(const StreamInfo& info) {
+        for (const auto& [key, value] : info.variables)
+            if (key == "database") return value;
+        throw Error(Status::fatal, "stream '" + info.name + "' names no database");
+    }
+
+    // pg_dumpall --globals-only, without role passwords when this user cannot read them.
+    std::unique_ptr<SourceStream> open_globals() {
+        auto cancelled = [host = host_] { return host.cancelled(); };
+        PgVersion server;
+        Endpoint endpoint;
+        bool passwords = false;
+        {
+            PgConnection conn(settings_, maintenance_database_, cancelled);
+            endpoint = conn.endpoint();
+            server.number = conn.server_version_num();
+            passwords = conn.query(kPasswordsReadable, {}, "preflight query failed").at(0).at(0) == "t";
+        }
+        ClientTool pg_dump = select_pg_dump(server, pg_dump_);
+        ChildSpec spec;
+        spec.argv.push_back(locate_client("pg_dumpall", pg_dump.path));
+        spec.argv.push_back("--globals-only");
+        // pg_dumpall ignores PGDATABASE; the name is the operator's own option, and --database=<name> keeps a
+        // leading dash from being read as a flag.
+        spec.argv.push_back("--database=" + maintenance_database_);
+        if (!passwords) {
+            spec.argv.push_back("--no-role-passwords");
+            host_.warn("user '" + endpoint.user + "' cannot read role passwords (pg_authid) at " + endpoint.text() +
+                       ": the globals are dumped without them (--no-role-passwords), so role passwords are not in "
+                       "the backup; set them again after a restore");
+        }
+        if (selection_.no_privileges) spec.argv.push_back("--no-privileges");
+        host_.info("dumping the globals (roles, memberships, tablespaces) at " + endpoint.text() + " as user '" +
+                   endpoint.user + "' with " + spec.argv.front());
+        spec.env = settings_.child_environment(maintenance_database_);
+        spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
+            host.info(settings.redact(std::string(line)));
+        };
+        return std::make_unique<DumpStream>(std::move(spec), host_, settings_, 0, "pg_dumpall");
+    }
+
+    // One database: option 'database' (else libpq's default) for the single mode, `database` for a set's stream.
+    std::unique_ptr<SourceStream> open_database(const std::optional<std::string>& database) {
+        auto cancelled = [host = host_] { return host.cancelled(); };
+        PgVersion server;
+        std::string server_version;
+        int64_t database_size = 0;
+        Endpoint endpoint;
+        DumpScope scope;
+        {
+            PgConnection conn(settings_, database, cancelled);
+            endpoint = conn.endpoint();
+            server.number = conn.server_version_num();
+            server_version = conn.server_version();
+            database_size = std::stoll(
+                conn.query("SELECT pg_database_size(current_database())", {}, "preflight query failed").at(0).at(0));
+            scope = inspect_dump_scope(conn, selection_);
+        }
+        refuse_unreadable(scope, endpoint);
+        warn_about_large_objects(scope, endpoint);
+        ClientTool pg_dump = select_pg_dump(server, pg_dump_);
+
+        if (!set_) {
+            // The names libpq resolved (a database from PGDATABASE, a service, or the user name) name the backup.
+            host_.set_variable("database", endpoint.database);
+            host_.set_variable("host", endpoint.is_socket() ? "localhost" : endpoint.host);
+            host_.set_variable("server_version", server_version);
+            // The progress line's estimate (the SDK's expected_bytes convention; not in kVariables, since no key
+            // should use it). The table data, not pg_database_size: that counts indexes too, which a dump holds only
+            // as CREATE INDEX. A custom-format dump is also compressed, so for it this is an upper bound.
+            host_.set_variable("expected_bytes", std::to_string(scope.data_bytes));
+        }
+        host_.info("dumping database '" + endpoint.database + "' (" + human_bytes(database_size) + " on disk, " +
+                   human_bytes(scope.data_bytes) + " of table data) from PostgreSQL " + server_version + " at " +
+                   endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() +
+                   " (" + pg_dump.path + ")");
+
+        ChildSpec spec;
+        spec.argv.push_back(pg_dump.path);
+        for (std::string& arg : pg_dump_arguments(selection_)) spec.argv.push_back(std::move(arg));
+        // A set restores into a fresh cluster: the dump recreates its database with its properties, owner and grants
+        // (a custom archive always holds them; pg_restore --create uses them).
+        if (set_ && !selection_.custom_format) spec.argv.push_back("--create");
+        // The database the preflight checked, whichever way libpq found it.
+        spec.env = settings_.child_environment(endpoint.database);
+        spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {
+            host.info(settings.redact(std::string(line)));
+        };
+        return std::make_unique<DumpStream>(std::move(spec), host_, settings_, database_size);
+    }
+
+    // `backhaul check` of a set: the maintenance database, what the set would back up, and the client programs.
+    void check_set(Checks& checks) {
+        auto cancelled = [host = host_] { return host.cancelled(); };
+        const std::optional<std::string> connect_to =
+            databases_ ? std::optional<std::string>(maintenance_database_) : std::nullopt;
+        std::optional<PgConnection> conn;
+        try {
+            conn.emplace(settings_, connect_to, cancelled);
+        } catch (const ConnectError& e) {
+            checks.fail("log in to PostgreSQL at " + e.where(), e.what(), login_fix(e));
+            return;
+        }
+        const Endpoint endpoint = conn->endpoint();
+        PgVersion server{conn->server_version_num()};
+        checks.pass("log in to PostgreSQL at " + endpoint.text() + " as user '" + endpoint.user + "', database '" +
+                        endpoint.database + "'",
+                    "PostgreSQL " + conn->server_version());
+        try {
+            std::vector<std::string> names = databases_ ? databases_in_set(*conn) : std::vector{endpoint.database};
+            std::string listed;
+            for (const std::string& name : names) listed += (listed.empty() ? "'" : ", '") + name + "'";
+            checks.pass("list the databases to back up", std::to_string(names.size()) + " database(s): " + listed);
+        } catch (const Error& e) {
+            checks.fail("list the databases to back up", e.what(),
+                        "correct options 'databases' and 'exclude_databases', or GRANT CONNECT on the databases");
+        }
+        if (globals_) {
+            bool passwords = false;
+            try {
+                passwords = conn->query(kPasswordsReadable, {}, "cannot ask for pg_authid").at(0).at(0) == "t";
+            } catch (const Error& e) {
+                checks.fail("read role passwords for the globals", e.what());
+            }
+            if (passwords)
+                checks.pass("read role passwords for the globals", "user '" + endpoint.user + "' reads pg_authid");
+            else
+                checks.pass("read role passwords for the globals",
+                            "user '" + endpoint.user + "' cannot read pg_authid: the globals will be dumped without "
+                            "role passwords (--no-role-passwords); back up as a superuser to keep them");
+        }
+        const std::string install = "install postgresql-client-" + server.major_text() +
+                                    " (or newer; https://www.postgresql.org/download/)";
+        check_client(checks, "pg_dump", server, install + " or set option 'pg_dump' to a pg_dump of version " +
+                                                    server.major_text() + " or newer",
+                     [&] { return select_pg_dump(server, pg_dump_); });
+        if (globals_)
+            check_client(checks, "pg_dumpall", server, install, [&] {
+                return probe_client(locate_client("pg_dumpall", select_pg_dump(server, pg_dump_).path));
+            });
+    }
+
     // A plain dump restores large objects in transactions of its own (pg_dump writes BEGIN/COMMIT around them), so a
     // restore that fails after them leaves them and what came before behind, unless it created its database
     // (--create drops it again).
@@ -385,12 +615,18 @@ class PostgresSource final : public Source {
     ConnectionSettings settings_;
     DumpSelection selection_;
     std::optional<std::string> pg_dump_;
+    bool set_ = false;
+    std::optional<std::vector<std::string>> databases_;  // option 'databases'; nullopt: globals + one database
+    std::vector<std::string> exclude_databases_;
+    bool globals_ = false;
+    std::string maintenance_database_;
 };
 
 const PluginInfo kInfo{
     .name = "source-postgres",
     .version = "0.1.0",
-    .description = "Streams pg_dump of one PostgreSQL database; restores with psql or pg_restore.",
+    .description = "Streams pg_dump of one PostgreSQL database, or a cluster as a set (databases, globals); restores "
+                   "with psql or pg_restore.",
     .options = kOptions,
     .restore_options = kRestoreOptions,
     .variables = kVariables,

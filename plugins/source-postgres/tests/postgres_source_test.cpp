@@ -82,7 +82,8 @@ TEST_F(SourcePostgres, DescriptorDeclaresOptionsRestoreOptionsAndVariables) {
     for (uint32_t i = 0; i < d.option_count; ++i) names.push_back(d.options[i].name);
     EXPECT_EQ(names, (Argv{"host", "port", "user", "database", "password", "sslmode", "sslrootcert", "format",
                            "schemas", "exclude_schemas", "tables", "exclude_tables", "no_owner", "no_privileges",
-                           "extra_args", "pg_dump", "connect_timeout", "lock_wait_timeout"}));
+                           "extra_args", "pg_dump", "connect_timeout", "lock_wait_timeout", "databases", "exclude_databases",
+                           "globals", "maintenance_database"}));
     EXPECT_EQ(d.options[4].flags, uint32_t{BH_OPT_SECRET});
     EXPECT_EQ(d.options[3].flags, 0u);  // the database may come from libpq (PGDATABASE, a service, the user name)
     // Every option whose value reaches a client program's argv (flags) refuses ${secret:...}; the connection settings
@@ -181,7 +182,8 @@ TEST_F(SourcePostgres, RangesAreLimitsTheHostChecks) {
         limits[d.limits[i].option] = {d.limits[i].flags & BH_LIMIT_MIN ? d.limits[i].min : -1,
                                       d.limits[i].flags & BH_LIMIT_MAX ? d.limits[i].max : -1};
     EXPECT_EQ(limits, (std::map<std::string, std::pair<int64_t, int64_t>>{
-                          {"port", {1, 65535}}, {"database", {1, -1}}, {"pg_dump", {1, -1}}, {"connect_timeout", {1, -1}}}));
+                          {"port", {1, 65535}}, {"database", {1, -1}}, {"pg_dump", {1, -1}}, {"connect_timeout", {1, -1}},
+                          {"maintenance_database", {1, -1}}}));
     ASSERT_EQ(d.restore_limit_count, 1u);
     EXPECT_STREQ(d.restore_limits[0].option, "target_database");
     EXPECT_EQ(d.restore_limits[0].min, 1);
