@@ -58,7 +58,7 @@ const bh_option_spec kOptions[] = {
     {"exclude_databases", BH_OPT_LIST, 0, "[]", nullptr, "Databases (exact names) left out of 'databases'."},
     {"globals", BH_OPT_BOOL, 0, "false", nullptr,
      "Back up a set with a stream 'globals': roles, memberships and tablespaces (pg_dumpall --globals-only)."},
-    {"maintenance_database", BH_OPT_STRING, 0, "\"postgres\"", nullptr,
+    {"maintenance_database", BH_OPT_STRING, BH_OPT_ARGV, "\"postgres\"", nullptr,
      "The database a set connects to for listing databases, pg_dumpall and the restore's CREATE DATABASE."},
 };
 
