@@ -92,7 +92,7 @@ TEST_F(SourcePostgres, DescriptorDeclaresOptionsRestoreOptionsAndVariables) {
     for (uint32_t i = 0; i < d.option_count; ++i)
         if (d.options[i].flags & BH_OPT_ARGV) on_argv.push_back(d.options[i].name);
     EXPECT_EQ(on_argv, (Argv{"schemas", "exclude_schemas", "tables", "exclude_tables", "extra_args", "pg_dump",
-                             "lock_wait_timeout"}));
+                             "lock_wait_timeout", "maintenance_database"}));
     ASSERT_EQ(d.restore_option_count, 3u);
     EXPECT_STREQ(d.restore_options[0].name, "target_database");
     EXPECT_EQ(d.restore_options[0].flags, 0u);  // PGDATABASE, not argv
