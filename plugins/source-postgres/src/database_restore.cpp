@@ -268,11 +268,13 @@ std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& setti
     spec.input = ChildSpec::Input::pipe;
     spec.output = ChildSpec::Output::null;
     spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
+    // No CreatedDatabase here: the dump's own CREATE DATABASE runs inside psql or pg_restore, so nothing proves that
+    // a database under this name after a failure is the restore's (another client may have created it since the
+    // check above). A failed set restore leaves it, and the error says to drop it; it never drops what it cannot
+    // prove it made.
     std::unique_ptr<CreatedDatabase> created;
     if (request.database) {
         host.info("restoring database '" + *request.database + "' at " + where + " with " + spec.argv.front());
-        // It did not exist a moment ago: whatever a failed restore leaves under its name is the restore's own.
-        created = std::make_unique<CreatedDatabase>(settings, *request.database, maintenance, host);
     } else {
         host.info("restoring the globals (roles, memberships, tablespaces) at " + where + " with " +
                   spec.argv.front());

@@ -279,6 +279,23 @@ TEST_F(ClusterSet, RestoreRefusesAnExistingDatabaseAndTargetDatabase) {
     EXPECT_THAT(result.error, HasSubstr("restore option 'target_database' does not apply to a set"));
 }
 
+// A database the failed restore cannot prove it created (the dump's CREATE DATABASE ran inside psql, and another
+// client could have made one under that name after the check) is left in place, never dropped.
+TEST_F(ClusterSet, AFailedDatabaseRestoreNeverDropsWhatItCannotProveItMade) {
+    Instance source(postgres_plugin(), options({{"databases", Argv{"left_behind"}}}));
+    server_->query("postgres", "CREATE DATABASE left_behind");
+    bh_status status = BH_FATAL;
+    std::vector<SetStream> streams = source.list_streams(status);
+    ASSERT_EQ(status, BH_OK) << source.last_error();
+    server_->query("postgres", "DROP DATABASE left_behind");
+    // What psql is fed creates the database, then fails.
+    StreamResult result =
+        source.restore_stream(streams[0], "CREATE DATABASE left_behind;\nSELECT no_such_function();\n");
+    EXPECT_EQ(result.status, BH_FATAL);
+    EXPECT_EQ(server_->query("postgres", "SELECT count(*) FROM pg_database WHERE datname = 'left_behind'"), "1");
+    server_->query("postgres", "DROP DATABASE left_behind");
+}
+
 std::string roles(const PostgresServer& server) {
     return server.query("postgres",
                         "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
