@@ -77,12 +77,12 @@ std::string slack_text(const bh_run_event& e) {
     if (e.struct_size >= offsetof(bh_run_event, untouched_objects) + sizeof e.untouched_objects && e.shrunken)
         text += "\n:warning: the backup is *shrunken*: " + human_bytes(e.raw_bytes) + " raw against " +
                 human_bytes(e.shrink_baseline_raw_bytes) + " of the last good backup; kept, older backups stay";
-    // ABI 1.3: a failed copy is named, so the channel says which destinations lack this backup.
+    // ABI 1.3: when some copies exist and others failed, the channel says which destinations lack this backup (a
+    // run whose only copy failed says FAILED already).
     if (e.struct_size >= offsetof(bh_run_event, failed_sinks) + sizeof e.failed_sinks && e.failed_sinks &&
-        *e.failed_sinks) {
-        text += "\n:warning: no copy on sink(s) *" + escaped(e.failed_sinks) + "*";
-        if (e.complete_sinks && *e.complete_sinks) text += "; complete on *" + escaped(e.complete_sinks) + "*";
-    }
+        *e.failed_sinks && e.complete_sinks && *e.complete_sinks)
+        text += "\n:warning: no copy on sink(s) *" + escaped(e.failed_sinks) + "*; complete on *" +
+                escaped(e.complete_sinks) + "*";
     return text;
 }
 

@@ -65,6 +65,13 @@ TEST(NotifySlack, AFailedCopyNamesItsSinkAndWhereACopyExists) {
     ASSERT_EQ(slack.descriptor().notifier->notify(slack.raw(), &e), BH_OK) << slack.last_error();
     EXPECT_THAT(posted_text(receiver),
                 HasSubstr("\n:warning: no copy on sink(s) *offsite*; complete on *primary*"));
+    // The only copy failing is what FAILED says already: no second line about it.
+    testing::HttpReceiver second;
+    harness::Instance only(plugin, {{"webhook_url", second.url()}});
+    e.complete_sinks = "";
+    e.failed_sinks = "sink";
+    ASSERT_EQ(only.descriptor().notifier->notify(only.raw(), &e), BH_OK) << only.last_error();
+    EXPECT_THAT(posted_text(second), Not(HasSubstr("no copy")));
 }
 
 TEST(NotifySlack, ErrorNeverContainsTheWebhookUrl) {
