@@ -115,8 +115,7 @@ class CreatedDatabase {
             PgConnection conn(settings_, maintenance_database_, [] { return false; });
             // FORCE (13+): the killed client's session may not have ended yet.
             std::string force = conn.server_version_num() >= 130000 ? " WITH (FORCE)" : "";
-            // IF EXISTS: a set restore may fail before its dump created the database.
-            conn.query("DROP DATABASE IF EXISTS " + conn.quote_identifier(name_) + force, {},
+            conn.query("DROP DATABASE " + conn.quote_identifier(name_) + force, {},
                        "cannot drop database '" + name_ + "'");
         } catch (const std::exception& e) {
             host_.warn(std::string(e.what()) + "; the failed restore left database '" + name_ + "' behind: drop it");
@@ -231,8 +230,36 @@ class GlobalsRestore final : public RestoreTarget {
     std::string filtered_;
 };
 
-// -X: no ~/.psqlrc; ON_ERROR_STOP: the first error fails the restore; --file=- makes psql prefix errors with their line.
-const std::vector<std::string> kPsqlArguments = {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password"};
+// The restore client and its environment, connected to `database`: pg_restore for a custom archive (`custom`), else
+// psql reading the script from stdin. `flags` are what the kind of restore adds (a transaction, --create).
+// psql: -X no ~/.psqlrc; ON_ERROR_STOP: the first error fails the restore instead of scrolling past; --file=- (stdin,
+// as without it) makes psql prefix errors with their line, "psql:<stdin>:42: ERROR: ...".
+// The database comes as PGDATABASE (child_environment), like every connection setting: the command line is readable
+// by every local user. pg_restore still needs --dbname to restore into a database rather than print a script; libpq
+// treats its empty value as not given and falls back to PGDATABASE. psql needs no --dbname at all.
+ChildSpec restore_client_spec(const ConnectionSettings& settings, const RestoreClient& client, bool custom,
+                              const std::string& database, std::initializer_list<const char*> flags, Host host) {
+    ChildSpec spec;
+    spec.argv.push_back(locate_client(custom ? "pg_restore" : "psql", client.configured_pg_dump));
+    if (custom) {
+        spec.argv.push_back("--exit-on-error");
+        spec.argv.insert(spec.argv.end(), flags.begin(), flags.end());
+        spec.argv.push_back("--no-password");
+        if (client.no_owner) spec.argv.push_back("--no-owner");
+        if (client.no_privileges) spec.argv.push_back("--no-privileges");
+        spec.argv.push_back("--dbname=");
+    } else {
+        spec.argv.insert(spec.argv.end(), {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password"});
+        spec.argv.insert(spec.argv.end(), flags.begin(), flags.end());
+        spec.argv.push_back("--file=-");
+    }
+    spec.env = settings.child_environment(database);
+    spec.input = ChildSpec::Input::pipe;
+    // psql echoes query results (set_config, lo_open, ...) that nobody reads; errors arrive on stderr.
+    spec.output = ChildSpec::Output::null;
+    spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
+    return spec;
+}
 
 }  // namespace
 
@@ -248,39 +275,21 @@ std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& setti
             !conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {*request.database}).empty())
             throw Error(Status::fatal, "database '" + *request.database + "' exists at " + where + "; drop it first");
     }
+    // Not in one transaction: CREATE DATABASE (the dump's own, or pg_restore --create's) and the globals' CREATE
+    // TABLESPACE refuse one. The client connects to the maintenance database; the dump's CREATE DATABASE and \connect
+    // (or pg_restore --create) take it from there, so database names never reach argv.
     const bool custom = request.database && client.custom_format;
     const std::string name = custom ? "pg_restore" : "psql";
-    ChildSpec spec;
-    spec.argv.push_back(locate_client(name, client.configured_pg_dump));
-    if (custom) {
-        // Not --single-transaction: CREATE DATABASE cannot run inside one (CreatedDatabase undoes a failure instead).
-        spec.argv.insert(spec.argv.end(), {"--exit-on-error", "--create", "--no-password", "--dbname="});
-        if (client.no_owner) spec.argv.push_back("--no-owner");
-        if (client.no_privileges) spec.argv.push_back("--no-privileges");
-    } else {
-        // Not in one transaction either: the dump's CREATE DATABASE (and the globals' CREATE TABLESPACE) refuse it.
-        spec.argv.insert(spec.argv.end(), kPsqlArguments.begin(), kPsqlArguments.end());
-        spec.argv.push_back("--file=-");
-    }
-    // Connects to the maintenance database; the dump's own CREATE DATABASE and \connect (or pg_restore --create)
-    // take it from there. Database names never reach argv.
-    spec.env = settings.child_environment(maintenance);
-    spec.input = ChildSpec::Input::pipe;
-    spec.output = ChildSpec::Output::null;
-    spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
-    // No CreatedDatabase here: the dump's own CREATE DATABASE runs inside psql or pg_restore, so nothing proves that
-    // a database under this name after a failure is the restore's (another client may have created it since the
-    // check above). A failed set restore leaves it, and the error says to drop it; it never drops what it cannot
-    // prove it made.
-    std::unique_ptr<CreatedDatabase> created;
-    if (request.database) {
+    ChildSpec spec = custom ? restore_client_spec(settings, client, true, maintenance, {"--create"}, host)
+                            : restore_client_spec(settings, client, false, maintenance, {}, host);
+    if (request.database)
         host.info("restoring database '" + *request.database + "' at " + where + " with " + spec.argv.front());
-    } else {
-        host.info("restoring the globals (roles, memberships, tablespaces) at " + where + " with " +
-                  spec.argv.front());
-    }
-    auto client_restore =
-        std::make_unique<ClientRestore>(std::move(spec), name, false, host, settings, std::move(created));
+    else
+        host.info("restoring the globals (roles, memberships, tablespaces) at " + where + " with " + spec.argv.front());
+    // No CreatedDatabase: the dump's own CREATE DATABASE runs inside psql or pg_restore, so nothing proves that a
+    // database under this name after a failure is the restore's (another client may have created it since the check
+    // above). A failed set restore leaves it; it never drops what it cannot prove it made.
+    auto client_restore = std::make_unique<ClientRestore>(std::move(spec), name, false, host, settings, nullptr);
     if (request.database) return client_restore;
     return std::make_unique<GlobalsRestore>(std::move(client_restore));
 }
@@ -312,29 +321,11 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
     }
 
     const std::string name = client.custom_format ? "pg_restore" : "psql";
-    ChildSpec spec;
-    spec.argv.push_back(locate_client(name, client.configured_pg_dump));
-    if (client.custom_format) {
-        spec.argv.insert(spec.argv.end(), {"--exit-on-error", "--single-transaction", "--no-password"});
-        if (client.no_owner) spec.argv.push_back("--no-owner");
-        if (client.no_privileges) spec.argv.push_back("--no-privileges");
-    } else {
-        // -X: no ~/.psqlrc; ON_ERROR_STOP: the first error fails the restore instead of scrolling past; --file=-
-        // (stdin, as without it) makes psql prefix errors with their line, "psql:<stdin>:42: ERROR: ...".
-        // Not --single-transaction: BEGIN here, and COMMIT from ClientRestore::finish only (see kCommit). As its own
-        // --command, BEGIN leaves the dump's line numbers in psql's errors as they are in the file.
-        spec.argv.insert(spec.argv.end(),
-                         {"-X", "--quiet", "-v", "ON_ERROR_STOP=1", "--no-password", "--command=BEGIN", "--file=-"});
-    }
-    // The target comes as PGDATABASE (child_environment), like every connection setting: the command line is
-    // readable by every local user. pg_restore still needs --dbname to restore into a database rather than print a
-    // script; libpq treats its empty value as not given and falls back to PGDATABASE. psql needs no --dbname at all.
-    if (client.custom_format) spec.argv.push_back("--dbname=");
-    spec.env = settings.child_environment(target);
-    spec.input = ChildSpec::Input::pipe;
-    // psql echoes query results (set_config, lo_open, ...) that nobody reads; errors arrive on stderr.
-    spec.output = ChildSpec::Output::null;
-    spec.on_stderr_line = [host, settings](std::string_view line) { host.info(settings.redact(std::string(line))); };
+    // Not --single-transaction for psql: BEGIN here, and COMMIT from ClientRestore::finish only (see kCommit). As its
+    // own --command, BEGIN leaves the dump's line numbers in psql's errors as they are in the file.
+    ChildSpec spec = client.custom_format
+                         ? restore_client_spec(settings, client, true, target, {"--single-transaction"}, host)
+                         : restore_client_spec(settings, client, false, target, {"--command=BEGIN"}, host);
     host.info("restoring into database '" + target + "' at " + where + " with " + spec.argv.front());
     return std::make_unique<ClientRestore>(std::move(spec), name, !client.custom_format, host, settings,
                                            std::move(created));

@@ -31,7 +31,7 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
 struct SetRestoreRequest {
     // nullopt: the globals (pg_dumpall --globals-only), fed to psql with its CREATE ROLE lines made idempotent.
     // Else a dump that creates this database itself (plain: pg_dump --create; custom: pg_restore --create); refused
-    // when the database exists, and dropped again when the restore fails.
+    // when the database exists, and left in place when the restore fails (nothing proves the restore made it).
     std::optional<std::string> database;
     std::string maintenance_database;
 };

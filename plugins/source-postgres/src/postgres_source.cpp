@@ -497,18 +497,17 @@ class PostgresSource final : public Source {
                         "correct options 'databases' and 'exclude_databases', or GRANT CONNECT on the databases");
         }
         if (globals_) {
-            bool passwords = false;
+            // One line either way: a failed query is that line's failure, not also a pass without passwords.
             try {
-                passwords = conn->query(kPasswordsReadable, {}, "cannot ask for pg_authid").at(0).at(0) == "t";
+                if (conn->query(kPasswordsReadable, {}, "cannot ask for pg_authid").at(0).at(0) == "t")
+                    checks.pass("read role passwords for the globals", "user '" + endpoint.user + "' reads pg_authid");
+                else
+                    checks.pass("read role passwords for the globals",
+                                "user '" + endpoint.user + "' cannot read pg_authid: the globals will be dumped without "
+                                "role passwords (--no-role-passwords); back up as a superuser to keep them");
             } catch (const Error& e) {
                 checks.fail("read role passwords for the globals", e.what());
             }
-            if (passwords)
-                checks.pass("read role passwords for the globals", "user '" + endpoint.user + "' reads pg_authid");
-            else
-                checks.pass("read role passwords for the globals",
-                            "user '" + endpoint.user + "' cannot read pg_authid: the globals will be dumped without "
-                            "role passwords (--no-role-passwords); back up as a superuser to keep them");
         }
         const std::string install = "install postgresql-client-" + server.major_text() +
                                     " (or newer; https://www.postgresql.org/download/)";
