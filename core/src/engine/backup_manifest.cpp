@@ -56,8 +56,10 @@ namespace {
 // Typed field access for the metadata objects; `what` ("manifest", "pending marker") names them in errors.
 class JsonFields {
 public:
-    JsonFields(std::string_view text, const char* what) : what_(what) {
-        j_ = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    JsonFields(std::string_view text, const char* what)
+        : JsonFields(nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false), what) {}
+    // A value already parsed, e.g. one entry of a list.
+    JsonFields(nlohmann::json value, const char* what) : what_(what), j_(std::move(value)) {
         if (j_.is_discarded() || !j_.is_object()) throw std::runtime_error(std::string(what_) + " is not a JSON object");
     }
     const nlohmann::json& json() const { return j_; }
@@ -102,14 +104,9 @@ void check_set_member(const std::string& set_key, const std::string& key, const 
     const std::string prefix = set_key + "/";
     if (key.size() <= prefix.size() || !key.starts_with(prefix))
         throw std::runtime_error(std::string(what) + " names object '" + key + "' outside its set '" + set_key + "'");
-    for (size_t start = prefix.size();;) {
-        size_t slash = key.find('/', start);
-        std::string_view segment(key.data() + start, (slash == std::string::npos ? key.size() : slash) - start);
-        if (segment.empty() || segment == "." || segment == "..")
-            throw std::runtime_error(std::string(what) + " names malformed object key '" + key + "'");
-        if (slash == std::string::npos) break;
-        start = slash + 1;
-    }
+    // Below the set key, the rule of stream names: the key was built from one.
+    if (!stream_name_problem(std::string_view(key).substr(prefix.size())).empty())
+        throw std::runtime_error(std::string(what) + " names malformed object key '" + key + "'");
 }
 
 bool is_sha256_hex(const std::string& text) {
@@ -121,7 +118,7 @@ std::vector<ManifestObject> set_objects(const nlohmann::json& list, const std::s
     std::vector<ManifestObject> objects;
     std::set<std::string> streams, keys;
     for (const nlohmann::json& item : list) {
-        JsonFields fields(item.is_object() ? item.dump() : "[]", "manifest object");
+        JsonFields fields(item, "manifest object");
         ManifestObject o;
         o.stream = fields.string("stream");
         if (std::string problem = stream_name_problem(o.stream); !problem.empty())

@@ -239,9 +239,7 @@ bool produces_set(const bh_plugin_descriptor& plugin, std::span<const bh_option_
 std::vector<SetStream> PluginHandle::list_streams() {
     const bh_source_api& api = source_api();
     if (!has_set_entries(api)) throw std::logic_error("list_streams on a source without sets");
-    struct Collected {
-        std::vector<SetStream> streams;
-    } collected;
+    std::vector<SetStream> streams;
     auto emit = [](void* ctx, const bh_stream_info* info) -> int32_t {
         SetStream stream;
         stream.name = info->name ? info->name : "";
@@ -250,18 +248,18 @@ std::vector<SetStream> PluginHandle::list_streams() {
             stream.variables[info->variables[i].key ? info->variables[i].key : ""] =
                 info->variables[i].value ? info->variables[i].value : "";
         stream.restore_phase = info->restore_phase;
-        static_cast<Collected*>(ctx)->streams.push_back(std::move(stream));
+        static_cast<std::vector<SetStream>*>(ctx)->push_back(std::move(stream));
         return 0;
     };
-    check(api.list_streams(instance_, emit, &collected), "list_streams");
+    check(api.list_streams(instance_, emit, &streams), "list_streams");
     std::set<std::string> names;
-    for (const SetStream& stream : collected.streams) {
+    for (const SetStream& stream : streams) {
         if (std::string problem = stream_name_problem(stream.name); !problem.empty())
             fail("list_streams", "stream name '" + stream.name + "' " + problem);
         if (!names.insert(stream.name).second) fail("list_streams", "two streams named '" + stream.name + "'");
     }
-    if (collected.streams.empty()) fail("list_streams", "the set has no streams");
-    return std::move(collected.streams);
+    if (streams.empty()) fail("list_streams", "the set has no streams");
+    return streams;
 }
 
 SourceStreamHandle PluginHandle::open_stream(const std::string& name) {
