@@ -178,13 +178,24 @@ TEST(PipelineSpec, NonAsciiTextInEveryKindOfStringAndComment) {
               "p.toml:1:12: Error while parsing key-value pair: expected a comment or whitespace, saw 'あ'");
 }
 
+TEST(PipelineSpec, JobsIsAnIntegerFromOneToTheLimitAndDefaultsToOne) {
+    EXPECT_EQ(parse_pipeline_text(std::string("name = \"x\"\n") + minimal_tail, "p.toml").jobs, 1);
+    EXPECT_EQ(parse_pipeline_text(std::string("name = \"x\"\njobs = 4\n") + minimal_tail, "p.toml").jobs, 4);
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\njobs = 0\n") + minimal_tail),
+              "p.toml:2:8: 'jobs' must be from 1 to 64");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\njobs = 65\n") + minimal_tail),
+              "p.toml:2:8: 'jobs' must be from 1 to 64");
+    EXPECT_EQ(parse_error(std::string("name = \"x\"\njobs = \"2\"\n") + minimal_tail),
+              "p.toml:2:8: 'jobs' must be an integer from 1 to 64, got string");
+}
+
 TEST(PipelineSpec, UnknownTopLevelKeyListsAllowed) {
     EXPECT_EQ(parse_error(std::string("name = \"x\"\n\n[sinks]\nkey = 1\n") + minimal_tail),
               "p.toml:3:1: unknown key 'sinks' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
-              "allow_empty, shrink_threshold, secrets, source, transform, sink, retention, notify)");
+              "allow_empty, shrink_threshold, jobs, secrets, source, transform, sink, retention, notify)");
     EXPECT_EQ(parse_error(std::string("name = \"x\"\nretries = 3\n") + minimal_tail),
               "p.toml:2:1: unknown key 'retries' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
-              "allow_empty, shrink_threshold, secrets, source, transform, sink, retention, notify)");
+              "allow_empty, shrink_threshold, jobs, secrets, source, transform, sink, retention, notify)");
 }
 
 TEST(PipelineSpec, MissingRequired) {

@@ -236,23 +236,6 @@ TEST_F(EngineTest, InvalidPipelineExitsTwoWithFileLineColumn) {
     EXPECT_THAT(files_below(sink_dir()), IsEmpty());
 }
 
-// Until the engine runs sets, a source configured for one is refused by validate and run alike, at its table: never a
-// run that quietly backs up something other than what the file asks for.
-TEST_F(EngineTest, ASourceConfiguredForASetIsRefusedByValidateAndRun) {
-    auto file = pipeline("plugin = \"source-set\"\nstreams = [\"globals\", \"databases/a\"]\n", "", local_sink());
-    for (const char* command : {"validate", "run"}) {
-        CommandResult r = backhaul({command, file.string()});
-        EXPECT_EQ(r.exit_code, 2) << command;
-        EXPECT_THAT(r.err, HasSubstr(file.string() + ":4:1: source (source-set): these options make a backup set"))
-            << r.err;
-    }
-    EXPECT_THAT(files_below(sink_dir()), IsEmpty());
-    // The same source configured for one stream is an ordinary pipeline.
-    auto single = pipeline("plugin = \"source-set\"\n", "", local_sink());
-    CommandResult r = backhaul({"run", single.string()});
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-}
-
 TEST_F(EngineTest, ValidateAcceptsAGoodPipelineWithoutRunningIt) {
     auto file = pipeline("plugin = \"source-command\"\ncommand = [\"touch\", \"" + (tmp_ / "ran").string() + "\"]\n",
                          gzip, local_sink());

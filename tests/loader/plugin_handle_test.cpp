@@ -367,7 +367,7 @@ TEST_F(SetSourceTest, streams_are_listed_in_order_with_their_variables_and_opene
     EXPECT_EQ(streams[1].name, "databases/we\"ird name");
     EXPECT_EQ(streams[1].ext, ".txt");
     EXPECT_EQ(streams[1].restore_phase, 1);
-    EXPECT_EQ(streams[2].variables, (std::map<std::string, std::string>{{"index", "2"}}));
+    EXPECT_EQ(streams[2].variables, (std::map<std::string, std::string>{{"database", "Café"}, {"index", "2"}}));
     EXPECT_EQ(host_.variables().at("expected_bytes"), "30");
 
     // Two streams of one instance open at once, read in any order.

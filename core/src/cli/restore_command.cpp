@@ -1,10 +1,13 @@
-// `backhaul restore PIPELINE --key KEY [--output FILE|-] [SOURCE RESTORE OPTIONS]`: read KEY from the sink, decode it
-// and restore it through the source (or into FILE, or stdout with -).
+// `backhaul restore PIPELINE --key KEY|--latest [--output FILE|-|DIR] [--database NAME ...] [--globals]
+// [SOURCE RESTORE OPTIONS]`: read the backup from the sink, decode it and restore it through the source (or into FILE,
+// or stdout with -; a set's streams into DIR).
 #include <optional>
 
 #include "cli/command_line.hpp"
+#include "engine/backup_catalog.hpp"
 #include "engine/pipeline_plan.hpp"
 #include "engine/pipeline_run.hpp"
+#include "engine/pipeline_stages.hpp"
 #include "engine/secret_store.hpp"
 #include "engine/signal_watch.hpp"
 #include "errors.hpp"
@@ -17,8 +20,20 @@ namespace {
 struct RestoreOptions {
     std::string file;
     std::string key;
+    bool latest = false;
     std::optional<std::string> output;
+    std::vector<std::string> databases;
+    bool globals = false;
 };
+
+// The newest complete backup of the pipeline, as `list` shows it.
+std::string latest_key(const PipelinePlan& plan, const ValueResolver& secrets, const RunControl& control) {
+    std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, control);
+    SinkStore store(*sink);
+    for (const BackupEntry& b : list_backups(plan, store).backups)
+        if (b.complete()) return b.key;
+    throw RunError("restore: pipeline '" + plan.spec.name + "' has no complete backup in the sink");
+}
 
 // The source plugin's restore options as given ("--target-database X", "--target-database=X", "--create"), for
 // bind_cli_options, which checks them against the plugin's restore_options table. A word after an option is its
@@ -42,20 +57,29 @@ std::vector<std::pair<std::string, std::optional<std::string>>> restore_flags(co
 }
 
 int restore(const RestoreOptions& options, const Invocation& call) {
+    if (options.latest == !options.key.empty())
+        throw UsageError("restore: give exactly one of --key KEY and --latest");
     RestoreRequest request;
     request.key = options.key;
     request.output = options.output;
     request.target_options = restore_flags(call.extra_arguments);
+    request.databases = options.databases;
+    request.globals = options.globals;
     PluginRegistry registry;
     auto plan = plan_pipeline(options.file, registry);
+    if (!plan->source_set && (!request.databases.empty() || request.globals))
+        throw UsageError("restore: --database and --globals select streams of a set, and pipeline '" +
+                         plan->spec.name + "' backs up one stream (docs/sets.md)");
     RunControl control;
     SignalWatch signals(control);
     try {
         SecretStore secrets;
         secrets.fetch_all(*plan, control);
+        if (options.latest) request.key = latest_key(*plan, secrets, control);
         RestoreResult result = run_restore(*plan, control, secrets, request);
         Log::info("restore complete: key=" + request.key + " stored=" + human_bytes(result.stored_bytes) +
-                  " restored=" + human_bytes(result.restored_bytes));
+                  " restored=" + human_bytes(result.restored_bytes) +
+                  (plan->source_set ? " streams=" + std::to_string(result.restored_streams.size()) : ""));
         return 0;
     } catch (const ConfigError&) {
         throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
@@ -73,14 +97,21 @@ void add_restore_command(CommandLine& cli) {
     auto options = std::make_shared<RestoreOptions>();
     CLI::App& command = cli.add_command(
         "restore",
-        "read KEY from the sink, decode it and restore it through the source (or into FILE, or stdout with -)",
+        "read a backup from the sink, decode it and restore it through the source (or into FILE, or stdout with -; a "
+        "set's streams into DIR)",
         [options](const Invocation& call) { return restore(*options, call); });
     add_pipeline_argument(command, options->file);
-    command.add_option("--key", options->key, "the backup to restore (backhaul list shows them)")
-        ->required()
-        ->type_name("KEY");
-    command.add_option("-o,--output", options->output, "write the decoded stream to FILE (- for standard output)")
-        ->type_name("FILE");
+    command.add_option("--key", options->key, "the backup to restore (backhaul list shows them)")->type_name("KEY");
+    command.add_flag("--latest", options->latest, "restore the newest complete backup");
+    command.add_option("-o,--output", options->output,
+                       "write the decoded stream to FILE (- for standard output); for a set, each stream to a file "
+                       "under the directory DIR")
+        ->type_name("FILE|DIR");
+    command.add_option("--database", options->databases,
+                       "a set: restore the stream of database NAME (repeatable; default: every stream)")
+        ->type_name("NAME")
+        ->allow_extra_args(false);
+    command.add_flag("--globals", options->globals, "a set: restore its globals stream (roles, tablespaces)");
     cli.add_note(command,
                  "After PIPELINE, the pipeline's source takes its own restore options, e.g. --target-database X "
                  "--create for source-postgres; `backhaul plugins describe SOURCE` lists them.");

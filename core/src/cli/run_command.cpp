@@ -131,6 +131,7 @@ int run(const RunOptions& options, const GlobalOptions& global) {
         Log::error((result.data_committed ? "run failed: " : "backup failed, nothing committed: ") + outcome.error);
     }
     outcome.key = result.key;
+    outcome.stream_count = result.stream_count;
     outcome.data_committed = result.data_committed;
     outcome.untouched_objects = result.untouched_objects;
     outcome.raw_bytes = std::max<uint64_t>(result.raw_bytes, progress.raw_bytes);

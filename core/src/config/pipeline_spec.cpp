@@ -16,8 +16,8 @@ namespace backhaul {
 namespace {
 
 constexpr const char* allowed_top_level_keys =
-    "name, timezone, plugin_path, lock_dir, timeout, allow_empty, shrink_threshold, secrets, source, transform, sink, "
-    "retention, notify";
+    "name, timezone, plugin_path, lock_dir, timeout, allow_empty, shrink_threshold, jobs, secrets, source, transform, "
+    "sink, retention, notify";
 
 bool is_pipeline_name(std::string_view name) {
     if (name.empty()) return false;
@@ -81,7 +81,7 @@ class PipelineParser {
             static const std::vector<std::string> known = {"name",   "timezone",  "plugin_path", "lock_dir",
                                                            "timeout", "secrets",  "source",      "transform",
                                                            "sink",    "retention", "notify",      "allow_empty",
-                                                           "shrink_threshold"};
+                                                           "shrink_threshold", "jobs"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
                 problems.add(entry.where, "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
             }
@@ -161,6 +161,20 @@ class PipelineParser {
                 if (!(*value >= 0.0 && *value <= 1.0))  // also rejects nan
                     throw ConfigError(where, "'shrink_threshold' must be from 0 (off) to 1, e.g. 0.5");
                 spec.shrink_threshold = *value;
+            });
+        }
+
+        if (const TableEntry* jobs = find("jobs")) {
+            step([&] {
+                spec.jobs_where = position_of(*jobs->node, file_);
+                const auto* value = jobs->node->as_integer();
+                if (!value)
+                    throw ConfigError(spec.jobs_where, "'jobs' must be an integer from 1 to " +
+                                                           std::to_string(kMaxJobs) + ", got " +
+                                                           toml_type_name(*jobs->node));
+                if (value->get() < 1 || value->get() > kMaxJobs)
+                    throw ConfigError(spec.jobs_where, "'jobs' must be from 1 to " + std::to_string(kMaxJobs));
+                spec.jobs = static_cast<int>(value->get());
             });
         }
 

@@ -49,6 +49,10 @@ struct PipelineSpec {
     // A complete backup whose raw size is below this fraction of the previous good one's is shrunken: kept, reported,
     // taking no keep_* slot (docs/retention.md). 0 = off.
     double shrink_threshold = 0.5;
+    // Streams of a set (docs/sets.md) backed up or restored at once; each has its own transform instances and queues,
+    // so memory grows with it. A one-stream pipeline ignores it.
+    int jobs = 1;
+    SourcePosition jobs_where;
     std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
     StageSpec source;
     std::vector<StageSpec> transforms;
@@ -58,6 +62,9 @@ struct PipelineSpec {
     std::vector<StageSpec> notifiers;              // [[notify]]; host-level `on` is still among their options
     std::shared_ptr<const toml::table> retention;  // [retention] as written; null if absent
 };
+
+// The most streams a set runs at once: each holds its queues (stream_pipeline.hpp) and a dump process.
+inline constexpr int kMaxJobs = 64;
 
 // Reads and parses `path`; the file label in errors is path.string(). ConfigError if unreadable or invalid, with every
 // problem of the file's shape (a TOML syntax error stops at that one).

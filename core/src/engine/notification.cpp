@@ -41,7 +41,7 @@ void deliver(const NotifierPlan& notifier, const ValueResolver& resolver, const 
     event.untouched_objects = static_cast<int64_t>(outcome.untouched_objects);
     // ABI 1.3. A pipeline has one sink, named "sink" (its table's name); a test event concerns no copy.
     const bool is_check = std::string_view(outcome_text) == "check";
-    event.stream_count = outcome.key.empty() ? 0 : 1;
+    event.stream_count = static_cast<int32_t>(outcome.stream_count);
     event.complete_sinks = !is_check && outcome.backup_complete ? "sink" : "";
     event.failed_sinks = !is_check && !outcome.success && !outcome.backup_complete ? "sink" : "";
     instance->notify(event);

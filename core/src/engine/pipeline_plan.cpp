@@ -85,16 +85,6 @@ void check_options(const StagePlan& stage, const ValueResolver& resolver, Config
     });
 }
 
-// A source whose options make a backup set (ABI 1.3, docs/sets.md) needs the engine's set run, which this version
-// does not have yet: refused where `validate` sees it, instead of a run that would back up something else.
-void refuse_set_source(const StagePlan& stage, const BoundOptions& bound, ConfigProblems& problems) {
-    if (!produces_set(*stage.plugin->descriptor, bound.validate_values())) return;
-    problems.add(stage.spec->where, stage.spec->label + " (" + std::string(stage.plugin->name()) +
-                                        "): these options make a backup set of several streams (docs/sets.md), "
-                                        "which this version of backhaul cannot run yet; back up one database per "
-                                        "pipeline");
-}
-
 NotifierPlan plan_notifier(StageSpec& stage, const std::string& file, const PluginRegistry& registry,
                            const ValueResolver& resolver, ConfigProblems& problems) {
     NotifyEvents events;
@@ -153,8 +143,9 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
     ValidationResolver env_only({});
     for (const StagePlan& s : plan->secrets) check_options(s, env_only, problems);
     ValidationResolver resolver(secret_ids);
-    check_options(plan->source, resolver, problems,
-                  [&](const BoundOptions& bound) { refuse_set_source(plan->source, bound, problems); });
+    check_options(plan->source, resolver, problems, [&](const BoundOptions& bound) {
+        plan->source_set = produces_set(*plan->source.plugin->descriptor, bound.validate_values());
+    });
     for (const StagePlan& t : plan->transforms) check_options(t, resolver, problems);
     check_options(plan->sink, resolver, problems);
 
@@ -166,6 +157,16 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
     if (!spec.key_template.empty()) {
         problems.attempt([&] {
             plan->key = KeyTemplate::parse(spec.key_template, spec.key_where);
+            if (plan->source_set) {
+                // One key for the whole set: a stream's variables ({database}) differ per stream, and each stream's
+                // object is named after its stream below the set key.
+                for (const std::string& var : plan->key.variables())
+                    if (var != "pipeline")
+                        problems.add(spec.key_where, "sink: key uses {" + var + "}, but the source backs up a set of "
+                                                     "streams, whose key names the whole set: use only {pipeline} and "
+                                                     "the % time fields (docs/sets.md)");
+                return;
+            }
             std::set<std::string> known = {"pipeline", "ext"};
             bool all_stages_known = plan->source.plugin && plan->sink.plugin;
             auto add_vars = [&](const StagePlan& s) {

@@ -38,6 +38,9 @@ struct PipelinePlan {
     KeyTemplate key;
     std::vector<NotifierPlan> notifiers;      // spec.notifiers with `on` taken out of their options
     std::optional<RetentionPolicy> retention;  // nullopt = never delete anything
+    // The source's options make a backup set of several streams (ABI 1.3 produces_set, docs/sets.md): `key` then
+    // names the set, and uses only {pipeline} and the time fields.
+    bool source_set = false;
 
     PipelinePlan() = default;
     PipelinePlan(const PipelinePlan&) = delete;  // StagePlan points into spec

@@ -16,6 +16,7 @@
 #include "engine/plugin_instance.hpp"
 #include "engine/backup_manifest.hpp"
 #include "engine/pipeline_stages.hpp"
+#include "engine/run_parts.hpp"
 #include "engine/sink_store.hpp"
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
@@ -24,7 +25,7 @@
 #include "util/time_text.hpp"
 
 namespace backhaul {
-namespace {
+namespace run_parts {
 
 // {pipeline}, {ext} (every stage's "ext" concatenated in pipeline order) and every other published variable.
 std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const PipelineStages& stages) {
@@ -68,6 +69,7 @@ std::optional<int64_t> parse_expected_bytes(const std::map<std::string, std::str
 // (sinks check again at commit; this saves streaming for an hour first). A stale pending marker of this pipeline
 // under the key (a run that never got to commit) is replaced.
 BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, BackupResult& result) {
+    const std::string set_prefix = result.key + "/";
     BackupCatalog catalog;
     std::vector<StoredObject> under_key;
     try {
@@ -89,7 +91,8 @@ BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, Ba
                   std::to_string(catalog.count(BackupStatus::foreign)) +
                   " of other pipelines); retention never deletes them by itself: see `backhaul list`");
     for (const StoredObject& o : under_key) {
-        if (o.key == result.key || o.key == manifest_key(result.key))
+        if (o.key == result.key || o.key == manifest_key(result.key) ||
+            (plan.source_set && o.key.compare(0, set_prefix.size(), set_prefix) == 0))
             throw RunError(plan.sink.spec->label + ": key '" + o.key +
                            "' already exists; a run never replaces an object (add %S to the key, or see "
                            "docs/pipeline.md on repeated keys)");
@@ -107,10 +110,24 @@ BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, Ba
     return catalog;
 }
 
-}  // namespace
+MarkerCleanup::~MarkerCleanup() {
+    if (result.data_committed && !result.manifest_written) return;
+    try {
+        RunControl own;
+        std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, own);
+        SinkStore(*sink).remove({pending_key(result.key)});
+    } catch (const std::exception& e) {
+        Log::warn("could not remove the pending marker '" + pending_key(result.key) + "': " + e.what());
+    }
+}
+
+}  // namespace run_parts
+
+using namespace run_parts;
 
 void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                 std::chrono::system_clock::time_point start, BackupProgress& progress, BackupResult& result) {
+    if (plan.source_set) return run_set_backup(plan, control, secrets, start, progress, result);
     PipelineStages stages = create_stages(plan, secrets, control, StageSelection::all);
 
     PluginInstance& source = *stages.source;
@@ -129,30 +146,13 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
         throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) + "' or '" +
                        std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
     result.identity = identity_of(plan.key, variables);
+    result.stream_count = 1;
 
     SinkStore store(sink);
     const BackupCatalog before = prepare_destination(plan, store, result);
     const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start), {}};
     store.put(pending_key(result.key), marker.to_json());
-    // Until the manifest is written, leaving this function takes the marker away again unless data was committed:
-    // then the marker is the proof that this pipeline left the incomplete backup.
-    // Through a sink instance of its own, like a notifier: after a failure the run's control is cancelled and so is
-    // every call of the run's sink, and a failed run must leave nothing behind.
-    struct MarkerCleanup {
-        const PipelinePlan& plan;
-        const ValueResolver& secrets;
-        const BackupResult& result;
-        ~MarkerCleanup() {
-            if (result.data_committed && !result.manifest_written) return;
-            try {
-                RunControl own;
-                std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, own);
-                SinkStore(*sink).remove({pending_key(result.key)});
-            } catch (const std::exception& e) {
-                Log::warn("could not remove the pending marker '" + pending_key(result.key) + "': " + e.what());
-            }
-        }
-    } marker_cleanup{plan, secrets, result};
+    MarkerCleanup marker_cleanup{plan, secrets, result};
 
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     // Until commit, any way out of this function aborts the upload.
@@ -224,63 +224,51 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     result.manifest_written = true;
 }
 
-namespace {
-
-// The decoded stream's destination when restoring to a file: a temp file renamed into place only on success.
-class OutputFile {
-public:
-    explicit OutputFile(const std::filesystem::path& path) : path_(path) {
-        if (path_ == "-") {
-            fd_ = STDOUT_FILENO;
-            return;
-        }
-        if (std::filesystem::exists(path_))
-            throw RunError("restore: output file '" + path_.string() + "' already exists");
-        std::filesystem::path dir = path_.has_parent_path() ? path_.parent_path() : ".";
-        temp_ = (dir / ("." + path_.filename().string() + ".backhaul-tmp-XXXXXX")).string();
-        fd_ = mkostemp(temp_.data(), O_CLOEXEC);
-        if (fd_ < 0) throw RunError("restore: cannot create '" + temp_ + "': " + std::strerror(errno));
+OutputFile::OutputFile(const std::filesystem::path& path) : path_(path) {
+    if (path_ == "-") {
+        fd_ = STDOUT_FILENO;
+        return;
     }
-    ~OutputFile() {
-        if (path_ == "-") return;
-        if (fd_ >= 0) ::close(fd_);
-        if (!committed_) ::unlink(temp_.c_str());
-    }
+    if (std::filesystem::exists(path_)) throw RunError("restore: output file '" + path_.string() + "' already exists");
+    std::filesystem::path dir = path_.has_parent_path() ? path_.parent_path() : ".";
+    temp_ = (dir / ("." + path_.filename().string() + ".backhaul-tmp-XXXXXX")).string();
+    fd_ = mkostemp(temp_.data(), O_CLOEXEC);
+    if (fd_ < 0) throw RunError("restore: cannot create '" + temp_ + "': " + std::strerror(errno));
+}
 
-    void write(std::span<const uint8_t> data) {
-        while (!data.empty()) {
-            ssize_t n = ::write(fd_, data.data(), data.size());
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) throw RunError("restore: writing '" + path_.string() + "': " + std::strerror(errno));
-            data = data.subspan(static_cast<size_t>(n));
-        }
-    }
+OutputFile::~OutputFile() {
+    if (path_ == "-") return;
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) ::unlink(temp_.c_str());
+}
 
-    void commit() {
-        if (path_ == "-") return;
-        if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
-            fd_ = -1;
-            throw RunError("restore: writing '" + path_.string() + "': " + std::strerror(errno));
-        }
+void OutputFile::write(std::span<const uint8_t> data) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd_, data.data(), data.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw RunError("restore: writing '" + path_.string() + "': " + std::strerror(errno));
+        data = data.subspan(static_cast<size_t>(n));
+    }
+}
+
+void OutputFile::commit() {
+    if (path_ == "-") return;
+    if (::fsync(fd_) != 0 || ::close(fd_) != 0) {
         fd_ = -1;
-        // link() fails if the target appeared meanwhile: never overwrite a file we did not create.
-        if (::link(temp_.c_str(), path_.c_str()) != 0)
-            throw RunError("restore: cannot create '" + path_.string() + "': " + std::strerror(errno));
-        committed_ = true;
-        ::unlink(temp_.c_str());
+        throw RunError("restore: writing '" + path_.string() + "': " + std::strerror(errno));
     }
+    fd_ = -1;
+    // link() fails if the target appeared meanwhile: never overwrite a file we did not create.
+    if (::link(temp_.c_str(), path_.c_str()) != 0)
+        throw RunError("restore: cannot create '" + path_.string() + "': " + std::strerror(errno));
+    committed_ = true;
+    ::unlink(temp_.c_str());
+}
 
-private:
-    std::filesystem::path path_;
-    std::string temp_;
-    int fd_ = -1;
-    bool committed_ = false;
-};
-
-}  // namespace
 
 RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                           const RestoreRequest& request) {
+    if (plan.source_set) return run_set_restore(plan, control, secrets, request);
     if (request.output && !request.target_options.empty())
         throw UsageError("restore: --output cannot be combined with the source's restore options");
     PipelineStages stages = create_stages(plan, secrets, control,
@@ -324,7 +312,7 @@ RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const V
         file->commit();
     else
         target->finish();
-    return RestoreResult{streamed.bytes_read, streamed.bytes_written};
+    return RestoreResult{streamed.bytes_read, streamed.bytes_written, {}};
 }
 
 }  // namespace backhaul

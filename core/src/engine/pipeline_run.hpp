@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/backup_manifest.hpp"
 #include "engine/pipeline_plan.hpp"
 #include "engine/retention_plan.hpp"
 #include "engine/run_control.hpp"
@@ -37,12 +38,20 @@ struct BackupResult {
     std::optional<ShrinkFinding> shrunken;
     // Objects under the key template that this pipeline will never delete by itself, as listed before the run.
     size_t untouched_objects = 0;
+    // Streams of the run: 1 for a one-stream backup once its key is known; a set's count once listed.
+    size_t stream_count = 0;
+    // A set's committed objects, as its manifest lists them (raw_bytes/stored_bytes above are their totals, sha256
+    // the set's digest).
+    std::vector<ManifestObject> objects;
 };
 
 // The name of the source variable that announces the size of the raw stream (see sdk/README.md, "Variables").
 inline constexpr const char* kExpectedBytesVariable = "expected_bytes";
 
-// Creates every stage with `secrets`, lists what the sink holds (warning about objects retention will not touch),
+// A source that backs up a set (plan.source_set) is run as docs/sets.md says: its streams up to `jobs` at once, each
+// object committed as its stream completes, the manifest listing them last; on any failure the objects this run
+// committed are removed again.
+// Otherwise: creates every stage with `secrets`, lists what the sink holds (warning about objects retention will not touch),
 // writes this run's pending marker, streams source -> transforms -> sink, commits only if every stage succeeded and
 // the source produced data (or allow_empty), then writes the manifest "<key>.manifest.json" and removes the marker.
 // From the commit request to the manifest, signals and the timeout are held back (CommitShield). Throws RunError
@@ -56,14 +65,22 @@ struct RestoreRequest {
     std::optional<std::filesystem::path> output;
     // The source's restore options from the command line: --name [value].
     std::vector<std::pair<std::string, std::optional<std::string>>> target_options;
+    // A set: restore only the streams whose `database` variable is one of these, and/or the stream "globals"; with
+    // neither, every stream. `output` is then a directory.
+    std::vector<std::string> databases;
+    bool globals = false;
 };
 
 struct RestoreResult {
     uint64_t stored_bytes = 0;    // read from the sink
     uint64_t restored_bytes = 0;  // handed to the target after decoding
+    std::vector<std::string> restored_streams;  // a set's, in the order they completed
 };
 
-// Reads `key` from the sink, decodes through the transforms in reverse order and feeds the source's restore target
+// A set (plan.source_set): reads the set's manifest (which must be this pipeline's), restores the selected streams
+// phase by phase, up to `jobs` at once, each checked against the manifest's size and SHA-256 before its target
+// finishes; on failure the error says which streams were restored.
+// Otherwise: reads `key` from the sink, decodes through the transforms in reverse order and feeds the source's restore target
 // (or the output file). Throws RunError with the first error; the target is aborted on failure.
 RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                           const RestoreRequest& request);

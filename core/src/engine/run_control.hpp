@@ -7,6 +7,7 @@
 #include <vector>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "loader/plugin_handle.hpp"
 
@@ -28,14 +29,14 @@ public:
     void fail(const std::string& message) { fail(RunFailure{message, std::nullopt, false}); }
     void fail(const StageError& error) { fail(RunFailure{error.line(), error, false}); }
     void fail(RunFailure failure) {
-        std::vector<std::function<void()>> callbacks;
+        std::vector<std::pair<size_t, std::function<void()>>> callbacks;
         {
             std::lock_guard lock(mutex_);
             if (!failure_) failure_ = std::move(failure);
             if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;
             callbacks.swap(on_cancel_);
         }
-        for (auto& callback : callbacks) callback();
+        for (auto& [id, callback] : callbacks) callback();
     }
 
     // A stop requested from outside the run (a signal, the timeout). Inside a commit shield it is held back until the
@@ -72,22 +73,25 @@ public:
     void set_settle(std::function<void()> settle) { settle_ = std::move(settle); }
 
     // Runs `callback` once when the run is cancelled (at once if it already is), e.g. to wake threads blocked on a
-    // queue. Callbacks run on the thread that cancels.
-    void on_cancel(std::function<void()> callback) {
+    // queue. Callbacks run on the thread that cancels. Returns the callback's id for forget_callback.
+    size_t on_cancel(std::function<void()> callback) {
         {
             std::lock_guard lock(mutex_);
+            const size_t id = ++last_callback_id_;
             if (!cancelled_.load(std::memory_order_acquire)) {
-                on_cancel_.push_back(std::move(callback));
-                return;
+                on_cancel_.emplace_back(id, std::move(callback));
+                return id;
             }
         }
         callback();
+        return 0;
     }
 
-    // Forgets the callbacks (their targets are going away). Call before destroying what they reference.
-    void clear_callbacks() {
+    // Forgets one callback (its target is going away): the streams of a set each register their own and finish at
+    // different times. Call before destroying what it references.
+    void forget_callback(size_t id) {
         std::lock_guard lock(mutex_);
-        on_cancel_.clear();
+        std::erase_if(on_cancel_, [id](const auto& entry) { return entry.first == id; });
     }
 
     // The first error's line.
@@ -105,7 +109,8 @@ private:
     std::atomic<bool> cancelled_{false};
     mutable std::mutex mutex_;
     std::optional<RunFailure> failure_;
-    std::vector<std::function<void()>> on_cancel_;
+    std::vector<std::pair<size_t, std::function<void()>>> on_cancel_;
+    size_t last_callback_id_ = 0;
     int shields_ = 0;
     std::function<void()> settle_;
     std::optional<std::string> deferred_;  // an interrupt that arrived inside a shield

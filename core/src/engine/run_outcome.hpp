@@ -22,6 +22,7 @@ struct RunOutcome {
     // Objects under the key template that retention never deletes by itself (incomplete, unknown, foreign).
     size_t untouched_objects = 0;
     std::string key;    // "" if no key was chosen
+    size_t stream_count = 0;  // streams of the backup (a set's count; 1 otherwise), 0 if not known
     std::string error;  // one line, already scrubbed of secrets; "" on success
     std::chrono::system_clock::time_point started;
     std::chrono::system_clock::time_point finished;

@@ -72,7 +72,7 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
         }
     }
 
-    control.on_cancel([queue_storage] {
+    const size_t wake_queues = control.on_cancel([queue_storage] {
         for (auto& q : *queue_storage) q->cancel();
     });
 
@@ -122,7 +122,7 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
     });
 
     for (std::thread& t : threads) t.join();
-    control.clear_callbacks();
+    control.forget_callback(wake_queues);
     open.clear();  // closes the transform streams
 
     result.bytes_read = bytes_read;

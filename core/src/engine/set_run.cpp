@@ -1,0 +1,501 @@
+// A set's backup and restore (docs/sets.md): the source's streams, up to `jobs` at once, each through transform
+// instances of its own between the source and the sink; the set's manifest, listing every object, written last.
+//
+// Threads: every plugin call the ABI puts on the main thread (create, open_stream, restore_open_stream, begin, commit,
+// destroy) happens here, on the main thread; each stream's bytes move on run_stream's threads, started from a worker
+// thread per stream. One RunControl for the whole set: the first failure of any stream cancels all of them.
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "config/option_binding.hpp"
+#include "engine/run_parts.hpp"
+#include "engine/stream_pipeline.hpp"
+#include "errors.hpp"
+#include "util/log.hpp"
+#include "util/sha256.hpp"
+#include "util/time_text.hpp"
+
+namespace backhaul {
+using namespace run_parts;
+
+namespace {
+
+// Turns what start/finish threw into the run's failure (first error wins), like the stream threads do.
+template <class Body>
+void record_failure(RunControl& control, Body&& body) {
+    try {
+        body();
+    } catch (const StageFailure& e) {
+        if (e.error().status == BH_CANCELLED && control.cancelled()) return;
+        control.fail(e.error());
+    } catch (const std::exception& e) {
+        control.fail(e.what());
+    }
+}
+
+// Runs streams 0..count-1, at most `jobs` at once, in order: start(i) on the calling (main) thread, body(i) on a thread
+// of its own, then finish(i) on the calling thread as each body ends, in the order they end. Once the run is cancelled
+// no stream starts, and every started one is still waited for and finished (its handles released on this thread).
+void run_streams(RunControl& control, size_t count, size_t jobs, const std::function<void(size_t)>& start,
+                 const std::function<void(size_t)>& body, const std::function<void(size_t)>& finish) {
+    std::mutex mutex;
+    std::condition_variable ended_cv;
+    std::deque<size_t> ended;
+    std::vector<std::thread> workers(count);
+    size_t next = 0, active = 0;
+    for (;;) {
+        while (active < jobs && next < count && !control.cancelled()) {
+            const size_t i = next++;
+            bool started = false;
+            record_failure(control, [&] {
+                start(i);
+                started = true;
+            });
+            if (!started) {
+                record_failure(control, [&] { finish(i); });  // releases whatever start opened
+                continue;
+            }
+            workers[i] = std::thread([&, i] {
+                try {
+                    body(i);
+                } catch (const std::exception& e) {
+                    control.fail(e.what());
+                }
+                std::lock_guard lock(mutex);
+                ended.push_back(i);
+                ended_cv.notify_one();
+            });
+            ++active;
+        }
+        if (active == 0) return;
+        size_t i = 0;
+        {
+            std::unique_lock lock(mutex);
+            ended_cv.wait(lock, [&] { return !ended.empty(); });
+            i = ended.front();
+            ended.pop_front();
+        }
+        workers[i].join();
+        --active;
+        record_failure(control, [&] { finish(i); });
+    }
+}
+
+// The extension the stages after the source add ({ext} without the source's part): each stream's own comes first.
+std::string chain_ext(const PipelineStages& stages) {
+    std::string ext;
+    auto add = [&](PluginInstance& stage) {
+        auto it = stage.host().variables().find("ext");
+        if (it != stage.host().variables().end()) ext += it->second;
+    };
+    for (const auto& t : stages.transforms) add(*t);
+    add(*stages.sink);
+    return ext;
+}
+
+// What identifies the whole set in its manifest's top-level sha256: the digest of "<sha256>  <key>\n" of every
+// object, in manifest order (sha256sum's format), so one line tells whether two sets hold the same bytes.
+std::string set_digest(const std::vector<ManifestObject>& objects) {
+    Sha256 digest;
+    for (const ManifestObject& o : objects) digest.update(o.sha256 + "  " + o.key + "\n");
+    return digest.hex_digest();
+}
+
+std::vector<std::unique_ptr<PluginInstance>> create_transforms(const PipelinePlan& plan, const ValueResolver& secrets,
+                                                               const RunControl& control) {
+    std::vector<std::unique_ptr<PluginInstance>> transforms;
+    for (const StagePlan& t : plan.transforms) transforms.push_back(create_stage(t, secrets, control));
+    return transforms;
+}
+
+std::vector<PluginInstance*> chain_of(const std::vector<std::unique_ptr<PluginInstance>>& transforms, bool reversed) {
+    std::vector<PluginInstance*> chain;
+    for (const auto& t : transforms) chain.push_back(t.get());
+    if (reversed) std::reverse(chain.begin(), chain.end());
+    return chain;
+}
+
+// Removes the objects this run committed, through a sink instance of its own (the run's is cancelled). They were
+// proven free before the run began (prepare_destination) and the sinks never replace, so they are this run's own.
+bool remove_own_objects(const PipelinePlan& plan, const ValueResolver& secrets, const std::vector<std::string>& keys) {
+    if (keys.empty()) return true;
+    try {
+        RunControl own;
+        std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, own);
+        SinkStore(*sink).remove(keys);
+        Log::info("removed the " + std::to_string(keys.size()) + " object(s) this run had committed");
+        return true;
+    } catch (const std::exception& e) {
+        Log::warn("could not remove the object(s) this run had committed (the pending marker stays, so `backhaul "
+                  "prune --delete-incomplete` can): " + std::string(e.what()));
+        return false;
+    }
+}
+
+// One stream of a backup in flight. Members are released in reverse order: the upload (aborted unless committed) and
+// the source stream before the stream's own transform instances.
+struct BackupStream {
+    const SetStream* stream = nullptr;
+    std::string key;
+    std::vector<std::unique_ptr<PluginInstance>> transforms;
+    std::optional<SourceStreamHandle> reader;
+    std::optional<UploadHandle> upload;
+    Sha256 stored_hash;
+    StreamResult streamed;
+};
+
+}  // namespace
+
+void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
+                    std::chrono::system_clock::time_point start, BackupProgress& progress, BackupResult& result) {
+    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::all);
+    PluginInstance& source = *stages.source;
+    PluginInstance& sink = *stages.sink;
+
+    const std::vector<SetStream> streams = source.list_streams();
+    result.stream_count = streams.size();
+    if (auto expected = parse_expected_bytes(source.host().variables())) progress.expected_raw_bytes = *expected;
+
+    std::map<std::string, std::string> variables = key_variables(plan, stages);
+    try {
+        result.key = plan.key.render(start, plan.spec.timezone, variables);
+    } catch (const std::exception& e) {
+        throw RunError(std::string("sink: key: ") + e.what());
+    }
+    if (is_metadata_key(result.key))
+        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) + "' or '" +
+                       std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
+    result.identity = identity_of(plan.key, variables);
+
+    const std::string ext = chain_ext(stages);
+    std::vector<std::string> object_keys;
+    for (const SetStream& s : streams) {
+        object_keys.push_back(stream_object_key(result.key, s.name, s.ext + ext));
+        if (is_metadata_key(object_keys.back()))
+            throw RunError(source.label() + ": stream '" + s.name + "' would be stored as '" + object_keys.back() +
+                           "', a name reserved for Backhaul's metadata");
+    }
+
+    SinkStore store(sink);
+    const BackupCatalog before = prepare_destination(plan, store, result);
+    const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start), object_keys};
+    store.put(pending_key(result.key), marker.to_json());
+    MarkerCleanup marker_cleanup{plan, secrets, result};
+
+    const size_t jobs = std::min<size_t>(static_cast<size_t>(plan.spec.jobs), streams.size());
+    Log::info("backing up a set of " + std::to_string(streams.size()) + " stream(s) to '" + result.key + "/', " +
+              std::to_string(jobs) + " at once");
+
+    const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}, {"set", result.key.c_str()}};
+    std::vector<std::unique_ptr<BackupStream>> running(streams.size());
+    std::vector<std::optional<ManifestObject>> objects(streams.size());
+    std::vector<std::string> committed;
+
+    auto start_stream = [&](size_t i) {
+        running[i] = std::make_unique<BackupStream>();
+        BackupStream& run = *running[i];
+        run.stream = &streams[i];
+        run.key = object_keys[i];
+        run.transforms = create_transforms(plan, secrets, control);
+        run.reader.emplace(source.open_stream(run.stream->name));
+        run.upload.emplace(sink.begin(run.key, metadata));
+    };
+    auto stream_body = [&](size_t i) {
+        BackupStream& run = *running[i];
+        StreamEnds ends;
+        ends.producer_label = source.label() + " stream '" + run.stream->name + "'";
+        ends.read = [&](std::span<uint8_t> buffer) {
+            size_t n = run.reader->read(buffer);
+            progress.raw_bytes += n;
+            return n;
+        };
+        ends.consumer_label = sink.label();
+        ends.write = [&](std::span<const uint8_t> data) {
+            run.stored_hash.update(data);
+            run.upload->write(data);
+            progress.stored_bytes += data.size();
+        };
+        run.streamed = run_stream(control, ends, chain_of(run.transforms, false), BH_ENCODE);
+    };
+    auto finish_stream = [&](size_t i) {
+        // Whatever happens here, the stream's handles and instances are released on this thread.
+        std::unique_ptr<BackupStream> run = std::move(running[i]);
+        if (!run || !run->upload) return;
+        run->reader->close();  // reaps the producer before we decide
+        if (!run->streamed.complete || control.cancelled()) return;
+        if (run->streamed.bytes_read == 0 && !plan.spec.allow_empty) {
+            control.fail(source.label() + ": stream '" + run->stream->name +
+                         "' produced no data (0 bytes), which is treated as a failure; nothing committed (set "
+                         "allow_empty = true if an empty stream is expected)");
+            return;
+        }
+        ManifestObject object;
+        object.stream = run->stream->name;
+        object.key = run->key;
+        object.ext = run->stream->ext;
+        object.raw_bytes = run->streamed.bytes_read;
+        object.stored_bytes = run->streamed.bytes_written;
+        object.sha256 = run->stored_hash.hex_digest();
+        object.variables = run->stream->variables;
+        object.restore_phase = run->stream->restore_phase;
+        {
+            CommitShield shield(control);  // a commit request that was sent is seen through and recorded
+            run->upload->commit();
+            committed.push_back(run->key);
+            result.data_committed = true;
+        }
+        Log::info("stream '" + object.stream + "': " + human_bytes(object.raw_bytes) + " -> " +
+                  human_bytes(object.stored_bytes) + " committed as '" + object.key + "'");
+        objects[i] = std::move(object);
+    };
+
+    run_streams(control, streams.size(), jobs, start_stream, stream_body, finish_stream);
+
+    auto fail_set = [&](const std::string& fallback) {
+        if (remove_own_objects(plan, secrets, committed)) result.data_committed = false;
+        throw_first_error(control, fallback);
+    };
+    if (control.cancelled()) fail_set("backup did not complete");
+
+    BackupManifest manifest;
+    manifest.pipeline = plan.spec.name;
+    manifest.destination = marker.destination;
+    manifest.key = result.key;
+    manifest.started_unix_ms = unix_ms(start);
+    for (std::optional<ManifestObject>& o : objects) {
+        result.raw_bytes += o->raw_bytes;
+        result.stored_bytes += o->stored_bytes;
+        manifest.objects.push_back(std::move(*o));
+    }
+    manifest.raw_bytes = result.raw_bytes;
+    manifest.stored_bytes = result.stored_bytes;
+    manifest.sha256 = result.sha256 = set_digest(manifest.objects);
+    manifest.stages.push_back(manifest_stage(source, "source"));
+    for (size_t i = 0; i < stages.transforms.size(); ++i)
+        manifest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
+    manifest.stages.push_back(manifest_stage(sink, "sink"));
+    manifest.variables = variables;
+    manifest.backhaul_version = BACKHAUL_VERSION;
+    result.objects = manifest.objects;
+    result.shrunken = shrink_finding(before.backups, result.identity, result.raw_bytes, plan.spec.shrink_threshold);
+
+    CommitShield shield(control);
+    manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
+    manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
+    try {
+        store.put(manifest_key(result.key), manifest.to_json());
+    } catch (const std::exception& e) {
+        control.fail(std::string("the set's manifest could not be written, so the set is not complete: ") + e.what());
+        fail_set("manifest not written");
+    }
+    result.manifest_written = true;
+}
+
+namespace {
+
+// One stream of a set restore in flight: the object read from the sink, its transforms, and where it goes.
+struct RestoreStream {
+    const ManifestObject* object = nullptr;
+    std::vector<std::unique_ptr<PluginInstance>> transforms;
+    std::unique_ptr<OutputFile> file;
+    std::optional<RestoreTargetHandle> target;
+    std::optional<ObjectReaderHandle> reader;
+    Sha256 stored_hash;
+    StreamResult streamed;
+};
+
+// The manifest of `key`, which must be this pipeline's set.
+BackupManifest read_set_manifest(const PipelinePlan& plan, SinkStore& store, const std::string& key) {
+    BackupManifest manifest;
+    try {
+        manifest = BackupManifest::from_json(store.read_all(manifest_key(key), kManifestMaxBytes));
+    } catch (const StageFailure& e) {
+        throw RunError("restore: '" + key + "' has no readable manifest, so it is not a complete set (" +
+                       e.error().message + "); `backhaul list` shows the complete ones");
+    } catch (const std::exception& e) {
+        throw RunError("restore: the manifest of '" + key + "' is not valid: " + e.what());
+    }
+    if (!manifest.is_set())
+        throw RunError("restore: '" + key + "' is a one-stream backup, but this pipeline's source backs up a set");
+    if (manifest.pipeline != plan.spec.name || manifest.key != key ||
+        (!manifest.destination.empty() && manifest.destination != destination_fingerprint(plan)))
+        throw RunError("restore: the manifest of '" + key + "' is not this pipeline's (pipeline '" + manifest.pipeline +
+                       "')");
+    return manifest;
+}
+
+// The objects `request` asks for, in manifest order; every name asked for must match.
+std::vector<const ManifestObject*> select_objects(const BackupManifest& manifest, const RestoreRequest& request) {
+    if (request.databases.empty() && !request.globals) {
+        std::vector<const ManifestObject*> all;
+        for (const ManifestObject& o : manifest.objects) all.push_back(&o);
+        return all;
+    }
+    std::vector<const ManifestObject*> chosen;
+    std::set<std::string> found;
+    for (const ManifestObject& o : manifest.objects) {
+        auto db = o.variables.find("database");
+        const bool wanted_db = db != o.variables.end() &&
+                               std::find(request.databases.begin(), request.databases.end(), db->second) !=
+                                   request.databases.end();
+        const bool wanted_globals = request.globals && o.stream == "globals";
+        if (wanted_db) found.insert(db->second);
+        if (wanted_db || wanted_globals) chosen.push_back(&o);
+    }
+    std::string missing, available;
+    for (const std::string& name : request.databases)
+        if (!found.count(name)) missing += (missing.empty() ? "'" : ", '") + name + "'";
+    if (request.globals && std::none_of(chosen.begin(), chosen.end(),
+                                        [](const ManifestObject* o) { return o->stream == "globals"; }))
+        missing += std::string(missing.empty() ? "" : ", ") + "the globals";
+    if (!missing.empty()) {
+        for (const ManifestObject& o : manifest.objects) available += (available.empty() ? "" : ", ") + o.stream;
+        throw UsageError("restore: the set '" + manifest.key + "' has no " + missing + " (its streams: " + available +
+                         ")");
+    }
+    return chosen;
+}
+
+// Where --output DIR puts a stream: its object's path below the set key, without the transforms' extension.
+std::filesystem::path output_path(const std::filesystem::path& dir, const ManifestObject& object) {
+    // stream_object_key below an empty set key: "/" + the encoded name (safe segments, never "." or "..").
+    const std::string relative = stream_object_key("", object.stream, object.ext).substr(1);
+    return dir / relative;
+}
+
+}  // namespace
+
+RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
+                              const RestoreRequest& request) {
+    const bool to_files = request.output.has_value();
+    if (to_files && !request.target_options.empty())
+        throw UsageError("restore: --output cannot be combined with the source's restore options");
+    if (to_files && *request.output == "-")
+        throw UsageError("restore: a set has several streams; --output takes a directory, not '-'");
+    PipelineStages stages =
+        create_stages(plan, secrets, control, to_files ? StageSelection::without_source : StageSelection::all);
+    PluginInstance& sink = *stages.sink;
+    SinkStore store(sink);
+    const BackupManifest manifest = read_set_manifest(plan, store, request.key);
+    const std::vector<const ManifestObject*> selected = select_objects(manifest, request);
+
+    BoundOptions target_options;
+    if (!to_files) {
+        const bh_plugin_descriptor& d = stages.source->descriptor();
+        target_options = bind_cli_options(request.target_options, d.name, d.restore_options, d.restore_option_count,
+                                          stages.source->plugin().restore_limits());
+    } else {
+        for (const ManifestObject* o : selected) {
+            std::filesystem::path path = output_path(*request.output, *o);
+            if (std::filesystem::exists(path))
+                throw RunError("restore: output file '" + path.string() + "' already exists");
+        }
+    }
+
+    // Restore phases in order (the globals before the databases that need their roles); a phase starts only once the
+    // one before it succeeded.
+    std::map<int32_t, std::vector<const ManifestObject*>> phases;
+    for (const ManifestObject* o : selected) phases[o->restore_phase].push_back(o);
+
+    RestoreResult result;
+    std::vector<std::string> restored;
+    std::string failed_stream;
+    for (const auto& [phase, objects] : phases) {
+        std::vector<std::unique_ptr<RestoreStream>> running(objects.size());
+        auto start_stream = [&](size_t i) {
+            running[i] = std::make_unique<RestoreStream>();
+            RestoreStream& run = *running[i];
+            run.object = objects[i];
+            run.transforms = create_transforms(plan, secrets, control);
+            if (to_files) {
+                std::filesystem::path path = output_path(*request.output, *run.object);
+                std::filesystem::create_directories(path.parent_path());
+                run.file = std::make_unique<OutputFile>(path);
+            } else {
+                SetStream info{run.object->stream, run.object->ext, run.object->variables, run.object->restore_phase};
+                run.target.emplace(stages.source->open_restore_stream(
+                    info, std::span<const bh_option_value>(target_options.data(), target_options.size())));
+            }
+            run.reader.emplace(sink.open_read(run.object->key));
+            Log::info("restoring stream '" + run.object->stream + "' from '" + run.object->key + "'");
+        };
+        auto stream_body = [&](size_t i) {
+            RestoreStream& run = *running[i];
+            StreamEnds ends;
+            ends.producer_label = sink.label();
+            ends.read = [&](std::span<uint8_t> buffer) {
+                size_t n = run.reader->read(buffer);
+                run.stored_hash.update(buffer.first(n));
+                return n;
+            };
+            ends.consumer_label = to_files ? std::string("restore") : stages.source->label();
+            ends.write = [&](std::span<const uint8_t> data) {
+                if (run.file)
+                    run.file->write(data);
+                else
+                    run.target->write(data);
+            };
+            run.streamed = run_stream(control, ends, chain_of(run.transforms, true), BH_DECODE);
+        };
+        auto finish_stream = [&](size_t i) {
+            std::unique_ptr<RestoreStream> run = std::move(running[i]);
+            if (!run) return;
+            const ManifestObject& object = *objects[i];
+            auto note_failure = [&] {
+                if (failed_stream.empty()) failed_stream = object.stream;
+            };
+            if (!run->reader) {
+                note_failure();
+                return;
+            }
+            run->reader->close();
+            if (!run->streamed.complete || control.cancelled()) {
+                note_failure();
+                return;
+            }
+            // Before the target commits: the bytes read are the ones the backup stored.
+            const std::string sha256 = run->stored_hash.hex_digest();
+            if (run->streamed.bytes_read != object.stored_bytes || sha256 != object.sha256) {
+                note_failure();
+                control.fail("restore: stream '" + object.stream + "': '" + object.key + "' does not match the set's "
+                             "manifest (" + std::to_string(run->streamed.bytes_read) + " bytes, sha256 " + sha256 +
+                             "; the manifest lists " + std::to_string(object.stored_bytes) + " bytes, sha256 " +
+                             object.sha256 + "); its restore was abandoned");
+                return;
+            }
+            try {
+                if (run->file)
+                    run->file->commit();
+                else
+                    run->target->finish();
+            } catch (...) {
+                note_failure();
+                throw;
+            }
+            result.stored_bytes += run->streamed.bytes_read;
+            result.restored_bytes += run->streamed.bytes_written;
+            restored.push_back(object.stream);
+            Log::info("stream '" + object.stream + "' restored (" + human_bytes(run->streamed.bytes_written) + ")");
+        };
+        run_streams(control, objects.size(), static_cast<size_t>(plan.spec.jobs), start_stream, stream_body,
+                    finish_stream);
+        if (control.cancelled()) break;
+    }
+    result.restored_streams = restored;
+    if (control.cancelled()) {
+        std::string done;
+        for (const std::string& s : restored) done += (done.empty() ? "'" : ", '") + s + "'";
+        throw RunError(control.error().value_or("restore did not complete") +
+                       (failed_stream.empty() ? "" : " (stream '" + failed_stream + "')") + "; restored: " +
+                       (done.empty() ? "none" : done) + " of " + std::to_string(selected.size()) + " stream(s)");
+    }
+    return result;
+}
+
+}  // namespace backhaul
