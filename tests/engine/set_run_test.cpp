@@ -189,7 +189,9 @@ TEST_F(SetRunTest, ValidateRefusesASetKeyWithAStreamVariable) {
             << r.err;
     }
     auto good = pipeline(R"(["globals"])");
-    EXPECT_EQ(backhaul({"validate", good.string()}).exit_code, 0);
+    CommandResult valid = backhaul({"validate", good.string()});
+    EXPECT_EQ(valid.exit_code, 0) << valid.err;
+    EXPECT_THAT(valid.out, HasSubstr("source source-set (a set, 2 stream(s) at once)"));
 }
 
 // The restore of one stream fails: the restore fails (exit 1) and says which streams were restored.

@@ -11,10 +11,11 @@ int validate(const std::string& file, const GlobalOptions& global) {
     PluginRegistry registry;
     auto plan = plan_pipeline(file, registry);
     if (global.quiet) return 0;
-    std::printf("%s: pipeline '%s' is valid (%zu secret(s), source %s, %zu transform(s), sink %s, %zu notifier(s), "
+    const std::string set = plan->source_set ? " (a set, " + std::to_string(plan->spec.jobs) + " stream(s) at once)" : "";
+    std::printf("%s: pipeline '%s' is valid (%zu secret(s), source %s%s, %zu transform(s), sink %s, %zu notifier(s), "
                 "retention %s)\n",
                 file.c_str(), plan->spec.name.c_str(), plan->secrets.size(), plan->spec.source.plugin.c_str(),
-                plan->transforms.size(), plan->spec.sink.plugin.c_str(), plan->notifiers.size(),
+                set.c_str(), plan->transforms.size(), plan->spec.sink.plugin.c_str(), plan->notifiers.size(),
                 plan->retention ? "on" : "off");
     return 0;
 }

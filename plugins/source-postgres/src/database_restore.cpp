@@ -268,13 +268,35 @@ std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& setti
     auto cancelled = [host] { return host.cancelled(); };
     const std::string& maintenance = request.maintenance_database;
     std::string where;
+    bool exists = false;
     {
         PgConnection conn(settings, maintenance, cancelled);
         where = conn.endpoint().text();
-        if (request.database &&
-            !conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {*request.database}).empty())
-            throw Error(Status::fatal, "database '" + *request.database + "' exists at " + where + "; drop it first");
+        exists = request.database &&
+                 !conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {*request.database}).empty();
     }
+    if (request.database && request.into_existing) {
+        // What a one-database restore does: into the existing database if it is empty (refused otherwise), else
+        // into one created first and dropped again if the restore fails; in one transaction either way.
+        RestoreRequest into;
+        into.target_database = *request.database;
+        into.create = !exists;
+        if (exists) {
+            // Checked here too for the message: start_restore's suggests --clean, which a set does not take.
+            std::unique_ptr<PgConnection> conn = connect_target(settings, into.target_database, cancelled);
+            std::vector<Row> found =
+                conn->query(kUserObjects, {}, "cannot inspect database '" + into.target_database + "'");
+            if (!found.empty())
+                throw Error(Status::fatal, "database '" + into.target_database + "' at " + where + " is not empty (" +
+                                               found[0][0] + " objects, e.g. " + found[0][1] +
+                                               "); the set's dump of it restores only into an empty one: drop its "
+                                               "contents first, or leave it out with --database");
+        }
+        host.info("restoring database '" + into.target_database + "' at " + where + " into " +
+                  (exists ? "the existing database" : "a new database") + " (its dump does not create it)");
+        return start_restore(settings, client, into, host);
+    }
+    if (exists) throw Error(Status::fatal, "database '" + *request.database + "' exists at " + where + "; drop it first");
     // Not in one transaction: CREATE DATABASE (the dump's own, or pg_restore --create's) and the globals' CREATE
     // TABLESPACE refuse one. The client connects to the maintenance database; the dump's CREATE DATABASE and \connect
     // (or pg_restore --create) take it from there, so database names never reach argv.

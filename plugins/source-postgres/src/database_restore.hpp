@@ -33,6 +33,9 @@ struct SetRestoreRequest {
     // Else a dump that creates this database itself (plain: pg_dump --create; custom: pg_restore --create); refused
     // when the database exists, and left in place when the restore fails (nothing proves the restore made it).
     std::optional<std::string> database;
+    // The dump does not create its database (pg_dumpall's rule for `postgres`): restored into the existing database,
+    // which must be empty, or into a new one created first when it is missing.
+    bool into_existing = false;
     std::string maintenance_database;
 };
 

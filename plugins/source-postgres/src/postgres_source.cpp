@@ -143,6 +143,12 @@ class DumpStream final : public SourceStream {
 
 constexpr std::string_view kGlobalsStream = "globals";
 constexpr std::string_view kDatabaseStreamPrefix = "databases/";
+// A set's stream variable: "false" for a database dumped without its CREATE DATABASE, which the restore puts into the
+// existing (empty) database of that name, creating it only if it is missing. pg_dumpall's rule for `postgres`: every
+// cluster has it, so a dump that creates it could never restore into a fresh cluster. Its database-level properties
+// (comment, grants, settings) are not in the dump, as with pg_dumpall.
+constexpr const char* kCreatesDatabaseVariable = "creates_database";
+bool dump_creates_database(const std::string& database) { return database != "postgres"; }
 
 // Who may read role passwords (pg_dumpall reads them from pg_authid): superusers and members of pg_read_all_data, not
 // the admin roles of managed services. Asked before pg_dumpall runs rather than read from its failure.
@@ -249,7 +255,8 @@ class PostgresSource final : public Source {
         if (globals_) set.push_back({std::string(kGlobalsStream), ".sql", {}, 0});
         for (const std::string& name : names)
             set.push_back({std::string(kDatabaseStreamPrefix) + name, selection_.custom_format ? ".dump" : ".sql",
-                           {{"database", name}}, 1});
+                           {{"database", name}, {kCreatesDatabaseVariable, dump_creates_database(name) ? "true" : "false"}},
+                           1});
         return set;
     }
 
@@ -269,7 +276,11 @@ class PostgresSource final : public Source {
         RestoreClient client{selection_.custom_format, selection_.no_owner, selection_.no_privileges, pg_dump_};
         SetRestoreRequest request;
         request.maintenance_database = maintenance_database_;
-        if (info.name != kGlobalsStream) request.database = stream_database(info);
+        if (info.name != kGlobalsStream) {
+            request.database = stream_database(info);
+            for (const auto& [key, value] : info.variables)
+                if (key == kCreatesDatabaseVariable) request.into_existing = value == "false";
+        }
         return start_set_restore(settings_, client, request, host_);
     }
 
@@ -461,7 +472,8 @@ class PostgresSource final : public Source {
         for (std::string& arg : pg_dump_arguments(selection_)) spec.argv.push_back(std::move(arg));
         // A set restores into a fresh cluster: the dump recreates its database with its properties, owner and grants
         // (a custom archive always holds them; pg_restore --create uses them).
-        if (set_ && !selection_.custom_format) spec.argv.push_back("--create");
+        if (set_ && !selection_.custom_format && dump_creates_database(endpoint.database))
+            spec.argv.push_back("--create");
         // The database the preflight checked, whichever way libpq found it.
         spec.env = settings_.child_environment(endpoint.database);
         spec.on_stderr_line = [host = host_, settings = settings_](std::string_view line) {

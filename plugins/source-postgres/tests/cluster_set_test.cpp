@@ -56,6 +56,12 @@ void populate(PostgresServer& server) {
             GRANT USAGE ON SCHEMA app TO staff;
         )SQL");
     server.query(kWeird, "CREATE TABLE app.secret (x int)");  // staff (and so backup) may not read it
+    // `postgres` exists in every cluster: its dump does not create it, and restores into the fresh cluster's own.
+    server.query("postgres", R"SQL(
+        CREATE TABLE public.kept_in_postgres (id int PRIMARY KEY, note text);
+        INSERT INTO public.kept_in_postgres VALUES (1, 'in the maintenance database');
+        GRANT SELECT ON public.kept_in_postgres TO staff;
+    )SQL");
 }
 
 class ClusterSet : public ::testing::Test {
@@ -144,9 +150,12 @@ TEST_F(ClusterSet, StreamsNameEveryConnectableDatabaseVerbatimAndPickUpNewOnes) 
     EXPECT_TRUE(streams[0].variables.empty());
     EXPECT_EQ(streams[4].ext, ".sql");
     EXPECT_EQ(streams[4].restore_phase, 1);
-    EXPECT_EQ(streams[4].variables, (std::map<std::string, std::string>{{"database", kWeird}}));
+    EXPECT_EQ(streams[4].variables,
+              (std::map<std::string, std::string>{{"creates_database", "true"}, {"database", kWeird}}));
+    EXPECT_EQ(streams[3].variables.at("creates_database"), "false");  // postgres: see ThePostgresStream... below
     const int64_t table_data = std::stoll(server_->query(kWeird, "SELECT pg_table_size('app.items')"));
-    EXPECT_EQ(std::stoll(source.host().variables().at("expected_bytes")), 3 * table_data);
+    const int64_t postgres_data = std::stoll(server_->query("postgres", "SELECT pg_table_size('kept_in_postgres')"));
+    EXPECT_EQ(std::stoll(source.host().variables().at("expected_bytes")), 3 * table_data + postgres_data);
 
     server_->query("postgres", "CREATE DATABASE late");
     std::vector<SetStream> again = source.list_streams(status);
@@ -332,10 +341,8 @@ TEST_P(ClusterRoundTrip, EveryStreamRestoresIntoAFreshCluster) {
     ASSERT_TRUE(fresh) << fresh_error;
 
     // The backup role cannot read app.secret of kWeird: that database is left out of its set.
-    OptionList dumped_by = {{"databases", Argv{"*"}},
-                            {"exclude_databases", param.as_backup_role ? Argv{"postgres", kWeird} : Argv{"postgres"}},
-                            {"globals", true},
-                            {"format", param.format}};
+    OptionList dumped_by = {{"databases", Argv{"*"}}, {"globals", true}, {"format", param.format}};
+    if (param.as_backup_role) dumped_by.emplace_back("exclude_databases", Argv{kWeird});
     if (param.as_backup_role) {
         dumped_by.emplace_back("user", "backup");
         dumped_by.emplace_back("password", "backup-pw");
@@ -344,7 +351,7 @@ TEST_P(ClusterRoundTrip, EveryStreamRestoresIntoAFreshCluster) {
     bh_status status = BH_FATAL;
     std::vector<SetStream> streams = source.list_streams(status);
     ASSERT_EQ(status, BH_OK) << source.last_error();
-    ASSERT_EQ(streams.size(), param.as_backup_role ? 3u : 4u);
+    ASSERT_EQ(streams.size(), param.as_backup_role ? 4u : 5u);
     std::vector<std::string> dumps;
     for (const SetStream& stream : streams) {
         StreamResult dump = source.read_stream(stream.name);
@@ -379,10 +386,30 @@ TEST_P(ClusterRoundTrip, EveryStreamRestoresIntoAFreshCluster) {
         EXPECT_EQ(passwords(*fresh), passwords(*server_));
         EXPECT_EQ(databases(*fresh), databases(*server_));
     }
-    for (const std::string& db : {kWeird, kCafe, kDash}) {
+    for (const std::string& db : {kWeird, kCafe, kDash, std::string("postgres")}) {
         if (param.as_backup_role && db == kWeird) continue;
         EXPECT_EQ(fresh->comparable_dump(db), server_->comparable_dump(db)) << db;
     }
+    EXPECT_EQ(fresh->query("postgres", "SELECT note FROM public.kept_in_postgres"), "in the maintenance database");
+}
+
+// pg_dumpall's rule: the `postgres` stream is dumped without CREATE DATABASE and restores into the existing database
+// only while that one is empty; otherwise the restore is refused and nothing is changed.
+TEST_F(ClusterSet, ThePostgresStreamRestoresOnlyIntoAnEmptyPostgresDatabase) {
+    Instance source(postgres_plugin(), options({{"databases", Argv{"postgres"}}}));
+    bh_status status = BH_FATAL;
+    std::vector<SetStream> streams = source.list_streams(status);
+    ASSERT_EQ(status, BH_OK) << source.last_error();
+    ASSERT_EQ(streams.size(), 1u);
+    EXPECT_EQ(streams[0].variables.at("creates_database"), "false");
+    StreamResult dump = source.read_stream(streams[0].name);
+    ASSERT_EQ(dump.status, BH_END_OF_STREAM) << dump.error;
+    EXPECT_THAT(dump.data, Not(HasSubstr("CREATE DATABASE")));
+    // The source's own postgres holds kept_in_postgres: not empty, refused.
+    StreamResult refused = source.restore_stream(streams[0], dump.data);
+    EXPECT_EQ(refused.status, BH_FATAL);
+    EXPECT_THAT(refused.error, HasSubstr("is not empty"));
+    EXPECT_EQ(server_->query("postgres", "SELECT count(*) FROM public.kept_in_postgres"), "1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, ClusterRoundTrip,
