@@ -280,7 +280,8 @@ TEST_F(OpsTest, MetricsFileParsesAndCarriesTheLastSuccessAcrossFailures) {
     EXPECT_EQ(first["backhaul_last_run_stored_bytes" + l],
               static_cast<double>(std::filesystem::file_size(sink_dir() / only_data_key())));
     EXPECT_EQ(first["backhaul_last_success_timestamp_seconds" + l], first["backhaul_last_run_timestamp_seconds" + l]);
-    EXPECT_EQ(first.size(), 8u);
+    EXPECT_EQ(first["backhaul_last_run_streams" + l], 1);
+    EXPECT_EQ(first.size(), 9u);
 
     auto bad = pipeline(shell_source("exit 1"), gzip, local_sink());
     ASSERT_EQ(backhaul({"run", bad.string(), "--metrics-file", metrics.string()}).exit_code, 1);

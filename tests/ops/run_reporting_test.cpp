@@ -23,6 +23,7 @@ RunOutcome outcome(bool success) {
     o.finished = o.started + milliseconds(4250);
     o.raw_bytes = 1000;
     o.stored_bytes = success ? 300 : 0;
+    o.stream_count = 1;
     return o;
 }
 
@@ -36,6 +37,7 @@ TEST(MetricsFile, SuccessParsesAsPrometheusText) {
                            {"backhaul_last_run_raw_bytes" + l, 1000},
                            {"backhaul_last_run_stored_bytes" + l, 300},
                            {"backhaul_last_success_timestamp_seconds" + l, 1741608004.25},
+                           {"backhaul_last_run_streams" + l, 1},
                            {"backhaul_last_run_shrunken" + l, 0},
                            {"backhaul_untouched_objects" + l, 0},
                        }));

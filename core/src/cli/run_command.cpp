@@ -77,6 +77,7 @@ int run(const RunOptions& options, const GlobalOptions& global) {
         return failed_before_plan(e, ExitCode::plugin_load);
     }
     outcome.pipeline = plan->spec.name;
+    outcome.set = plan->source_set;
 
     RunControl control;
     SignalWatch signals(control);

@@ -17,9 +17,10 @@ void log_run_summary(const RunOutcome& outcome) {
                        : outcome.backup_complete ? "run failed after the backup was committed"
                        : outcome.data_committed  ? "run failed, backup data committed without its manifest (incomplete)"
                                                  : "run failed, nothing committed";
-    std::snprintf(summary, sizeof summary, "%s: pipeline=%s key=%s raw=%s stored=%s ratio=%.3f duration=%.2fs", what,
-                  outcome.pipeline.c_str(),
-                  outcome.key.empty() ? "-" : outcome.key.c_str(), human_bytes(outcome.raw_bytes).c_str(),
+    const std::string streams = outcome.set ? " streams=" + std::to_string(outcome.stream_count) : "";
+    std::snprintf(summary, sizeof summary, "%s: pipeline=%s key=%s%s raw=%s stored=%s ratio=%.3f duration=%.2fs", what,
+                  outcome.pipeline.c_str(), outcome.key.empty() ? "-" : outcome.key.c_str(), streams.c_str(),
+                  human_bytes(outcome.raw_bytes).c_str(),
                   human_bytes(outcome.stored_bytes).c_str(),
                   outcome.raw_bytes ? double(outcome.stored_bytes) / double(outcome.raw_bytes) : 0.0,
                   static_cast<double>(outcome.duration_ms()) / 1000.0);
@@ -35,7 +36,8 @@ void log_run_summary(const RunOutcome& outcome) {
                                     {"duration_ms", outcome.duration_ms()},
                                     {"started", utc_iso8601(unix_ms(outcome.started))},
                                     {"shrunken", outcome.shrunken.has_value()},
-                                    {"untouched_objects", static_cast<uint64_t>(outcome.untouched_objects)}};
+                                    {"untouched_objects", static_cast<uint64_t>(outcome.untouched_objects)},
+                                    {"stream_count", static_cast<uint64_t>(outcome.stream_count)}};
     if (outcome.shrunken) {
         fields.push_back({"baseline_key", outcome.shrunken->baseline_key});
         fields.push_back({"baseline_raw_bytes", outcome.shrunken->baseline_raw_bytes});

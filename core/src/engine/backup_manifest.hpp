@@ -21,8 +21,10 @@ inline constexpr const char* kSetManifestFormat = "backhaul-manifest/2";
 // lets `prune --delete-incomplete` remove it. Nothing else without a manifest is ever deleted.
 inline constexpr std::string_view kPendingSuffix = ".pending.json";
 inline constexpr const char* kPendingFormat = "backhaul-pending/1";
-// Manifests are small; anything bigger is not one of ours.
-inline constexpr size_t kManifestMaxBytes = 1 << 20;
+// Anything bigger is not one of ours. A one-stream manifest is about 2 KiB; a set's grows by about 500 bytes per
+// stream, so this holds sets of tens of thousands of databases. A set run refuses, before it streams, a set whose
+// manifest could not be read back (set_run.cpp).
+inline constexpr size_t kManifestMaxBytes = 16 << 20;
 
 struct ManifestStage {
     std::string role;     // "source", "transform[0]", "sink"

@@ -58,6 +58,8 @@ std::string metrics_text(const RunOutcome& outcome, std::optional<double> previo
           std::to_string(outcome.raw_bytes));
     gauge("backhaul_last_run_stored_bytes", "Bytes the sink stored in the last run.",
           std::to_string(outcome.stored_bytes));
+    gauge("backhaul_last_run_streams", "Streams of the last run's backup: 1, or the streams of a set (docs/sets.md).",
+          std::to_string(outcome.stream_count));
     gauge("backhaul_last_run_shrunken",
           "1 if the last run's backup is shrunken (raw size below shrink_threshold of the previous good one).",
           outcome.shrunken ? "1" : "0");

@@ -23,6 +23,7 @@ struct RunOutcome {
     size_t untouched_objects = 0;
     std::string key;    // "" if no key was chosen
     size_t stream_count = 0;  // streams of the backup (a set's count; 1 otherwise), 0 if not known
+    bool set = false;         // the pipeline backs up a set (docs/sets.md)
     std::string error;  // one line, already scrubbed of secrets; "" on success
     std::chrono::system_clock::time_point started;
     std::chrono::system_clock::time_point finished;

@@ -6,6 +6,7 @@
 // thread per stream. One RunControl for the whole set: the first failure of any stream cancels all of them.
 #include <algorithm>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -91,8 +92,8 @@ void run_streams(RunControl& control, size_t count, size_t jobs, const std::func
 std::string chain_ext(const PipelineStages& stages) {
     std::string ext;
     auto add = [&](PluginInstance& stage) {
-        auto it = stage.host().variables().find("ext");
-        if (it != stage.host().variables().end()) ext += it->second;
+        const std::map<std::string, std::string> variables = stage.host().variables();  // a copy: thread-safe
+        if (auto it = variables.find("ext"); it != variables.end()) ext += it->second;
     };
     for (const auto& t : stages.transforms) add(*t);
     add(*stages.sink);
@@ -136,6 +137,37 @@ bool remove_own_objects(const PipelinePlan& plan, const ValueResolver& secrets, 
                   "prune --delete-incomplete` can): " + std::string(e.what()));
         return false;
     }
+}
+
+// A manifest or marker above kManifestMaxBytes could never be read back: the set would be nobody's (never listed,
+// verified, restored or deleted). Refused before anything streams, with the manifest's largest possible size: every
+// stream's sizes at 20 digits and its digest filled in.
+void refuse_unreadable_metadata(const PipelinePlan& plan, const PipelineStages& stages,
+                                const std::vector<SetStream>& streams, const std::vector<std::string>& object_keys,
+                                const PendingMarker& marker) {
+    BackupManifest largest;
+    largest.pipeline = plan.spec.name;
+    largest.destination = marker.destination;
+    largest.key = marker.key;
+    largest.raw_bytes = largest.stored_bytes = UINT64_MAX;
+    largest.sha256 = std::string(64, 'f');
+    largest.stages.push_back(manifest_stage(*stages.source, "source"));
+    for (size_t i = 0; i < stages.transforms.size(); ++i)
+        largest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
+    largest.stages.push_back(manifest_stage(*stages.sink, "sink"));
+    largest.variables = key_variables(plan, stages);
+    largest.backhaul_version = BACKHAUL_VERSION;
+    for (size_t i = 0; i < streams.size(); ++i)
+        largest.objects.push_back(ManifestObject{streams[i].name, object_keys[i], streams[i].ext, UINT64_MAX,
+                                                 UINT64_MAX, std::string(64, 'f'), streams[i].variables,
+                                                 streams[i].restore_phase});
+    const size_t manifest_size = largest.to_json().size() + 64;  // times and durations
+    const size_t marker_size = marker.to_json().size();
+    if (std::max(manifest_size, marker_size) > kManifestMaxBytes)
+        throw RunError(stages.source->label() + ": a set of " + std::to_string(streams.size()) +
+                       " streams needs a manifest of up to " + human_bytes(manifest_size) + ", above the " +
+                       human_bytes(kManifestMaxBytes) + " that backhaul reads back; split it over several pipelines "
+                       "(e.g. with exclude_databases)");
 }
 
 // One stream of a backup in flight. Members are released in reverse order: the upload (aborted unless committed) and
@@ -185,6 +217,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     SinkStore store(sink);
     const BackupCatalog before = prepare_destination(plan, store, result);
     const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start), object_keys};
+    refuse_unreadable_metadata(plan, stages, streams, object_keys, marker);
     store.put(pending_key(result.key), marker.to_json());
     MarkerCleanup marker_cleanup{plan, secrets, result};
 
