@@ -170,6 +170,32 @@ TEST_F(SetRunTest, ASinkThatFailsAWriteLeavesNothingAndAbortsTheUpload) {
     EXPECT_THAT(files_below(sink_dir()), ElementsAre("ABORTED"));
 }
 
+// SIGTERM at a deterministic point: the sink sends it to the process from inside each data object's commit.
+// After the first of two objects, the stop is seen through the commit and then ends the run: the object is removed
+// again, so nothing of the set remains.
+TEST_F(SetRunTest, ASigtermAfterOneOfTwoCommitsLeavesNothing) {
+    auto file = pipeline(R"(["databases/a", "databases/b"])", "", kGzip,
+                         "plugin = \"sink-faulty\"\nfail_at = \"sigterm_in_commit\"\n", kSetKey, 1);
+    CommandResult run = backhaul({"run", file.string()});
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("backup failed, nothing committed: interrupted by SIGTERM")) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("removed the 1 object(s) this run had committed"));
+    EXPECT_THAT(files_below(sink_dir()), IsEmpty());
+}
+
+// The set's last commit holds the stop back until the manifest is written, as a one-stream run does: the set is
+// complete, and the run says it was stopped afterwards.
+TEST_F(SetRunTest, ASigtermInTheLastCommitIsHeldBackUntilTheManifestIsWritten) {
+    auto file = pipeline(R"(["databases/a"])", "", kGzip,
+                         "plugin = \"sink-faulty\"\nfail_at = \"sigterm_in_commit\"\n", kSetKey, 1);
+    CommandResult run = backhaul({"run", file.string()});
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("is complete, but the run was then stopped (interrupted by SIGTERM)")) << run.err;
+    const std::string key = set_key();
+    ASSERT_FALSE(key.empty());
+    EXPECT_THAT(files_below(sink_dir()), ElementsAre(key + ".manifest.json", key + "/databases/a.txt.gz"));
+}
+
 TEST_F(SetRunTest, ASecondRunUnderTheSameSetKeyIsRefusedAndTheFirstStaysIntact) {
     auto file = pipeline(R"(["globals"])", "", kGzip, "plugin = \"sink-local\"\n", "settest/fixed");
     ASSERT_EQ(backhaul({"run", file.string()}).exit_code, 0);

@@ -229,6 +229,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     std::vector<std::unique_ptr<BackupStream>> running(streams.size());
     std::vector<std::optional<ManifestObject>> objects(streams.size());
     std::vector<std::string> committed;
+    std::unique_ptr<CommitShield> last_commit_shield;  // from the set's last commit to its manifest
 
     auto start_stream = [&](size_t i) {
         running[i] = std::make_unique<BackupStream>();
@@ -277,12 +278,14 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         object.sha256 = run->stored_hash.hex_digest();
         object.variables = run->stream->variables;
         object.restore_phase = run->stream->restore_phase;
-        {
-            CommitShield shield(control);  // a commit request that was sent is seen through and recorded
-            run->upload->commit();
-            committed.push_back(run->key);
-            result.data_committed = true;
-        }
+        // A commit request that was sent is seen through and recorded. The set's last commit keeps the shield up
+        // until the manifest is written, as a one-stream run does: a stop in between would otherwise undo a set whose
+        // data is all stored.
+        auto shield = std::make_unique<CommitShield>(control);
+        run->upload->commit();
+        committed.push_back(run->key);
+        result.data_committed = true;
+        if (committed.size() == streams.size()) last_commit_shield = std::move(shield);
         Log::info("stream '" + object.stream + "': " + human_bytes(object.raw_bytes) + " -> " +
                   human_bytes(object.stored_bytes) + " committed as '" + object.key + "'");
         objects[i] = std::move(object);
@@ -291,6 +294,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     run_streams(control, streams.size(), jobs, start_stream, stream_body, finish_stream);
 
     auto fail_set = [&](const std::string& fallback) {
+        last_commit_shield.reset();
         if (remove_own_objects(plan, secrets, committed)) result.data_committed = false;
         throw_first_error(control, fallback);
     };
@@ -318,7 +322,6 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     result.objects = manifest.objects;
     result.shrunken = shrink_finding(before.backups, result.identity, result.raw_bytes, plan.spec.shrink_threshold);
 
-    CommitShield shield(control);
     manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
     manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
     try {
@@ -328,6 +331,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         fail_set("manifest not written");
     }
     result.manifest_written = true;
+    last_commit_shield.reset();  // a stop held back since the last commit is now reported (run_command)
 }
 
 namespace {
