@@ -183,6 +183,19 @@ TEST_F(SetRunTest, ASigtermAfterOneOfTwoCommitsLeavesNothing) {
     EXPECT_THAT(files_below(sink_dir()), IsEmpty());
 }
 
+// Every object committed, then the manifest cannot be written: the set is not complete, so its objects go again.
+TEST_F(SetRunTest, AManifestThatCannotBeWrittenTakesTheSetsObjectsAway) {
+    auto file = pipeline(R"(["databases/a", "globals"])", "", kGzip,
+                         "plugin = \"sink-faulty\"\nfail_at = \"manifest\"\n", kSetKey, 2);
+    CommandResult run = backhaul({"run", file.string()});
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("backup failed, nothing committed: the set's manifest could not be written, so the "
+                                   "set is not complete: sink (sink-faulty): injected manifest failure"))
+        << run.err;
+    EXPECT_THAT(run.err, HasSubstr("removed the 2 object(s) this run had committed"));
+    EXPECT_THAT(files_below(sink_dir()), IsEmpty());
+}
+
 // The set's last commit holds the stop back until the manifest is written, as a one-stream run does: the set is
 // complete, and the run says it was stopped afterwards.
 TEST_F(SetRunTest, ASigtermInTheLastCommitIsHeldBackUntilTheManifestIsWritten) {

@@ -225,7 +225,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     Log::info("backing up a set of " + std::to_string(streams.size()) + " stream(s) to '" + result.key + "/', " +
               std::to_string(jobs) + " at once");
 
-    const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}, {"set", result.key.c_str()}};
+    // As a one-stream run's: the pipeline name is ASCII by its rule, which object metadata (HTTP headers) needs.
+    const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     std::vector<std::unique_ptr<BackupStream>> running(streams.size());
     std::vector<std::optional<ManifestObject>> objects(streams.size());
     std::vector<std::string> committed;
