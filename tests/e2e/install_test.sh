@@ -8,11 +8,11 @@
 # BUILD_DIR is a configured and built Backhaul tree; EXAMPLE_DIR is examples/plugin-source-random. Everything happens in
 # a fresh temporary directory, removed on success and kept (its path printed) on failure.
 set -euo pipefail
+test_name=install_test
+# shellcheck source=../support/test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 
-if [[ $# -ne 4 ]]; then
-    echo "usage: install_test.sh BUILD_DIR EXAMPLE_DIR CMAKE CXX_COMPILER" >&2
-    exit 2
-fi
+check_usage 4 $# "install_test.sh BUILD_DIR EXAMPLE_DIR CMAKE CXX_COMPILER"
 build_dir=$1
 example_dir=$2
 cmake=$3
@@ -24,22 +24,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/backhaul-install-test.XXXXXX")
 prefix=$work/prefix
 example_build=$work/example-build
 backups=$work/backups
-trap 'status=$?; if [[ $status -eq 0 ]]; then rm -rf "$work"; else echo "install_test: kept $work" >&2; fi' EXIT
-
-fail() {
-    echo "install_test: FAIL: $*" >&2
-    exit 1
-}
-
-# Runs a command quietly; on failure shows its output and fails the test with `what`.
-run_quiet() {
-    local what=$1
-    shift
-    if ! "$@" >"$work/step.log" 2>&1; then
-        cat "$work/step.log" >&2
-        fail "$what"
-    fi
-}
+keep_work_on_failure
 
 # Runs the installed backhaul, capturing stdout and stderr into $work/out and $work/err; sets $status.
 run_backhaul() {
@@ -47,17 +32,6 @@ run_backhaul() {
     "$prefix/bin/backhaul" "$@" >"$work/out" 2>"$work/err"
     status=$?
     set -e
-}
-
-expect_status() {
-    local expected=$1 what=$2
-    if [[ $status -ne $expected ]]; then
-        echo "--- stdout:" >&2
-        cat "$work/out" >&2
-        echo "--- stderr:" >&2
-        cat "$work/err" >&2
-        fail "$what: exit status $status, expected $expected"
-    fi
 }
 
 echo "== install into $prefix"

@@ -7,26 +7,18 @@
 #
 # Exits 77 (skipped) without root, buildah, podman or mmdebstrap, except with CI=true, where the image must be built.
 set -euo pipefail
+test_name=build_image
+# shellcheck source=../support/test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 
-if [[ $# -ne 3 ]]; then
-    echo "usage: build_image.sh SOURCE_DIR PACKAGE_DIR WORK_DIR" >&2
-    exit 2
-fi
+check_usage 3 $# "build_image.sh SOURCE_DIR PACKAGE_DIR WORK_DIR"
 source_dir=$1
 package_dir=$2
 work=$3
 
-skip() {
-    if [[ "${CI:-}" == true ]]; then
-        echo "build_image: FAIL: $* (CI must build the image; scripts/bootstrap tools installs what it needs)" >&2
-        exit 1
-    fi
-    echo "build_image: SKIP: $*" >&2
-    exit 77
-}
 ((EUID == 0)) || skip "not root (mmdebstrap and buildah's chroot isolation need it)"
 for tool in buildah podman mmdebstrap; do
-    command -v "$tool" >/dev/null || skip "$tool is not installed (scripts/bootstrap tools)"
+    command -v "$tool" >/dev/null || skip "$tool is not installed"
 done
 
 mkdir -p "$work"

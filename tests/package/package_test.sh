@@ -11,47 +11,25 @@
 # Needs root (chroot, mmdebstrap), mmdebstrap, lintian and the network to the Debian mirror. Without them it is skipped
 # (exit 77), except under CI=true, where a skip would hide that packaging is untested: there it fails.
 set -euo pipefail
+test_name=package_test
+# shellcheck source=../support/test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 
-if [[ $# -ne 2 ]]; then
-    echo "usage: package_test.sh SOURCE_DIR WORK_DIR" >&2
-    exit 2
-fi
+check_usage 2 $# "package_test.sh SOURCE_DIR WORK_DIR"
 source_dir=$(realpath "$1")
 work_dir=$(realpath -m "$2")
 
 missing=""
 ((EUID == 0)) || missing="root (chroot and mmdebstrap need it)"
 for tool in mmdebstrap lintian unshare; do
-    command -v "$tool" >/dev/null || missing="${missing:+$missing, }$tool (scripts/bootstrap tools)"
+    command -v "$tool" >/dev/null || missing="${missing:+$missing, }$tool"
 done
-if [[ -n $missing ]]; then
-    if [[ ${CI:-} == true ]]; then
-        echo "package_test: FAIL: CI must test the packages, but this machine lacks: $missing" >&2
-        exit 1
-    fi
-    echo "package_test: SKIP: needs $missing"
-    exit 77
-fi
+[[ -z $missing ]] || skip "this machine lacks $missing"
 
 mkdir -p "$work_dir"
 work=$(mktemp -d "$work_dir/run.XXXXXX")
 root=$work/root
-trap 'status=$?; if [[ $status -eq 0 ]]; then rm -rf "$work"; else echo "package_test: kept $work" >&2; fi' EXIT
-
-fail() {
-    echo "package_test: FAIL: $*" >&2
-    exit 1
-}
-
-# Runs a command quietly; on failure shows its output and fails the test with `what`.
-run_quiet() {
-    local what=$1
-    shift
-    if ! "$@" >"$work/step.log" 2>&1; then
-        cat "$work/step.log" >&2
-        fail "$what"
-    fi
-}
+keep_work_on_failure
 
 # Runs a command inside the root: its own mount and pid namespaces with a fresh /proc (the core finds its plugins
 # through /proc/self/exe) and the host's /dev, a clean environment. Output into $work/out and $work/err; sets $status.
@@ -69,13 +47,7 @@ in_root_ok() {
     local what=$1
     shift
     in_root "$@"
-    if [[ $status -ne 0 ]]; then
-        echo "--- stdout:" >&2
-        cat "$work/out" >&2
-        echo "--- stderr:" >&2
-        cat "$work/err" >&2
-        fail "$what: exit status $status"
-    fi
+    expect_status 0 "$what"
 }
 
 started=$SECONDS
