@@ -92,7 +92,7 @@ std::string memberships(const PostgresServer& server) {
     return server.query("postgres",
                         "SELECT r.rolname, m.rolname, g.rolname, a.admin_option FROM pg_auth_members a "
                         "JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member "
-                        "LEFT JOIN pg_roles g ON g.oid = a.grantor ORDER BY 1 COLLATE \"C\", 2 COLLATE \"C\"");
+                        "LEFT JOIN pg_roles g ON g.oid = a.grantor ORDER BY r.rolname COLLATE \"C\", m.rolname COLLATE \"C\"");
 }
 // The ACL as a sorted list: GRANTs replayed by a restore may order it differently.
 std::string database_properties(const PostgresServer& server) {
@@ -218,12 +218,13 @@ TEST_F(ClusterSetTest, RoundTripOfAClusterWithHostileNamesIntoAFreshClusterAsANo
     EXPECT_THAT(run.err, HasSubstr("user '" + std::string(kBackupRole) + "' cannot read role passwords"));
 
     // One object per database and the globals, then the manifest; no pending marker left.
-    const std::vector<std::string> expected = {key + "/databases/" + kCafeSegment + ".sql.gz",
-                                               key + "/databases/" + kQuotedSegment + ".sql.gz",
-                                               key + "/databases/orders.sql.gz",
-                                               key + "/databases/postgres.sql.gz",
-                                               key + "/globals.sql.gz",
-                                               key + ".manifest.json"};
+    std::vector<std::string> expected = {key + "/databases/" + kCafeSegment + ".sql.gz",
+                                         key + "/databases/" + kQuotedSegment + ".sql.gz",
+                                         key + "/databases/orders.sql.gz",
+                                         key + "/databases/postgres.sql.gz",
+                                         key + "/globals.sql.gz",
+                                         key + ".manifest.json"};
+    std::sort(expected.begin(), expected.end());
     ASSERT_EQ(bucket_keys(bucket), expected);
 
     // Each object is plain gzip of its stream; the manifest lists each with the SHA-256 of the stored bytes.
@@ -303,8 +304,8 @@ TEST_F(ClusterSetTest, WholeSetRestoreIntoAFreshClusterFailsOnItsPostgresDatabas
 }
 
 // One database's pg_dump fails (a wrapper around the real one exits 3 after the whole dump was written): the run
-// fails naming that stream and leaves nothing of the set in the bucket, under any name.
-class FailedStreamTest : public ::testing::TestWithParam<int> {
+// fails and leaves nothing of the set in the bucket, under any name.
+class FailingDumpTest : public ::testing::Test {
   protected:
     static constexpr const char* kFailing = "zz_fails";  // last in byte order: with jobs = 1, the last stream
 
@@ -328,37 +329,30 @@ class FailedStreamTest : public ::testing::TestWithParam<int> {
         std::filesystem::create_directories(bin);
         for (const char* tool : {"psql", "pg_restore", "pg_dumpall"})
             std::filesystem::create_symlink(server_->bin_dir() / tool, bin / tool);
-        // The database reaches pg_dump only as PGDATABASE, never in its argv.
+        // The database reaches pg_dump only as PGDATABASE, never in its argv (README: Backing up a cluster).
+        const std::string real = (server_->bin_dir() / "pg_dump").string();
         write_file(bin / "pg_dump", "#!/bin/sh\n"
-                                    "case \"$*\" in *--version*) exec " + (server_->bin_dir() / "pg_dump").string() +
-                                        " \"$@\";; esac\n"
+                                    "case \"$*\" in *--version*) exec " + real + " \"$@\";; esac\n"
                                     "if [ \"$PGDATABASE\" = " + std::string(kFailing) + " ]; then\n"
-                                    "  " + (server_->bin_dir() / "pg_dump").string() + " \"$@\"\n"
+                                    "  " + real + " \"$@\"\n"
                                     "  echo 'pg_dump: error: injected failure' >&2\n"
                                     "  exit 3\n"
                                     "fi\n"
-                                    "exec " + (server_->bin_dir() / "pg_dump").string() + " \"$@\"\n");
+                                    "exec " + real + " \"$@\"\n");
         std::filesystem::permissions(bin / "pg_dump", std::filesystem::perms(0755));
     }
 
-    std::unique_ptr<PostgresServer> server_;
-    TempDir tmp_;
-};
-
-TEST_P(FailedStreamTest, OneFailedDatabaseLeavesNothingOfTheSetInTheBucket) {
-    const int jobs = GetParam();
-    const std::string bucket = "cluster-set-failed-stream-" + std::to_string(jobs);
-    SwiftS3& s3 = SwiftS3::instance();
-    s3.create_bucket(bucket);
-    const std::string pipeline = "cluster-failed-" + std::to_string(jobs);
-    std::filesystem::create_directories(tmp_ / "locks");
-    const std::string text = "name = \"" + pipeline + "\"\njobs = " + std::to_string(jobs) + "\nlock_dir = \"" +
-                             (tmp_ / "locks").string() + R"("
+    // `backhaul run` of every database and the globals, `jobs` at once, into a bucket of its own.
+    CommandResult run_backup(const std::string& pipeline, int jobs, const std::string& bucket) {
+        SwiftS3::instance().create_bucket(bucket);
+        std::filesystem::create_directories(tmp_ / "locks");
+        const std::string text = "name = \"" + pipeline + "\"\njobs = " + std::to_string(jobs) + "\nlock_dir = \"" +
+                                 (tmp_ / "locks").string() + R"("
 
 [source]
 plugin = "source-postgres"
 host = ")" + server_->host() + "\"\nport = " + std::to_string(server_->port()) + "\nuser = \"" +
-                             server_->user() + R"("
+                                 server_->user() + R"("
 password = "${env:DB_PASSWORD}"
 databases = ["*"]
 globals = true
@@ -369,7 +363,7 @@ plugin = "compress-gzip"
 
 [sink]
 plugin = "sink-ncloud-s3"
-endpoint = ")" + s3.endpoint() + R"("
+endpoint = ")" + SwiftS3::instance().endpoint() + R"("
 region = ")" + SwiftS3::region + R"("
 bucket = ")" + bucket + R"("
 access_key = "${env:ACCESS_KEY}"
@@ -377,18 +371,31 @@ secret_key = "${env:SECRET_KEY}"
 part_size = "5MiB"
 key = "{pipeline}/%Y%m%dT%H%M%S"
 )";
-    write_file(tmp_ / "pipeline.toml", text);
-    CommandOptions options;
-    options.env = {{"DB_PASSWORD", server_->password()},
-                   {"ACCESS_KEY", SwiftS3::admin.access_key},
-                   {"SECRET_KEY", SwiftS3::admin.secret_key}};
-    CommandResult run =
-        run_command({BACKHAUL_BINARY, "--log-level", "debug", "run", (tmp_ / "pipeline.toml").string()}, options);
+        write_file(tmp_ / "pipeline.toml", text);
+        CommandOptions options;
+        options.env = {{"DB_PASSWORD", server_->password()},
+                       {"ACCESS_KEY", SwiftS3::admin.access_key},
+                       {"SECRET_KEY", SwiftS3::admin.secret_key}};
+        return run_command({BACKHAUL_BINARY, "--log-level", "debug", "run", (tmp_ / "pipeline.toml").string()},
+                           options);
+    }
+
+    std::unique_ptr<PostgresServer> server_;
+    TempDir tmp_;
+};
+
+class FailedStreamTest : public FailingDumpTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(FailedStreamTest, OneFailedDatabaseLeavesNothingOfTheSetInTheBucket) {
+    const int jobs = GetParam();
+    const std::string bucket = "cluster-set-failed-stream-" + std::to_string(jobs);
+    const std::string pipeline = "cluster-failed-" + std::to_string(jobs);
+    CommandResult run = run_backup(pipeline, jobs, bucket);
 
     EXPECT_EQ(run.exit_code, 1) << run.err;
-    EXPECT_THAT(run.err, HasSubstr("stream 'databases/" + std::string(kFailing) + "'"));
-    EXPECT_THAT(run.err, HasSubstr("pg_dump exited with status 3"));
-    EXPECT_THAT(run.err, HasSubstr("injected failure"));
+    EXPECT_THAT(run.err, HasSubstr("dumping database '" + std::string(kFailing) + "'"));
+    EXPECT_THAT(run.err, HasSubstr("backup failed, nothing committed: "));
+    EXPECT_THAT(run.err, HasSubstr("pg_dump exited with status 3: pg_dump: error: injected failure"));
     EXPECT_THAT(run.err, HasSubstr("run failed, nothing committed: pipeline=" + pipeline));
     // The failing dump's upload had begun as a multipart upload, and was aborted.
     std::smatch started;
@@ -402,7 +409,8 @@ key = "{pipeline}/%Y%m%dT%H%M%S"
         // In order, one at a time: the globals and the three databases before the failing one were committed, then
         // removed again.
         for (const char* stream : {"globals", "databases/alpha", "databases/beta", "databases/postgres"})
-            EXPECT_THAT(run.err, ::testing::ContainsRegex("stream '" + std::string(stream) + "': .* committed as '")) << stream;
+            EXPECT_THAT(run.err, ::testing::ContainsRegex("stream '" + std::string(stream) + "': .* committed as '"))
+                << stream;
         EXPECT_THAT(run.err, HasSubstr("removed the 4 object(s) this run had committed"));
     } else {
         // The failing stream starts once three others ended; the fourth may have been committed or aborted.
@@ -410,13 +418,26 @@ key = "{pipeline}/%Y%m%dT%H%M%S"
     }
 
     EXPECT_EQ(bucket_keys(bucket), std::vector<std::string>{});
-    EXPECT_EQ(s3.pending_uploads(bucket), "");
+    EXPECT_EQ(SwiftS3::instance().pending_uploads(bucket), "");
 }
 
 INSTANTIATE_TEST_SUITE_P(Jobs, FailedStreamTest, ::testing::Values(1, 2),
                          [](const ::testing::TestParamInfo<int>& info) {
                              return "jobs_" + std::to_string(info.param);
                          });
+
+// Fails until the engine names the stream (see the report of this test's commit): a set's StreamEnds carry the
+// producer label "source (source-postgres) stream 'databases/NAME'" (core/src/engine/set_run.cpp), but guard_stage
+// (core/src/engine/stream_pipeline.cpp) passes a StageFailure on with the plugin's own label, so the run's error says
+// "source (source-postgres): pg_dump exited with status 3: ..." and not which of the set's databases failed.
+TEST_F(FailingDumpTest, TheRunsErrorNamesTheFailingStream) {
+    CommandResult run = run_backup("cluster-failed-named", 1, "cluster-set-failed-named");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    std::smatch error;
+    ASSERT_TRUE(std::regex_search(run.err, error, std::regex("error backup failed, nothing committed: [^\n]*")))
+        << run.err;
+    EXPECT_THAT(error[0].str(), HasSubstr("stream 'databases/" + std::string(kFailing) + "'"));
+}
 
 }  // namespace
 }  // namespace backhaul::testing
