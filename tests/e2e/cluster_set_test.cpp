@@ -317,11 +317,12 @@ class FailingDumpTest : public ::testing::Test {
             for (const char* db : {"alpha", "beta"})
                 server.query(db, "CREATE TABLE t (id int PRIMARY KEY, v text);"
                                  "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;");
-            // Two md5s a row do not compress much: the dump is more than one 5 MiB part once gzipped, so its
-            // upload is a multipart upload in flight when pg_dump fails.
+            // Two md5s a row do not compress much: about 43 MiB of dump, 20 MiB gzipped. The queues between the
+            // stages hold at most 4 MiB each, so when pg_dump's failure is seen (at its end of output) the sink has
+            // been handed well over one 5 MiB part: its upload is a multipart upload in flight, whatever the timing.
             server.query(kFailing, "CREATE TABLE t (id int PRIMARY KEY, v text);"
                                    "INSERT INTO t SELECT g, md5(g::text) || md5((g * 7)::text) "
-                                   "FROM generate_series(1, 250000) g;");
+                                   "FROM generate_series(1, 600000) g;");
         });
         ASSERT_TRUE(server_) << error;
         // psql, pg_restore and pg_dumpall are taken from the pg_dump's directory.
