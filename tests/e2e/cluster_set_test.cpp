@@ -6,6 +6,10 @@
 // when one database's pg_dump fails, the run leaves nothing of the set in the bucket (no object, no manifest, no
 // pending marker, no multipart upload).
 //
+// Two tests here fail until the engine or the plugin changes (each says why): TheRunsErrorNamesTheFailingStream and
+// RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToTheDatabases. WholeSetRestoreIntoAFreshClusterFailsOnIts-
+// PostgresDatabase pins a design problem as it stands.
+//
 // The backup role is no superuser. What it needs to dump a whole cluster: LOGIN; CONNECT on every database (PUBLIC
 // has it by default; granted explicitly where it was revoked); USAGE on every schema; SELECT on every table and
 // sequence. It cannot read pg_authid, so the globals are dumped without role passwords (a warning says so) and the
@@ -301,6 +305,34 @@ TEST_F(ClusterSetTest, WholeSetRestoreIntoAFreshClusterFailsOnItsPostgresDatabas
     // The globals phase ran before the databases and is not undone.
     EXPECT_THAT(restore.err, HasSubstr("stream 'globals' restored"));
     EXPECT_EQ(fresh->query("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'alice'"), "1");
+}
+
+// A superuser's backup holds the role passwords, the bootstrap superuser's among them. Restored as the fresh
+// cluster's bootstrap superuser (same name, a password of its own), the globals phase replaces that role's password
+// with the source's (README: "Restoring the globals sets the password of the connecting role too"), and the
+// databases phase of the same `backhaul restore` then logs in with the pipeline's password.
+TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToTheDatabases) {
+    const std::string bucket = "cluster-set-with-passwords";
+    SwiftS3::instance().create_bucket(bucket);
+    const std::filesystem::path file =
+        write_pipeline({"cluster-passwords", source_.get(), PostgresServer::kUser, 2, bucket, ""}, "backup.toml");
+    CommandResult run = backhaul({"run", file.string()}, source_->password());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string key = committed_key(run.err);
+    EXPECT_THAT(gunzip(bucket, key + "/globals.sql.gz"), HasSubstr("PASSWORD 'SCRAM-SHA-256$"));
+
+    std::string fresh_error;
+    std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
+    ASSERT_TRUE(fresh) << fresh_error;
+    const std::filesystem::path restore_file =
+        write_pipeline({"cluster-passwords", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
+    CommandResult restore = backhaul(
+        {"restore", restore_file.string(), "--key", key, "--globals", "--database", kPlain}, fresh->password());
+    // Fails today: "password authentication failed for user 'backhaul_test' ... (stream 'databases/orders');
+    // restored: 'globals'" (see the report of this test's commit).
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    fresh->restore_own_password();
+    EXPECT_EQ(fresh->comparable_dump(kPlain), source_->comparable_dump(kPlain));
 }
 
 // One database's pg_dump fails (a wrapper around the real one exits 3 after the whole dump was written): the run
