@@ -1,0 +1,476 @@
+// A PostgreSQL cluster as a set (docs/sets.md), end to end through the real `backhaul` binary and real plugins:
+// source-postgres (`databases = ["*"]`, `globals = true`, a non-superuser backup role) → compress-gzip →
+// sink-ncloud-s3 (Swift s3api), two streams at once. The bucket is checked with the AWS CLI, gunzip and sha256sum
+// (independent clients); the set is restored with `backhaul restore --key` into a second, freshly initialised cluster
+// and compared there (roles, memberships, database properties, every database's dump). And the commit rule of a set:
+// when one database's pg_dump fails, the run leaves nothing of the set in the bucket (no object, no manifest, no
+// pending marker, no multipart upload).
+//
+// Two tests here fail until the engine or the plugin changes (each says why): TheRunsErrorNamesTheFailingStream and
+// RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToTheDatabases. WholeSetRestoreIntoAFreshClusterFailsOnIts-
+// PostgresDatabase pins a design problem as it stands.
+//
+// The backup role is no superuser. What it needs to dump a whole cluster: LOGIN; CONNECT on every database (PUBLIC
+// has it by default; granted explicitly where it was revoked); USAGE on every schema; SELECT on every table and
+// sequence. It cannot read pg_authid, so the globals are dumped without role passwords (a warning says so) and the
+// restored roles have none. (Membership in pg_read_all_data would give the same reads in one grant, but it reads
+// pg_authid too, and with it the role passwords.)
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "command_runner.hpp"
+#include "postgres_fixture.hpp"
+#include "s3_fixture.hpp"
+
+namespace backhaul::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// Hostile database names: a quote, double quotes and spaces; non-ASCII and a space; and a plain one.
+const std::string kQuoted = "O'Brien \"x\"";
+const std::string kCafe = "Caf\xC3\xA9 lait";  // Café lait
+const std::string kPlain = "orders";
+// Their key segments (docs/sets.md: percent-encoded except A-Z a-z 0-9 . _ -).
+const std::string kQuotedSegment = "O%27Brien%20%22x%22";
+const std::string kCafeSegment = "Caf%C3%A9%20lait";
+
+const std::string kBoss = "Bob \"the\" b\xC3\xB3ss";  // Bob "the" bóss: a role whose name needs quoting
+constexpr const char* kBackupRole = "cluster_backup";
+const std::string kBackupPassword = "backup pw 'single' \"double\"";
+
+std::string ident(const std::string& name) {
+    std::string quoted = "\"";
+    for (char c : name) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return quoted + "\"";
+}
+std::string literal(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    return quoted + "'";
+}
+
+// Roles with memberships and settings, databases with owners, grants and a comment, and data in each, readable by the
+// backup role only through the grants listed at the top of this file.
+void populate_cluster(PostgresServer& server) {
+    server.query("postgres", "CREATE ROLE staff NOLOGIN;"
+                             "CREATE ROLE alice LOGIN CREATEDB CONNECTION LIMIT 7 PASSWORD 'alice-pw';"
+                             "ALTER ROLE alice SET search_path = app, public;"
+                             "CREATE ROLE " + ident(kBoss) + " NOLOGIN;"
+                             "GRANT staff TO alice;"
+                             "GRANT staff TO " + ident(kBoss) + " WITH ADMIN OPTION;"
+                             "CREATE ROLE " + std::string(kBackupRole) + " LOGIN PASSWORD " + literal(kBackupPassword) +
+                             ";"
+                             "CREATE DATABASE " + ident(kQuoted) + " OWNER alice;"
+                             "CREATE DATABASE " + ident(kCafe) + " OWNER " + ident(kBoss) + ";"
+                             "CREATE DATABASE " + kPlain + ";"
+                             "COMMENT ON DATABASE " + kPlain + " IS 'the plain one';"
+                             "REVOKE CONNECT ON DATABASE " + ident(kCafe) + " FROM PUBLIC;"
+                             "GRANT CONNECT ON DATABASE " + ident(kCafe) + " TO staff, " + kBackupRole + ";");
+    for (const std::string& db : {kQuoted, kCafe, kPlain})
+        server.query(db, "CREATE SCHEMA app AUTHORIZATION alice;"
+                         "CREATE TABLE app.items (id int PRIMARY KEY, label text NOT NULL, price numeric(10,2));"
+                         "INSERT INTO app.items SELECT g, 'item ' || g || ' of ' || " + literal(db) +
+                         ", g * 1.25 FROM generate_series(1, 20000) g;"
+                         "ALTER TABLE app.items OWNER TO alice;"
+                         "GRANT SELECT ON app.items TO staff;"
+                         "CREATE TABLE public.notes (id serial PRIMARY KEY, body text);"
+                         "INSERT INTO public.notes (body) SELECT md5(g::text) FROM generate_series(1, 3000) g;"
+                         "GRANT USAGE ON SCHEMA app TO " + std::string(kBackupRole) + ";"
+                         "GRANT SELECT ON ALL TABLES IN SCHEMA app, public TO " + kBackupRole + ";"
+                         "GRANT SELECT ON ALL SEQUENCES IN SCHEMA app, public TO " + kBackupRole + ";");
+}
+
+// Every role but the bootstrap superuser (which every cluster has, with a password of its own), with its attributes.
+std::string roles(const PostgresServer& server) {
+    return server.query("postgres",
+                        "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
+                        "rolbypassrls, rolconnlimit, rolvaliduntil, rolconfig FROM pg_roles WHERE rolname <> " +
+                            literal(PostgresServer::kUser) + " ORDER BY rolname COLLATE \"C\"");
+}
+std::string memberships(const PostgresServer& server) {
+    return server.query("postgres",
+                        "SELECT r.rolname, m.rolname, g.rolname, a.admin_option FROM pg_auth_members a "
+                        "JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member "
+                        "LEFT JOIN pg_roles g ON g.oid = a.grantor ORDER BY r.rolname COLLATE \"C\", m.rolname COLLATE \"C\"");
+}
+// The ACL as a sorted list: GRANTs replayed by a restore may order it differently.
+std::string database_properties(const PostgresServer& server) {
+    return server.query("postgres",
+                        "SELECT datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, datctype, "
+                        "ARRAY(SELECT a::text FROM unnest(datacl) a ORDER BY 1), "
+                        "shobj_description(oid, 'pg_database') FROM pg_database "
+                        "WHERE datname <> 'postgres' AND NOT datistemplate ORDER BY datname COLLATE \"C\"");
+}
+
+std::vector<std::string> bucket_keys(const std::string& bucket) {
+    CommandResult listed = SwiftS3::instance().aws(
+        {"s3api", "list-objects", "--bucket", bucket, "--query", "Contents[].Key", "--output", "text"});
+    if (listed.exit_code != 0) throw std::runtime_error("list-objects failed: " + listed.err);
+    std::vector<std::string> keys;
+    std::istringstream in(listed.out);  // the set's keys are percent-encoded: no whitespace in them
+    for (std::string key; in >> key;)
+        if (key != "None") keys.push_back(key);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+// The set key of the run's summary line `backup committed: pipeline=NAME key=KEY ...`.
+std::string committed_key(const std::string& log) {
+    std::smatch match;
+    if (!std::regex_search(log, match, std::regex("backup committed: pipeline=\\S+ key=(\\S+)")))
+        throw std::runtime_error("no 'backup committed' line in the log:\n" + log);
+    return match[1];
+}
+
+struct PipelineFile {
+    std::string name;
+    const PostgresServer* server = nullptr;
+    std::string user;
+    int jobs = 1;
+    std::string bucket;
+    std::string extra_source;  // more lines of [source]
+};
+
+class ClusterSetTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() { source_ = PostgresServer::start_or_null(&error_, populate_cluster); }
+    static void TearDownTestSuite() { source_.reset(); }
+    void SetUp() override { ASSERT_TRUE(source_) << error_; }
+
+    std::filesystem::path write_pipeline(const PipelineFile& p, const std::string& file_name) {
+        std::string text = "name = \"" + p.name + "\"\njobs = " + std::to_string(p.jobs) + "\nlock_dir = \"" +
+                           (tmp_ / "locks").string() + R"("
+
+[source]
+plugin = "source-postgres"
+host = ")" + p.server->host() + "\"\nport = " + std::to_string(p.server->port()) + "\nuser = \"" + p.user + R"("
+password = "${env:DB_PASSWORD}"
+databases = ["*"]
+globals = true
+)" + p.extra_source + R"(
+[[transform]]
+plugin = "compress-gzip"
+
+[sink]
+plugin = "sink-ncloud-s3"
+endpoint = ")" + SwiftS3::instance().endpoint() + R"("
+region = ")" + SwiftS3::region + R"("
+bucket = ")" + p.bucket + R"("
+access_key = "${env:ACCESS_KEY}"
+secret_key = "${env:SECRET_KEY}"
+part_size = "5MiB"
+key = "{pipeline}/%Y%m%dT%H%M%S"
+)";
+        std::filesystem::create_directories(tmp_ / "locks");
+        write_file(tmp_ / file_name, text);
+        return tmp_ / file_name;
+    }
+
+    static CommandResult backhaul(std::vector<std::string> args, const std::string& db_password) {
+        args.insert(args.begin(), {BACKHAUL_BINARY, "--log-level", "debug"});
+        CommandOptions options;
+        options.env = {{"DB_PASSWORD", db_password},
+                       {"ACCESS_KEY", SwiftS3::admin.access_key},
+                       {"SECRET_KEY", SwiftS3::admin.secret_key}};
+        return run_command(args, options);
+    }
+
+    std::string gunzip(const std::string& bucket, const std::string& key) {
+        const std::filesystem::path file = tmp_ / "object.gz";
+        write_file(file, SwiftS3::instance().download(bucket, key));
+        CommandResult unzipped = run_command({"gunzip", "-c", file.string()});
+        if (unzipped.exit_code != 0) throw std::runtime_error("gunzip of " + key + " failed: " + unzipped.err);
+        return unzipped.out;
+    }
+
+    std::string sha256sum(const std::string& bucket, const std::string& key) {
+        const std::filesystem::path file = tmp_ / "object.bin";
+        write_file(file, SwiftS3::instance().download(bucket, key));
+        CommandResult summed = run_command({"sha256sum", file.string()});
+        if (summed.exit_code != 0) throw std::runtime_error("sha256sum failed: " + summed.err);
+        return summed.out.substr(0, 64);
+    }
+
+    // The backup of the whole source cluster by the backup role, two streams at once; returns the set key.
+    std::string back_up_cluster(const std::string& pipeline, const std::string& bucket, CommandResult* run_out) {
+        SwiftS3::instance().create_bucket(bucket);
+        const std::filesystem::path file =
+            write_pipeline({pipeline, source_.get(), kBackupRole, 2, bucket, ""}, "backup.toml");
+        CommandResult run = backhaul({"run", file.string()}, kBackupPassword);
+        *run_out = run;
+        if (run.exit_code != 0) return "";
+        return committed_key(run.err);
+    }
+
+    static inline std::unique_ptr<PostgresServer> source_;
+    static inline std::string error_;
+    TempDir tmp_;
+};
+
+TEST_F(ClusterSetTest, RoundTripOfAClusterWithHostileNamesIntoAFreshClusterAsANonSuperuser) {
+    const std::string bucket = "cluster-set-round-trip";
+    CommandResult run;
+    const std::string key = back_up_cluster("cluster-round-trip", bucket, &run);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_THAT(key, ::testing::MatchesRegex("cluster-round-trip/[0-9]{8}T[0-9]{6}"));
+    EXPECT_THAT(run.err, HasSubstr("backing up a set of 5 stream(s) to '" + key + "/', 2 at once"));
+    EXPECT_THAT(run.err, HasSubstr("user '" + std::string(kBackupRole) + "' cannot read role passwords"));
+
+    // One object per database and the globals, then the manifest; no pending marker left.
+    std::vector<std::string> expected = {key + "/databases/" + kCafeSegment + ".sql.gz",
+                                         key + "/databases/" + kQuotedSegment + ".sql.gz",
+                                         key + "/databases/orders.sql.gz",
+                                         key + "/databases/postgres.sql.gz",
+                                         key + "/globals.sql.gz",
+                                         key + ".manifest.json"};
+    std::sort(expected.begin(), expected.end());
+    ASSERT_EQ(bucket_keys(bucket), expected);
+
+    // Each object is plain gzip of its stream; the manifest lists each with the SHA-256 of the stored bytes.
+    const std::string globals = gunzip(bucket, key + "/globals.sql.gz");
+    EXPECT_THAT(globals, HasSubstr("CREATE ROLE alice;"));
+    EXPECT_THAT(globals, HasSubstr("CREATE ROLE " + ident(kBoss) + ";"));
+    EXPECT_THAT(globals, HasSubstr("GRANT staff TO alice"));
+    EXPECT_THAT(globals, Not(HasSubstr("PASSWORD")));
+    const std::string quoted = gunzip(bucket, key + "/databases/" + kQuotedSegment + ".sql.gz");
+    EXPECT_THAT(quoted, HasSubstr("CREATE DATABASE " + ident(kQuoted)));
+    EXPECT_THAT(quoted, HasSubstr("20000\titem 20000 of " + kQuoted + "\t25000.00"));
+    const std::string cafe = gunzip(bucket, key + "/databases/" + kCafeSegment + ".sql.gz");
+    EXPECT_THAT(cafe, HasSubstr("CREATE DATABASE " + ident(kCafe)));
+    EXPECT_THAT(cafe, HasSubstr("OWNER TO " + ident(kBoss)));
+    EXPECT_THAT(gunzip(bucket, key + "/databases/orders.sql.gz"), HasSubstr("CREATE DATABASE orders"));
+    const std::string manifest = SwiftS3::instance().download(bucket, key + ".manifest.json");
+    EXPECT_THAT(manifest, HasSubstr("\"backhaul-manifest/2\""));
+    for (const std::string& object : expected) {
+        if (object.ends_with(".manifest.json")) continue;
+        EXPECT_THAT(manifest, HasSubstr("\"" + object + "\"")) << object;
+        EXPECT_THAT(manifest, HasSubstr("\"" + sha256sum(bucket, object) + "\"")) << object;
+    }
+
+    // Restore into a fresh cluster, as its bootstrap superuser, through a second pipeline file of the same name, sink
+    // and key template. `databases = ["*"]` took in `postgres`, which every fresh cluster has and a set restore
+    // refuses (WholeSetRestoreIntoAFreshClusterFailsOnItsPostgresDatabase): so the globals and the other databases.
+    std::string fresh_error;
+    std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
+    ASSERT_TRUE(fresh) << fresh_error;
+    const std::filesystem::path restore_file =
+        write_pipeline({"cluster-round-trip", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
+    CommandResult restore = backhaul({"restore", restore_file.string(), "--key", key, "--globals", "--database",
+                                      kQuoted, "--database", kCafe, "--database", kPlain},
+                                     fresh->password());
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    for (const std::string& stream :
+         std::vector<std::string>{"globals", "databases/" + kQuoted, "databases/" + kCafe, "databases/orders"})
+        EXPECT_THAT(restore.err, HasSubstr("stream '" + stream + "' restored")) << stream;
+
+    EXPECT_EQ(roles(*fresh), roles(*source_));
+    EXPECT_THAT(roles(*source_), HasSubstr("alice|f|t|f|t|t|f|f|7||{\"search_path=app, public\"}"));
+    EXPECT_EQ(memberships(*fresh), memberships(*source_));
+    EXPECT_THAT(memberships(*source_), HasSubstr("staff|" + kBoss + "|" + PostgresServer::kUser + "|t"));
+    EXPECT_EQ(fresh->query("postgres", "SELECT count(*) FROM pg_authid WHERE rolname IN ('alice', " +
+                                           literal(kBackupRole) + ") AND rolpassword IS NULL"),
+              "2");
+    EXPECT_EQ(database_properties(*fresh), database_properties(*source_));
+    for (const std::string& db : {kQuoted, kCafe, kPlain}) {
+        const std::string original = source_->comparable_dump(db);
+        EXPECT_THAT(original, HasSubstr("COPY app.items")) << db;
+        EXPECT_EQ(fresh->comparable_dump(db), original) << db;
+    }
+}
+
+// Characterises a design problem (see the report of this test's commit): a whole-set restore into a fresh cluster
+// fails, because `databases = ["*"]` backs up `postgres`, which every fresh cluster has, and a set restore refuses a
+// database that exists. When the restore learns to treat it otherwise, this test changes with it.
+TEST_F(ClusterSetTest, WholeSetRestoreIntoAFreshClusterFailsOnItsPostgresDatabase) {
+    const std::string bucket = "cluster-set-whole-restore";
+    CommandResult run;
+    const std::string key = back_up_cluster("cluster-whole-restore", bucket, &run);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+
+    std::string fresh_error;
+    std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
+    ASSERT_TRUE(fresh) << fresh_error;
+    const std::filesystem::path restore_file =
+        write_pipeline({"cluster-whole-restore", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
+    CommandResult restore = backhaul({"restore", restore_file.string(), "--key", key}, fresh->password());
+    EXPECT_EQ(restore.exit_code, 1) << restore.err;
+    EXPECT_THAT(restore.err, HasSubstr("database 'postgres' exists at 127.0.0.1:" + std::to_string(fresh->port()) +
+                                       "; drop it first"));
+    EXPECT_THAT(restore.err, HasSubstr("(stream 'databases/postgres')"));
+    // The globals phase ran before the databases and is not undone.
+    EXPECT_THAT(restore.err, HasSubstr("stream 'globals' restored"));
+    EXPECT_EQ(fresh->query("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'alice'"), "1");
+}
+
+// A superuser's backup holds the role passwords, the bootstrap superuser's among them. Restored as the fresh
+// cluster's bootstrap superuser (same name, a password of its own), the globals phase replaces that role's password
+// with the source's (README: "Restoring the globals sets the password of the connecting role too"), and the
+// databases phase of the same `backhaul restore` then logs in with the pipeline's password.
+TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToTheDatabases) {
+    const std::string bucket = "cluster-set-with-passwords";
+    SwiftS3::instance().create_bucket(bucket);
+    const std::filesystem::path file =
+        write_pipeline({"cluster-passwords", source_.get(), PostgresServer::kUser, 2, bucket, ""}, "backup.toml");
+    CommandResult run = backhaul({"run", file.string()}, source_->password());
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string key = committed_key(run.err);
+    EXPECT_THAT(gunzip(bucket, key + "/globals.sql.gz"), HasSubstr("PASSWORD 'SCRAM-SHA-256$"));
+
+    std::string fresh_error;
+    std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
+    ASSERT_TRUE(fresh) << fresh_error;
+    const std::filesystem::path restore_file =
+        write_pipeline({"cluster-passwords", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
+    CommandResult restore = backhaul(
+        {"restore", restore_file.string(), "--key", key, "--globals", "--database", kPlain}, fresh->password());
+    // Fails today: "password authentication failed for user 'backhaul_test' ... (stream 'databases/orders');
+    // restored: 'globals'" (see the report of this test's commit).
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    fresh->restore_own_password();
+    EXPECT_EQ(fresh->comparable_dump(kPlain), source_->comparable_dump(kPlain));
+}
+
+// One database's pg_dump fails (a wrapper around the real one exits 3 after the whole dump was written): the run
+// fails and leaves nothing of the set in the bucket, under any name.
+class FailingDumpTest : public ::testing::Test {
+  protected:
+    static constexpr const char* kFailing = "zz_fails";  // last in byte order: with jobs = 1, the last stream
+
+    void SetUp() override {
+        std::string error;
+        server_ = PostgresServer::start_or_null(&error, [](PostgresServer& server) {
+            server.query("postgres", "CREATE DATABASE alpha; CREATE DATABASE beta; CREATE DATABASE " +
+                                         std::string(kFailing) + ";");
+            for (const char* db : {"alpha", "beta"})
+                server.query(db, "CREATE TABLE t (id int PRIMARY KEY, v text);"
+                                 "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;");
+            // Two md5s a row do not compress much: about 43 MiB of dump, 20 MiB gzipped. The queues between the
+            // stages hold at most 4 MiB each, so when pg_dump's failure is seen (at its end of output) the sink has
+            // been handed well over one 5 MiB part: its upload is a multipart upload in flight, whatever the timing.
+            server.query(kFailing, "CREATE TABLE t (id int PRIMARY KEY, v text);"
+                                   "INSERT INTO t SELECT g, md5(g::text) || md5((g * 7)::text) "
+                                   "FROM generate_series(1, 600000) g;");
+        });
+        ASSERT_TRUE(server_) << error;
+        // psql, pg_restore and pg_dumpall are taken from the pg_dump's directory.
+        const std::filesystem::path bin = tmp_ / "bin";
+        std::filesystem::create_directories(bin);
+        for (const char* tool : {"psql", "pg_restore", "pg_dumpall"})
+            std::filesystem::create_symlink(server_->bin_dir() / tool, bin / tool);
+        // The database reaches pg_dump only as PGDATABASE, never in its argv (README: Backing up a cluster).
+        const std::string real = (server_->bin_dir() / "pg_dump").string();
+        write_file(bin / "pg_dump", "#!/bin/sh\n"
+                                    "case \"$*\" in *--version*) exec " + real + " \"$@\";; esac\n"
+                                    "if [ \"$PGDATABASE\" = " + std::string(kFailing) + " ]; then\n"
+                                    "  " + real + " \"$@\"\n"
+                                    "  echo 'pg_dump: error: injected failure' >&2\n"
+                                    "  exit 3\n"
+                                    "fi\n"
+                                    "exec " + real + " \"$@\"\n");
+        std::filesystem::permissions(bin / "pg_dump", std::filesystem::perms(0755));
+    }
+
+    // `backhaul run` of every database and the globals, `jobs` at once, into a bucket of its own.
+    CommandResult run_backup(const std::string& pipeline, int jobs, const std::string& bucket) {
+        SwiftS3::instance().create_bucket(bucket);
+        std::filesystem::create_directories(tmp_ / "locks");
+        const std::string text = "name = \"" + pipeline + "\"\njobs = " + std::to_string(jobs) + "\nlock_dir = \"" +
+                                 (tmp_ / "locks").string() + R"("
+
+[source]
+plugin = "source-postgres"
+host = ")" + server_->host() + "\"\nport = " + std::to_string(server_->port()) + "\nuser = \"" +
+                                 server_->user() + R"("
+password = "${env:DB_PASSWORD}"
+databases = ["*"]
+globals = true
+pg_dump = ")" + (tmp_ / "bin" / "pg_dump").string() + R"("
+
+[[transform]]
+plugin = "compress-gzip"
+
+[sink]
+plugin = "sink-ncloud-s3"
+endpoint = ")" + SwiftS3::instance().endpoint() + R"("
+region = ")" + SwiftS3::region + R"("
+bucket = ")" + bucket + R"("
+access_key = "${env:ACCESS_KEY}"
+secret_key = "${env:SECRET_KEY}"
+part_size = "5MiB"
+key = "{pipeline}/%Y%m%dT%H%M%S"
+)";
+        write_file(tmp_ / "pipeline.toml", text);
+        CommandOptions options;
+        options.env = {{"DB_PASSWORD", server_->password()},
+                       {"ACCESS_KEY", SwiftS3::admin.access_key},
+                       {"SECRET_KEY", SwiftS3::admin.secret_key}};
+        return run_command({BACKHAUL_BINARY, "--log-level", "debug", "run", (tmp_ / "pipeline.toml").string()},
+                           options);
+    }
+
+    std::unique_ptr<PostgresServer> server_;
+    TempDir tmp_;
+};
+
+class FailedStreamTest : public FailingDumpTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(FailedStreamTest, OneFailedDatabaseLeavesNothingOfTheSetInTheBucket) {
+    const int jobs = GetParam();
+    const std::string bucket = "cluster-set-failed-stream-" + std::to_string(jobs);
+    const std::string pipeline = "cluster-failed-" + std::to_string(jobs);
+    CommandResult run = run_backup(pipeline, jobs, bucket);
+
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("dumping database '" + std::string(kFailing) + "'"));
+    EXPECT_THAT(run.err, HasSubstr("backup failed, nothing committed: "));
+    EXPECT_THAT(run.err, HasSubstr("pg_dump exited with status 3: pg_dump: error: injected failure"));
+    EXPECT_THAT(run.err, HasSubstr("run failed, nothing committed: pipeline=" + pipeline));
+    // The failing dump's upload had begun as a multipart upload, and was aborted.
+    std::smatch started;
+    ASSERT_TRUE(std::regex_search(run.err, started,
+                                  std::regex("started multipart upload (\\S+) of s3://" + bucket + "/" + pipeline +
+                                             "/[0-9T]+/databases/" + kFailing + "\\.sql\\.gz")))
+        << run.err;
+    EXPECT_THAT(run.err, HasSubstr("aborted multipart upload " + started[1].str()));
+
+    if (jobs == 1) {
+        // In order, one at a time: the globals and the three databases before the failing one were committed, then
+        // removed again.
+        for (const char* stream : {"globals", "databases/alpha", "databases/beta", "databases/postgres"})
+            EXPECT_THAT(run.err, ::testing::ContainsRegex("stream '" + std::string(stream) + "': .* committed as '"))
+                << stream;
+        EXPECT_THAT(run.err, HasSubstr("removed the 4 object(s) this run had committed"));
+    } else {
+        // The failing stream starts once three others ended; the fourth may have been committed or aborted.
+        EXPECT_THAT(run.err, ::testing::ContainsRegex("removed the [34] object\\(s\\) this run had committed"));
+    }
+
+    EXPECT_EQ(bucket_keys(bucket), std::vector<std::string>{});
+    EXPECT_EQ(SwiftS3::instance().pending_uploads(bucket), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Jobs, FailedStreamTest, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                             return "jobs_" + std::to_string(info.param);
+                         });
+
+// Fails until the engine names the stream (see the report of this test's commit): a set's StreamEnds carry the
+// producer label "source (source-postgres) stream 'databases/NAME'" (core/src/engine/set_run.cpp), but guard_stage
+// (core/src/engine/stream_pipeline.cpp) passes a StageFailure on with the plugin's own label, so the run's error says
+// "source (source-postgres): pg_dump exited with status 3: ..." and not which of the set's databases failed.
+TEST_F(FailingDumpTest, TheRunsErrorNamesTheFailingStream) {
+    CommandResult run = run_backup("cluster-failed-named", 1, "cluster-set-failed-named");
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    std::smatch error;
+    ASSERT_TRUE(std::regex_search(run.err, error, std::regex("error backup failed, nothing committed: [^\n]*")))
+        << run.err;
+    EXPECT_THAT(error[0].str(), HasSubstr("stream 'databases/" + std::string(kFailing) + "'"));
+}
+
+}  // namespace
+}  // namespace backhaul::testing
