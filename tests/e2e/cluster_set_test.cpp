@@ -6,10 +6,6 @@
 // when one database's pg_dump fails, the run leaves nothing of the set in the bucket (no object, no manifest, no
 // pending marker, no multipart upload).
 //
-// Two tests here fail until the engine or the plugin changes (each says why): TheRunsErrorNamesTheFailingStream and
-// RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToTheDatabases. WholeSetRestoreIntoAFreshClusterFailsOnIts-
-// PostgresDatabase pins a design problem as it stands.
-//
 // The backup role is no superuser. What it needs to dump a whole cluster: LOGIN; CONNECT on every database (PUBLIC
 // has it by default; granted explicitly where it was revoked); USAGE on every schema; SELECT on every table and
 // sequence. It cannot read pg_authid, so the globals are dumped without role passwords (a warning says so) and the
@@ -253,8 +249,7 @@ TEST_F(ClusterSetTest, RoundTripOfAClusterWithHostileNamesIntoAFreshClusterAsANo
     }
 
     // Restore into a fresh cluster, as its bootstrap superuser, through a second pipeline file of the same name, sink
-    // and key template. `databases = ["*"]` took in `postgres`, which every fresh cluster has and a set restore
-    // refuses (WholeSetRestoreIntoAFreshClusterFailsOnItsPostgresDatabase): so the globals and the other databases.
+    // and key template; selected by name (the whole set: WholeSetRestoresIntoAFreshClusterPostgresIncluded).
     std::string fresh_error;
     std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
     ASSERT_TRUE(fresh) << fresh_error;
@@ -283,10 +278,9 @@ TEST_F(ClusterSetTest, RoundTripOfAClusterWithHostileNamesIntoAFreshClusterAsANo
     }
 }
 
-// Characterises a design problem (see the report of this test's commit): a whole-set restore into a fresh cluster
-// fails, because `databases = ["*"]` backs up `postgres`, which every fresh cluster has, and a set restore refuses a
-// database that exists. When the restore learns to treat it otherwise, this test changes with it.
-TEST_F(ClusterSetTest, WholeSetRestoreIntoAFreshClusterFailsOnItsPostgresDatabase) {
+// The whole set, `postgres` included, restores into a fresh cluster with one plain `backhaul restore`: `postgres`
+// follows pg_dumpall's rule (dumped without CREATE DATABASE, restored into the fresh cluster's own, empty one).
+TEST_F(ClusterSetTest, WholeSetRestoresIntoAFreshClusterPostgresIncluded) {
     const std::string bucket = "cluster-set-whole-restore";
     CommandResult run;
     const std::string key = back_up_cluster("cluster-whole-restore", bucket, &run);
@@ -298,19 +292,18 @@ TEST_F(ClusterSetTest, WholeSetRestoreIntoAFreshClusterFailsOnItsPostgresDatabas
     const std::filesystem::path restore_file =
         write_pipeline({"cluster-whole-restore", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
     CommandResult restore = backhaul({"restore", restore_file.string(), "--key", key}, fresh->password());
-    EXPECT_EQ(restore.exit_code, 1) << restore.err;
-    EXPECT_THAT(restore.err, HasSubstr("database 'postgres' exists at 127.0.0.1:" + std::to_string(fresh->port()) +
-                                       "; drop it first"));
-    EXPECT_THAT(restore.err, HasSubstr("(stream 'databases/postgres')"));
-    // The globals phase ran before the databases and is not undone.
-    EXPECT_THAT(restore.err, HasSubstr("stream 'globals' restored"));
-    EXPECT_EQ(fresh->query("postgres", "SELECT count(*) FROM pg_roles WHERE rolname = 'alice'"), "1");
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    EXPECT_THAT(restore.err, HasSubstr("stream 'databases/postgres' restored"));
+    EXPECT_THAT(restore.err, HasSubstr("into the existing database (its dump does not create it)"));
+    EXPECT_EQ(roles(*fresh), roles(*source_));
+    EXPECT_EQ(memberships(*fresh), memberships(*source_));
+    for (const std::string& db : {kQuoted, kCafe, kPlain, std::string("postgres")})
+        EXPECT_EQ(fresh->comparable_dump(db), source_->comparable_dump(db)) << db;
 }
 
 // A superuser's backup holds the role passwords, the bootstrap superuser's among them. Restored as the fresh
-// cluster's bootstrap superuser (same name, a password of its own), the globals phase replaces that role's password
-// with the source's (README: "Restoring the globals sets the password of the connecting role too"), and the
-// databases phase of the same `backhaul restore` then logs in with the pipeline's password.
+// cluster's bootstrap superuser (same name, a password of its own), the globals phase leaves that role's password as
+// it is, so the databases phase of the same `backhaul restore` logs in with the pipeline's password.
 TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToTheDatabases) {
     const std::string bucket = "cluster-set-with-passwords";
     SwiftS3::instance().create_bucket(bucket);
@@ -328,10 +321,9 @@ TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToT
         write_pipeline({"cluster-passwords", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
     CommandResult restore = backhaul(
         {"restore", restore_file.string(), "--key", key, "--globals", "--database", kPlain}, fresh->password());
-    // Fails today: "password authentication failed for user 'backhaul_test' ... (stream 'databases/orders');
-    // restored: 'globals'" (see the report of this test's commit).
+    // The restoring role kept its own password (with a warning), so the databases phase could log in.
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
-    fresh->restore_own_password();
+    EXPECT_THAT(restore.err, HasSubstr("kept its password"));
     EXPECT_EQ(fresh->comparable_dump(kPlain), source_->comparable_dump(kPlain));
 }
 
@@ -459,10 +451,7 @@ INSTANTIATE_TEST_SUITE_P(Jobs, FailedStreamTest, ::testing::Values(1, 2),
                              return "jobs_" + std::to_string(info.param);
                          });
 
-// Fails until the engine names the stream (see the report of this test's commit): a set's StreamEnds carry the
-// producer label "source (source-postgres) stream 'databases/NAME'" (core/src/engine/set_run.cpp), but guard_stage
-// (core/src/engine/stream_pipeline.cpp) passes a StageFailure on with the plugin's own label, so the run's error says
-// "source (source-postgres): pg_dump exited with status 3: ..." and not which of the set's databases failed.
+// The run's error names the set's stream that failed, whichever stage failed in it.
 TEST_F(FailingDumpTest, TheRunsErrorNamesTheFailingStream) {
     CommandResult run = run_backup("cluster-failed-named", 1, "cluster-set-failed-named");
     EXPECT_EQ(run.exit_code, 1) << run.err;

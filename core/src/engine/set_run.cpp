@@ -27,24 +27,18 @@ using namespace run_parts;
 
 namespace {
 
-// Turns what start/finish threw into the run's failure (first error wins), like the stream threads do.
-template <class Body>
-void record_failure(RunControl& control, Body&& body) {
-    try {
-        body();
-    } catch (const StageFailure& e) {
-        if (e.error().status == BH_CANCELLED && control.cancelled()) return;
-        control.fail(e.error());
-    } catch (const std::exception& e) {
-        control.fail(e.what());
-    }
-}
+// " (stream 'NAME')": appended to any failure of one of a set's streams, whichever stage and step it was in.
+std::string stream_context(const std::string& name) { return " (stream '" + name + "')"; }
 
 // Runs streams 0..count-1, at most `jobs` at once, in order: start(i) on the calling (main) thread, body(i) on a thread
 // of its own, then finish(i) on the calling thread as each body ends, in the order they end. Once the run is cancelled
 // no stream starts, and every started one is still waited for and finished (its handles released on this thread).
-void run_streams(RunControl& control, size_t count, size_t jobs, const std::function<void(size_t)>& start,
-                 const std::function<void(size_t)>& body, const std::function<void(size_t)>& finish) {
+void run_streams(RunControl& control, size_t count, size_t jobs, const std::function<std::string(size_t)>& name,
+                 const std::function<void(size_t)>& start, const std::function<void(size_t)>& body,
+                 const std::function<void(size_t)>& finish) {
+    auto record = [&](size_t i, const std::function<void()>& step) {
+        record_stage_failure(control, "stream '" + name(i) + "'", stream_context(name(i)), step);
+    };
     std::mutex mutex;
     std::condition_variable ended_cv;
     std::deque<size_t> ended;
@@ -54,20 +48,16 @@ void run_streams(RunControl& control, size_t count, size_t jobs, const std::func
         while (active < jobs && next < count && !control.cancelled()) {
             const size_t i = next++;
             bool started = false;
-            record_failure(control, [&] {
+            record(i, [&] {
                 start(i);
                 started = true;
             });
             if (!started) {
-                record_failure(control, [&] { finish(i); });  // releases whatever start opened
+                record(i, [&] { finish(i); });  // releases whatever start opened
                 continue;
             }
             workers[i] = std::thread([&, i] {
-                try {
-                    body(i);
-                } catch (const std::exception& e) {
-                    control.fail(e.what());
-                }
+                record(i, [&] { body(i); });
                 std::lock_guard lock(mutex);
                 ended.push_back(i);
                 ended_cv.notify_one();
@@ -84,7 +74,7 @@ void run_streams(RunControl& control, size_t count, size_t jobs, const std::func
         }
         workers[i].join();
         --active;
-        record_failure(control, [&] { finish(i); });
+        record(i, [&] { finish(i); });
     }
 }
 
@@ -244,7 +234,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     auto stream_body = [&](size_t i) {
         BackupStream& run = *running[i];
         StreamEnds ends;
-        ends.producer_label = source.label() + " stream '" + run.stream->name + "'";
+        ends.producer_label = source.label();
+        ends.context = stream_context(run.stream->name);
         ends.read = [&](std::span<uint8_t> buffer) {
             size_t n = run.reader->read(buffer);
             progress.raw_bytes += n;
@@ -265,9 +256,9 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         run->reader->close();  // reaps the producer before we decide
         if (!run->streamed.complete || control.cancelled()) return;
         if (run->streamed.bytes_read == 0 && !plan.spec.allow_empty) {
-            control.fail(source.label() + ": stream '" + run->stream->name +
-                         "' produced no data (0 bytes), which is treated as a failure; nothing committed (set "
-                         "allow_empty = true if an empty stream is expected)");
+            control.fail(source.label() + ": produced no data (0 bytes), which is treated as a failure; nothing "
+                         "committed (set allow_empty = true if an empty stream is expected)" +
+                         stream_context(run->stream->name));
             return;
         }
         ManifestObject object;
@@ -292,7 +283,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         objects[i] = std::move(object);
     };
 
-    run_streams(control, streams.size(), jobs, start_stream, stream_body, finish_stream);
+    run_streams(control, streams.size(), jobs, [&](size_t i) { return streams[i].name; }, start_stream, stream_body,
+                finish_stream);
 
     auto fail_set = [&](const std::string& fallback) {
         last_commit_shield.reset();
@@ -443,7 +435,6 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
 
     RestoreResult result;
     std::vector<std::string> restored;
-    std::string failed_stream;
     for (const auto& [phase, objects] : phases) {
         std::vector<std::unique_ptr<RestoreStream>> running(objects.size());
         auto start_stream = [&](size_t i) {
@@ -467,6 +458,7 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
             RestoreStream& run = *running[i];
             StreamEnds ends;
             ends.producer_label = sink.label();
+            ends.context = stream_context(run.object->stream);
             ends.read = [&](std::span<uint8_t> buffer) {
                 size_t n = run.reader->read(buffer);
                 run.stored_hash.update(buffer.first(n));
@@ -485,52 +477,36 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
             std::unique_ptr<RestoreStream> run = std::move(running[i]);
             if (!run) return;
             const ManifestObject& object = *objects[i];
-            auto note_failure = [&] {
-                if (failed_stream.empty()) failed_stream = object.stream;
-            };
-            if (!run->reader) {
-                note_failure();
-                return;
-            }
+            if (!run->reader) return;
             run->reader->close();
-            if (!run->streamed.complete || control.cancelled()) {
-                note_failure();
-                return;
-            }
+            if (!run->streamed.complete || control.cancelled()) return;
             // Before the target commits: the bytes read are the ones the backup stored.
             const std::string sha256 = run->stored_hash.hex_digest();
             if (run->streamed.bytes_read != object.stored_bytes || sha256 != object.sha256) {
-                note_failure();
                 control.fail("restore: stream '" + object.stream + "': '" + object.key + "' does not match the set's "
                              "manifest (" + std::to_string(run->streamed.bytes_read) + " bytes, sha256 " + sha256 +
                              "; the manifest lists " + std::to_string(object.stored_bytes) + " bytes, sha256 " +
                              object.sha256 + "); its restore was abandoned");
                 return;
             }
-            try {
-                if (run->file)
-                    run->file->commit();
-                else
-                    run->target->finish();
-            } catch (...) {
-                note_failure();
-                throw;
-            }
+            if (run->file)
+                run->file->commit();
+            else
+                run->target->finish();
             result.stored_bytes += run->streamed.bytes_read;
             result.restored_bytes += run->streamed.bytes_written;
             restored.push_back(object.stream);
             Log::info("stream '" + object.stream + "' restored (" + human_bytes(run->streamed.bytes_written) + ")");
         };
-        run_streams(control, objects.size(), static_cast<size_t>(plan.spec.jobs), start_stream, stream_body,
-                    finish_stream);
+        run_streams(control, objects.size(), static_cast<size_t>(plan.spec.jobs),
+                    [&](size_t i) { return objects[i]->stream; }, start_stream, stream_body, finish_stream);
         if (control.cancelled()) break;
     }
     result.restored_streams = restored;
     if (control.cancelled()) {
         std::string done;
         for (const std::string& s : restored) done += (done.empty() ? "'" : ", '") + s + "'";
-        throw RunError(control.error().value_or("restore did not complete") +
-                       (failed_stream.empty() ? "" : " (stream '" + failed_stream + "')") + "; restored: " +
+        throw RunError(control.error().value_or("restore did not complete") + "; restored: " +
                        (done.empty() ? "none" : done) + " of " + std::to_string(selected.size()) + " stream(s)");
     }
     return result;

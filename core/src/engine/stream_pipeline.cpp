@@ -31,23 +31,24 @@ struct OpenTransform {
     TransformStreamHandle stream;
 };
 
-// Runs `body` and turns any exception into the run's failure, attributed to `label` unless it already is.
-template <class Body>
-void guard_stage(RunControl& control, const std::string& label, Body&& body) {
+}  // namespace
+
+void record_stage_failure(RunControl& control, const std::string& label, const std::string& context,
+                          const std::function<void()>& body) {
     try {
         body();
     } catch (const StageFailure& e) {
         // A call that stopped because the run is being cancelled: the cause is reported elsewhere.
         if (e.error().status == BH_CANCELLED && control.cancelled()) return;
-        control.fail(e.error());
+        StageError error = e.error();
+        error.message += context;
+        control.fail(error);
     } catch (const RunError& e) {
-        control.fail(e.what());
+        control.fail(std::string(e.what()) + context);
     } catch (const std::exception& e) {
-        control.fail(label + ": " + e.what());
+        control.fail(label + ": " + e.what() + context);
     }
 }
-
-}  // namespace
 
 StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::vector<PluginInstance*>& transforms,
                         bh_direction direction) {
@@ -67,7 +68,9 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
             TransformStreamHandle stream = transforms[i]->open_transform(direction, output->output);
             open.push_back(OpenTransform{std::move(output), std::move(stream)});
         } catch (const StageFailure& e) {
-            control.fail(e.error());
+            StageError error = e.error();
+            error.message += ends.context;
+            control.fail(error);
             return result;
         }
     }
@@ -81,7 +84,7 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
     std::vector<std::thread> threads;
 
     threads.emplace_back([&] {
-        guard_stage(control, ends.producer_label, [&] {
+        record_stage_failure(control, ends.producer_label, ends.context, [&] {
             // One read buffer for the whole run; each chunk queued is an exact-size copy of what one read returned
             // (a pipe read often returns far less than asked for).
             std::unique_ptr<uint8_t[]> buffer(new uint8_t[kChunkSize]);
@@ -99,7 +102,7 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
     for (size_t i = 0; i < open.size(); ++i) {
         threads.emplace_back([&, i] {
             TransformStreamHandle& stream = open[i].stream;
-            guard_stage(control, transforms[i]->label(), [&] {
+            record_stage_failure(control, transforms[i]->label(), ends.context, [&] {
                 Chunk chunk;
                 while (queues[i]->pop(chunk)) stream.write(chunk);
                 if (!queues[i]->finished()) return;  // cancelled upstream
@@ -110,7 +113,7 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
     }
 
     threads.emplace_back([&] {
-        guard_stage(control, ends.consumer_label, [&] {
+        record_stage_failure(control, ends.consumer_label, ends.context, [&] {
             ChunkQueue& in = *queues[links - 1];
             Chunk chunk;
             while (in.pop(chunk)) {

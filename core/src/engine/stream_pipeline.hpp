@@ -22,6 +22,9 @@ struct StreamEnds {
     std::function<size_t(std::span<uint8_t>)> read;
     std::string consumer_label;
     std::function<void(std::span<const uint8_t>)> write;
+    // Appended to the message of any failure in this stream, e.g. " (stream 'databases/orders')": which of a set's
+    // streams failed, whichever stage it was.
+    std::string context;
 };
 
 struct StreamResult {
@@ -34,6 +37,12 @@ struct StreamResult {
 // Bytes read from the producer at a time, and bytes each queue may hold before it blocks its producer.
 inline constexpr size_t kChunkSize = 1 << 20;
 inline constexpr size_t kQueueCapacity = 4 << 20;
+
+// Runs `body`; any exception becomes the run's first failure (unless it is a call stopped by the run's cancellation),
+// `context` appended to its message and `label` put before a message that names no stage. What every stream thread
+// does, and a set's main-thread steps of one stream (set_run.cpp).
+void record_stage_failure(RunControl& control, const std::string& label, const std::string& context,
+                          const std::function<void()>& body);
 
 // Opens one `direction` stream per transform (in the order given), streams everything, closes the transform streams.
 // Any failure is reported to `control` (first error wins) and cancels every stage.

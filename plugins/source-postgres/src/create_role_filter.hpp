@@ -14,11 +14,21 @@ namespace backhaul {
 // unchanged.
 std::string idempotent_create_role(std::string_view line);
 
-// idempotent_create_role over a stream, line by line. A line longer than kMaxLine cannot be a CREATE ROLE of a name
-// (63 bytes at most, 128 quoted) and passes through unbuffered, so memory stays bounded whatever the input.
+// `line` without its PASSWORD clause if it is pg_dumpall's `ALTER ROLE <identifier> WITH ... PASSWORD '...' ...;` of
+// the role named `role` (the name itself, unquoted), else unchanged. Sets `*stripped` when it took one out.
+std::string without_password_of(std::string_view line, const std::string& role, bool* stripped);
+
+// idempotent_create_role over a stream, line by line, and without_password_of for `restoring_role`: the role the
+// restore is logged in as keeps its password, or the restore's next connection (the databases after the globals)
+// could not log in. A line longer than kMaxLine cannot be a CREATE ROLE of a name (63 bytes at most, 128 quoted), nor
+// an ALTER ROLE with a password hash, and passes through unbuffered, so memory stays bounded whatever the input.
 class CreateRoleFilter {
   public:
     static constexpr size_t kMaxLine = 4096;
+
+    explicit CreateRoleFilter(std::string restoring_role = {}) : restoring_role_(std::move(restoring_role)) {}
+    // Whether the backup's password of the restoring role was left out.
+    bool kept_restoring_role_password() const { return kept_password_; }
 
     // Appends the filtered form of `data` to `out` (a line's end may wait for a later call).
     void feed(std::string_view data, std::string& out);
@@ -26,6 +36,10 @@ class CreateRoleFilter {
     void finish(std::string& out);
 
   private:
+    std::string filtered(std::string_view line);
+
+    std::string restoring_role_;
+    bool kept_password_ = false;
     std::string line_;
     bool passing_through_ = false;  // inside an overlong line, until its newline
 };

@@ -208,7 +208,8 @@ class ClientRestore final : public RestoreTarget {
 // The globals' psql input through CreateRoleFilter.
 class GlobalsRestore final : public RestoreTarget {
   public:
-    explicit GlobalsRestore(std::unique_ptr<RestoreTarget> psql) : psql_(std::move(psql)) {}
+    GlobalsRestore(std::unique_ptr<RestoreTarget> psql, std::string restoring_role, Host host)
+        : psql_(std::move(psql)), filter_(restoring_role), restoring_role_(std::move(restoring_role)), host_(host) {}
     void write(std::span<const uint8_t> data) override {
         filtered_.clear();
         filter_.feed({reinterpret_cast<const char*>(data.data()), data.size()}, filtered_);
@@ -219,6 +220,10 @@ class GlobalsRestore final : public RestoreTarget {
         filter_.finish(filtered_);
         forward();
         psql_->finish();
+        if (filter_.kept_restoring_role_password())
+            host_.warn("the restoring role '" + restoring_role_ + "' kept its password: the backup's password for it "
+                       "was not applied, so that this restore (and its databases) can go on logging in; set it with "
+                       "ALTER ROLE if the old one is wanted");
     }
 
   private:
@@ -227,6 +232,8 @@ class GlobalsRestore final : public RestoreTarget {
     }
     std::unique_ptr<RestoreTarget> psql_;
     CreateRoleFilter filter_;
+    std::string restoring_role_;
+    Host host_;
     std::string filtered_;
 };
 
@@ -268,10 +275,12 @@ std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& setti
     auto cancelled = [host] { return host.cancelled(); };
     const std::string& maintenance = request.maintenance_database;
     std::string where;
+    std::string restoring_role;
     bool exists = false;
     {
         PgConnection conn(settings, maintenance, cancelled);
         where = conn.endpoint().text();
+        restoring_role = conn.endpoint().user;
         exists = request.database &&
                  !conn.query("SELECT 1 FROM pg_database WHERE datname = $1", {*request.database}).empty();
     }
@@ -313,7 +322,7 @@ std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& setti
     // above). A failed set restore leaves it; it never drops what it cannot prove it made.
     auto client_restore = std::make_unique<ClientRestore>(std::move(spec), name, false, host, settings, nullptr);
     if (request.database) return client_restore;
-    return std::make_unique<GlobalsRestore>(std::move(client_restore));
+    return std::make_unique<GlobalsRestore>(std::move(client_restore), restoring_role, host);
 }
 
 std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings, const RestoreClient& client,
