@@ -94,8 +94,6 @@ bool claims_set_format(const std::string& text) {
     return it != j.end() && it->is_string() && *it == kSetManifestFormat;
 }
 
-std::string count_text(size_t n, const std::string& what) { return std::to_string(n) + " " + what; }
-
 struct MemberCounts {
     size_t missing = 0;
     size_t wrong_size = 0;  // present with another size than the manifest records
@@ -124,7 +122,7 @@ MemberCounts take_members(BackupEntry& entry, const std::map<std::string, const 
 }
 
 std::string unlisted_note(const BackupEntry& entry, const char* named_by) {
-    return count_text(entry.unlisted_objects, "object(s)") + " under the set key that " + named_by +
+    return std::to_string(entry.unlisted_objects) + " object(s) under the set key that " + named_by +
            " does not name (never touched)";
 }
 
