@@ -1,6 +1,6 @@
 // A set's metadata (docs/sets.md): the manifest listing every object of the set (format 2) and the pending marker
 // naming every object a run may write. Both are what later deletions rely on, so neither may ever name an object
-// outside its own set; and a catalog of this version never treats a set's metadata as an orphan to delete.
+// outside its own set.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -98,9 +98,10 @@ TEST(SetPendingMarker, NamesEveryObjectOfTheRunAndOnlyObjectsUnderItsKey) {
     EXPECT_THROW(PendingMarker::from_json(marker.to_json()), std::runtime_error);
 }
 
-// What this version leaves alone: a set's manifest and marker have no data object under their own key, which for a
-// one-stream backup would make them orphans that `prune` may delete. A set's never are.
-TEST(SetManifest, ACatalogNeverTakesASetsMetadataForOrphans) {
+// A set's manifest and marker have no data object under their own key, which for a one-stream backup would make them
+// orphans that retention deletes after the grace period. A set's are one backup while any object lies below the key
+// (tests/ops/set_catalog_test.cpp has the rest); only a marker none of whose objects were ever written is an orphan.
+TEST(SetManifest, ASetsMetadataIsAnOrphanOnlyWhenNothingLiesBelowItsKey) {
     std::vector<StoredObject> objects;
     std::map<std::string, std::string> texts;
     auto put = [&](const std::string& key, const std::string& text) {
@@ -115,7 +116,11 @@ TEST(SetManifest, ACatalogNeverTakesASetsMetadataForOrphans) {
     KeyMatcher matcher(t, {{"pipeline", "cluster"}}, TimeZone::utc());
     BackupCatalog c = catalog_backups(objects, t, matcher, PipelineOwner{"cluster", "00112233aabbccdd"},
                                       [&](const std::string& key) { return texts.at(key); });
-    EXPECT_TRUE(c.orphans.empty());
+    ASSERT_EQ(c.backups.size(), 1u);
+    EXPECT_EQ(c.backups[0].key, kSetKey);
+    EXPECT_TRUE(c.backups[0].is_set);
+    ASSERT_EQ(c.orphans.size(), 1u);
+    EXPECT_EQ(c.orphans[0].key, pending_key(other));
 }
 
 }  // namespace

@@ -46,6 +46,19 @@ int list(const ListOptions& options) {
                                                 {"status", status_name(b.status)}};
                 if (b.raw_bytes) entry["raw_bytes"] = *b.raw_bytes;
                 if (!b.note.empty()) entry["note"] = b.note;
+                if (b.is_set) {
+                    entry["set"] = true;
+                    nlohmann::ordered_json members = nlohmann::ordered_json::array();
+                    for (const SetMember& m : b.members) {
+                        // The manifest's size; without one (a marker names keys only) the listing's.
+                        const int64_t size = m.recorded_bytes ? static_cast<int64_t>(*m.recorded_bytes) : m.listed_bytes;
+                        members.push_back({{"stream", m.stream.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(m.stream)},
+                                           {"key", m.key},
+                                           {"stored_bytes", size},
+                                           {"present", m.present}});
+                    }
+                    entry["objects"] = std::move(members);
+                }
                 out.push_back(std::move(entry));
             }
             std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
@@ -58,10 +71,13 @@ int list(const ListOptions& options) {
         size_t width = 3;
         for (const BackupEntry& b : catalog.backups) width = std::max(width, b.key.size());
         std::printf("%-*s  %-20s  %10s  %s\n", static_cast<int>(width), "KEY", "TIME (UTC)", "STORED", "STATUS");
-        for (const BackupEntry& b : catalog.backups)
+        for (const BackupEntry& b : catalog.backups) {
+            std::string detail = set_summary(b);
+            if (!b.note.empty()) detail += (detail.empty() ? "" : "; ") + b.note;
             std::printf("%-*s  %-20s  %10s  %s%s%s\n", static_cast<int>(width), b.key.c_str(),
                         utc_iso8601(unix_ms(b.time)).c_str(), size_text(b.stored_bytes).c_str(), status_name(b.status),
-                        b.note.empty() ? "" : "  ", b.note.c_str());
+                        detail.empty() ? "" : "  ", detail.c_str());
+        }
         return 0;
     } catch (const ConfigError&) {
         throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
@@ -78,7 +94,7 @@ void add_list_command(CommandLine& cli) {
     CLI::App& command = cli.add_command("list", "backups under the key template, newest first, and whose they are",
                                         [options](const Invocation&) { return list(*options); });
     add_pipeline_argument(command, options->file);
-    command.add_flag("--json", options->json, "one JSON array: key, time, stored_bytes, status, raw_bytes, note");
+    command.add_flag("--json", options->json, "one JSON array: key, time, stored_bytes, status, raw_bytes, note; a set adds set and objects");
 }
 
 }  // namespace backhaul

@@ -4,6 +4,7 @@
 
 #include "cli/command_line.hpp"
 #include "cli/run_report.hpp"
+#include "engine/backup_catalog.hpp"
 #include "engine/pipeline_stages.hpp"
 #include "engine/retention_apply.hpp"
 #include "engine/run_lock.hpp"
@@ -47,7 +48,9 @@ int prune(const PruneOptions& options, const GlobalOptions& global) {
         const char* deleting = options.dry_run ? "would delete" : "delete";
         size_t deletes = 0;
         for (const RetentionDecision& d : result.plan.backups) {
-            std::printf("%-7s %s  (%s)\n", d.keep ? "keep" : deleting, d.backup.key.c_str(), d.reason.c_str());
+            const std::string set = set_summary(d.backup);
+            std::printf("%-7s %s%s  (%s)\n", d.keep ? "keep" : deleting, d.backup.key.c_str(),
+                        set.empty() ? "" : ("  [" + set + "]").c_str(), d.reason.c_str());
             if (!d.keep) ++deletes;
         }
         for (const OrphanDecision& d : result.plan.orphans)

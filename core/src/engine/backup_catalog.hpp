@@ -34,27 +34,54 @@ std::string destination_fingerprint(const PipelinePlan& plan);
 PipelineOwner pipeline_owner(const PipelinePlan& plan);
 
 enum class BackupStatus {
-    complete,    // this pipeline's manifest describes it: the only kind retention deletes by its rules
-    incomplete,  // no manifest, but this pipeline's pending marker proves one of its runs left it
+    complete,    // this pipeline's manifest describes it (a set: and every object it lists is there, at its size):
+                 // the only kind retention deletes by its rules
+    incomplete,  // no manifest, but this pipeline's pending marker proves one of its runs left it; or a set of this
+                 // pipeline whose manifest lists objects that are missing or of another size
     unknown,     // matches the key template, no manifest, no marker of ours: anyone's; never deleted
     foreign,     // its manifest names another pipeline or cannot be read: never deleted
 };
 const char* status_name(BackupStatus status);
 
+// One object a set's metadata names, and what the listing holds of it.
+struct SetMember {
+    std::string stream;                      // the manifest's stream name; "" when only a pending marker names it
+    std::string key;                         // under "<set key>/"
+    std::optional<uint64_t> recorded_bytes;  // the manifest's stored size (none from a marker)
+    int64_t listed_bytes = -1;               // the listing's size; -1 if the sink does not know
+    bool present = false;                    // in the listing
+};
+
 struct BackupEntry {
-    std::string key;
+    std::string key;  // a set's: the set key, under which its objects lie ("<key>/...")
     // The run's start time from the key's time fields; the object's modification time when the key has no date.
     std::chrono::system_clock::time_point time;
-    int64_t stored_bytes = -1;  // -1 if the sink does not know
+    int64_t stored_bytes = -1;  // -1 if the sink does not know; a set's: its manifest's total
     BackupStatus status = BackupStatus::unknown;
-    std::string note;                   // unknown/foreign: why it is not provably ours
-    std::optional<uint64_t> raw_bytes;  // complete: the manifest's raw size
+    std::string note;                   // unknown/foreign: why it is not provably ours; a set: what is wrong with it
+    std::optional<uint64_t> raw_bytes;  // the manifest's raw size (a set's: the total)
     // complete: the values of the key template's variables other than {pipeline} and {ext}, as the manifest records
     // them ({database} = "orders"). Backups of one pipeline share them; differing values mean a shared name.
     std::map<std::string, std::string> identity;
 
+    // A set (docs/sets.md): one backup of several objects under "<key>/", described by "<key>.manifest.json" (or,
+    // left by a run that did not finish, only by "<key>.pending.json").
+    bool is_set = false;
+    // A set of this pipeline: the keys of its objects that exist in the listing, as its manifest (without one: this
+    // pipeline's pending marker) names them. Deleting the entry removes these and only these, then `metadata_keys`.
+    std::vector<std::string> object_keys;
+    // A set of this pipeline: its manifest and this pipeline's pending marker, those that exist.
+    std::vector<std::string> metadata_keys;
+    // A set: every object its manifest (or marker) names, in its order. Empty for a foreign or unknown set.
+    std::vector<SetMember> members;
+    // A set: objects under "<key>/" that its metadata does not name. Reported, never touched.
+    size_t unlisted_objects = 0;
+
     bool complete() const { return status == BackupStatus::complete; }
 };
+
+// "set of 3 streams" (a marker names objects, not streams: "set of 3 objects"); "" for a one-stream backup.
+std::string set_summary(const BackupEntry& entry);
 
 // A manifest or pending marker of this pipeline whose data object is gone (or never became visible).
 struct OrphanMetadata {
@@ -72,8 +99,8 @@ struct BackupCatalog {
 using MetadataReader = std::function<std::string(const std::string& key)>;
 
 // Pure apart from `read`: sorts `objects` (a listing) into `owner`'s backups. Objects `matcher` (made from
-// `key_template`) rejects are not listed at all; metadata objects (manifests, markers) are read with `read` to decide
-// ownership.
+// `key_template`) rejects are not listed at all, except as the objects of a set whose key it matches; metadata
+// objects (manifests, markers) are read with `read` to decide ownership.
 BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const KeyTemplate& key_template,
                               const KeyMatcher& matcher, const PipelineOwner& owner, const MetadataReader& read);
 

@@ -168,17 +168,20 @@ RetentionPlan plan_retention(const BackupCatalog& catalog, const RetentionPolicy
                 case BackupStatus::unknown:
                     d.reason = "not provably this pipeline's (" + backup.note + "); never deleted";
                     break;
-                case BackupStatus::incomplete:
+                case BackupStatus::incomplete: {
+                    // A set says what is wrong with it: a run left it without manifest, or objects are missing.
+                    const std::string why = backup.is_set ? backup.note : "this pipeline's run left it without manifest";
                     if (scope.delete_incomplete && older_than(backup.time, now, policy.incomplete_after)) {
                         d.keep = false;
-                        d.reason = "incomplete (this pipeline's run left it without manifest) for more than " + grace;
+                        d.reason = "incomplete (" + why + ") for more than " + grace;
                     } else if (scope.delete_incomplete) {
                         d.reason = "incomplete, younger than " + grace + " (may still be running)";
                     } else {
-                        d.reason = "incomplete (this pipeline's run left it without manifest); `prune "
-                                   "--delete-incomplete` removes it once older than " + grace;
+                        d.reason = "incomplete (" + why + "); `prune --delete-incomplete` removes it once older than " +
+                                   grace;
                     }
                     break;
+                }
             }
             plan.backups.push_back(std::move(d));
             continue;
@@ -235,6 +238,11 @@ RetentionPlan::Deletions RetentionPlan::deletions() const {
     Deletions out;
     for (const RetentionDecision& d : backups) {
         if (d.keep) continue;
+        if (d.backup.is_set) {
+            out.data.insert(out.data.end(), d.backup.object_keys.begin(), d.backup.object_keys.end());
+            out.metadata.insert(out.metadata.end(), d.backup.metadata_keys.begin(), d.backup.metadata_keys.end());
+            continue;
+        }
         out.data.push_back(d.backup.key);
         out.metadata.push_back(d.backup.complete() ? manifest_key(d.backup.key) : pending_key(d.backup.key));
     }
@@ -251,6 +259,18 @@ void check_retention_plan(const RetentionPlan& plan) {
         if (!d.keep && status != BackupStatus::complete && status != BackupStatus::incomplete)
             throw RetentionRefused("retention: refusing to delete '" + d.backup.key + "', which is not this pipeline's (" +
                                    status_name(status) + "); nothing was deleted");
+        if (!d.keep && d.backup.is_set) {
+            // A set deletes what lies below its key and its own metadata, nothing else, whatever its lists say.
+            const std::string prefix = d.backup.key + "/";
+            for (const std::string& key : d.backup.object_keys)
+                if (key.size() <= prefix.size() || !key.starts_with(prefix))
+                    throw RetentionRefused("retention: refusing to delete '" + key + "' with set '" + d.backup.key +
+                                           "': it is not one of the set's objects; nothing was deleted");
+            for (const std::string& key : d.backup.metadata_keys)
+                if (key != manifest_key(d.backup.key) && key != pending_key(d.backup.key))
+                    throw RetentionRefused("retention: refusing to delete '" + key + "' with set '" + d.backup.key +
+                                           "': it is not the set's manifest or marker; nothing was deleted");
+        }
         if (status != BackupStatus::complete || d.shrunken) continue;
         const RetentionDecision*& newest = newest_good[d.backup.identity];
         if (!newest || d.backup.time > newest->backup.time) newest = &d;

@@ -58,8 +58,8 @@ struct OrphanDecision {
 struct RetentionPlan {
     std::vector<RetentionDecision> backups;  // in the catalog's order, newest first
     std::vector<OrphanDecision> orphans;     // this pipeline's manifests and markers without data
-    // The keys to delete: all `data` first, then the manifests and markers (`metadata`) that describe it, so an
-    // interruption never leaves a complete-looking backup without data.
+    // The keys to delete: all `data` first (a set's: the objects of it that are listed), then the manifests and
+    // markers (`metadata`) that describe it, so an interruption never leaves a complete-looking backup without data.
     struct Deletions {
         std::vector<std::string> data, metadata;
     };
@@ -81,7 +81,8 @@ std::optional<ShrinkFinding> shrink_finding(const std::vector<BackupEntry>& newe
                                             const std::map<std::string, std::string>& identity, uint64_t raw_bytes,
                                             double threshold);
 
-// Throws RetentionRefused if `plan` would delete anything the promises above forbid. apply_retention calls it on
+// Throws RetentionRefused if `plan` would delete anything the promises above forbid (or, with a set, anything that
+// is not below its key or its own metadata). apply_retention calls it on
 // every plan before it deletes: a planner bug must not become lost backups.
 void check_retention_plan(const RetentionPlan& plan);
 
