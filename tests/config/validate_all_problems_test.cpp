@@ -69,7 +69,7 @@ TEST_F(ValidateAllProblems, ThreeTyposInThreePlacesAreThreeLines) {
         EXPECT_EQ(lines_of(r.err),
                   (std::vector<std::string>{
                       f + ":3:1: unknown key 'tiemout' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
-                          "allow_empty, shrink_threshold, secrets, source, transform, sink, retention, notify)",
+                          "allow_empty, shrink_threshold, jobs, secrets, source, transform, sink, retention, notify)",
                       f + ":8:1: source (source-command): unknown option 'enw' (allowed: command, restore_command, "
                           "env, working_dir)",
                       f + ":12:1: transform[0] (compress-gzip): unknown option 'levl' (allowed: level, threads)",
