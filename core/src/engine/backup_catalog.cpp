@@ -44,13 +44,6 @@ std::map<std::string, std::string> identity_of(const KeyTemplate& key_template,
     return identity;
 }
 
-namespace {
-
-std::chrono::system_clock::time_point from_unix_ms(int64_t ms) {
-    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
-}
-
-// Why `pipeline`/`destination` recorded in a metadata object for `data_key` are not `owner`'s, or "" if they are.
 std::string ownership_mismatch(const PipelineOwner& owner, const std::string& pipeline, const std::string& destination,
                                const std::string& recorded_key, const std::string& data_key, const char* what) {
     if (pipeline != owner.pipeline) return std::string(what) + " of pipeline '" + pipeline + "'";
@@ -62,9 +55,11 @@ std::string ownership_mismatch(const PipelineOwner& owner, const std::string& pi
     return "";
 }
 
-}  // namespace
-
 namespace {
+
+std::chrono::system_clock::time_point from_unix_ms(int64_t ms) {
+    return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
+}
 
 // Metadata read and parsed once: the value, or why it is not one.
 template <class Metadata>

@@ -33,6 +33,11 @@ struct PipelineOwner {
 std::string destination_fingerprint(const PipelinePlan& plan);
 PipelineOwner pipeline_owner(const PipelinePlan& plan);
 
+// Why `pipeline`, `destination` and `recorded_key` recorded in a metadata object (`what`: "manifest", "pending
+// marker") for `data_key` are not `owner`'s, or "" if they are: the one rule of ownership, for the catalog and restore.
+std::string ownership_mismatch(const PipelineOwner& owner, const std::string& pipeline, const std::string& destination,
+                               const std::string& recorded_key, const std::string& data_key, const char* what);
+
 enum class BackupStatus {
     complete,    // this pipeline's manifest describes it (a set: and every object it lists is there, at its size):
                  // the only kind retention deletes by its rules

@@ -51,9 +51,41 @@ std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const
     throw RunError(control.error().value_or(fallback));
 }
 
+namespace {
 ManifestStage manifest_stage(const PluginInstance& stage, const std::string& role) {
     const bh_plugin_descriptor& d = stage.descriptor();
     return ManifestStage{role, d.name, d.version ? d.version : "", stage.options().display()};
+}
+}  // namespace
+
+BackupManifest manifest_skeleton(const PipelinePlan& plan, const PipelineStages& stages, const std::string& key,
+                                 std::chrono::system_clock::time_point start,
+                                 const std::map<std::string, std::string>& variables) {
+    BackupManifest manifest;
+    manifest.pipeline = plan.spec.name;
+    manifest.destination = destination_fingerprint(plan);
+    manifest.key = key;
+    manifest.started_unix_ms = unix_ms(start);
+    manifest.stages.push_back(manifest_stage(*stages.source, "source"));
+    for (size_t i = 0; i < stages.transforms.size(); ++i)
+        manifest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
+    manifest.stages.push_back(manifest_stage(*stages.sink, "sink"));
+    manifest.variables = variables;
+    manifest.backhaul_version = BACKHAUL_VERSION;
+    return manifest;
+}
+
+void render_backup_key(const PipelinePlan& plan, std::chrono::system_clock::time_point start,
+                       const std::map<std::string, std::string>& variables, BackupResult& result) {
+    try {
+        result.key = plan.key.render(start, plan.spec.timezone, variables);
+    } catch (const std::exception& e) {
+        throw RunError(std::string("sink: key: ") + e.what());
+    }
+    if (is_metadata_key(result.key))
+        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) + "' or '" +
+                       std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
+    result.identity = identity_of(plan.key, variables);
 }
 
 std::optional<int64_t> parse_expected_bytes(const std::map<std::string, std::string>& variables) {
@@ -136,16 +168,8 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     SourceStreamHandle source_stream = source.open_source();
     if (auto expected = parse_expected_bytes(source.host().variables())) progress.expected_raw_bytes = *expected;
 
-    std::map<std::string, std::string> variables = key_variables(plan, stages);
-    try {
-        result.key = plan.key.render(start, plan.spec.timezone, variables);
-    } catch (const std::exception& e) {
-        throw RunError(std::string("sink: key: ") + e.what());
-    }
-    if (is_metadata_key(result.key))
-        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) + "' or '" +
-                       std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
-    result.identity = identity_of(plan.key, variables);
+    const std::map<std::string, std::string> variables = key_variables(plan, stages);
+    render_backup_key(plan, start, variables, result);
     result.stream_count = 1;
 
     SinkStore store(sink);
@@ -193,20 +217,10 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     result.sha256 = stored_hash.hex_digest();
     result.shrunken = shrink_finding(before.backups, result.identity, result.raw_bytes, plan.spec.shrink_threshold);
 
-    BackupManifest manifest;
-    manifest.pipeline = plan.spec.name;
-    manifest.destination = marker.destination;
-    manifest.key = result.key;
-    manifest.started_unix_ms = unix_ms(start);
+    BackupManifest manifest = manifest_skeleton(plan, stages, result.key, start, variables);
     manifest.raw_bytes = result.raw_bytes;
     manifest.stored_bytes = result.stored_bytes;
     manifest.sha256 = result.sha256;
-    manifest.stages.push_back(manifest_stage(source, "source"));
-    for (size_t i = 0; i < stages.transforms.size(); ++i)
-        manifest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
-    manifest.stages.push_back(manifest_stage(sink, "sink"));
-    manifest.variables = variables;
-    manifest.backhaul_version = BACKHAUL_VERSION;
 
     // From here to the manifest, a signal or the timeout waits: a commit request that was sent is seen through, so
     // the log never says "nothing committed" about committed data. (SIGKILL cannot wait; the marker covers it.)

@@ -28,7 +28,16 @@ std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const
 
 [[noreturn]] void throw_first_error(const RunControl& control, const std::string& fallback);
 
-ManifestStage manifest_stage(const PluginInstance& stage, const std::string& role);
+// The manifest's fields every backup fills alike: its owner, key and start, the stages with their options, the
+// variables and the version. The run adds sizes, digests (and a set's objects) and the finish time.
+BackupManifest manifest_skeleton(const PipelinePlan& plan, const PipelineStages& stages, const std::string& key,
+                                 std::chrono::system_clock::time_point start,
+                                 const std::map<std::string, std::string>& variables);
+
+// Renders the key template into result.key (a one-stream backup's key, or a set's), refuses a key reserved for
+// metadata, and sets result.identity. Throws RunError.
+void render_backup_key(const PipelinePlan& plan, std::chrono::system_clock::time_point start,
+                       const std::map<std::string, std::string>& variables, BackupResult& result);
 
 // The source's `expected_bytes` variable, if it is a size.
 std::optional<int64_t> parse_expected_bytes(const std::map<std::string, std::string>& variables);

@@ -130,23 +130,13 @@ bool remove_own_objects(const PipelinePlan& plan, const ValueResolver& secrets, 
 }
 
 // A manifest or marker above kManifestMaxBytes could never be read back: the set would be nobody's (never listed,
-// verified, restored or deleted). Refused before anything streams, with the manifest's largest possible size: every
-// stream's sizes at 20 digits and its digest filled in.
-void refuse_unreadable_metadata(const PipelinePlan& plan, const PipelineStages& stages,
+// verified, restored or deleted). Refused before anything streams, with the manifest's largest possible size: the
+// run's manifest skeleton with every stream's sizes at 20 digits and its digest filled in.
+void refuse_unreadable_metadata(BackupManifest largest, const PipelineStages& stages,
                                 const std::vector<SetStream>& streams, const std::vector<std::string>& object_keys,
                                 const PendingMarker& marker) {
-    BackupManifest largest;
-    largest.pipeline = plan.spec.name;
-    largest.destination = marker.destination;
-    largest.key = marker.key;
     largest.raw_bytes = largest.stored_bytes = UINT64_MAX;
     largest.sha256 = std::string(64, 'f');
-    largest.stages.push_back(manifest_stage(*stages.source, "source"));
-    for (size_t i = 0; i < stages.transforms.size(); ++i)
-        largest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
-    largest.stages.push_back(manifest_stage(*stages.sink, "sink"));
-    largest.variables = key_variables(plan, stages);
-    largest.backhaul_version = BACKHAUL_VERSION;
     for (size_t i = 0; i < streams.size(); ++i)
         largest.objects.push_back(ManifestObject{streams[i].name, object_keys[i], streams[i].ext, UINT64_MAX,
                                                  UINT64_MAX, std::string(64, 'f'), streams[i].variables,
@@ -184,16 +174,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     result.stream_count = streams.size();
     if (auto expected = parse_expected_bytes(source.host().variables())) progress.expected_raw_bytes = *expected;
 
-    std::map<std::string, std::string> variables = key_variables(plan, stages);
-    try {
-        result.key = plan.key.render(start, plan.spec.timezone, variables);
-    } catch (const std::exception& e) {
-        throw RunError(std::string("sink: key: ") + e.what());
-    }
-    if (is_metadata_key(result.key))
-        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) + "' or '" +
-                       std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
-    result.identity = identity_of(plan.key, variables);
+    const std::map<std::string, std::string> variables = key_variables(plan, stages);
+    render_backup_key(plan, start, variables, result);
 
     const std::string ext = chain_ext(stages);
     std::vector<std::string> object_keys;
@@ -207,7 +189,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     SinkStore store(sink);
     const BackupCatalog before = prepare_destination(plan, store, result);
     const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start), object_keys};
-    refuse_unreadable_metadata(plan, stages, streams, object_keys, marker);
+    refuse_unreadable_metadata(manifest_skeleton(plan, stages, result.key, start, variables), stages, streams,
+                               object_keys, marker);
     store.put(pending_key(result.key), marker.to_json());
     MarkerCleanup marker_cleanup{plan, secrets, result};
 
@@ -293,11 +276,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     };
     if (control.cancelled()) fail_set("backup did not complete");
 
-    BackupManifest manifest;
-    manifest.pipeline = plan.spec.name;
-    manifest.destination = marker.destination;
-    manifest.key = result.key;
-    manifest.started_unix_ms = unix_ms(start);
+    BackupManifest manifest = manifest_skeleton(plan, stages, result.key, start, variables);
     for (std::optional<ManifestObject>& o : objects) {
         result.raw_bytes += o->raw_bytes;
         result.stored_bytes += o->stored_bytes;
@@ -306,12 +285,6 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     manifest.raw_bytes = result.raw_bytes;
     manifest.stored_bytes = result.stored_bytes;
     manifest.sha256 = result.sha256 = set_digest(manifest.objects);
-    manifest.stages.push_back(manifest_stage(source, "source"));
-    for (size_t i = 0; i < stages.transforms.size(); ++i)
-        manifest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
-    manifest.stages.push_back(manifest_stage(sink, "sink"));
-    manifest.variables = variables;
-    manifest.backhaul_version = BACKHAUL_VERSION;
     result.objects = manifest.objects;
     result.shrunken = shrink_finding(before.backups, result.identity, result.raw_bytes, plan.spec.shrink_threshold);
 
@@ -353,10 +326,11 @@ BackupManifest read_set_manifest(const PipelinePlan& plan, SinkStore& store, con
     }
     if (!manifest.is_set())
         throw RunError("restore: '" + key + "' is a one-stream backup, but this pipeline's source backs up a set");
-    if (manifest.pipeline != plan.spec.name || manifest.key != key ||
-        (!manifest.destination.empty() && manifest.destination != destination_fingerprint(plan)))
-        throw RunError("restore: the manifest of '" + key + "' is not this pipeline's (pipeline '" + manifest.pipeline +
-                       "')");
+    const PipelineOwner owner = pipeline_owner(plan);
+    if (std::string mismatch = ownership_mismatch(owner, manifest.pipeline, manifest.destination, manifest.key, key,
+                                                  "manifest");
+        !mismatch.empty())
+        throw RunError("restore: '" + key + "' is not this pipeline's set: its " + mismatch);
     return manifest;
 }
 
