@@ -132,15 +132,9 @@ struct PipelineFile {
     std::string extra_source;  // more lines of [source]
 };
 
-class ClusterSetTest : public ::testing::Test {
-  protected:
-    static void SetUpTestSuite() { source_ = PostgresServer::start_or_null(&error_, populate_cluster); }
-    static void TearDownTestSuite() { source_.reset(); }
-    void SetUp() override { ASSERT_TRUE(source_) << error_; }
-
-    std::filesystem::path write_pipeline(const PipelineFile& p, const std::string& file_name) {
-        std::string text = "name = \"" + p.name + "\"\njobs = " + std::to_string(p.jobs) + "\nlock_dir = \"" +
-                           (tmp_ / "locks").string() + R"("
+// The cluster set pipeline of these tests: every database and the globals, gzip, Swift's s3api.
+std::string set_pipeline_text(const PipelineFile& p, const std::filesystem::path& lock_dir) {
+    return "name = \"" + p.name + "\"\njobs = " + std::to_string(p.jobs) + "\nlock_dir = \"" + lock_dir.string() + R"("
 
 [source]
 plugin = "source-postgres"
@@ -162,18 +156,29 @@ secret_key = "${env:SECRET_KEY}"
 part_size = "5MiB"
 key = "{pipeline}/%Y%m%dT%H%M%S"
 )";
+}
+
+// The real binary, the database password and the S3 keys in its environment, as the pipelines expect them.
+CommandResult run_backhaul(std::vector<std::string> args, const std::string& db_password) {
+    args.insert(args.begin(), {BACKHAUL_BINARY, "--log-level", "debug"});
+    CommandOptions options;
+    options.env = {{"DB_PASSWORD", db_password},
+                   {"ACCESS_KEY", SwiftS3::admin.access_key},
+                   {"SECRET_KEY", SwiftS3::admin.secret_key}};
+    return run_command(args, options);
+}
+
+class ClusterSetTest : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() { source_ = PostgresServer::start_or_null(&error_, populate_cluster); }
+    static void TearDownTestSuite() { source_.reset(); }
+    void SetUp() override { ASSERT_TRUE(source_) << error_; }
+
+    std::filesystem::path write_pipeline(const PipelineFile& p, const std::string& file_name) {
         std::filesystem::create_directories(tmp_ / "locks");
+        const std::string text = set_pipeline_text(p, tmp_ / "locks");
         write_file(tmp_ / file_name, text);
         return tmp_ / file_name;
-    }
-
-    static CommandResult backhaul(std::vector<std::string> args, const std::string& db_password) {
-        args.insert(args.begin(), {BACKHAUL_BINARY, "--log-level", "debug"});
-        CommandOptions options;
-        options.env = {{"DB_PASSWORD", db_password},
-                       {"ACCESS_KEY", SwiftS3::admin.access_key},
-                       {"SECRET_KEY", SwiftS3::admin.secret_key}};
-        return run_command(args, options);
     }
 
     std::string gunzip(const std::string& bucket, const std::string& key) {
@@ -197,7 +202,7 @@ key = "{pipeline}/%Y%m%dT%H%M%S"
         SwiftS3::instance().create_bucket(bucket);
         const std::filesystem::path file =
             write_pipeline({pipeline, source_.get(), kBackupRole, 2, bucket, ""}, "backup.toml");
-        CommandResult run = backhaul({"run", file.string()}, kBackupPassword);
+        CommandResult run = run_backhaul({"run", file.string()}, kBackupPassword);
         *run_out = run;
         if (run.exit_code != 0) return "";
         return committed_key(run.err);
@@ -255,7 +260,7 @@ TEST_F(ClusterSetTest, RoundTripOfAClusterWithHostileNamesIntoAFreshClusterAsANo
     ASSERT_TRUE(fresh) << fresh_error;
     const std::filesystem::path restore_file =
         write_pipeline({"cluster-round-trip", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
-    CommandResult restore = backhaul({"restore", restore_file.string(), "--key", key, "--globals", "--database",
+    CommandResult restore = run_backhaul({"restore", restore_file.string(), "--key", key, "--globals", "--database",
                                       kQuoted, "--database", kCafe, "--database", kPlain},
                                      fresh->password());
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
@@ -291,7 +296,7 @@ TEST_F(ClusterSetTest, WholeSetRestoresIntoAFreshClusterPostgresIncluded) {
     ASSERT_TRUE(fresh) << fresh_error;
     const std::filesystem::path restore_file =
         write_pipeline({"cluster-whole-restore", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
-    CommandResult restore = backhaul({"restore", restore_file.string(), "--key", key}, fresh->password());
+    CommandResult restore = run_backhaul({"restore", restore_file.string(), "--key", key}, fresh->password());
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
     EXPECT_THAT(restore.err, HasSubstr("stream 'databases/postgres' restored"));
     EXPECT_THAT(restore.err, HasSubstr("into the existing database (its dump does not create it)"));
@@ -309,7 +314,7 @@ TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToT
     SwiftS3::instance().create_bucket(bucket);
     const std::filesystem::path file =
         write_pipeline({"cluster-passwords", source_.get(), PostgresServer::kUser, 2, bucket, ""}, "backup.toml");
-    CommandResult run = backhaul({"run", file.string()}, source_->password());
+    CommandResult run = run_backhaul({"run", file.string()}, source_->password());
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const std::string key = committed_key(run.err);
     EXPECT_THAT(gunzip(bucket, key + "/globals.sql.gz"), HasSubstr("PASSWORD 'SCRAM-SHA-256$"));
@@ -319,7 +324,7 @@ TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToT
     ASSERT_TRUE(fresh) << fresh_error;
     const std::filesystem::path restore_file =
         write_pipeline({"cluster-passwords", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
-    CommandResult restore = backhaul(
+    CommandResult restore = run_backhaul(
         {"restore", restore_file.string(), "--key", key, "--globals", "--database", kPlain}, fresh->password());
     // The restoring role kept its own password (with a warning), so the databases phase could log in.
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
@@ -371,38 +376,10 @@ class FailingDumpTest : public ::testing::Test {
     CommandResult run_backup(const std::string& pipeline, int jobs, const std::string& bucket) {
         SwiftS3::instance().create_bucket(bucket);
         std::filesystem::create_directories(tmp_ / "locks");
-        const std::string text = "name = \"" + pipeline + "\"\njobs = " + std::to_string(jobs) + "\nlock_dir = \"" +
-                                 (tmp_ / "locks").string() + R"("
-
-[source]
-plugin = "source-postgres"
-host = ")" + server_->host() + "\"\nport = " + std::to_string(server_->port()) + "\nuser = \"" +
-                                 server_->user() + R"("
-password = "${env:DB_PASSWORD}"
-databases = ["*"]
-globals = true
-pg_dump = ")" + (tmp_ / "bin" / "pg_dump").string() + R"("
-
-[[transform]]
-plugin = "compress-gzip"
-
-[sink]
-plugin = "sink-ncloud-s3"
-endpoint = ")" + SwiftS3::instance().endpoint() + R"("
-region = ")" + SwiftS3::region + R"("
-bucket = ")" + bucket + R"("
-access_key = "${env:ACCESS_KEY}"
-secret_key = "${env:SECRET_KEY}"
-part_size = "5MiB"
-key = "{pipeline}/%Y%m%dT%H%M%S"
-)";
-        write_file(tmp_ / "pipeline.toml", text);
-        CommandOptions options;
-        options.env = {{"DB_PASSWORD", server_->password()},
-                       {"ACCESS_KEY", SwiftS3::admin.access_key},
-                       {"SECRET_KEY", SwiftS3::admin.secret_key}};
-        return run_command({BACKHAUL_BINARY, "--log-level", "debug", "run", (tmp_ / "pipeline.toml").string()},
-                           options);
+        const PipelineFile file{pipeline, server_.get(), server_->user(), jobs, bucket,
+                                "pg_dump = \"" + (tmp_ / "bin" / "pg_dump").string() + "\"\n"};
+        write_file(tmp_ / "pipeline.toml", set_pipeline_text(file, tmp_ / "locks"));
+        return run_backhaul({"run", (tmp_ / "pipeline.toml").string()}, server_->password());
     }
 
     std::unique_ptr<PostgresServer> server_;
