@@ -12,6 +12,8 @@
 # Needs: PostgreSQL's server binaries (initdb, pg_ctl, pgbench, pg_dump under /usr/lib/postgresql/<major>/bin),
 # /usr/bin/time (Debian package `time`); when run as root, the `postgres` user owns the throwaway cluster.
 set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${BUILD_DIR:-$repo/build}
@@ -27,9 +29,8 @@ die() { echo "bench.sh: $*" >&2; exit 2; }
 for plugin in source-postgres sink-local; do
     [ -f "$build_dir/lib/backhaul/plugins/$plugin.so" ] || die "plugin $plugin not built in $build_dir"
 done
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+pg_bin=$(newest_pg_bin)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
-as_pg_user() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" -ne 0 ] || id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user"
 
 work=$(mktemp -d "$work_parent/backhaul-bench-pg-XXXXXX")
@@ -46,7 +47,7 @@ trap cleanup EXIT
 chmod 755 "$pg_dir"
 [ "$(id -u)" -ne 0 ] || chown postgres "$pg_dir"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 echo "PostgreSQL from $pg_bin on 127.0.0.1:$port; pgbench scale $scale" >&2
 as_pg_user "$pg_bin/initdb" -D "$pg_data" -U bench -A trust -E UTF8 --locale=C --no-sync >/dev/null
 as_pg_user "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_dir/server.log" -w \
@@ -74,15 +75,6 @@ key = "dump{ext}"
 TOML
 mkdir -p "$work/sink"
 
-# measure LABEL COMMAND...: appends "seconds kib" of one run to $work/LABEL.
-measure() {
-    local label=$1; shift
-    /usr/bin/time -v -o "$work/time.txt" "$@"
-    awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
-                /Maximum resident set size/ { kib = $2 }
-                END { printf "%.3f %d\n", s, kib }' "$work/time.txt" >> "$work/$label"
-}
-
 dump_bytes=0
 for run in $(seq 1 "$runs"); do
     measure pg_dump sh -c "'$pg_bin/pg_dump' --format=$format benchdb > /dev/null"
@@ -93,7 +85,6 @@ for run in $(seq 1 "$runs"); do
     rm -f "$work"/sink/dump.*
 done
 
-best() { sort -n "$work/$1" | head -n 1; }
 read -r pg_s pg_kib <<< "$(best pg_dump)"
 read -r bh_s bh_kib <<< "$(best backhaul)"
 read -r pipe_s pipe_kib <<< "$(best pipe)"

@@ -20,6 +20,8 @@
 # Needs PostgreSQL's server binaries (/usr/lib/postgresql/<major>/bin), /usr/bin/time; as root, the `postgres` user
 # owns the throwaway clusters.
 set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${BUILD_DIR:-$repo/build}
@@ -38,9 +40,8 @@ for plugin in source-postgres compress-gzip sink-local; do
     [ -f "$build_dir/lib/backhaul/plugins/$plugin.so" ] || die "plugin $plugin not built in $build_dir"
 done
 case $order in largest-first | smallest-first) ;; *) die "ORDER must be largest-first or smallest-first" ;; esac
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+pg_bin=$(newest_pg_bin)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
-as_pg_user() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 [ "$(id -u)" -ne 0 ] || id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user"
 
 work=$(mktemp -d "$work_parent/backhaul-bench-sets-XXXXXX")
@@ -57,7 +58,6 @@ trap cleanup EXIT
 chmod 755 "$pg_dir"
 [ "$(id -u)" -ne 0 ] || chown postgres "$pg_dir"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start_cluster() {  # NAME PORT
     as_pg_user "$pg_bin/initdb" -D "$pg_dir/$1" -U bench -A trust -E UTF8 --locale=C --no-sync >/dev/null
     as_pg_user "$pg_bin/pg_ctl" -D "$pg_dir/$1" -l "$pg_dir/$1.log" -w \
@@ -118,14 +118,6 @@ pipeline "$source_port" "$work/backup.toml"
 # The restore's pipeline: the same name and sink, the source pointing at the target cluster.
 pipeline "$target_port" "$work/restore.toml"
 
-# measure LABEL COMMAND...: appends "seconds kib" of one run to $work/LABEL.
-measure() {
-    local label=$1; shift
-    /usr/bin/time -v -o "$work/time.txt" "$@"
-    awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, p, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + p[i] }
-                /Maximum resident set size/ { kib = $2 }
-                END { printf "%.3f %d\n", s, kib }' "$work/time.txt" >> "$work/$label"
-}
 
 # The shell a user would write, as scripts of their own so /usr/bin/time measures them whole.
 {
@@ -181,7 +173,6 @@ for _ in $(seq 1 "$runs"); do
 done
 stored=$(du -sb "$work/sink" | cut -f1)
 
-best() { sort -n "$work/$1" | head -n 1; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 read -r sb_s sb_kib <<< "$(best shell_backup)"
 read -r bb_s bb_kib <<< "$(best backhaul_backup)"
