@@ -217,21 +217,25 @@ PendingMarker PendingMarker::from_json(std::string_view text) {
     return m;
 }
 
-std::string stream_object_key(const std::string& set_key, const std::string& stream_name, const std::string& ext) {
+std::string encoded_stream_name(const std::string& stream_name) {
     static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string key = set_key + "/";
+    std::string encoded;
     for (unsigned char c : stream_name) {
         const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
                            c == '_' || c == '-' || c == '/';
         if (plain) {
-            key += static_cast<char>(c);
+            encoded += static_cast<char>(c);
             continue;
         }
-        key += '%';
-        key += kHex[c >> 4];
-        key += kHex[c & 0xf];
+        encoded += '%';
+        encoded += kHex[c >> 4];
+        encoded += kHex[c & 0xf];
     }
-    return key + ext;
+    return encoded;
+}
+
+std::string stream_object_key(const std::string& set_key, const std::string& stream_name, const std::string& ext) {
+    return set_key + "/" + encoded_stream_name(stream_name) + ext;
 }
 
 std::string manifest_key(const std::string& data_key) { return data_key + std::string(kManifestSuffix); }

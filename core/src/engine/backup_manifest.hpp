@@ -90,6 +90,9 @@ struct PendingMarker {
 // byte but A-Z a-z 0-9 . _ - as %XX, upper-case hex) + `ext` (the stream's extension, then the transforms'). Any
 // name, with quotes, spaces or non-ASCII letters, becomes one safe key, and distinct names distinct keys.
 std::string stream_object_key(const std::string& set_key, const std::string& stream_name, const std::string& ext);
+// The stream name as stream_object_key encodes it below the set key ("databases/Caf%C3%A9"): also the relative path
+// of a stream restored into a directory.
+std::string encoded_stream_name(const std::string& stream_name);
 
 std::string manifest_key(const std::string& data_key);
 std::string pending_key(const std::string& data_key);

@@ -7,11 +7,23 @@
 
 namespace backhaul {
 
-std::vector<PluginInstance*> PipelineStages::transform_chain(bool reversed) const {
+std::vector<PluginInstance*> transform_chain(const std::vector<std::unique_ptr<PluginInstance>>& transforms,
+                                             bool reversed) {
     std::vector<PluginInstance*> chain;
     for (const auto& t : transforms) chain.push_back(t.get());
     if (reversed) std::reverse(chain.begin(), chain.end());
     return chain;
+}
+
+std::vector<PluginInstance*> PipelineStages::transform_chain(bool reversed) const {
+    return backhaul::transform_chain(transforms, reversed);
+}
+
+std::vector<std::unique_ptr<PluginInstance>> create_transforms(const PipelinePlan& plan, const ValueResolver& resolver,
+                                                               const RunControl& control) {
+    std::vector<std::unique_ptr<PluginInstance>> transforms;
+    for (const StagePlan& t : plan.transforms) transforms.push_back(create_stage(t, resolver, control));
+    return transforms;
 }
 
 std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const ValueResolver& resolver,
@@ -25,8 +37,7 @@ PipelineStages create_stages(const PipelinePlan& plan, const ValueResolver& reso
                              StageSelection selection) {
     PipelineStages stages;
     if (selection == StageSelection::all) stages.source = create_stage(plan.source, resolver, control);
-    if (selection != StageSelection::sink_only)
-        for (const StagePlan& t : plan.transforms) stages.transforms.push_back(create_stage(t, resolver, control));
+    if (selection != StageSelection::sink_only) stages.transforms = create_transforms(plan, resolver, control);
     stages.sink = create_stage(plan.sink, resolver, control);
     return stages;
 }

@@ -21,11 +21,18 @@ struct PipelineStages {
     std::vector<PluginInstance*> transform_chain(bool reversed) const;
 };
 
+// `transforms` in pipeline order (encode) or reversed (decode): what run_stream takes.
+std::vector<PluginInstance*> transform_chain(const std::vector<std::unique_ptr<PluginInstance>>& transforms,
+                                             bool reversed);
+
 enum class StageSelection { all, without_source, sink_only };
 
 // Binds each stage's options through `resolver` (the run's secrets) and creates it. Throws RunError naming the stage.
 PipelineStages create_stages(const PipelinePlan& plan, const ValueResolver& resolver, const RunControl& control,
                              StageSelection selection);
+// One instance of each of the plan's transforms, in pipeline order: create_stages's, and each stream's own in a set.
+std::vector<std::unique_ptr<PluginInstance>> create_transforms(const PipelinePlan& plan, const ValueResolver& resolver,
+                                                               const RunControl& control);
 // Binds and creates one stage (also used for notifiers). Registers its secret values with the logger.
 std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const ValueResolver& resolver,
                                              const RunControl& control);

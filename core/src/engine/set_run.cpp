@@ -98,20 +98,6 @@ std::string set_digest(const std::vector<ManifestObject>& objects) {
     return digest.hex_digest();
 }
 
-std::vector<std::unique_ptr<PluginInstance>> create_transforms(const PipelinePlan& plan, const ValueResolver& secrets,
-                                                               const RunControl& control) {
-    std::vector<std::unique_ptr<PluginInstance>> transforms;
-    for (const StagePlan& t : plan.transforms) transforms.push_back(create_stage(t, secrets, control));
-    return transforms;
-}
-
-std::vector<PluginInstance*> chain_of(const std::vector<std::unique_ptr<PluginInstance>>& transforms, bool reversed) {
-    std::vector<PluginInstance*> chain;
-    for (const auto& t : transforms) chain.push_back(t.get());
-    if (reversed) std::reverse(chain.begin(), chain.end());
-    return chain;
-}
-
 // Removes the objects this run committed, through a sink instance of its own (the run's is cancelled). They were
 // proven free before the run began (prepare_destination) and the sinks never replace, so they are this run's own.
 bool remove_own_objects(const PipelinePlan& plan, const ValueResolver& secrets, const std::vector<std::string>& keys) {
@@ -230,7 +216,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
             run.upload->write(data);
             progress.stored_bytes += data.size();
         };
-        run.streamed = run_stream(control, ends, chain_of(run.transforms, false), BH_ENCODE);
+        run.streamed = run_stream(control, ends, transform_chain(run.transforms, false), BH_ENCODE);
     };
     auto finish_stream = [&](size_t i) {
         // Whatever happens here, the stream's handles and instances are released on this thread.
@@ -368,9 +354,8 @@ std::vector<const ManifestObject*> select_objects(const BackupManifest& manifest
 
 // Where --output DIR puts a stream: its object's path below the set key, without the transforms' extension.
 std::filesystem::path output_path(const std::filesystem::path& dir, const ManifestObject& object) {
-    // stream_object_key below an empty set key: "/" + the encoded name (safe segments, never "." or "..").
-    const std::string relative = stream_object_key("", object.stream, object.ext).substr(1);
-    return dir / relative;
+    // Safe segments, never "." or "..": the manifest's stream names were checked when it was read.
+    return dir / (encoded_stream_name(object.stream) + object.ext);
 }
 
 }  // namespace
@@ -445,7 +430,7 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
                 else
                     run.target->write(data);
             };
-            run.streamed = run_stream(control, ends, chain_of(run.transforms, true), BH_DECODE);
+            run.streamed = run_stream(control, ends, transform_chain(run.transforms, true), BH_DECODE);
         };
         auto finish_stream = [&](size_t i) {
             std::unique_ptr<RestoreStream> run = std::move(running[i]);
