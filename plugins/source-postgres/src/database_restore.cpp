@@ -290,17 +290,7 @@ std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& setti
         RestoreRequest into;
         into.target_database = *request.database;
         into.create = !exists;
-        if (exists) {
-            // Checked here too for the message: start_restore's suggests --clean, which a set does not take.
-            std::unique_ptr<PgConnection> conn = connect_target(settings, into.target_database, cancelled);
-            std::vector<Row> found =
-                conn->query(kUserObjects, {}, "cannot inspect database '" + into.target_database + "'");
-            if (!found.empty())
-                throw Error(Status::fatal, "database '" + into.target_database + "' at " + where + " is not empty (" +
-                                               found[0][0] + " objects, e.g. " + found[0][1] +
-                                               "); the set's dump of it restores only into an empty one: drop its "
-                                               "contents first, or leave it out with --database");
-        }
+        into.for_set = true;
         host.info("restoring database '" + into.target_database + "' at " + where + " into " +
                   (exists ? "the existing database" : "a new database") + " (its dump does not create it)");
         return start_restore(settings, client, into, host);
@@ -342,9 +332,13 @@ std::unique_ptr<RestoreTarget> start_restore(const ConnectionSettings& settings,
             if (!request.clean) {
                 std::string examples;
                 for (const Row& row : found) examples += (examples.empty() ? "" : ", ") + row[1];
-                throw Error(Status::fatal, "target database '" + target + "' is not empty (" + found[0][0] +
-                                               " objects, e.g. " + examples + "); restore into an empty database, " +
-                                               "or add --clean to drop its contents first");
+                throw Error(Status::fatal,
+                            "target database '" + target + "' is not empty (" + found[0][0] + " objects, e.g. " +
+                                examples + "); " +
+                                (request.for_set ? "the set's dump of it restores only into an empty one: drop its "
+                                                   "contents first, or leave it out with --database"
+                                                 : "restore into an empty database, or add --clean to drop its "
+                                                   "contents first"));
             }
             host.info("--clean: dropping the contents of database '" + target + "' (" + found[0][0] + " objects)");
             clean_database(*conn, target);
