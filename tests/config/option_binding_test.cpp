@@ -87,7 +87,7 @@ plugin = "sink-local"
 key = "k"
 )",
                                                   "p.toml");
-    EXPECT_EQ(config_error([&] { bind_options(spec.sink, "sink-local", sink_options, 1, resolver); }),
+    EXPECT_EQ(config_error([&] { bind_options(spec.sinks.at(0).stage, "sink-local", sink_options, 1, resolver); }),
               "p.toml:5:1: sink (sink-local): missing required option 'path'");
 }
 

@@ -99,12 +99,12 @@ TEST(PipelineSpec, ParsesSeedPipeline) {
     EXPECT_EQ(spec.transforms[1].plugin, "encrypt-age");
     EXPECT_TRUE(spec.transforms[1].options[0].value->is_array());
 
-    EXPECT_EQ(spec.sink.label, "sink");
-    EXPECT_EQ(spec.sink.kind, BH_KIND_SINK);
-    EXPECT_EQ(spec.sink.plugin, "sink-local");
-    EXPECT_EQ(option_names(spec.sink), std::vector<std::string>{"path"});  // `key` is the host's
-    EXPECT_EQ(spec.key_template, "%Y/%m/%d/{database}_%Y%m%d%H%M{ext}");
-    EXPECT_EQ(spec.key_where.to_string(), "p.toml:28:7");
+    EXPECT_EQ(spec.sinks.at(0).stage.label, "sink");
+    EXPECT_EQ(spec.sinks.at(0).stage.kind, BH_KIND_SINK);
+    EXPECT_EQ(spec.sinks.at(0).stage.plugin, "sink-local");
+    EXPECT_EQ(option_names(spec.sinks.at(0).stage), std::vector<std::string>{"path"});  // `key` is the host's
+    EXPECT_EQ(spec.sinks.at(0).key_template, "%Y/%m/%d/{database}_%Y%m%d%H%M{ext}");
+    EXPECT_EQ(spec.sinks.at(0).key_where.to_string(), "p.toml:28:7");
 
     ASSERT_EQ(spec.notifiers.size(), 1u);
     EXPECT_EQ(spec.notifiers[0].label, "notify[0]");

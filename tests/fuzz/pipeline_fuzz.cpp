@@ -93,10 +93,10 @@ void bind_stage(const StageSpec& stage, const ValueResolver& resolver) {
     }
 }
 
-void render_key(const PipelineSpec& spec) {
+void render_key(const PipelineSpec& spec, const SinkSpec& sink) {
     std::optional<KeyTemplate> key_template;
     try {
-        key_template = KeyTemplate::parse(spec.key_template, spec.key_where);
+        key_template = KeyTemplate::parse(sink.key_template, sink.key_where);
     } catch (const ConfigError&) {
         return;
     }
@@ -138,8 +138,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const auto& [id, stage] : spec.secrets) bind_stage(stage, resolver);
     bind_stage(spec.source, resolver);
     for (const StageSpec& stage : spec.transforms) bind_stage(stage, resolver);
-    bind_stage(spec.sink, resolver);
+    for (const SinkSpec& sink : spec.sinks) bind_stage(sink.stage, resolver);
     for (const StageSpec& stage : spec.notifiers) bind_stage(stage, resolver);
-    render_key(spec);
+    for (const SinkSpec& sink : spec.sinks) render_key(spec, sink);
     return 0;
 }

@@ -166,7 +166,7 @@ inline StageSpec* tested_stage(PipelineSpec& spec, bh_kind kind) {
         case BH_KIND_SECRET: return &spec.secrets.at(0).second;
         case BH_KIND_SOURCE: return &spec.source;
         case BH_KIND_TRANSFORM: return &spec.transforms.at(0);
-        case BH_KIND_SINK: return &spec.sink;
+        case BH_KIND_SINK: return &spec.sinks.at(0).stage;
         case BH_KIND_NOTIFIER: return &spec.notifiers.at(0);
         default: return nullptr;
     }

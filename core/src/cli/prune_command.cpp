@@ -1,6 +1,8 @@
-// `backhaul prune PIPELINE [--dry-run] [--delete-incomplete]`: apply [retention] now, printing every decision.
+// `backhaul prune PIPELINE [--dry-run] [--delete-incomplete] [--sink NAME]`: apply [retention] now, on each sink,
+// printing every decision.
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "cli/command_line.hpp"
 #include "cli/run_report.hpp"
@@ -20,6 +22,7 @@ struct PruneOptions {
     std::string file;
     bool dry_run = false;
     bool delete_incomplete = false;
+    std::optional<std::string> sink;
 };
 
 int prune(const PruneOptions& options, const GlobalOptions& global) {
@@ -27,6 +30,11 @@ int prune(const PruneOptions& options, const GlobalOptions& global) {
     auto plan = plan_pipeline(options.file, registry);
     if (!plan->retention)
         throw ConfigError(SourcePosition{plan->spec.file, 0, 0}, "prune: the pipeline has no [retention] table");
+    std::vector<const SinkPlan*> sinks;
+    if (options.sink)
+        sinks.push_back(&plan->sink_named(*options.sink));
+    else
+        for (const SinkPlan& sink : plan->sinks) sinks.push_back(&sink);
     RunOutcome outcome;
     outcome.pipeline = plan->spec.name;
     outcome.started = std::chrono::system_clock::now();
@@ -39,24 +47,30 @@ int prune(const PruneOptions& options, const GlobalOptions& global) {
         RunLock lock(*plan, outcome.started);
         secrets.fetch_all(*plan, control);
         fetched = true;
-        std::unique_ptr<PluginInstance> sink = create_stage(plan->sink, secrets, control);
-        SinkStore store(*sink);
-        RetentionOutcome result =
-            apply_retention(*plan, *plan->retention, store, outcome.started,
-                            retention_scope(*plan, std::nullopt, options.delete_incomplete), options.dry_run);
-        if (global.quiet) return 0;
-        const char* deleting = options.dry_run ? "would delete" : "delete";
-        size_t deletes = 0;
-        for (const RetentionDecision& d : result.plan.backups) {
-            const std::string set = set_summary(d.backup);
-            std::printf("%-7s %s%s  (%s)\n", d.keep ? "keep" : deleting, d.backup.key.c_str(),
-                        set.empty() ? "" : ("  [" + set + "]").c_str(), d.reason.c_str());
-            if (!d.keep) ++deletes;
+        // Each sink on its own listing: a copy missing on one sink (it failed that night) leaves that sink's
+        // older backups in place.
+        for (const SinkPlan* sink : sinks) {
+            std::unique_ptr<PluginInstance> instance = create_stage(sink->stage, secrets, control);
+            SinkStore store(*sink, *instance);
+            RetentionOutcome result =
+                apply_retention(*plan, *plan->retention, store, outcome.started,
+                                retention_scope(*plan, std::nullopt, options.delete_incomplete), options.dry_run);
+            if (global.quiet) continue;
+            const std::string where = plan->sinks.size() > 1 ? " sink '" + sink->name() + "'" : "";
+            if (!where.empty()) std::printf("%s%s:\n", sink == sinks.front() ? "" : "\n", where.c_str() + 1);
+            const char* deleting = options.dry_run ? "would delete" : "delete";
+            size_t deletes = 0;
+            for (const RetentionDecision& d : result.plan.backups) {
+                const std::string set = set_summary(d.backup);
+                std::printf("%-7s %s%s  (%s)\n", d.keep ? "keep" : deleting, d.backup.key.c_str(),
+                            set.empty() ? "" : ("  [" + set + "]").c_str(), d.reason.c_str());
+                if (!d.keep) ++deletes;
+            }
+            for (const OrphanDecision& d : result.plan.orphans)
+                std::printf("%-7s %s  (%s)\n", d.keep ? "keep" : deleting, d.orphan.key.c_str(), d.reason.c_str());
+            std::printf("%s%s: kept %zu, %s %zu\n", plan->spec.name.c_str(), where.c_str(),
+                        result.plan.backups.size() - deletes, options.dry_run ? "would delete" : "deleted", deletes);
         }
-        for (const OrphanDecision& d : result.plan.orphans)
-            std::printf("%-7s %s  (%s)\n", d.keep ? "keep" : deleting, d.orphan.key.c_str(), d.reason.c_str());
-        std::printf("%s: kept %zu, %s %zu\n", plan->spec.name.c_str(), result.plan.backups.size() - deletes,
-                    options.dry_run ? "would delete" : "deleted", deletes);
         return 0;
     } catch (const LockBusy& e) {
         return report_failure(*plan, nullptr, outcome, e.what(), ExitCode::locked);
@@ -79,6 +93,8 @@ void add_prune_command(CommandLine& cli) {
     command.add_flag("--dry-run", options->dry_run, "print the decisions, delete nothing");
     command.add_flag("--delete-incomplete", options->delete_incomplete,
                      "also delete incomplete backups older than incomplete_after (docs/retention.md)");
+    command.add_option("--sink", options->sink, "prune only sink NAME (default: every sink, each on its own listing)")
+        ->type_name("NAME");
 }
 
 }  // namespace backhaul

@@ -24,16 +24,8 @@ struct RestoreOptions {
     std::optional<std::string> output;
     std::vector<std::string> databases;
     bool globals = false;
+    std::optional<std::string> sink;
 };
-
-// The newest complete backup of the pipeline, as `list` shows it.
-std::string latest_key(const PipelinePlan& plan, const ValueResolver& secrets, const RunControl& control) {
-    std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, control);
-    SinkStore store(*sink);
-    for (const BackupEntry& b : list_backups(plan, store).backups)
-        if (b.complete()) return b.key;
-    throw RunError("restore: pipeline '" + plan.spec.name + "' has no complete backup in the sink");
-}
 
 // The source plugin's restore options as given ("--target-database X", "--target-database=X", "--create"), for
 // bind_cli_options, which checks them against the plugin's restore_options table. A word after an option is its
@@ -75,7 +67,12 @@ int restore(const RestoreOptions& options, const Invocation& call) {
     try {
         SecretStore secrets;
         secrets.fetch_all(*plan, control);
-        if (options.latest) request.key = latest_key(*plan, secrets, control);
+        const ChosenCopy copy =
+            choose_copy(*plan, secrets, control, options.sink,
+                        options.latest ? std::nullopt : std::optional<std::string>(options.key), options.latest);
+        request.key = *copy.key;
+        request.sink = copy.sink;
+        if (plan->sinks.size() > 1) Log::info("restoring from sink '" + copy.sink->name() + "'");
         RestoreResult result = run_restore(*plan, control, secrets, request);
         Log::info("restore complete: key=" + request.key + " stored=" + human_bytes(result.stored_bytes) +
                   " restored=" + human_bytes(result.restored_bytes) +
@@ -112,6 +109,10 @@ void add_restore_command(CommandLine& cli) {
         ->type_name("NAME")
         ->allow_extra_args(false);
     command.add_flag("--globals", options->globals, "a set: restore its globals stream (roles, tablespaces)");
+    command.add_option("--sink", options->sink,
+                       "read the copy on sink NAME (default: the first sink that has the backup; with --latest, the "
+                       "one with the newest)")
+        ->type_name("NAME");
     cli.add_note(command,
                  "After PIPELINE, the pipeline's source takes its own restore options, e.g. --target-database X "
                  "--create for source-postgres; `backhaul plugins describe SOURCE` lists them.");

@@ -23,23 +23,43 @@
 namespace backhaul {
 namespace {
 
-void apply_retention_after_backup(const PipelinePlan& plan, const RunControl& control, const ValueResolver& secrets,
-                                  const BackupResult& backup) {
-    std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, control);
-    SinkStore store(*sink);
+// Retention on the sink of one complete copy, on that sink's own listing.
+void apply_retention_after_backup(const PipelinePlan& plan, const SinkPlan& destination, const RunControl& control,
+                                  const ValueResolver& secrets, const SinkCopyResult& copy) {
+    std::unique_ptr<PluginInstance> sink = create_stage(destination.stage, secrets, control);
+    SinkStore store(destination, *sink);
     RetentionOutcome outcome = apply_retention(plan, *plan.retention, store, std::chrono::system_clock::now(),
-                                               retention_scope(plan, backup.identity, false), false);
+                                               retention_scope(plan, copy.identity, false), false);
+    const std::string where = plan.sinks.size() > 1 ? "retention on sink '" + destination.name() + "': " : "retention: ";
     size_t kept = 0;
     for (const RetentionDecision& d : outcome.plan.backups) {
         if (d.keep) {
             ++kept;
             continue;
         }
-        Log::info("retention: deleted '" + d.backup.key + "' (" + d.reason + ")");
+        Log::info(where + "deleted '" + d.backup.key + "' (" + d.reason + ")");
     }
     for (const OrphanDecision& d : outcome.plan.orphans)
-        if (!d.keep) Log::info("retention: deleted '" + d.orphan.key + "' (" + d.reason + ")");
-    Log::info("retention: kept " + std::to_string(kept) + ", deleted " + std::to_string(outcome.deleted));
+        if (!d.keep) Log::info(where + "deleted '" + d.orphan.key + "' (" + d.reason + ")");
+    Log::info(where + "kept " + std::to_string(kept) + ", deleted " + std::to_string(outcome.deleted));
+}
+
+// Which copies exist, into the outcome; "" or why the run fails for its copies: a required sink whose copy failed.
+std::string record_copies(const PipelinePlan& plan, const BackupResult& result, RunOutcome& outcome) {
+    outcome.complete_sinks.clear();
+    outcome.failed_sinks.clear();
+    std::string failed;
+    for (size_t i = 0; i < plan.sinks.size(); ++i) {
+        const SinkCopyResult* copy = i < result.copies.size() ? &result.copies[i] : nullptr;
+        if (copy && copy->manifest_written) {
+            outcome.complete_sinks.push_back(plan.sinks[i].name());
+            continue;
+        }
+        outcome.failed_sinks.push_back(plan.sinks[i].name());
+        if (copy && !copy->error.empty() && copy->required)
+            failed += (failed.empty() ? "" : "; ") + ("sink '" + copy->sink + "' failed: " + copy->error);
+    }
+    return failed;
 }
 
 struct RunOptions {
@@ -99,6 +119,7 @@ int run(const RunOptions& options, const GlobalOptions& global) {
             run_backup(*plan, control, secrets, outcome.started, progress, result);
         }
         outcome.backup_complete = true;
+        const std::string failed_copies = record_copies(*plan, result, outcome);
         outcome.shrunken = result.shrunken;
         if (result.shrunken)
             Log::warn("backup '" + result.key + "' is shrunken: " + human_bytes(result.raw_bytes) + " raw is below " +
@@ -109,13 +130,28 @@ int run(const RunOptions& options, const GlobalOptions& global) {
         if (control.cancelled())
             throw RunError("backup '" + result.key + "' is complete, but the run was then stopped (" +
                            control.error().value_or("cancelled") + "); retention did not run");
+        // Each complete copy's sink on its own listing; a sink whose copy failed keeps everything it has.
+        std::string retention_failed;
         if (plan->retention) {
-            try {
-                apply_retention_after_backup(*plan, control, secrets, result);
-            } catch (const std::exception& e) {
-                throw RunError("backup '" + result.key + "' is complete, but retention failed: " + e.what());
+            for (size_t i = 0; i < plan->sinks.size(); ++i) {
+                if (!result.copies[i].manifest_written) continue;
+                try {
+                    apply_retention_after_backup(*plan, plan->sinks[i], control, secrets, result.copies[i]);
+                } catch (const std::exception& e) {
+                    const std::string where = plan->sinks.size() > 1 ? " on sink '" + plan->sinks[i].name() + "'" : "";
+                    retention_failed += (retention_failed.empty() ? "" : "; ") + ("retention failed" + where + ": " +
+                                                                                  e.what());
+                }
             }
         }
+        if (!failed_copies.empty()) {
+            std::string complete;
+            for (const std::string& name : outcome.complete_sinks) complete += (complete.empty() ? "'" : ", '") + name + "'";
+            throw RunError(failed_copies + " (complete copies of '" + result.key + "' on " + complete + ")" +
+                           (retention_failed.empty() ? "" : "; " + retention_failed));
+        }
+        if (!retention_failed.empty())
+            throw RunError("backup '" + result.key + "' is complete, but " + retention_failed);
         outcome.success = true;
         code = ExitCode::success;
     } catch (const LockBusy& e) {
@@ -131,6 +167,7 @@ int run(const RunOptions& options, const GlobalOptions& global) {
         outcome.error = Log::scrub(e.what());
         Log::error((result.data_committed ? "run failed: " : "backup failed, nothing committed: ") + outcome.error);
     }
+    if (!outcome.backup_complete) record_copies(*plan, result, outcome);
     outcome.key = result.key;
     outcome.stream_count = result.stream_count;
     outcome.data_committed = result.data_committed;

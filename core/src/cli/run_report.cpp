@@ -17,7 +17,16 @@ void log_run_summary(const RunOutcome& outcome) {
                        : outcome.backup_complete ? "run failed after the backup was committed"
                        : outcome.data_committed  ? "run failed, backup data committed without its manifest (incomplete)"
                                                  : "run failed, nothing committed";
-    const std::string streams = outcome.set ? " streams=" + std::to_string(outcome.stream_count) : "";
+    auto names = [](const std::vector<std::string>& list) {
+        std::string text;
+        for (const std::string& name : list) text += (text.empty() ? "" : ",") + name;
+        return text;
+    };
+    std::string streams = outcome.set ? " streams=" + std::to_string(outcome.stream_count) : "";
+    // Several sinks: which copies exist (one sink says it by what= already).
+    if (outcome.complete_sinks.size() + outcome.failed_sinks.size() > 1)
+        streams += " complete_sinks=" + (outcome.complete_sinks.empty() ? "-" : names(outcome.complete_sinks)) +
+                   " failed_sinks=" + (outcome.failed_sinks.empty() ? "-" : names(outcome.failed_sinks));
     std::snprintf(summary, sizeof summary, "%s: pipeline=%s key=%s%s raw=%s stored=%s ratio=%.3f duration=%.2fs", what,
                   outcome.pipeline.c_str(), outcome.key.empty() ? "-" : outcome.key.c_str(), streams.c_str(),
                   human_bytes(outcome.raw_bytes).c_str(),
@@ -37,7 +46,9 @@ void log_run_summary(const RunOutcome& outcome) {
                                     {"started", utc_iso8601(unix_ms(outcome.started))},
                                     {"shrunken", outcome.shrunken.has_value()},
                                     {"untouched_objects", static_cast<uint64_t>(outcome.untouched_objects)},
-                                    {"stream_count", static_cast<uint64_t>(outcome.stream_count)}};
+                                    {"stream_count", static_cast<uint64_t>(outcome.stream_count)},
+                                    {"complete_sinks", names(outcome.complete_sinks)},
+                                    {"failed_sinks", names(outcome.failed_sinks)}};
     if (outcome.shrunken) {
         fields.push_back({"baseline_key", outcome.shrunken->baseline_key});
         fields.push_back({"baseline_raw_bytes", outcome.shrunken->baseline_raw_bytes});

@@ -12,10 +12,16 @@ int validate(const std::string& file, const GlobalOptions& global) {
     auto plan = plan_pipeline(file, registry);
     if (global.quiet) return 0;
     const std::string set = plan->source_set ? " (a set, " + std::to_string(plan->spec.jobs) + " stream(s) at once)" : "";
-    std::printf("%s: pipeline '%s' is valid (%zu secret(s), source %s%s, %zu transform(s), sink %s, %zu notifier(s), "
+    // One sink: "sink sink-local"; several: "sinks local (sink-local), offsite (sink-s3, not required)".
+    std::string sinks = plan->sinks.size() == 1 ? "sink " + plan->sinks.front().spec->stage.plugin : "sinks ";
+    if (plan->sinks.size() > 1)
+        for (const SinkPlan& sink : plan->sinks)
+            sinks += std::string(&sink == &plan->sinks.front() ? "" : ", ") + sink.name() + " (" +
+                     sink.spec->stage.plugin + (sink.spec->required ? "" : ", not required") + ")";
+    std::printf("%s: pipeline '%s' is valid (%zu secret(s), source %s%s, %zu transform(s), %s, %zu notifier(s), "
                 "retention %s)\n",
                 file.c_str(), plan->spec.name.c_str(), plan->secrets.size(), plan->spec.source.plugin.c_str(),
-                set.c_str(), plan->transforms.size(), plan->spec.sink.plugin.c_str(), plan->notifiers.size(),
+                set.c_str(), plan->transforms.size(), sinks.c_str(), plan->notifiers.size(),
                 plan->retention ? "on" : "off");
     return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "cli/command_line.hpp"
 #include "cli/run_report.hpp"
+#include "engine/backup_catalog.hpp"
 #include "engine/backup_verify.hpp"
 #include "engine/secret_store.hpp"
 #include "engine/signal_watch.hpp"
@@ -19,6 +20,7 @@ struct VerifyOptions {
     std::string file;
     std::optional<std::string> key;
     bool latest = false;
+    std::optional<std::string> sink;
 };
 
 int verify(const VerifyOptions& options, const GlobalOptions& global) {
@@ -35,7 +37,9 @@ int verify(const VerifyOptions& options, const GlobalOptions& global) {
     try {
         secrets.fetch_all(*plan, control);
         fetched = true;
-        VerifyResult result = run_verify(*plan, control, secrets, options.key);
+        const ChosenCopy copy = choose_copy(*plan, secrets, control, options.sink, options.key, true);
+        if (plan->sinks.size() > 1) Log::info("verifying the copy on sink '" + copy.sink->name() + "'");
+        VerifyResult result = run_verify(*plan, *copy.sink, control, secrets, copy.key);
         double seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - outcome.started).count();
         if (global.quiet) return 0;
         if (!result.is_set) {
@@ -71,6 +75,10 @@ void add_verify_command(CommandLine& cli) {
     add_pipeline_argument(command, options->file);
     CLI::Option* key = command.add_option("--key", options->key, "the backup to verify")->type_name("KEY");
     command.add_flag("--latest", options->latest, "the latest complete backup (the default)")->excludes(key);
+    command.add_option("--sink", options->sink,
+                       "verify the copy on sink NAME (default: the first sink that has the backup; without --key, "
+                       "the one with the newest)")
+        ->type_name("NAME");
 }
 
 }  // namespace backhaul

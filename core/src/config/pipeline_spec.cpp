@@ -220,8 +220,7 @@ class PipelineParser {
         }
 
         if (const TableEntry* sink = find("sink")) {
-            spec.sink = parse_stage(*sink->node, "sink", BH_KIND_SINK, problems);
-            if (spec.sink.where.line != 0) step([&] { take_key_template(spec); });
+            step([&] { parse_sinks(*sink->node, spec, problems); });
         } else {
             problems.add(file_start(), "missing required table [sink]");
         }
@@ -315,18 +314,73 @@ class PipelineParser {
         return stage;
     }
 
-    // `key` belongs to the host, not to the sink plugin.
-    void take_key_template(PipelineSpec& spec) const {
-        auto& options = spec.sink.options;
-        const auto key = std::find_if(options.begin(), options.end(),
-                                      [](const OptionEntry& option) { return option.name == "key"; });
-        if (key == options.end()) throw ConfigError(spec.sink.where, "sink: missing required option 'key'");
-        const std::shared_ptr<const toml::node> value = key->value;
-        options.erase(key);  // never a sink option, even when invalid
-        spec.key_where = position_of(*value, file_);
-        const std::string text = expect_string(*value, "sink: option 'key'");
-        KeyTemplate::parse(text, spec.key_where);
-        spec.key_template = text;
+    // `[sink]` is one sink labelled "sink"; `[[sink]]` is several, each labelled "sink.NAME". Names are unique.
+    void parse_sinks(const toml::node& node, PipelineSpec& spec, ConfigProblems& problems) const {
+        if (node.is_table()) {
+            spec.sinks.push_back(parse_sink(node, "sink", problems));
+            return;
+        }
+        const toml::array& items = expect_array(node, "'sink'", "a table ([sink]) or an array of tables ([[sink]])");
+        if (items.empty()) throw ConfigError(position_of(node, file_), "'sink' must list at least one sink");
+        for (size_t i = 0; i < items.size(); ++i) {
+            SinkSpec sink = parse_sink(items[i], "sink[" + std::to_string(i) + "]", problems);
+            for (const SinkSpec& other : spec.sinks)
+                if (!sink.name.empty() && other.name == sink.name)
+                    problems.add(sink.name_where, "sink '" + sink.name + "' is defined twice (first at line " +
+                                                      std::to_string(other.name_where.line) +
+                                                      "); give each [[sink]] its own 'name'");
+            if (!sink.name.empty()) sink.stage.label = "sink." + sink.name;
+            spec.sinks.push_back(std::move(sink));
+        }
+    }
+
+    SinkSpec parse_sink(const toml::node& node, const std::string& label, ConfigProblems& problems) const {
+        SinkSpec sink;
+        sink.stage = parse_stage(node, label, BH_KIND_SINK, problems);
+        if (sink.stage.where.line == 0) return sink;  // not a table: reported
+        sink.name_where = sink.stage.where;
+        std::optional<OptionEntry> key, name, required;
+        auto take = [&](const char* host_key, std::optional<OptionEntry>& into) {
+            auto& options = sink.stage.options;
+            auto it = std::find_if(options.begin(), options.end(),
+                                   [&](const OptionEntry& option) { return option.name == host_key; });
+            if (it == options.end()) return;
+            into = *it;
+            options.erase(it);  // never a sink option, even when invalid
+        };
+        take("key", key);
+        take("name", name);
+        take("required", required);
+        problems.attempt([&] {
+            if (!key) throw ConfigError(sink.stage.where, label + ": missing required option 'key'");
+            sink.key_where = position_of(*key->value, file_);
+            const std::string text = expect_string(*key->value, label + ": option 'key'");
+            KeyTemplate::parse(text, sink.key_where);
+            sink.key_template = text;
+        });
+        problems.attempt([&] {
+            if (!name) {
+                sink.name = sink.stage.plugin.rfind("sink-", 0) == 0 ? sink.stage.plugin.substr(5) : sink.stage.plugin;
+                return;
+            }
+            sink.name_where = position_of(*name->value, file_);
+            const std::string text = expect_string(*name->value, label + ": 'name'");
+            if (!is_secret_id(text))
+                throw ConfigError(sink.name_where, label + ": invalid sink name '" + text +
+                                                       "' (use letters, digits, '_' and '-', not starting with a "
+                                                       "digit or '-')");
+            sink.name = text;
+        });
+        problems.attempt([&] {
+            if (!required) return;
+            const auto* value = required->value->as_boolean();
+            if (!value)
+                throw ConfigError(position_of(*required->value, file_),
+                                  label + ": 'required' must be true or false, got " +
+                                      toml_type_name(*required->value));
+            sink.required = value->get();
+        });
+        return sink;
     }
 
     std::shared_ptr<const toml::table> root_;

@@ -33,6 +33,19 @@ struct StageSpec {
     std::vector<OptionEntry> options;  // every key except `plugin` and host-level keys, in file order
 };
 
+// One destination: `[sink]`, or one table of `[[sink]]` (docs/sets.md, "Several sinks"). `name`, `required` and
+// `key` belong to the host, not to the sink plugin.
+struct SinkSpec {
+    StageSpec stage;       // label "sink" for a `[sink]` table, "sink.NAME" for a table of `[[sink]]`
+    std::string name;      // unique in the pipeline; default: the plugin's name without "sink-" ("local", "ncloud-s3")
+    SourcePosition name_where;  // of `name`, or of the table when defaulted
+    // A copy that may fail with a warning (`required = false`); a required copy that fails fails the run (exit 1)
+    // while the other sinks still commit theirs.
+    bool required = true;
+    std::string key_template;  // `key`; syntax already checked by KeyTemplate::parse
+    SourcePosition key_where;
+};
+
 struct PipelineSpec {
     std::string file;  // as given by the caller; prefixes every error
     std::string name;
@@ -56,9 +69,7 @@ struct PipelineSpec {
     std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
     StageSpec source;
     std::vector<StageSpec> transforms;
-    StageSpec sink;
-    std::string key_template;  // the sink's host-level `key`; syntax already checked by KeyTemplate::parse
-    SourcePosition key_where;
+    std::vector<SinkSpec> sinks;  // `[sink]` (one) or `[[sink]]` in file order; never empty once parsed cleanly
     std::vector<StageSpec> notifiers;              // [[notify]]; host-level `on` is still among their options
     std::shared_ptr<const toml::table> retention;  // [retention] as written; null if absent
 };

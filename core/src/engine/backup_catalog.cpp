@@ -6,17 +6,21 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/backup_manifest.hpp"
+#include "engine/pipeline_stages.hpp"
 #include "errors.hpp"
+#include "util/log.hpp"
 #include "util/sha256.hpp"
 
 namespace backhaul {
 
-std::string destination_fingerprint(const PipelinePlan& plan) {
-    return sha256_hex("backhaul-destination/1\n" + plan.spec.sink.plugin + "\n" + plan.spec.key_template + "\n")
+std::string destination_fingerprint(const SinkPlan& sink) {
+    return sha256_hex("backhaul-destination/1\n" + sink.spec->stage.plugin + "\n" + sink.spec->key_template + "\n")
         .substr(0, 16);
 }
 
-PipelineOwner pipeline_owner(const PipelinePlan& plan) { return {plan.spec.name, destination_fingerprint(plan)}; }
+PipelineOwner pipeline_owner(const PipelinePlan& plan, const SinkPlan& sink) {
+    return {plan.spec.name, destination_fingerprint(sink)};
+}
 
 const char* status_name(BackupStatus status) {
     switch (status) {
@@ -310,14 +314,56 @@ BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const Ke
     return catalog;
 }
 
-KeyMatcher pipeline_key_matcher(const PipelinePlan& plan) {
-    return KeyMatcher(plan.key, {{"pipeline", plan.spec.name}}, TimeZone::load(plan.spec.timezone));
+KeyMatcher pipeline_key_matcher(const PipelinePlan& plan, const SinkPlan& sink) {
+    return KeyMatcher(sink.key, {{"pipeline", plan.spec.name}}, TimeZone::load(plan.spec.timezone));
 }
 
 BackupCatalog list_backups(const PipelinePlan& plan, SinkStore& store) {
-    KeyMatcher matcher = pipeline_key_matcher(plan);
-    return catalog_backups(store.list(matcher.prefix()), plan.key, matcher, pipeline_owner(plan),
+    const SinkPlan& sink = store.destination();
+    KeyMatcher matcher = pipeline_key_matcher(plan, sink);
+    return catalog_backups(store.list(matcher.prefix()), sink.key, matcher, pipeline_owner(plan, sink),
                            [&](const std::string& key) { return store.read_all(key, kManifestMaxBytes); });
+}
+
+ChosenCopy choose_copy(const PipelinePlan& plan, const ValueResolver& secrets, const RunControl& control,
+                       const std::optional<std::string>& sink_name, const std::optional<std::string>& key,
+                       bool find_newest) {
+    ChosenCopy chosen{&plan.sinks.front(), key};
+    if (sink_name) chosen.sink = &plan.sink_named(*sink_name);
+    const bool look = find_newest && !key;
+    if (!look && (sink_name || plan.sinks.size() == 1)) return chosen;
+
+    std::vector<const SinkPlan*> candidates;
+    if (sink_name)
+        candidates.push_back(chosen.sink);
+    else
+        for (const SinkPlan& sink : plan.sinks) candidates.push_back(&sink);
+    std::optional<std::chrono::system_clock::time_point> newest;
+    for (const SinkPlan* sink : candidates) {
+        BackupCatalog catalog;
+        try {
+            std::unique_ptr<PluginInstance> instance = create_stage(sink->stage, secrets, control);
+            SinkStore store(*sink, *instance);
+            catalog = list_backups(plan, store);
+        } catch (const RunError& e) {
+            if (candidates.size() == 1) throw;
+            Log::warn("sink '" + sink->name() + "' could not be listed, so it is passed over: " + e.what());
+            continue;
+        }
+        for (const BackupEntry& b : catalog.backups) {
+            if (!b.complete()) continue;
+            if (key && b.key == *key) return ChosenCopy{sink, key};
+            if (look && (!newest || b.time > *newest)) {
+                newest = b.time;
+                chosen = ChosenCopy{sink, b.key};
+            }
+            if (look) break;  // newest first
+        }
+    }
+    if (look && !newest)
+        throw RunError("pipeline '" + plan.spec.name + "' has no complete backup in " +
+                       (candidates.size() == 1 ? "sink '" + candidates.front()->name() + "'" : "any of its sinks"));
+    return chosen;
 }
 
 }  // namespace backhaul

@@ -30,8 +30,9 @@ struct PipelineOwner {
 // sha256 of the sink plugin's name and the key template, 16 hex digits. Deliberately not the sink's options: the
 // listing already proves the bucket or directory, and tuning (part_size, a rotated access key) must not turn a
 // pipeline's history into strangers' objects.
-std::string destination_fingerprint(const PipelinePlan& plan);
-PipelineOwner pipeline_owner(const PipelinePlan& plan);
+// Per sink, not its name: renaming a sink keeps its history.
+std::string destination_fingerprint(const SinkPlan& sink);
+PipelineOwner pipeline_owner(const PipelinePlan& plan, const SinkPlan& sink);
 
 // Why `pipeline`, `destination` and `recorded_key` recorded in a metadata object (`what`: "manifest", "pending
 // marker") for `data_key` are not `owner`'s, or "" if they are: the one rule of ownership, for the catalog and restore.
@@ -110,10 +111,22 @@ BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const Ke
                               const KeyMatcher& matcher, const PipelineOwner& owner, const MetadataReader& read);
 
 // The matcher for `plan`'s keys: {pipeline} is known, the pipeline's time zone decodes the time fields.
-KeyMatcher pipeline_key_matcher(const PipelinePlan& plan);
+KeyMatcher pipeline_key_matcher(const PipelinePlan& plan, const SinkPlan& sink);
 
 // Lists the sink under the key template's literal prefix, reads the metadata, catalogs. Throws RunError.
 BackupCatalog list_backups(const PipelinePlan& plan, SinkStore& store);
+
+// Which copy a command reads (list, verify, restore; docs/sets.md, "Several sinks"): `sink_name` if given (UsageError if
+// the pipeline has no such sink); otherwise, with one sink, that one; with several, the first whose listing holds
+// `key` complete, or with no key the one holding the newest complete backup (the first on a tie). A sink that cannot
+// be listed is warned about and passed over; if none holds it, the first sink, whose read then says why.
+struct ChosenCopy {
+    const SinkPlan* sink = nullptr;
+    std::optional<std::string> key;  // `key`, or the newest complete backup's when one was looked for and found
+};
+ChosenCopy choose_copy(const PipelinePlan& plan, const ValueResolver& secrets, const RunControl& control,
+                       const std::optional<std::string>& sink_name, const std::optional<std::string>& key,
+                       bool find_newest);
 
 // The identity variables of a backup from its variables: those the key template uses, except {pipeline} and {ext}.
 std::map<std::string, std::string> identity_of(const KeyTemplate& key_template,

@@ -24,9 +24,9 @@ struct ObjectDigest {
 
 // A plain read of the whole object, for when decoding failed part way: the size and hash still say whether the stored
 // bytes changed or the backup was bad from the start. Uses its own sink instance: the run's is cancelled by now.
-ObjectDigest digest_object(const PipelinePlan& plan, const ValueResolver& secrets, const std::string& key) {
+ObjectDigest digest_object(const SinkPlan& destination, const ValueResolver& secrets, const std::string& key) {
     RunControl control;
-    std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, control);
+    std::unique_ptr<PluginInstance> sink = create_stage(destination.stage, secrets, control);
     ObjectReaderHandle reader = sink->open_read(key);
     ObjectDigest digest;
     Sha256 hash;
@@ -57,7 +57,7 @@ struct ObjectCheck {
 // carries this one stream (a set gives each object its own, so a bad object does not stop the others); `run_control`
 // is the run's, which the stages watch and signals interrupt. Throws RunError, prefixed with `prefix`, when the check
 // could not be made: an interruption or a failing sink read says nothing about the backup.
-ObjectCheck check_object(const PipelinePlan& plan, const ValueResolver& secrets, const PipelineStages& stages,
+ObjectCheck check_object(const SinkPlan& destination, const ValueResolver& secrets, const PipelineStages& stages,
                          RunControl& stream_control, const RunControl& run_control, const std::string& key,
                          const Expected& expected, const std::string& prefix) {
     PluginInstance& sink = *stages.sink;
@@ -103,7 +103,7 @@ ObjectCheck check_object(const PipelinePlan& plan, const ValueResolver& secrets,
         const bool sink_failed = failure.stage && failure.stage->kind == BH_KIND_SINK;
         if (failure.interrupted || sink_failed) throw RunError(prefix + failure.message);
         decode_error = failure.message;
-        stored = digest_object(plan, secrets, key);
+        stored = digest_object(destination, secrets, key);
     }
     if (stored.bytes != expected.stored_bytes)
         check.problems.push_back("size mismatch: the manifest records " + std::to_string(expected.stored_bytes) +
@@ -131,10 +131,10 @@ std::string joined(const std::vector<std::string>& problems) {
 
 }  // namespace
 
-VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
-                        const std::optional<std::string>& requested_key) {
-    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::without_source);
-    SinkStore store(*stages.sink);
+VerifyResult run_verify(const PipelinePlan& plan, const SinkPlan& destination, RunControl& control,
+                        const ValueResolver& secrets, const std::optional<std::string>& requested_key) {
+    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::without_source, &destination);
+    SinkStore store(destination, *stages.sink);
 
     VerifyResult result;
     if (requested_key) {
@@ -148,7 +148,7 @@ VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const Val
             }
         }
         if (result.key.empty())
-            throw RunError("verify: pipeline '" + plan.spec.name + "' has no complete backup in the sink");
+            throw RunError("verify: pipeline '" + plan.spec.name + "' has no complete backup in sink '" + destination.name() + "'");
     }
     const std::string prefix = "verify '" + result.key + "': ";
 
@@ -163,7 +163,7 @@ VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const Val
 
     if (!manifest.is_set()) {
         Log::info("verifying '" + result.key + "'");
-        ObjectCheck check = check_object(plan, secrets, stages, control, control, result.key,
+        ObjectCheck check = check_object(destination, secrets, stages, control, control, result.key,
                                          Expected{manifest.stored_bytes, manifest.raw_bytes, manifest.sha256}, prefix);
         if (!check.problems.empty()) throw RunError(prefix + joined(check.problems));
         result.stored_bytes = check.stored_bytes;
@@ -190,7 +190,7 @@ VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const Val
         }
         Log::info("verifying '" + object.key + "'");
         RunControl stream_control;
-        ObjectCheck check = check_object(plan, secrets, stages, stream_control, control, object.key,
+        ObjectCheck check = check_object(destination, secrets, stages, stream_control, control, object.key,
                                          Expected{object.stored_bytes, object.raw_bytes, object.sha256},
                                          prefix + stream);
         if (!check.problems.empty()) {

@@ -34,7 +34,8 @@ struct VerifyResult {
 // `key` nullopt = the newest complete backup (a set or not). Throws RunError "verify 'KEY': ..." naming every
 // mismatch found (size, SHA-256, decoding, decoded size; for a set each prefixed with its stream, and objects missing
 // from the sink), or why it could not check (no manifest: the backup is incomplete).
-VerifyResult run_verify(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
-                        const std::optional<std::string>& key);
+// Reads the copy on `sink`, one of plan.sinks.
+VerifyResult run_verify(const PipelinePlan& plan, const SinkPlan& sink, RunControl& control,
+                        const ValueResolver& secrets, const std::optional<std::string>& key);
 
 }  // namespace backhaul

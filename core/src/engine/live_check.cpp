@@ -197,10 +197,10 @@ void check_transform(PluginInstance& transform, const std::string& stage, CheckR
 // The host's own sink checks: the probe object goes through the same begin/write/commit, read, stat, list and
 // remove calls that backups, restores, verify and retention make, under the key template's prefix. The only key it
 // ever deletes is the one it has just created (the commit proved nothing was there before: sinks never replace).
-void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std::string& stage,
-                      const std::string& key, CheckRecorder& recorder, const ValueResolver& secrets,
-                      const RunControl& control) {
-    SinkStore store(sink);
+void check_sink_probe(const PipelinePlan& plan, const SinkPlan& destination, PluginInstance& sink,
+                      const std::string& stage, const std::string& key, CheckRecorder& recorder,
+                      const ValueResolver& secrets, const RunControl& control) {
+    SinkStore store(destination, sink);
     const std::string payload = "backhaul check probe of pipeline '" + plan.spec.name + "' (" + key +
                                 "); not a backup, safe to delete\n";
     const std::string shown = "'" + key + "'";
@@ -208,7 +208,7 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
         store.put(key, payload);
     } catch (const std::exception& e) {
         recorder.fail(stage, "write probe object " + shown, reason(e),
-                      "backups need to create objects under '" + pipeline_key_matcher(plan).prefix() +
+                      "backups need to create objects under '" + pipeline_key_matcher(plan, destination).prefix() +
                           "': check the sink's permissions, path and free space");
         return;
     }
@@ -264,8 +264,8 @@ void check_sink_probe(const PipelinePlan& plan, PluginInstance& sink, const std:
             // Interrupted: every call of this instance now fails, but the probe must not stay. Like a run's pending
             // marker, it goes through a sink instance of its own.
             RunControl own;
-            std::unique_ptr<PluginInstance> cleanup = create_stage(plan.sink, secrets, own);
-            SinkStore(*cleanup).remove({key});
+            std::unique_ptr<PluginInstance> cleanup = create_stage(destination.stage, secrets, own);
+            SinkStore(destination, *cleanup).remove({key});
         }
     } catch (const std::exception& e) {
         recorder.fail(stage, "remove it", reason(e),
@@ -300,8 +300,8 @@ size_t LiveCheckReport::count(CheckStatus status) const {
         std::count_if(results.begin(), results.end(), [&](const CheckResult& r) { return r.status == status; }));
 }
 
-std::string probe_key(const PipelinePlan& plan, const std::string& random_hex) {
-    const KeyMatcher matcher = pipeline_key_matcher(plan);
+std::string probe_key(const PipelinePlan& plan, const SinkPlan& sink, const std::string& random_hex) {
+    const KeyMatcher matcher = pipeline_key_matcher(plan, sink);
     const std::string name = ".backhaul-check-" + random_hex;
     // A path below the name when the template's variables could spell the name itself ({pipeline}{ext}).
     for (const std::string& candidate : {matcher.prefix() + name, matcher.prefix() + name + "/probe"}) {
@@ -312,7 +312,7 @@ std::string probe_key(const PipelinePlan& plan, const std::string& random_hex) {
         }
         if (!matcher.match(candidate) && !is_metadata_key(candidate)) return candidate;
     }
-    throw RunError("the key template '" + plan.key.text() + "' could produce any probe name under '" +
+    throw RunError("the key template '" + sink.key.text() + "' could produce any probe name under '" +
                    matcher.prefix() + "', so no probe object is written");
 }
 
@@ -369,11 +369,13 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
         stop_if_interrupted(control);
     }
 
-    if (std::unique_ptr<PluginInstance> sink = create(plan.sink)) {
-        const std::string stage = stage_name(plan.sink);
+    for (const SinkPlan& destination : plan.sinks) {
+        std::unique_ptr<PluginInstance> sink = create(destination.stage);
+        if (!sink) continue;
+        const std::string stage = stage_name(destination.stage);
         std::string key;
         try {
-            key = probe_key(plan, random_hex());
+            key = probe_key(plan, destination, random_hex());
         } catch (const std::exception& e) {
             recorder.not_checked(stage, "probe object", e.what());
         }
@@ -384,7 +386,8 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
         if (own == PluginCheck::failed && !key.empty())
             recorder.not_checked(stage, "probe object", "the sink's own checks failed above; fix those first");
         else if (!key.empty())
-            check_sink_probe(plan, *sink, stage, key, recorder, secrets, control);
+            check_sink_probe(plan, destination, *sink, stage, key, recorder, secrets, control);
+        stop_if_interrupted(control);
     }
     stop_if_interrupted(control);
 

@@ -47,6 +47,6 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
 // The sink probe's key for `plan`: the key template's fixed prefix, then ".backhaul-check-<hex>" (or, where the
 // template could produce that name, a path below it), so that it can never be a backup's or Backhaul metadata's.
 // `random_hex` is the unique part. Throws RunError if every form could be a backup's key.
-std::string probe_key(const PipelinePlan& plan, const std::string& random_hex);
+std::string probe_key(const PipelinePlan& plan, const SinkPlan& sink, const std::string& random_hex);
 
 }  // namespace backhaul

@@ -67,6 +67,17 @@ std::string metrics_text(const RunOutcome& outcome, std::optional<double> previo
           "Objects under the key template that retention never deletes by itself (incomplete, without manifest, or "
           "another pipeline's), as listed by the last run.",
           std::to_string(outcome.untouched_objects));
+    // One series per sink the run got to: which copies exist (docs/sets.md, "Several sinks").
+    if (!outcome.complete_sinks.empty() || !outcome.failed_sinks.empty()) {
+        out += "# HELP backhaul_last_run_sink_complete 1 if the sink holds a complete copy of the last run's backup, "
+               "else 0.\n# TYPE backhaul_last_run_sink_complete gauge\n";
+        auto series = [&](const std::string& sink, const char* value) {
+            out += "backhaul_last_run_sink_complete{pipeline=\"" + label_value(outcome.pipeline) + "\",sink=\"" +
+                   label_value(sink) + "\"} " + value + "\n";
+        };
+        for (const std::string& sink : outcome.complete_sinks) series(sink, "1");
+        for (const std::string& sink : outcome.failed_sinks) series(sink, "0");
+    }
     double success = outcome.backup_complete ? unix_seconds(outcome.finished) : previous_success.value_or(0);
     gauge("backhaul_last_success_timestamp_seconds",
           "When the last run that stored a complete backup ended (Unix time; 0 = never).", number(success));

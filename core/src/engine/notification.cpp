@@ -12,6 +12,12 @@
 namespace backhaul {
 namespace {
 
+std::string joined(const std::vector<std::string>& names) {
+    std::string text;
+    for (const std::string& name : names) text += (text.empty() ? "" : ",") + name;
+    return text;
+}
+
 std::string notifier_label(const NotifierPlan& notifier) {
     return notifier.stage.spec->label + " (" + notifier.stage.spec->plugin + ")";
 }
@@ -39,11 +45,11 @@ void deliver(const NotifierPlan& notifier, const ValueResolver& resolver, const 
     event.shrunken = outcome.shrunken ? 1 : 0;
     event.shrink_baseline_raw_bytes = outcome.shrunken ? static_cast<int64_t>(outcome.shrunken->baseline_raw_bytes) : 0;
     event.untouched_objects = static_cast<int64_t>(outcome.untouched_objects);
-    // ABI 1.3. A pipeline has one sink, named "sink" (its table's name); a test event concerns no copy.
-    const bool is_check = std::string_view(outcome_text) == "check";
+    // ABI 1.3; a test event ("check") has no copies, so both lists are empty.
     event.stream_count = static_cast<int32_t>(outcome.stream_count);
-    event.complete_sinks = !is_check && outcome.backup_complete ? "sink" : "";
-    event.failed_sinks = !is_check && !outcome.success && !outcome.backup_complete ? "sink" : "";
+    const std::string complete_sinks = joined(outcome.complete_sinks), failed_sinks = joined(outcome.failed_sinks);
+    event.complete_sinks = complete_sinks.c_str();
+    event.failed_sinks = failed_sinks.c_str();
     instance->notify(event);
     Log::debug(notifier_label(notifier) + ": notified (" + event.outcome + ")");
 }

@@ -119,6 +119,52 @@ std::vector<NotifierPlan> plan_notifiers(PipelineSpec& spec, const PluginRegistr
     return notifiers;
 }
 
+// The sink's key template, checked against what the stages publish (or, for a set, against the set rule).
+static void plan_key(PipelinePlan& plan, SinkPlan& sink, ConfigProblems& problems) {
+    const SinkSpec& spec = *sink.spec;
+    sink.key = KeyTemplate::parse(spec.key_template, spec.key_where);
+    if (plan.source_set) {
+        // One key for the whole set: a stream's variables ({database}) differ per stream, and each stream's
+        // object is named after its stream below the set key.
+        for (const std::string& var : sink.key.variables())
+            if (var != "pipeline")
+                problems.add(spec.key_where, sink.label() + ": key uses {" + var + "}, but the source backs up a set "
+                                             "of streams, whose key names the whole set: use only {pipeline} and "
+                                             "the % time fields (docs/sets.md)");
+        return;
+    }
+    std::set<std::string> known = {"pipeline", "ext"};
+    bool all_stages_known = plan.source.plugin && sink.stage.plugin;
+    auto add_vars = [&](const StagePlan& s) {
+        if (!s.plugin) return;
+        for (const char* const* v = s.plugin->descriptor->variables; v && *v; ++v) known.insert(*v);
+    };
+    add_vars(plan.source);
+    for (const StagePlan& t : plan.transforms) {
+        add_vars(t);
+        all_stages_known = all_stages_known && t.plugin;
+    }
+    add_vars(sink.stage);
+    // A stage that could not be resolved might publish the variable: no second guess about it.
+    if (!all_stages_known) return;
+    for (const std::string& var : sink.key.variables()) {
+        if (known.count(var)) continue;
+        std::string list;
+        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+        problems.add(spec.key_where, sink.label() + ": key uses {" + var + "}, which no stage publishes (available: " +
+                                         list + ")");
+    }
+}
+
+const SinkPlan& PipelinePlan::sink_named(const std::string& name) const {
+    std::string names;
+    for (const SinkPlan& sink : sinks) {
+        if (sink.name() == name) return sink;
+        names += (names.empty() ? "'" : ", '") + sink.name() + "'";
+    }
+    throw UsageError("pipeline '" + spec.name + "' has no sink '" + name + "' (its sinks: " + names + ")");
+}
+
 std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, PluginRegistry& registry) {
     auto plan = std::make_unique<PipelinePlan>();
     // Every problem that can be found is collected, so one `validate` reports them all; only a TOML syntax error
@@ -137,7 +183,8 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
     }
     plan->source = resolve_stage(spec.source, registry, problems);
     for (const StageSpec& t : spec.transforms) plan->transforms.push_back(resolve_stage(t, registry, problems));
-    plan->sink = resolve_stage(spec.sink, registry, problems);
+    for (const SinkSpec& sink : spec.sinks)
+        plan->sinks.push_back(SinkPlan{&sink, resolve_stage(sink.stage, registry, problems), {}});
 
     // Secrets are fetched before anything else exists, so their own options may use ${env:...} only.
     ValidationResolver env_only({});
@@ -147,48 +194,16 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
         plan->source_set = produces_set(*plan->source.plugin->descriptor, bound.validate_values());
     });
     for (const StagePlan& t : plan->transforms) check_options(t, resolver, problems);
-    check_options(plan->sink, resolver, problems);
+    for (const SinkPlan& sink : plan->sinks) check_options(sink.stage, resolver, problems);
 
     for (StageSpec& stage : spec.notifiers)
         plan->notifiers.push_back(plan_notifier(stage, spec.file, registry, resolver, problems));
     if (spec.retention)
         problems.attempt([&] { plan->retention = parse_retention_policy(*spec.retention, spec.file); });
 
-    if (!spec.key_template.empty()) {
-        problems.attempt([&] {
-            plan->key = KeyTemplate::parse(spec.key_template, spec.key_where);
-            if (plan->source_set) {
-                // One key for the whole set: a stream's variables ({database}) differ per stream, and each stream's
-                // object is named after its stream below the set key.
-                for (const std::string& var : plan->key.variables())
-                    if (var != "pipeline")
-                        problems.add(spec.key_where, "sink: key uses {" + var + "}, but the source backs up a set of "
-                                                     "streams, whose key names the whole set: use only {pipeline} and "
-                                                     "the % time fields (docs/sets.md)");
-                return;
-            }
-            std::set<std::string> known = {"pipeline", "ext"};
-            bool all_stages_known = plan->source.plugin && plan->sink.plugin;
-            auto add_vars = [&](const StagePlan& s) {
-                if (!s.plugin) return;
-                for (const char* const* v = s.plugin->descriptor->variables; v && *v; ++v) known.insert(*v);
-            };
-            add_vars(plan->source);
-            for (const StagePlan& t : plan->transforms) {
-                add_vars(t);
-                all_stages_known = all_stages_known && t.plugin;
-            }
-            add_vars(plan->sink);
-            // A stage that could not be resolved might publish the variable: no second guess about it.
-            if (!all_stages_known) return;
-            for (const std::string& var : plan->key.variables()) {
-                if (known.count(var)) continue;
-                std::string list;
-                for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-                problems.add(spec.key_where, "sink: key uses {" + var + "}, which no stage publishes (available: " +
-                                                 list + ")");
-            }
-        });
+    for (SinkPlan& sink : plan->sinks) {
+        if (sink.spec->key_template.empty()) continue;
+        problems.attempt([&] { plan_key(*plan, sink, problems); });
     }
     problems.throw_if_any();
     return plan;

@@ -29,18 +29,31 @@ struct NotifierPlan {
     NotifyEvents events;
 };
 
+// One destination of the pipeline: its stage, key and whether its copy must succeed (SinkSpec).
+struct SinkPlan {
+    const SinkSpec* spec = nullptr;
+    StagePlan stage{};
+    KeyTemplate key;
+
+    const std::string& name() const { return spec->name; }
+    const std::string& label() const { return spec->stage.label; }
+};
+
 struct PipelinePlan {
     PipelineSpec spec;
     std::vector<StagePlan> secrets;  // in file order; secrets[i] is spec.secrets[i]
     StagePlan source{};
     std::vector<StagePlan> transforms;
-    StagePlan sink{};
-    KeyTemplate key;
+    // spec.sinks, in file order: a backup writes a copy to each, every other command works on one (--sink NAME).
+    std::vector<SinkPlan> sinks;
     std::vector<NotifierPlan> notifiers;      // spec.notifiers with `on` taken out of their options
     std::optional<RetentionPolicy> retention;  // nullopt = never delete anything
     // The source's options make a backup set of several streams (ABI 1.3 produces_set, docs/sets.md): `key` then
     // names the set, and uses only {pipeline} and the time fields.
     bool source_set = false;
+
+    // The sink called `name`; UsageError (exit 2) naming the pipeline's sinks if there is none.
+    const SinkPlan& sink_named(const std::string& name) const;
 
     PipelinePlan() = default;
     PipelinePlan(const PipelinePlan&) = delete;  // StagePlan points into spec

@@ -28,7 +28,8 @@ namespace backhaul {
 namespace run_parts {
 
 // {pipeline}, {ext} (every stage's "ext" concatenated in pipeline order) and every other published variable.
-std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const PipelineStages& stages) {
+std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const PipelineStages& stages,
+                                                 PluginInstance& sink) {
     std::map<std::string, std::string> vars;
     std::string ext;
     auto add = [&](PluginInstance& stage) {
@@ -41,7 +42,7 @@ std::map<std::string, std::string> key_variables(const PipelinePlan& plan, const
     };
     add(*stages.source);
     for (const auto& t : stages.transforms) add(*t);
-    add(*stages.sink);
+    add(sink);
     vars["pipeline"] = plan.spec.name;
     vars["ext"] = ext;
     return vars;
@@ -58,34 +59,35 @@ ManifestStage manifest_stage(const PluginInstance& stage, const std::string& rol
 }
 }  // namespace
 
-BackupManifest manifest_skeleton(const PipelinePlan& plan, const PipelineStages& stages, const std::string& key,
+BackupManifest manifest_skeleton(const PipelinePlan& plan, const PipelineStages& stages, const SinkPlan& destination,
+                                 PluginInstance& sink, const std::string& key,
                                  std::chrono::system_clock::time_point start,
                                  const std::map<std::string, std::string>& variables) {
     BackupManifest manifest;
     manifest.pipeline = plan.spec.name;
-    manifest.destination = destination_fingerprint(plan);
+    manifest.destination = destination_fingerprint(destination);
     manifest.key = key;
     manifest.started_unix_ms = unix_ms(start);
     manifest.stages.push_back(manifest_stage(*stages.source, "source"));
     for (size_t i = 0; i < stages.transforms.size(); ++i)
         manifest.stages.push_back(manifest_stage(*stages.transforms[i], plan.transforms[i].spec->label));
-    manifest.stages.push_back(manifest_stage(*stages.sink, "sink"));
+    manifest.stages.push_back(manifest_stage(sink, "sink"));
     manifest.variables = variables;
     manifest.backhaul_version = BACKHAUL_VERSION;
     return manifest;
 }
 
-void render_backup_key(const PipelinePlan& plan, std::chrono::system_clock::time_point start,
-                       const std::map<std::string, std::string>& variables, BackupResult& result) {
+void render_backup_key(const PipelinePlan& plan, const SinkPlan& sink, std::chrono::system_clock::time_point start,
+                       const std::map<std::string, std::string>& variables, SinkCopyResult& result) {
     try {
-        result.key = plan.key.render(start, plan.spec.timezone, variables);
+        result.key = sink.key.render(start, plan.spec.timezone, variables);
     } catch (const std::exception& e) {
-        throw RunError(std::string("sink: key: ") + e.what());
+        throw RunError(sink.label() + ": key: " + e.what());
     }
     if (is_metadata_key(result.key))
-        throw RunError("sink: key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) + "' or '" +
-                       std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
-    result.identity = identity_of(plan.key, variables);
+        throw RunError(sink.label() + ": key: '" + result.key + "' ends in '" + std::string(kManifestSuffix) +
+                       "' or '" + std::string(kPendingSuffix) + "', which are reserved for Backhaul's metadata");
+    result.identity = identity_of(sink.key, variables);
 }
 
 std::optional<int64_t> parse_expected_bytes(const std::map<std::string, std::string>& variables) {
@@ -100,7 +102,8 @@ std::optional<int64_t> parse_expected_bytes(const std::map<std::string, std::str
 // What the sink holds before the run: warns about what retention will never touch, and refuses a key that is taken
 // (sinks check again at commit; this saves streaming for an hour first). A stale pending marker of this pipeline
 // under the key (a run that never got to commit) is replaced.
-BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, BackupResult& result) {
+BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, SinkCopyResult& result) {
+    const SinkPlan& sink = store.destination();
     const std::string set_prefix = result.key + "/";
     BackupCatalog catalog;
     std::vector<StoredObject> under_key;
@@ -125,7 +128,7 @@ BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, Ba
     for (const StoredObject& o : under_key) {
         if (o.key == result.key || o.key == manifest_key(result.key) ||
             (plan.source_set && o.key.compare(0, set_prefix.size(), set_prefix) == 0))
-            throw RunError(plan.sink.spec->label + ": key '" + o.key +
+            throw RunError(sink.label() + ": key '" + o.key +
                            "' already exists; a run never replaces an object (add %S to the key, or see "
                            "docs/pipeline.md on repeated keys)");
         if (o.key != pending_key(result.key)) continue;
@@ -133,21 +136,41 @@ BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, Ba
         try {
             stale = PendingMarker::from_json(store.read_all(o.key, kManifestMaxBytes));
         } catch (const std::exception& e) {
-            throw RunError(plan.sink.spec->label + ": '" + o.key + "' exists and is not a pending marker: " + e.what());
+            throw RunError(sink.label() + ": '" + o.key + "' exists and is not a pending marker: " + e.what());
         }
-        if (stale.pipeline != plan.spec.name || stale.destination != destination_fingerprint(plan))
-            throw RunError(plan.sink.spec->label + ": '" + o.key + "' is another pipeline's pending marker");
+        if (stale.pipeline != plan.spec.name || stale.destination != destination_fingerprint(sink))
+            throw RunError(sink.label() + ": '" + o.key + "' is another pipeline's pending marker");
         store.remove({o.key});
     }
     return catalog;
+}
+
+void collect_copies(BackupResult& result) {
+    result.key.clear();
+    result.data_committed = result.manifest_written = false;
+    result.untouched_objects = 0;
+    for (const SinkCopyResult& copy : result.copies) {
+        if (result.key.empty()) result.key = copy.key;
+        result.data_committed = result.data_committed || copy.data_committed;
+        result.manifest_written = result.manifest_written || copy.manifest_written;
+        result.untouched_objects += copy.untouched_objects;
+    }
+}
+
+std::string copies_text(SinkCopies& copies) {
+    if (copies.all().size() < 2) return "";
+    std::string names;
+    for (const auto& copy : copies.all())
+        if (copy->live()) names += (names.empty() ? "" : ", ") + copy->result.sink;
+    return " on sinks " + names;
 }
 
 MarkerCleanup::~MarkerCleanup() {
     if (result.data_committed && !result.manifest_written) return;
     try {
         RunControl own;
-        std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, own);
-        SinkStore(*sink).remove({pending_key(result.key)});
+        std::unique_ptr<PluginInstance> instance = create_stage(sink.stage, secrets, own);
+        SinkStore(sink, *instance).remove({pending_key(result.key)});
     } catch (const std::exception& e) {
         Log::warn("could not remove the pending marker '" + pending_key(result.key) + "': " + e.what());
     }
@@ -160,29 +183,33 @@ using namespace run_parts;
 void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                 std::chrono::system_clock::time_point start, BackupProgress& progress, BackupResult& result) {
     if (plan.source_set) return run_set_backup(plan, control, secrets, start, progress, result);
-    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::all);
-
+    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::all, nullptr);
+    SinkCopies copies(plan, control, secrets, result);
     PluginInstance& source = *stages.source;
-    PluginInstance& sink = *stages.sink;
 
     SourceStreamHandle source_stream = source.open_source();
     if (auto expected = parse_expected_bytes(source.host().variables())) progress.expected_raw_bytes = *expected;
 
-    const std::map<std::string, std::string> variables = key_variables(plan, stages);
-    render_backup_key(plan, start, variables, result);
+    std::vector<std::unique_ptr<MarkerCleanup>> marker_cleanups;
+    copies.for_each([&](SinkCopy& copy) {
+        copy.variables = key_variables(plan, stages, *copy.sink);
+        render_backup_key(plan, copy.destination, start, copy.variables, copy.result);
+        copy.before = prepare_destination(plan, *copy.store, copy.result);
+        const PendingMarker marker{plan.spec.name, destination_fingerprint(copy.destination), copy.result.key,
+                                   unix_ms(start), {}};
+        copy.store->put(pending_key(copy.result.key), marker.to_json());
+        marker_cleanups.push_back(std::make_unique<MarkerCleanup>(copy.destination, secrets, copy.result));
+    });
     result.stream_count = 1;
-
-    SinkStore store(sink);
-    const BackupCatalog before = prepare_destination(plan, store, result);
-    const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start), {}};
-    store.put(pending_key(result.key), marker.to_json());
-    MarkerCleanup marker_cleanup{plan, secrets, result};
+    collect_copies(result);
+    if (control.cancelled()) throw_first_error(control, "backup did not start");
 
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
-    // Until commit, any way out of this function aborts the upload.
-    UploadHandle upload = sink.begin(result.key, metadata);
+    // Until commit, any way out of this function aborts the uploads.
+    StreamUploads uploads(copies, [](SinkCopy& copy) { return copy.result.key; }, metadata, "");
+    if (control.cancelled()) throw_first_error(control, "backup did not start");
 
-    // Hashed on the consumer thread as the bytes go to the sink: the manifest's checksum costs no second read.
+    // Hashed on the consumer thread as the bytes go to the sinks: the manifest's checksum costs no second read.
     Sha256 stored_hash;
     StreamEnds ends;
     ends.producer_label = source.label();
@@ -191,51 +218,52 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
         progress.raw_bytes += n;
         return n;
     };
-    ends.consumer_label = sink.label();
+    ends.consumer_label = "sink";
     ends.write = [&](std::span<const uint8_t> data) {
         stored_hash.update(data);
-        upload.write(data);
+        uploads.write(data);
         progress.stored_bytes += data.size();
     };
 
-    Log::info("backing up to '" + result.key + "'");
+    Log::info("backing up to '" + result.key + "'" + copies_text(copies));
     StreamResult streamed = run_stream(control, ends, stages.transform_chain(false), BH_ENCODE);
+    uploads.drain();
     result.raw_bytes = streamed.bytes_read;
     result.stored_bytes = streamed.bytes_written;
     source_stream.close();  // reaps the producer before we decide
 
-    if (!streamed.complete || control.cancelled()) {
-        upload.abort();
-        throw_first_error(control, "backup did not complete");
-    }
-    if (streamed.bytes_read == 0 && !plan.spec.allow_empty) {
-        upload.abort();
+    if (!streamed.complete || control.cancelled()) throw_first_error(control, "backup did not complete");
+    if (streamed.bytes_read == 0 && !plan.spec.allow_empty)
         throw RunError(source.label() +
                        ": produced no data (0 bytes), which is treated as a failure; nothing committed (set "
                        "allow_empty = true if an empty backup is expected)");
-    }
     result.sha256 = stored_hash.hex_digest();
-    result.shrunken = shrink_finding(before.backups, result.identity, result.raw_bytes, plan.spec.shrink_threshold);
 
-    BackupManifest manifest = manifest_skeleton(plan, stages, result.key, start, variables);
-    manifest.raw_bytes = result.raw_bytes;
-    manifest.stored_bytes = result.stored_bytes;
-    manifest.sha256 = result.sha256;
-
-    // From here to the manifest, a signal or the timeout waits: a commit request that was sent is seen through, so
+    // From here to the manifests, a signal or the timeout waits: a commit request that was sent is seen through, so
     // the log never says "nothing committed" about committed data. (SIGKILL cannot wait; the marker covers it.)
     CommitShield shield(control);
-    upload.commit();
-    result.data_committed = true;
-    manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
-    manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
-    try {
-        store.put(manifest_key(result.key), manifest.to_json());
-    } catch (const std::exception& e) {
-        throw RunError("backup data committed under '" + result.key +
-                       "' but its manifest could not be written; the backup is incomplete: " + e.what());
-    }
-    result.manifest_written = true;
+    uploads.commit([&](SinkCopy& copy) { copy.result.data_committed = true; });
+    copies.for_each([&](SinkCopy& copy) {
+        BackupManifest manifest =
+            manifest_skeleton(plan, stages, copy.destination, *copy.sink, copy.result.key, start, copy.variables);
+        manifest.raw_bytes = result.raw_bytes;
+        manifest.stored_bytes = result.stored_bytes;
+        manifest.sha256 = result.sha256;
+        manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
+        manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
+        try {
+            copy.store->put(manifest_key(copy.result.key), manifest.to_json());
+        } catch (const std::exception& e) {
+            throw RunError("backup data committed under '" + copy.result.key +
+                           "' but its manifest could not be written; the backup is incomplete: " + e.what());
+        }
+        copy.result.manifest_written = true;
+        if (!result.shrunken)
+            result.shrunken = shrink_finding(copy.before.backups, copy.result.identity, result.raw_bytes,
+                                             plan.spec.shrink_threshold);
+    });
+    collect_copies(result);
+    if (!result.manifest_written) throw_first_error(control, "no copy of the backup is complete");
 }
 
 OutputFile::OutputFile(const std::filesystem::path& path) : path_(path) {
@@ -285,8 +313,9 @@ RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const V
     if (plan.source_set) return run_set_restore(plan, control, secrets, request);
     if (request.output && !request.target_options.empty())
         throw UsageError("restore: --output cannot be combined with the source's restore options");
-    PipelineStages stages = create_stages(plan, secrets, control,
-                                          request.output ? StageSelection::without_source : StageSelection::all);
+    PipelineStages stages =
+        create_stages(plan, secrets, control, request.output ? StageSelection::without_source : StageSelection::all,
+                      &request.sink_plan(plan));
     PluginInstance& sink = *stages.sink;
 
     // The target first: a bad restore option should fail before anything is downloaded.

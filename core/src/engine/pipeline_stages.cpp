@@ -34,11 +34,11 @@ std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const Value
 }
 
 PipelineStages create_stages(const PipelinePlan& plan, const ValueResolver& resolver, const RunControl& control,
-                             StageSelection selection) {
+                             StageSelection selection, const SinkPlan* sink) {
     PipelineStages stages;
     if (selection == StageSelection::all) stages.source = create_stage(plan.source, resolver, control);
     if (selection != StageSelection::sink_only) stages.transforms = create_transforms(plan, resolver, control);
-    stages.sink = create_stage(plan.sink, resolver, control);
+    if (sink) stages.sink = create_stage(sink->stage, resolver, control);
     return stages;
 }
 

@@ -15,7 +15,7 @@ namespace backhaul {
 struct PipelineStages {
     std::unique_ptr<PluginInstance> source;  // null unless asked for
     std::vector<std::unique_ptr<PluginInstance>> transforms;
-    std::unique_ptr<PluginInstance> sink;
+    std::unique_ptr<PluginInstance> sink;  // of the SinkPlan asked for; null if none (a backup has one per copy)
 
     // Transforms in pipeline order (encode) or reversed (decode).
     std::vector<PluginInstance*> transform_chain(bool reversed) const;
@@ -27,9 +27,10 @@ std::vector<PluginInstance*> transform_chain(const std::vector<std::unique_ptr<P
 
 enum class StageSelection { all, without_source, sink_only };
 
-// Binds each stage's options through `resolver` (the run's secrets) and creates it. Throws RunError naming the stage.
+// Binds each stage's options through `resolver` (the run's secrets) and creates it, with `sink` (one of plan.sinks,
+// or null for none) as the sink. Throws RunError naming the stage.
 PipelineStages create_stages(const PipelinePlan& plan, const ValueResolver& resolver, const RunControl& control,
-                             StageSelection selection);
+                             StageSelection selection, const SinkPlan* sink);
 // One instance of each of the plan's transforms, in pipeline order: create_stages's, and each stream's own in a set.
 std::vector<std::unique_ptr<PluginInstance>> create_transforms(const PipelinePlan& plan, const ValueResolver& resolver,
                                                                const RunControl& control);

@@ -41,12 +41,16 @@ std::filesystem::path default_lock_dir() {
 }
 
 std::string lock_file_name(const PipelinePlan& plan) {
-    std::string identity = plan.spec.name + "\n" + plan.spec.sink.plugin + "\n" + plan.spec.key_template + "\n";
+    // Every sink's destination (one sink: the same name as before there were several).
+    std::string identity = plan.spec.name + "\n";
     // Validate-mode binding: ${secret:...} stays a placeholder (shown as <redacted>), so no secret is needed here.
     std::set<std::string> ids;
     for (const auto& [id, stage] : plan.spec.secrets) ids.insert(id);
-    BoundOptions options = bind_stage_options(plan.sink, ValidationResolver(ids));
-    for (const auto& [name, value] : options.display()) identity += name + "=" + value + "\n";
+    for (const SinkPlan& sink : plan.sinks) {
+        identity += sink.spec->stage.plugin + "\n" + sink.spec->key_template + "\n";
+        BoundOptions options = bind_stage_options(sink.stage, ValidationResolver(ids));
+        for (const auto& [name, value] : options.display()) identity += name + "=" + value + "\n";
+    }
     return plan.spec.name + "-" + sha256_hex(identity).substr(0, 12) + ".lock";
 }
 

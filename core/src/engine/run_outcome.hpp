@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/retention_plan.hpp"
 
@@ -24,6 +25,10 @@ struct RunOutcome {
     std::string key;    // "" if no key was chosen
     size_t stream_count = 0;  // streams of the backup (a set's count; 1 otherwise), 0 if not known
     bool set = false;         // the pipeline backs up a set (docs/sets.md)
+    // The sinks (by name, in the pipeline's order) that hold a complete copy of this run's backup, and those whose
+    // copy failed; both empty when the run never got to its sinks' names (an invalid pipeline).
+    std::vector<std::string> complete_sinks;
+    std::vector<std::string> failed_sinks;
     std::string error;  // one line, already scrubbed of secrets; "" on success
     std::chrono::system_clock::time_point started;
     std::chrono::system_clock::time_point finished;

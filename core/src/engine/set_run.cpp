@@ -79,14 +79,14 @@ void run_streams(RunControl& control, size_t count, size_t jobs, const std::func
 }
 
 // The extension the stages after the source add ({ext} without the source's part): each stream's own comes first.
-std::string chain_ext(const PipelineStages& stages) {
+std::string chain_ext(const PipelineStages& stages, PluginInstance& sink) {
     std::string ext;
     auto add = [&](PluginInstance& stage) {
         const std::map<std::string, std::string> variables = stage.host().variables();  // a copy: thread-safe
         if (auto it = variables.find("ext"); it != variables.end()) ext += it->second;
     };
     for (const auto& t : stages.transforms) add(*t);
-    add(*stages.sink);
+    add(sink);
     return ext;
 }
 
@@ -100,17 +100,19 @@ std::string set_digest(const std::vector<ManifestObject>& objects) {
 
 // Removes the objects this run committed, through a sink instance of its own (the run's is cancelled). They were
 // proven free before the run began (prepare_destination) and the sinks never replace, so they are this run's own.
-bool remove_own_objects(const PipelinePlan& plan, const ValueResolver& secrets, const std::vector<std::string>& keys) {
+bool remove_own_objects(const SinkPlan& destination, const ValueResolver& secrets,
+                        const std::vector<std::string>& keys) {
     if (keys.empty()) return true;
     try {
         RunControl own;
-        std::unique_ptr<PluginInstance> sink = create_stage(plan.sink, secrets, own);
-        SinkStore(*sink).remove(keys);
-        Log::info("removed the " + std::to_string(keys.size()) + " object(s) this run had committed");
+        std::unique_ptr<PluginInstance> sink = create_stage(destination.stage, secrets, own);
+        SinkStore(destination, *sink).remove(keys);
+        Log::info(destination.label() + ": removed the " + std::to_string(keys.size()) +
+                  " object(s) this run had committed");
         return true;
     } catch (const std::exception& e) {
-        Log::warn("could not remove the object(s) this run had committed (the pending marker stays, so `backhaul "
-                  "prune --delete-incomplete` can): " + std::string(e.what()));
+        Log::warn(destination.label() + ": could not remove the object(s) this run had committed (the pending "
+                  "marker stays, so `backhaul prune --delete-incomplete` can): " + std::string(e.what()));
         return false;
     }
 }
@@ -143,7 +145,7 @@ struct BackupStream {
     std::string key;
     std::vector<std::unique_ptr<PluginInstance>> transforms;
     std::optional<SourceStreamHandle> reader;
-    std::optional<UploadHandle> upload;
+    std::unique_ptr<StreamUploads> uploads;
     Sha256 stored_hash;
     StreamResult streamed;
 };
@@ -152,53 +154,56 @@ struct BackupStream {
 
 void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                     std::chrono::system_clock::time_point start, BackupProgress& progress, BackupResult& result) {
-    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::all);
+    PipelineStages stages = create_stages(plan, secrets, control, StageSelection::all, nullptr);
+    SinkCopies copies(plan, control, secrets, result);
     PluginInstance& source = *stages.source;
-    PluginInstance& sink = *stages.sink;
 
     const std::vector<SetStream> streams = source.list_streams();
     result.stream_count = streams.size();
     if (auto expected = parse_expected_bytes(source.host().variables())) progress.expected_raw_bytes = *expected;
 
-    const std::map<std::string, std::string> variables = key_variables(plan, stages);
-    render_backup_key(plan, start, variables, result);
-
-    const std::string ext = chain_ext(stages);
-    std::vector<std::string> object_keys;
-    for (const SetStream& s : streams) {
-        object_keys.push_back(stream_object_key(result.key, s.name, s.ext + ext));
-        if (is_metadata_key(object_keys.back()))
-            throw RunError(source.label() + ": stream '" + s.name + "' would be stored as '" + object_keys.back() +
-                           "', a name reserved for Backhaul's metadata");
-    }
-
-    SinkStore store(sink);
-    const BackupCatalog before = prepare_destination(plan, store, result);
-    const PendingMarker marker{plan.spec.name, destination_fingerprint(plan), result.key, unix_ms(start), object_keys};
-    refuse_unreadable_metadata(manifest_skeleton(plan, stages, result.key, start, variables), stages, streams,
-                               object_keys, marker);
-    store.put(pending_key(result.key), marker.to_json());
-    MarkerCleanup marker_cleanup{plan, secrets, result};
+    std::vector<std::unique_ptr<MarkerCleanup>> marker_cleanups;
+    copies.for_each([&](SinkCopy& copy) {
+        copy.variables = key_variables(plan, stages, *copy.sink);
+        render_backup_key(plan, copy.destination, start, copy.variables, copy.result);
+        const std::string ext = chain_ext(stages, *copy.sink);
+        for (const SetStream& s : streams) {
+            copy.object_keys.push_back(stream_object_key(copy.result.key, s.name, s.ext + ext));
+            if (is_metadata_key(copy.object_keys.back()))
+                throw RunError(source.label() + ": stream '" + s.name + "' would be stored as '" +
+                               copy.object_keys.back() + "', a name reserved for Backhaul's metadata");
+        }
+        copy.before = prepare_destination(plan, *copy.store, copy.result);
+        const PendingMarker marker{plan.spec.name, destination_fingerprint(copy.destination), copy.result.key,
+                                   unix_ms(start), copy.object_keys};
+        refuse_unreadable_metadata(
+            manifest_skeleton(plan, stages, copy.destination, *copy.sink, copy.result.key, start, copy.variables),
+            stages, streams, copy.object_keys, marker);
+        copy.store->put(pending_key(copy.result.key), marker.to_json());
+        marker_cleanups.push_back(std::make_unique<MarkerCleanup>(copy.destination, secrets, copy.result));
+    });
+    collect_copies(result);
+    if (control.cancelled()) throw_first_error(control, "backup did not start");
 
     const size_t jobs = std::min<size_t>(static_cast<size_t>(plan.spec.jobs), streams.size());
-    Log::info("backing up a set of " + std::to_string(streams.size()) + " stream(s) to '" + result.key + "/', " +
-              std::to_string(jobs) + " at once");
+    Log::info("backing up a set of " + std::to_string(streams.size()) + " stream(s) to '" + result.key + "/'" +
+              copies_text(copies) + ", " + std::to_string(jobs) + " at once");
 
     // As a one-stream run's: the pipeline name is ASCII by its rule, which object metadata (HTTP headers) needs.
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     std::vector<std::unique_ptr<BackupStream>> running(streams.size());
     std::vector<std::optional<ManifestObject>> objects(streams.size());
-    std::vector<std::string> committed;
-    std::unique_ptr<CommitShield> last_commit_shield;  // from the set's last commit to its manifest
+    size_t streams_committed = 0;  // by some copy
+    std::unique_ptr<CommitShield> last_commit_shield;  // from the set's last commit to its manifests
 
     auto start_stream = [&](size_t i) {
         running[i] = std::make_unique<BackupStream>();
         BackupStream& run = *running[i];
         run.stream = &streams[i];
-        run.key = object_keys[i];
         run.transforms = create_transforms(plan, secrets, control);
         run.reader.emplace(source.open_stream(run.stream->name));
-        run.upload.emplace(sink.begin(run.key, metadata));
+        run.uploads = std::make_unique<StreamUploads>(
+            copies, [&](SinkCopy& copy) { return copy.object_keys[i]; }, metadata, stream_context(run.stream->name));
     };
     auto stream_body = [&](size_t i) {
         BackupStream& run = *running[i];
@@ -210,18 +215,19 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
             progress.raw_bytes += n;
             return n;
         };
-        ends.consumer_label = sink.label();
+        ends.consumer_label = "sink";
         ends.write = [&](std::span<const uint8_t> data) {
             run.stored_hash.update(data);
-            run.upload->write(data);
+            run.uploads->write(data);
             progress.stored_bytes += data.size();
         };
         run.streamed = run_stream(control, ends, transform_chain(run.transforms, false), BH_ENCODE);
+        run.uploads->drain();
     };
     auto finish_stream = [&](size_t i) {
         // Whatever happens here, the stream's handles and instances are released on this thread.
         std::unique_ptr<BackupStream> run = std::move(running[i]);
-        if (!run || !run->upload) return;
+        if (!run || !run->uploads) return;
         run->reader->close();  // reaps the producer before we decide
         if (!run->streamed.complete || control.cancelled()) return;
         if (run->streamed.bytes_read == 0 && !plan.spec.allow_empty) {
@@ -232,7 +238,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         }
         ManifestObject object;
         object.stream = run->stream->name;
-        object.key = run->key;
+        object.key = "";  // each copy's own, filled in when its manifest is written
         object.ext = run->stream->ext;
         object.raw_bytes = run->streamed.bytes_read;
         object.stored_bytes = run->streamed.bytes_written;
@@ -240,49 +246,74 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         object.variables = run->stream->variables;
         object.restore_phase = run->stream->restore_phase;
         // A commit request that was sent is seen through and recorded. The set's last commit keeps the shield up
-        // until the manifest is written, as a one-stream run does: a stop in between would otherwise undo a set whose
-        // data is all stored.
+        // until the manifests are written, as a one-stream run does: a stop in between would otherwise undo a set
+        // whose data is all stored.
         auto shield = std::make_unique<CommitShield>(control);
-        run->upload->commit();
-        committed.push_back(run->key);
-        result.data_committed = true;
-        if (committed.size() == streams.size()) last_commit_shield = std::move(shield);
+        run->uploads->commit([&](SinkCopy& copy) {
+            copy.committed.push_back(copy.object_keys[i]);
+            copy.result.data_committed = true;
+        });
+        if (++streams_committed == streams.size()) last_commit_shield = std::move(shield);
         Log::info("stream '" + object.stream + "': " + human_bytes(object.raw_bytes) + " -> " +
-                  human_bytes(object.stored_bytes) + " committed as '" + object.key + "'");
+                  human_bytes(object.stored_bytes) + " committed");
         objects[i] = std::move(object);
     };
 
     run_streams(control, streams.size(), jobs, [&](size_t i) { return streams[i].name; }, start_stream, stream_body,
                 finish_stream);
 
+    // A copy that did not commit every object is not a set: its own objects go again, then its marker (by
+    // MarkerCleanup, once data_committed is false).
+    auto abandon = [&](SinkCopy& copy) {
+        if (!remove_own_objects(copy.destination, secrets, copy.committed)) return;
+        copy.committed.clear();
+        copy.result.data_committed = false;
+    };
     auto fail_set = [&](const std::string& fallback) {
         last_commit_shield.reset();
-        if (remove_own_objects(plan, secrets, committed)) result.data_committed = false;
+        for (auto& copy : copies.all()) abandon(*copy);
+        collect_copies(result);
         throw_first_error(control, fallback);
     };
     if (control.cancelled()) fail_set("backup did not complete");
+    for (auto& copy : copies.all())
+        if (!copy->live()) abandon(*copy);
 
-    BackupManifest manifest = manifest_skeleton(plan, stages, result.key, start, variables);
     for (std::optional<ManifestObject>& o : objects) {
         result.raw_bytes += o->raw_bytes;
         result.stored_bytes += o->stored_bytes;
-        manifest.objects.push_back(std::move(*o));
     }
-    manifest.raw_bytes = result.raw_bytes;
-    manifest.stored_bytes = result.stored_bytes;
-    manifest.sha256 = result.sha256 = set_digest(manifest.objects);
-    result.objects = manifest.objects;
-    result.shrunken = shrink_finding(before.backups, result.identity, result.raw_bytes, plan.spec.shrink_threshold);
-
-    manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
-    manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
-    try {
-        store.put(manifest_key(result.key), manifest.to_json());
-    } catch (const std::exception& e) {
-        control.fail(std::string("the set's manifest could not be written, so the set is not complete: ") + e.what());
-        fail_set("manifest not written");
-    }
-    result.manifest_written = true;
+    copies.for_each([&](SinkCopy& copy) {
+        BackupManifest manifest =
+            manifest_skeleton(plan, stages, copy.destination, *copy.sink, copy.result.key, start, copy.variables);
+        for (size_t i = 0; i < objects.size(); ++i) {
+            manifest.objects.push_back(*objects[i]);
+            manifest.objects.back().key = copy.object_keys[i];
+        }
+        manifest.raw_bytes = result.raw_bytes;
+        manifest.stored_bytes = result.stored_bytes;
+        manifest.sha256 = set_digest(manifest.objects);
+        manifest.finished_unix_ms = unix_ms(std::chrono::system_clock::now());
+        manifest.duration_ms = manifest.finished_unix_ms - manifest.started_unix_ms;
+        try {
+            copy.store->put(manifest_key(copy.result.key), manifest.to_json());
+        } catch (const std::exception& e) {
+            throw RunError(std::string("the set's manifest could not be written, so the set is not complete: ") +
+                           e.what());
+        }
+        copy.result.manifest_written = true;
+        if (result.objects.empty()) {
+            result.objects = manifest.objects;
+            result.sha256 = manifest.sha256;
+        }
+        if (!result.shrunken)
+            result.shrunken = shrink_finding(copy.before.backups, copy.result.identity, result.raw_bytes,
+                                             plan.spec.shrink_threshold);
+    });
+    for (auto& copy : copies.all())
+        if (!copy->result.manifest_written) abandon(*copy);
+    collect_copies(result);
+    if (!result.manifest_written) fail_set("no copy of the set is complete");
     last_commit_shield.reset();  // a stop held back since the last commit is now reported (run_command)
 }
 
@@ -312,7 +343,7 @@ BackupManifest read_set_manifest(const PipelinePlan& plan, SinkStore& store, con
     }
     if (!manifest.is_set())
         throw RunError("restore: '" + key + "' is a one-stream backup, but this pipeline's source backs up a set");
-    const PipelineOwner owner = pipeline_owner(plan);
+    const PipelineOwner owner = pipeline_owner(plan, store.destination());
     if (std::string mismatch = ownership_mismatch(owner, manifest.pipeline, manifest.destination, manifest.key, key,
                                                   "manifest");
         !mismatch.empty())
@@ -368,9 +399,10 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
     if (to_files && *request.output == "-")
         throw UsageError("restore: a set has several streams; --output takes a directory, not '-'");
     PipelineStages stages =
-        create_stages(plan, secrets, control, to_files ? StageSelection::without_source : StageSelection::all);
+        create_stages(plan, secrets, control, to_files ? StageSelection::without_source : StageSelection::all,
+                      &request.sink_plan(plan));
     PluginInstance& sink = *stages.sink;
-    SinkStore store(sink);
+    SinkStore store(request.sink_plan(plan), sink);
     const BackupManifest manifest = read_set_manifest(plan, store, request.key);
     const std::vector<const ManifestObject*> selected = select_objects(manifest, request);
 

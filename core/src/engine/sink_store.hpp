@@ -7,13 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "engine/pipeline_plan.hpp"
 #include "engine/plugin_instance.hpp"
 
 namespace backhaul {
 
 class SinkStore {
 public:
-    explicit SinkStore(PluginInstance& sink) : sink_(sink) {}
+    // `sink` is an instance of `destination`, the sink of the pipeline whose objects this store reads and writes.
+    SinkStore(const SinkPlan& destination, PluginInstance& sink) : destination_(destination), sink_(sink) {}
 
     // Every committed object whose key starts with `prefix`. Failures throw StageFailure (a RunError).
     std::vector<StoredObject> list(const std::string& prefix);
@@ -27,8 +29,10 @@ public:
     void remove(const std::vector<std::string>& keys);
 
     PluginInstance& instance() { return sink_; }
+    const SinkPlan& destination() const { return destination_; }
 
 private:
+    const SinkPlan& destination_;
     PluginInstance& sink_;
 };
 
