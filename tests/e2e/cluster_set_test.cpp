@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "command_runner.hpp"
+#include "http_receiver.hpp"
 #include "postgres_fixture.hpp"
 #include "s3_fixture.hpp"
 
@@ -130,11 +131,15 @@ struct PipelineFile {
     int jobs = 1;
     std::string bucket;
     std::string extra_source;  // more lines of [source]
+    // More `[[sink]]` tables (and whatever follows them); the Swift sink is then the `[[sink]]` named "swift".
+    std::string more_sinks;
 };
 
 // The cluster set pipeline of these tests: every database and the globals, gzip, Swift's s3api.
 std::string set_pipeline_text(const PipelineFile& p, const std::filesystem::path& lock_dir) {
-    return "name = \"" + p.name + "\"\njobs = " + std::to_string(p.jobs) + "\nlock_dir = \"" + lock_dir.string() + R"("
+    const std::string swift_table = p.more_sinks.empty() ? "[sink]" : "[[sink]]\nname = \"swift\"";
+    return "name = \"" + p.name + "\"\njobs = " + std::to_string(p.jobs) + "\nlock_dir = \"" + lock_dir.string() +
+           "\"\nplugin_path = [\"" ENGINE_FIXTURE_DIR R"("]
 
 [source]
 plugin = "source-postgres"
@@ -146,7 +151,7 @@ globals = true
 [[transform]]
 plugin = "compress-gzip"
 
-[sink]
+)" + swift_table + R"(
 plugin = "sink-ncloud-s3"
 endpoint = ")" + SwiftS3::instance().endpoint() + R"("
 region = ")" + SwiftS3::region + R"("
@@ -155,7 +160,7 @@ access_key = "${env:ACCESS_KEY}"
 secret_key = "${env:SECRET_KEY}"
 part_size = "5MiB"
 key = "{pipeline}/%Y%m%dT%H%M%S"
-)";
+)" + p.more_sinks;
 }
 
 // The real binary, the database password and the S3 keys in its environment, as the pipelines expect them.
@@ -334,6 +339,60 @@ TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToT
 
 // One database's pg_dump fails (a wrapper around the real one exits 3 after the whole dump was written): the run
 // fails and leaves nothing of the set in the bucket, under any name.
+// The Done-when's fault case for several sinks: the Swift copy and a second sink that fails part way into the
+// streams (sink-faulty: a write past 20000 bytes of an object fails). The Swift copy is complete and verifies; of the
+// failed copy nothing is left; the run exits 1 and the failure notification names the failed sink and the complete
+// one.
+TEST_F(ClusterSetTest, OneOfTwoSinksFailsAndTheOtherCopyIsComplete) {
+    const std::string bucket = "cluster-set-two-sinks";
+    SwiftS3::instance().create_bucket(bucket);
+    HttpReceiver receiver;
+    const std::filesystem::path bad = tmp_ / "bad";
+    std::filesystem::create_directories(bad);
+    PipelineFile p{"cluster-two-sinks", source_.get(), kBackupRole, 2, bucket, ""};
+    p.more_sinks = "\n[[sink]]\nname = \"bad\"\nplugin = \"sink-faulty\"\npath = \"" + bad.string() +
+                   "\"\nfail_at = \"write\"\nafter = 20000\nkey = \"{pipeline}/%Y%m%dT%H%M%S\"\n\n"
+                   "[[notify]]\nplugin = \"notify-webhook\"\non = [\"failure\"]\nurl = \"" + receiver.url() + "\"\n";
+    const std::filesystem::path file = write_pipeline(p, "two-sinks.toml");
+    CommandResult run = run_backhaul({"run", file.string()}, kBackupPassword);
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("sink 'bad' failed"));
+    EXPECT_THAT(run.err, HasSubstr("injected write failure"));
+    EXPECT_THAT(run.err, HasSubstr("complete_sinks=swift failed_sinks=bad"));
+
+    std::smatch found;
+    ASSERT_TRUE(std::regex_search(run.err, found, std::regex("complete copies of '(\\S+)' on 'swift'"))) << run.err;
+    const std::string key = found[1];
+    std::vector<std::string> expected = {key + "/databases/" + kCafeSegment + ".sql.gz",
+                                         key + "/databases/" + kQuotedSegment + ".sql.gz",
+                                         key + "/databases/orders.sql.gz",
+                                         key + "/databases/postgres.sql.gz",
+                                         key + "/globals.sql.gz",
+                                         key + ".manifest.json"};
+    std::sort(expected.begin(), expected.end());
+    EXPECT_EQ(bucket_keys(bucket), expected);
+    EXPECT_EQ(SwiftS3::instance().pending_uploads(bucket), "");
+    EXPECT_THAT(gunzip(bucket, key + "/databases/orders.sql.gz"), HasSubstr("CREATE DATABASE orders"));
+    CommandResult verify = run_backhaul({"verify", file.string(), "--sink", "swift", "--key", key}, kBackupPassword);
+    EXPECT_EQ(verify.exit_code, 0) << verify.err;
+    EXPECT_THAT(verify.out, HasSubstr("verified set '" + key + "': 5 streams"));
+
+    // Nothing of the failed copy: no object, no manifest, no marker (sink-faulty records its aborts in ABORTED).
+    std::vector<std::string> left;
+    for (const std::string& f : files_below(bad))
+        if (f != "ABORTED") left.push_back(f);
+    EXPECT_EQ(left, std::vector<std::string>{});
+
+    auto requests = receiver.wait_for(1);
+    ASSERT_EQ(requests.size(), 1u);
+    nlohmann::json event = nlohmann::json::parse(requests[0]["body"].get<std::string>());
+    EXPECT_EQ(event["outcome"], "failure");
+    EXPECT_EQ(event["backup_complete"], true);
+    EXPECT_EQ(event["stream_count"], 5);
+    EXPECT_EQ(event["complete_sinks"], nlohmann::json::array({"swift"}));
+    EXPECT_EQ(event["failed_sinks"], nlohmann::json::array({"bad"}));
+}
+
 class FailingDumpTest : public ::testing::Test {
   protected:
     static constexpr const char* kFailing = "zz_fails";  // last in byte order: with jobs = 1, the last stream

@@ -249,13 +249,15 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         // until the manifests are written, as a one-stream run does: a stop in between would otherwise undo a set
         // whose data is all stored.
         auto shield = std::make_unique<CommitShield>(control);
+        const bool several = copies.all().size() > 1;
         run->uploads->commit([&](SinkCopy& copy) {
             copy.committed.push_back(copy.object_keys[i]);
             copy.result.data_committed = true;
+            Log::info("stream '" + object.stream + "': " + human_bytes(object.raw_bytes) + " -> " +
+                      human_bytes(object.stored_bytes) + " committed as '" + copy.object_keys[i] + "'" +
+                      (several ? " on sink '" + copy.result.sink + "'" : ""));
         });
         if (++streams_committed == streams.size()) last_commit_shield = std::move(shield);
-        Log::info("stream '" + object.stream + "': " + human_bytes(object.raw_bytes) + " -> " +
-                  human_bytes(object.stored_bytes) + " committed");
         objects[i] = std::move(object);
     };
 
