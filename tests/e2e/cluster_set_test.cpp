@@ -206,7 +206,7 @@ class ClusterSetTest : public ::testing::Test {
     std::string back_up_cluster(const std::string& pipeline, const std::string& bucket, CommandResult* run_out) {
         SwiftS3::instance().create_bucket(bucket);
         const std::filesystem::path file =
-            write_pipeline({pipeline, source_.get(), kBackupRole, 2, bucket, ""}, "backup.toml");
+            write_pipeline({pipeline, source_.get(), kBackupRole, 2, bucket, "", ""}, "backup.toml");
         CommandResult run = run_backhaul({"run", file.string()}, kBackupPassword);
         *run_out = run;
         if (run.exit_code != 0) return "";
@@ -264,7 +264,7 @@ TEST_F(ClusterSetTest, RoundTripOfAClusterWithHostileNamesIntoAFreshClusterAsANo
     std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
     ASSERT_TRUE(fresh) << fresh_error;
     const std::filesystem::path restore_file =
-        write_pipeline({"cluster-round-trip", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
+        write_pipeline({"cluster-round-trip", fresh.get(), PostgresServer::kUser, 2, bucket, "", ""}, "restore.toml");
     CommandResult restore = run_backhaul({"restore", restore_file.string(), "--key", key, "--globals", "--database",
                                       kQuoted, "--database", kCafe, "--database", kPlain},
                                      fresh->password());
@@ -300,7 +300,7 @@ TEST_F(ClusterSetTest, WholeSetRestoresIntoAFreshClusterPostgresIncluded) {
     std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
     ASSERT_TRUE(fresh) << fresh_error;
     const std::filesystem::path restore_file =
-        write_pipeline({"cluster-whole-restore", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
+        write_pipeline({"cluster-whole-restore", fresh.get(), PostgresServer::kUser, 2, bucket, "", ""}, "restore.toml");
     CommandResult restore = run_backhaul({"restore", restore_file.string(), "--key", key}, fresh->password());
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
     EXPECT_THAT(restore.err, HasSubstr("stream 'databases/postgres' restored"));
@@ -318,7 +318,7 @@ TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToT
     const std::string bucket = "cluster-set-with-passwords";
     SwiftS3::instance().create_bucket(bucket);
     const std::filesystem::path file =
-        write_pipeline({"cluster-passwords", source_.get(), PostgresServer::kUser, 2, bucket, ""}, "backup.toml");
+        write_pipeline({"cluster-passwords", source_.get(), PostgresServer::kUser, 2, bucket, "", ""}, "backup.toml");
     CommandResult run = run_backhaul({"run", file.string()}, source_->password());
     ASSERT_EQ(run.exit_code, 0) << run.err;
     const std::string key = committed_key(run.err);
@@ -328,7 +328,7 @@ TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToT
     std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
     ASSERT_TRUE(fresh) << fresh_error;
     const std::filesystem::path restore_file =
-        write_pipeline({"cluster-passwords", fresh.get(), PostgresServer::kUser, 2, bucket, ""}, "restore.toml");
+        write_pipeline({"cluster-passwords", fresh.get(), PostgresServer::kUser, 2, bucket, "", ""}, "restore.toml");
     CommandResult restore = run_backhaul(
         {"restore", restore_file.string(), "--key", key, "--globals", "--database", kPlain}, fresh->password());
     // The restoring role kept its own password (with a warning), so the databases phase could log in.
@@ -349,7 +349,7 @@ TEST_F(ClusterSetTest, OneOfTwoSinksFailsAndTheOtherCopyIsComplete) {
     HttpReceiver receiver;
     const std::filesystem::path bad = tmp_ / "bad";
     std::filesystem::create_directories(bad);
-    PipelineFile p{"cluster-two-sinks", source_.get(), kBackupRole, 2, bucket, ""};
+    PipelineFile p{"cluster-two-sinks", source_.get(), kBackupRole, 2, bucket, "", ""};
     p.more_sinks = "\n[[sink]]\nname = \"bad\"\nplugin = \"sink-faulty\"\npath = \"" + bad.string() +
                    "\"\nfail_at = \"write\"\nafter = 20000\nkey = \"{pipeline}/%Y%m%dT%H%M%S\"\n\n"
                    "[[notify]]\nplugin = \"notify-webhook\"\non = [\"failure\"]\nurl = \"" + receiver.url() + "\"\n";
@@ -436,7 +436,7 @@ class FailingDumpTest : public ::testing::Test {
         SwiftS3::instance().create_bucket(bucket);
         std::filesystem::create_directories(tmp_ / "locks");
         const PipelineFile file{pipeline, server_.get(), server_->user(), jobs, bucket,
-                                "pg_dump = \"" + (tmp_ / "bin" / "pg_dump").string() + "\"\n"};
+                                "pg_dump = \"" + (tmp_ / "bin" / "pg_dump").string() + "\"\n", ""};
         write_file(tmp_ / "pipeline.toml", set_pipeline_text(file, tmp_ / "locks"));
         return run_backhaul({"run", (tmp_ / "pipeline.toml").string()}, server_->password());
     }

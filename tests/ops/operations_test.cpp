@@ -151,7 +151,7 @@ TEST_F(OpsTest, ListShowsThisPipelinesBackupsNewestFirstWithTheirStatus) {
     ASSERT_EQ(json.exit_code, 0) << json.err;
     nlohmann::json j = nlohmann::json::parse(json.out);
     ASSERT_EQ(j.size(), 3u);
-    EXPECT_EQ(j[0], nlohmann::json::parse(R"({"key": "ops/20250103-030000.gz", "time": "2025-01-03T03:00:00Z",
+    EXPECT_EQ(j[0], nlohmann::json::parse(R"({"key": "ops/20250103-030000.gz", "sink": "local", "time": "2025-01-03T03:00:00Z",
         "time_unix_ms": 1735873200000, "stored_bytes": 3, "status": "unknown",
         "note": "no manifest and no pending marker of this pipeline"})"));
     EXPECT_EQ(j[2]["status"], "complete");
@@ -281,7 +281,9 @@ TEST_F(OpsTest, MetricsFileParsesAndCarriesTheLastSuccessAcrossFailures) {
               static_cast<double>(std::filesystem::file_size(sink_dir() / only_data_key())));
     EXPECT_EQ(first["backhaul_last_success_timestamp_seconds" + l], first["backhaul_last_run_timestamp_seconds" + l]);
     EXPECT_EQ(first["backhaul_last_run_streams" + l], 1);
-    EXPECT_EQ(first.size(), 9u);
+    // The one sink, by its default name: it holds the copy.
+    EXPECT_EQ(first["backhaul_last_run_sink_complete{pipeline=\"ops\",sink=\"local\"}"], 1);
+    EXPECT_EQ(first.size(), 10u);
 
     auto bad = pipeline(shell_source("exit 1"), gzip, local_sink());
     ASSERT_EQ(backhaul({"run", bad.string(), "--metrics-file", metrics.string()}).exit_code, 1);

@@ -239,10 +239,10 @@ TEST_F(SeveralSinksTest, ValidateReportsEverySinkProblemWithItsPosition) {
     CommandResult validate = backhaul({"validate", file.string()});
     EXPECT_EQ(validate.exit_code, 2);
     const std::string f = file.string();
-    EXPECT_THAT(validate.err, HasSubstr(f + ":19:8: sink 'a' is defined twice (first at line 12)"));
-    EXPECT_THAT(validate.err, HasSubstr(f + ":24:1: sink[2]: missing required option 'key'"));
-    EXPECT_THAT(validate.err, HasSubstr(f + ":27:12: sink[2]: 'required' must be true or false, got string"));
-    EXPECT_THAT(validate.err, HasSubstr(f + ":30:8: sink[3]: invalid sink name '9x'"));
+    EXPECT_THAT(validate.err, HasSubstr(f + ":20:8: sink 'a' is defined twice (first at line 13)"));
+    EXPECT_THAT(validate.err, HasSubstr(f + ":26:1: sink[2]: missing required option 'key'"));
+    EXPECT_THAT(validate.err, HasSubstr(f + ":29:12: sink[2]: 'required' must be true or false, got string"));
+    EXPECT_THAT(validate.err, HasSubstr(f + ":32:8: sink[3]: invalid sink name '9x'"));
     // A key's variables are checked per sink (with its name in the label once it has a valid one).
     auto one_bad_key = pipeline_with(cat_source(), local("a") +
                                                        "[[sink]]\nname = \"b\"\nplugin = \"sink-local\"\npath = "

@@ -69,7 +69,8 @@ int restore(const RestoreOptions& options, const Invocation& call) {
         secrets.fetch_all(*plan, control);
         const ChosenCopy copy =
             choose_copy(*plan, secrets, control, options.sink,
-                        options.latest ? std::nullopt : std::optional<std::string>(options.key), options.latest);
+                        options.latest ? std::nullopt : std::optional<std::string>(options.key), options.latest,
+                        "restore");
         request.key = *copy.key;
         request.sink = copy.sink;
         if (plan->sinks.size() > 1) Log::info("restoring from sink '" + copy.sink->name() + "'");

@@ -37,7 +37,7 @@ int verify(const VerifyOptions& options, const GlobalOptions& global) {
     try {
         secrets.fetch_all(*plan, control);
         fetched = true;
-        const ChosenCopy copy = choose_copy(*plan, secrets, control, options.sink, options.key, true);
+        const ChosenCopy copy = choose_copy(*plan, secrets, control, options.sink, options.key, true, "verify");
         if (plan->sinks.size() > 1) Log::info("verifying the copy on sink '" + copy.sink->name() + "'");
         VerifyResult result = run_verify(*plan, *copy.sink, control, secrets, copy.key);
         double seconds = std::chrono::duration<double>(std::chrono::system_clock::now() - outcome.started).count();

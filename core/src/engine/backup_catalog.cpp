@@ -327,7 +327,7 @@ BackupCatalog list_backups(const PipelinePlan& plan, SinkStore& store) {
 
 ChosenCopy choose_copy(const PipelinePlan& plan, const ValueResolver& secrets, const RunControl& control,
                        const std::optional<std::string>& sink_name, const std::optional<std::string>& key,
-                       bool find_newest) {
+                       bool find_newest, const std::string& command) {
     ChosenCopy chosen{&plan.sinks.front(), key};
     if (sink_name) chosen.sink = &plan.sink_named(*sink_name);
     const bool look = find_newest && !key;
@@ -361,8 +361,10 @@ ChosenCopy choose_copy(const PipelinePlan& plan, const ValueResolver& secrets, c
         }
     }
     if (look && !newest)
-        throw RunError("pipeline '" + plan.spec.name + "' has no complete backup in " +
-                       (candidates.size() == 1 ? "sink '" + candidates.front()->name() + "'" : "any of its sinks"));
+        throw RunError(command + ": pipeline '" + plan.spec.name + "' has no complete backup in " +
+                       (plan.sinks.size() == 1       ? std::string("the sink")
+                        : candidates.size() == 1 ? "sink '" + candidates.front()->name() + "'"
+                                                 : std::string("any of its sinks")));
     return chosen;
 }
 

@@ -124,9 +124,10 @@ struct ChosenCopy {
     const SinkPlan* sink = nullptr;
     std::optional<std::string> key;  // `key`, or the newest complete backup's when one was looked for and found
 };
+// `command` ("verify", "restore") prefixes its errors.
 ChosenCopy choose_copy(const PipelinePlan& plan, const ValueResolver& secrets, const RunControl& control,
                        const std::optional<std::string>& sink_name, const std::optional<std::string>& key,
-                       bool find_newest);
+                       bool find_newest, const std::string& command);
 
 // The identity variables of a backup from its variables: those the key template uses, except {pipeline} and {ext}.
 std::map<std::string, std::string> identity_of(const KeyTemplate& key_template,

@@ -36,10 +36,15 @@ size_t SinkCopies::live_count() const {
 
 bool SinkCopies::attempt(SinkCopy& copy, const std::function<void()>& step, const std::string& context) {
     if (!copy.live()) return false;
-    record_stage_failure(copy.control, copy.destination.label(), context, step);
-    if (copy.live()) return true;
-    copy_failed(copy);
-    return false;
+    // Whether the step itself succeeded, not whether the copy is still live after it: a commit that succeeded while
+    // another stream's failure cancelled the run is a committed object, which the run must know of to remove it.
+    bool succeeded = false;
+    record_stage_failure(copy.control, copy.destination.label(), context, [&] {
+        step();
+        succeeded = true;
+    });
+    if (!succeeded && !copy.live()) copy_failed(copy);
+    return succeeded;
 }
 
 void SinkCopies::for_each(const std::function<void(SinkCopy&)>& step, const std::string& context) {
