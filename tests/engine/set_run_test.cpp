@@ -113,6 +113,43 @@ TEST_F(SetRunTest, RestoresTheGlobalsPhaseFirstThenEveryDatabase) {
                               .size());
 }
 
+// With jobs = 1 the order is visible: backups start the streams the source sizes largest first (a stream of unknown
+// size before them), restores start each phase's objects largest first by their stored size; the manifest keeps the
+// source's order either way.
+TEST_F(SetRunTest, StreamsStartLargestFirst) {
+    auto file = pipeline(R"(["databases/a", "databases/ccccccccccccccccccccccccccccccc", "databases/bbbbbbbbbbbbbbb"])",
+                         "repeat = 200\nannounce_sizes = true\n", kGzip, "plugin = \"sink-local\"\n", kSetKey, 1);
+    CommandResult run = backhaul({"run", file.string()});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const size_t c = run.err.find("stream 'databases/ccccccccccccccccccccccccccccccc': ");
+    const size_t b = run.err.find("stream 'databases/bbbbbbbbbbbbbbb': ");
+    const size_t a = run.err.find("stream 'databases/a': ");
+    ASSERT_NE(a, std::string::npos) << run.err;
+    EXPECT_LT(c, b) << run.err;
+    EXPECT_LT(b, a) << run.err;
+
+    const std::string key = set_key();
+    nlohmann::json manifest = nlohmann::json::parse(read_file(sink_dir() / (key + ".manifest.json")));
+    ASSERT_EQ(manifest["objects"].size(), 3u);
+    EXPECT_EQ(manifest["objects"][0]["stream"], "databases/a");
+    // Largest stored object first in the restore; ties keep manifest order.
+    std::vector<std::pair<uint64_t, std::string>> by_size;
+    for (size_t i = 0; i < 3; ++i)
+        by_size.emplace_back(manifest["objects"][i]["stored_bytes"].get<uint64_t>(),
+                             manifest["objects"][i]["stream"].get<std::string>());
+    std::stable_sort(by_size.begin(), by_size.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+    CommandResult restore = backhaul({"restore", file.string(), "--key", key});
+    ASSERT_EQ(restore.exit_code, 0) << restore.err;
+    const std::string log = read_file(restore_log());
+    size_t last = 0;
+    for (const auto& [size, stream] : by_size) {
+        const size_t at = log.find("[" + stream + " phase 1");
+        ASSERT_NE(at, std::string::npos) << log;
+        EXPECT_GE(at, last) << stream << " of " << size << " bytes\n" << log;
+        last = at;
+    }
+}
+
 TEST_F(SetRunTest, RestoreSelectsDatabasesAndGlobalsAndRefusesNamesTheSetDoesNotHave) {
     auto file = pipeline(R"(["databases/a", "databases/b", "globals"])", "repeat = 1\n");
     ASSERT_EQ(backhaul({"run", file.string()}).exit_code, 0);

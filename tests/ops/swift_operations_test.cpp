@@ -172,7 +172,7 @@ TEST_F(SwiftOpsTest, ListPagesThroughTheBucketAndShowsNewestFirstWithTheirStatus
     nlohmann::json j = nlohmann::json::parse(json.out);
     ASSERT_EQ(j.size(), 3u);
     EXPECT_EQ(j[0]["key"], "list/20250103-030000.gz");
-    EXPECT_EQ(j[1], nlohmann::json::parse(R"({"key": "list/20250102-030000.gz", "time": "2025-01-02T03:00:00Z",
+    EXPECT_EQ(j[1], nlohmann::json::parse(R"({"key": "list/20250102-030000.gz", "sink": "ncloud-s3", "time": "2025-01-02T03:00:00Z",
         "time_unix_ms": 1735786800000, "stored_bytes": 4, "status": "unknown",
         "note": "no manifest and no pending marker of this pipeline"})"));
     EXPECT_EQ(j[2]["status"], "complete");

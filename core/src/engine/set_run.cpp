@@ -30,23 +30,25 @@ namespace {
 // " (stream 'NAME')": appended to any failure of one of a set's streams, whichever stage and step it was in.
 std::string stream_context(const std::string& name) { return " (stream '" + name + "')"; }
 
-// Runs streams 0..count-1, at most `jobs` at once, in order: start(i) on the calling (main) thread, body(i) on a thread
-// of its own, then finish(i) on the calling thread as each body ends, in the order they end. Once the run is cancelled
-// no stream starts, and every started one is still waited for and finished (its handles released on this thread).
-void run_streams(RunControl& control, size_t count, size_t jobs, const std::function<std::string(size_t)>& name,
-                 const std::function<void(size_t)>& start, const std::function<void(size_t)>& body,
-                 const std::function<void(size_t)>& finish) {
+// Runs the streams `order` lists (indices), at most `jobs` at once, starting them in that order: start(i) on the
+// calling (main) thread, body(i) on a thread of its own, then finish(i) on the calling thread as each body ends, in the
+// order they end. Once the run is cancelled no stream starts, and every started one is still waited for and finished
+// (its handles released on this thread).
+void run_streams(RunControl& control, const std::vector<size_t>& order, size_t jobs,
+                 const std::function<std::string(size_t)>& name, const std::function<void(size_t)>& start,
+                 const std::function<void(size_t)>& body, const std::function<void(size_t)>& finish) {
+    const size_t count = order.size();
     auto record = [&](size_t i, const std::function<void()>& step) {
         record_stage_failure(control, "stream '" + name(i) + "'", stream_context(name(i)), step);
     };
     std::mutex mutex;
     std::condition_variable ended_cv;
     std::deque<size_t> ended;
-    std::vector<std::thread> workers(count);
+    std::vector<std::thread> workers(count);  // by stream index: `order` is a permutation of 0..count-1
     size_t next = 0, active = 0;
     for (;;) {
         while (active < jobs && next < count && !control.cancelled()) {
-            const size_t i = next++;
+            const size_t i = order[next++];
             bool started = false;
             record(i, [&] {
                 start(i);
@@ -76,6 +78,19 @@ void run_streams(RunControl& control, size_t count, size_t jobs, const std::func
         --active;
         record(i, [&] { finish(i); });
     }
+}
+
+// Largest first (longest-processing-time first: with `jobs` at once, the run ends soonest when the big streams do not
+// start last); streams of unknown size (no `size(i)`) keep their place before the sized ones, in list order.
+std::vector<size_t> largest_first(size_t count, const std::function<std::optional<uint64_t>(size_t)>& size) {
+    std::vector<size_t> order(count);
+    for (size_t i = 0; i < count; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        const std::optional<uint64_t> sa = size(a), sb = size(b);
+        if (!sa || !sb) return !sa && sb;
+        return *sa > *sb;
+    });
+    return order;
 }
 
 // The extension the stages after the source add ({ext} without the source's part): each stream's own comes first.
@@ -261,7 +276,12 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         objects[i] = std::move(object);
     };
 
-    run_streams(control, streams.size(), jobs, [&](size_t i) { return streams[i].name; }, start_stream, stream_body,
+    // By the size the source expects of each stream (its `expected_bytes` variable), e.g. a database's.
+    const std::vector<size_t> order = largest_first(streams.size(), [&](size_t i) -> std::optional<uint64_t> {
+        if (auto expected = parse_expected_bytes(streams[i].variables)) return static_cast<uint64_t>(*expected);
+        return std::nullopt;
+    });
+    run_streams(control, order, jobs, [&](size_t i) { return streams[i].name; }, start_stream, stream_body,
                 finish_stream);
 
     // A copy that did not commit every object is not a set: its own objects go again, then its marker (by
@@ -491,8 +511,10 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
             restored.push_back(object.stream);
             Log::info("stream '" + object.stream + "' restored (" + human_bytes(run->streamed.bytes_written) + ")");
         };
-        run_streams(control, objects.size(), static_cast<size_t>(plan.spec.jobs),
-                    [&](size_t i) { return objects[i]->stream; }, start_stream, stream_body, finish_stream);
+        const std::vector<size_t> order = largest_first(
+            objects.size(), [&](size_t i) -> std::optional<uint64_t> { return objects[i]->stored_bytes; });
+        run_streams(control, order, static_cast<size_t>(plan.spec.jobs), [&](size_t i) { return objects[i]->stream; },
+                    start_stream, stream_body, finish_stream);
         if (control.cancelled()) break;
     }
     result.restored_streams = restored;

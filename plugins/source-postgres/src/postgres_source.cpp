@@ -4,6 +4,7 @@
 #include <backhaul/sdk.hpp>
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -243,9 +244,11 @@ class PostgresSource final : public Source {
             names.push_back(endpoint.database);
         }
         int64_t expected_bytes = 0;
+        std::map<std::string, int64_t> database_bytes;
         for (const std::string& name : names) {
             PgConnection conn(settings_, name, cancelled);
-            expected_bytes += inspect_dump_scope(conn, selection_).data_bytes;
+            database_bytes[name] = inspect_dump_scope(conn, selection_).data_bytes;
+            expected_bytes += database_bytes[name];
         }
         host_.set_variable("host", endpoint.is_socket() ? "localhost" : endpoint.host);
         host_.set_variable("server_version", server_version);
@@ -255,7 +258,10 @@ class PostgresSource final : public Source {
         if (globals_) set.push_back({std::string(kGlobalsStream), ".sql", {}, 0});
         for (const std::string& name : names)
             set.push_back({std::string(kDatabaseStreamPrefix) + name, selection_.custom_format ? ".dump" : ".sql",
-                           {{"database", name}, {kCreatesDatabaseVariable, dump_creates_database(name) ? "true" : "false"}},
+                           // expected_bytes: the host starts the largest databases first (docs/sets.md).
+                           {{"database", name},
+                            {kCreatesDatabaseVariable, dump_creates_database(name) ? "true" : "false"},
+                            {"expected_bytes", std::to_string(database_bytes[name])}},
                            1});
         return set;
     }

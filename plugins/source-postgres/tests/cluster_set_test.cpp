@@ -150,11 +150,15 @@ TEST_F(ClusterSet, StreamsNameEveryConnectableDatabaseVerbatimAndPickUpNewOnes) 
     EXPECT_TRUE(streams[0].variables.empty());
     EXPECT_EQ(streams[4].ext, ".sql");
     EXPECT_EQ(streams[4].restore_phase, 1);
-    EXPECT_EQ(streams[4].variables,
-              (std::map<std::string, std::string>{{"creates_database", "true"}, {"database", kWeird}}));
-    EXPECT_EQ(streams[3].variables.at("creates_database"), "false");  // postgres: see ThePostgresStream... below
     const int64_t table_data = std::stoll(server_->query(kWeird, "SELECT pg_table_size('app.items')"));
     const int64_t postgres_data = std::stoll(server_->query("postgres", "SELECT pg_table_size('kept_in_postgres')"));
+    // Each database's stream carries its own expected size, which the host orders the streams by.
+    EXPECT_EQ(streams[4].variables,
+              (std::map<std::string, std::string>{{"creates_database", "true"},
+                                                  {"database", kWeird},
+                                                  {"expected_bytes", std::to_string(table_data)}}));
+    EXPECT_EQ(streams[3].variables.at("creates_database"), "false");  // postgres: see ThePostgresStream... below
+    EXPECT_EQ(streams[3].variables.at("expected_bytes"), std::to_string(postgres_data));
     EXPECT_EQ(std::stoll(source.host().variables().at("expected_bytes")), 3 * table_data + postgres_data);
 
     server_->query("postgres", "CREATE DATABASE late");
