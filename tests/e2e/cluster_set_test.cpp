@@ -339,10 +339,10 @@ TEST_F(ClusterSetTest, RestoreOfGlobalsWithPasswordsAsTheirOwnSuperuserGoesOnToT
 
 // One database's pg_dump fails (a wrapper around the real one exits 3 after the whole dump was written): the run
 // fails and leaves nothing of the set in the bucket, under any name.
-// The Done-when's fault case for several sinks: the Swift copy and a second sink that fails part way into the
-// streams (sink-faulty: a write past 20000 bytes of an object fails). The Swift copy is complete and verifies; of the
-// failed copy nothing is left; the run exits 1 and the failure notification names the failed sink and the complete
-// one.
+// The Done-when's fault cases for several sinks: a failing database leaves nothing on any sink (FailedStreamTest, with
+// Swift and a local copy); and here, the Swift copy and a second sink that fails part way into the streams
+// (sink-faulty: a write past 20000 bytes of an object fails). The Swift copy is complete and verifies; of the failed
+// copy nothing is left; the run exits 1 and the failure notification names the failed sink and the complete one.
 TEST_F(ClusterSetTest, OneOfTwoSinksFailsAndTheOtherCopyIsComplete) {
     const std::string bucket = "cluster-set-two-sinks";
     SwiftS3::instance().create_bucket(bucket);
@@ -395,7 +395,9 @@ TEST_F(ClusterSetTest, OneOfTwoSinksFailsAndTheOtherCopyIsComplete) {
 
 class FailingDumpTest : public ::testing::Test {
   protected:
-    static constexpr const char* kFailing = "zz_fails";  // last in byte order: with jobs = 1, the last stream
+    // The largest database: streams start largest first, so with jobs = 1 it runs right after the globals (of unknown
+    // size, so first).
+    static constexpr const char* kFailing = "zz_fails";
 
     void SetUp() override {
         std::string error;
@@ -431,15 +433,21 @@ class FailingDumpTest : public ::testing::Test {
         std::filesystem::permissions(bin / "pg_dump", std::filesystem::perms(0755));
     }
 
-    // `backhaul run` of every database and the globals, `jobs` at once, into a bucket of its own.
+    // `backhaul run` of every database and the globals, `jobs` at once, into a bucket of its own and a second sink,
+    // a local directory (local_copy()).
     CommandResult run_backup(const std::string& pipeline, int jobs, const std::string& bucket) {
         SwiftS3::instance().create_bucket(bucket);
         std::filesystem::create_directories(tmp_ / "locks");
+        std::filesystem::create_directories(local_copy());
+        const std::string local = "\n[[sink]]\nname = \"local\"\nplugin = \"sink-local\"\npath = \"" +
+                                  local_copy().string() + "\"\nfsync = false\nkey = \"{pipeline}/%Y%m%dT%H%M%S\"\n";
         const PipelineFile file{pipeline, server_.get(), server_->user(), jobs, bucket,
-                                "pg_dump = \"" + (tmp_ / "bin" / "pg_dump").string() + "\"\n", ""};
+                                "pg_dump = \"" + (tmp_ / "bin" / "pg_dump").string() + "\"\n", local};
         write_file(tmp_ / "pipeline.toml", set_pipeline_text(file, tmp_ / "locks"));
         return run_backhaul({"run", (tmp_ / "pipeline.toml").string()}, server_->password());
     }
+
+    std::filesystem::path local_copy() const { return tmp_ / "local-copy"; }
 
     std::unique_ptr<PostgresServer> server_;
     TempDir tmp_;
@@ -466,20 +474,30 @@ TEST_P(FailedStreamTest, OneFailedDatabaseLeavesNothingOfTheSetInTheBucket) {
         << run.err;
     EXPECT_THAT(run.err, HasSubstr("aborted multipart upload " + started[1].str()));
 
+    // Every object a sink committed before the failure was removed again, on each sink: with jobs = 1 exactly the
+    // globals (one at a time, the failing database next); with jobs = 2 the globals and whichever databases ran
+    // beside the failing one.
+    for (const std::string sink : {"swift", "local"}) {
+        const std::regex committed("committed as '[^']*' on sink '" + sink + "'");
+        const auto count = std::distance(std::sregex_iterator(run.err.begin(), run.err.end(), committed),
+                                         std::sregex_iterator());
+        if (jobs == 1) {
+            EXPECT_EQ(count, 1) << sink << "\n" << run.err;
+        }
+        if (count > 0) {
+            EXPECT_THAT(run.err, HasSubstr("sink." + sink + ": removed the " + std::to_string(count) +
+                                           " object(s) this run had committed"))
+                << run.err;
+        }
+    }
     if (jobs == 1) {
-        // In order, one at a time: the globals and the three databases before the failing one were committed, then
-        // removed again.
-        for (const char* stream : {"globals", "databases/alpha", "databases/beta", "databases/postgres"})
-            EXPECT_THAT(run.err, ::testing::ContainsRegex("stream '" + std::string(stream) + "': .* committed as '"))
-                << stream;
-        EXPECT_THAT(run.err, HasSubstr("removed the 4 object(s) this run had committed"));
-    } else {
-        // The failing stream starts once three others ended; the fourth may have been committed or aborted.
-        EXPECT_THAT(run.err, ::testing::ContainsRegex("removed the [34] object\\(s\\) this run had committed"));
+        EXPECT_THAT(run.err, ::testing::ContainsRegex("stream 'globals': .* committed as '"));
     }
 
+    // On neither sink: the bucket, and the second sink's directory.
     EXPECT_EQ(bucket_keys(bucket), std::vector<std::string>{});
     EXPECT_EQ(SwiftS3::instance().pending_uploads(bucket), "");
+    EXPECT_EQ(files_below(local_copy()), std::vector<std::string>{});
 }
 
 INSTANTIATE_TEST_SUITE_P(Jobs, FailedStreamTest, ::testing::Values(1, 2),

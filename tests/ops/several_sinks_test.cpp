@@ -250,6 +250,12 @@ TEST_F(SeveralSinksTest, ValidateReportsEverySinkProblemWithItsPosition) {
     CommandResult bad_key = backhaul({"validate", one_bad_key.string()});
     EXPECT_EQ(bad_key.exit_code, 2);
     EXPECT_THAT(bad_key.err, HasSubstr("sink.b: key uses {nothing}, which no stage publishes"));
+    // Two sinks that would write the same objects are one copy, not two.
+    auto same_place = pipeline_with(cat_source(), local("a") + "[[sink]]\nname = \"b\"\nplugin = \"sink-local\"\npath = \"" +
+                                                      dir("a").string() + "\"\nfsync = false\nkey = \"" + kKey + "\"\n");
+    CommandResult same = backhaul({"validate", same_place.string()});
+    EXPECT_EQ(same.exit_code, 2);
+    EXPECT_THAT(same.err, HasSubstr(same_place.string() + ":19:8: sink 'b' has the plugin, options and key of sink 'a'"));
 }
 
 }  // namespace

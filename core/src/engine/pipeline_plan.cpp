@@ -194,7 +194,27 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
         plan->source_set = produces_set(*plan->source.plugin->descriptor, bound.validate_values());
     });
     for (const StagePlan& t : plan->transforms) check_options(t, resolver, problems);
-    for (const SinkPlan& sink : plan->sinks) check_options(sink.stage, resolver, problems);
+    // Each sink's bound options as text, to find two sinks that would write one copy twice.
+    std::vector<std::optional<std::string>> sink_destinations;
+    for (const SinkPlan& sink : plan->sinks) {
+        std::optional<std::string> destination;
+        check_options(sink.stage, resolver, problems, [&](const BoundOptions& bound) {
+            std::string text = sink.spec->stage.plugin + "\n" + sink.spec->key_template + "\n";
+            for (const auto& [name, value] : bound.display()) {
+                // A value from a secret shows as a placeholder: two such sinks may well differ.
+                if (value.find("<redacted>") != std::string::npos) return;
+                text += name + "=" + value + "\n";
+            }
+            destination = text;
+        });
+        for (size_t i = 0; i < sink_destinations.size(); ++i)
+            if (destination && sink_destinations[i] == destination)
+                problems.add(sink.spec->name_where,
+                             "sink '" + sink.name() + "' has the plugin, options and key of sink '" +
+                                 plan->sinks[i].name() + "': both would write the same objects, so there would be "
+                                 "one copy, not two; point it elsewhere or remove it");
+        sink_destinations.push_back(destination);
+    }
 
     for (StageSpec& stage : spec.notifiers)
         plan->notifiers.push_back(plan_notifier(stage, spec.file, registry, resolver, problems));

@@ -18,8 +18,8 @@ SinkCopies::SinkCopies(const PipelinePlan& plan, RunControl& run, const ValueRes
         auto copy = std::make_unique<SinkCopy>(sink, copy_result);
         copy->sink = create_stage(sink.stage, secrets, copy->control);
         copy->store = std::make_unique<SinkStore>(sink, *copy->sink);
-        RunControl* own = &copy->control;
-        cancel_links_.push_back(run_.on_cancel([own] { own->fail("cancelled with the run"); }));
+        cancel_links_.push_back(
+            run_.on_cancel([own = copy->shared_control] { own->fail("cancelled with the run"); }));
         copies_.push_back(std::move(copy));
     }
 }

@@ -29,7 +29,10 @@ namespace backhaul {
 struct SinkCopy {
     const SinkPlan& destination;
     SinkCopyResult& result;
-    RunControl control;  // this copy's own; cancelled with the run's
+    // This copy's own control, cancelled with the run's. Shared with the run's cancel callback, which a signal may run
+    // on its own thread while the copies go away.
+    std::shared_ptr<RunControl> shared_control = std::make_shared<RunControl>();
+    RunControl& control = *shared_control;
     std::unique_ptr<PluginInstance> sink;
     std::unique_ptr<SinkStore> store;
     BackupCatalog before;                           // what the sink held before the run
