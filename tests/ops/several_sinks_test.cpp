@@ -255,7 +255,7 @@ TEST_F(SeveralSinksTest, ValidateReportsEverySinkProblemWithItsPosition) {
                                                       dir("a").string() + "\"\nfsync = false\nkey = \"" + kKey + "\"\n");
     CommandResult same = backhaul({"validate", same_place.string()});
     EXPECT_EQ(same.exit_code, 2);
-    EXPECT_THAT(same.err, HasSubstr(same_place.string() + ":19:8: sink 'b' has the plugin, options and key of sink 'a'"));
+    EXPECT_THAT(same.err, HasSubstr(same_place.string() + ":20:8: sink 'b' has the plugin, options and key of sink 'a'"));
 }
 
 }  // namespace
