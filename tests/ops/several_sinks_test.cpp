@@ -214,6 +214,32 @@ TEST_F(SeveralSinksTest, RetentionRunsOnEachSinksOwnListing) {
     EXPECT_THAT(objects_in("bad"), ElementsAre("ops/20200101-000000.gz", "ops/20200101-000000.gz.manifest.json"));
 }
 
+TEST_F(SeveralSinksTest, PruneWorksOnEachSinkAndASinkThatFailsDoesNotStopTheOthers) {
+    for (const char* name : {"a", "b"}) {
+        std::filesystem::create_directories(dir(name) / "ops");
+        for (const char* key : {"ops/20200101-000000.gz", "ops/20200102-000000.gz"}) {
+            write_file(dir(name) / key, "data");
+            write_file(dir(name) / (std::string(key) + ".manifest.json"), manifest_text("ops", key, 4));
+        }
+    }
+    auto file = pipeline_with(cat_source(), faulty("bad", "list") + local("a") + local("b"),
+                              "[retention]\nkeep_last = 1\n");
+    CommandResult dry = backhaul({"prune", file.string(), "--dry-run", "--sink", "b"});
+    ASSERT_EQ(dry.exit_code, 0) << dry.err;
+    EXPECT_THAT(dry.out, HasSubstr("would delete ops/20200101-000000.gz"));
+    EXPECT_THAT(dry.out, Not(HasSubstr("sink 'a'")));
+    EXPECT_TRUE(std::filesystem::exists(dir("b") / "ops/20200101-000000.gz"));
+
+    CommandResult prune = backhaul({"prune", file.string()});
+    EXPECT_EQ(prune.exit_code, 1);
+    EXPECT_THAT(prune.err, HasSubstr("sink 'bad': sink.bad (sink-faulty): injected list failure"));
+    for (const char* name : {"a", "b"}) {
+        EXPECT_THAT(prune.out, HasSubstr("sink '" + std::string(name) + "':\n"));
+        EXPECT_THAT(objects_in(name), ElementsAre("ops/20200102-000000.gz", "ops/20200102-000000.gz.manifest.json"))
+            << name;
+    }
+}
+
 TEST_F(SeveralSinksTest, RestoreAndVerifyTakeTheNewestCompleteCopy) {
     auto file = pipeline_with(cat_source(), local("a") + local("b"));
     ASSERT_EQ(backhaul({"run", file.string()}).exit_code, 0);

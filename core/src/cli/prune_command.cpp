@@ -14,6 +14,7 @@
 #include "engine/signal_watch.hpp"
 #include "engine/sink_store.hpp"
 #include "errors.hpp"
+#include "util/log.hpp"
 
 namespace backhaul {
 namespace {
@@ -48,13 +49,22 @@ int prune(const PruneOptions& options, const GlobalOptions& global) {
         secrets.fetch_all(*plan, control);
         fetched = true;
         // Each sink on its own listing: a copy missing on one sink (it failed that night) leaves that sink's
-        // older backups in place.
+        // older backups in place. A sink that fails does not keep the others from being pruned.
+        std::string failures;
         for (const SinkPlan* sink : sinks) {
-            std::unique_ptr<PluginInstance> instance = create_stage(sink->stage, secrets, control);
-            SinkStore store(*sink, *instance);
-            RetentionOutcome result =
-                apply_retention(*plan, *plan->retention, store, outcome.started,
-                                retention_scope(*plan, std::nullopt, options.delete_incomplete), options.dry_run);
+            RetentionOutcome result;
+            try {
+                std::unique_ptr<PluginInstance> instance = create_stage(sink->stage, secrets, control);
+                SinkStore store(*sink, *instance);
+                result = apply_retention(*plan, *plan->retention, store, outcome.started,
+                                         retention_scope(*plan, std::nullopt, options.delete_incomplete),
+                                         options.dry_run);
+            } catch (const RunError& e) {
+                if (sinks.size() == 1 || control.cancelled()) throw;
+                failures += (failures.empty() ? "" : "; ") + ("sink '" + sink->name() + "': " + e.what());
+                Log::error("prune of sink '" + sink->name() + "' failed: " + e.what());
+                continue;
+            }
             if (global.quiet) continue;
             const std::string where = plan->sinks.size() > 1 ? " sink '" + sink->name() + "'" : "";
             if (!where.empty()) std::printf("%s%s:\n", sink == sinks.front() ? "" : "\n", where.c_str() + 1);
@@ -71,6 +81,7 @@ int prune(const PruneOptions& options, const GlobalOptions& global) {
             std::printf("%s%s: kept %zu, %s %zu\n", plan->spec.name.c_str(), where.c_str(),
                         result.plan.backups.size() - deletes, options.dry_run ? "would delete" : "deleted", deletes);
         }
+        if (!failures.empty()) throw RunError(failures);
         return 0;
     } catch (const LockBusy& e) {
         return report_failure(*plan, nullptr, outcome, e.what(), ExitCode::locked);
