@@ -230,6 +230,12 @@ TEST_F(SeveralSinksTest, PruneWorksOnEachSinkAndASinkThatFailsDoesNotStopTheOthe
     EXPECT_THAT(dry.out, Not(HasSubstr("sink 'a'")));
     EXPECT_TRUE(std::filesystem::exists(dir("b") / "ops/20200101-000000.gz"));
 
+    // list shows the sinks it can list, and says which it could not.
+    CommandResult list = backhaul({"list", file.string()});
+    EXPECT_EQ(list.exit_code, 1);
+    EXPECT_THAT(list.err, HasSubstr("list failed: sink 'bad': sink.bad (sink-faulty): injected list failure"));
+    EXPECT_THAT(list.out, HasSubstr("sink 'b' (sink-local):\nKEY"));
+
     CommandResult prune = backhaul({"prune", file.string()});
     EXPECT_EQ(prune.exit_code, 1);
     EXPECT_THAT(prune.err, HasSubstr("sink 'bad': sink.bad (sink-faulty): injected list failure"));

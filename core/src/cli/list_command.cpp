@@ -86,6 +86,8 @@ int list(const ListOptions& options) {
         SecretStore secrets;
         secrets.fetch_all(*plan, control);
         nlohmann::ordered_json out = nlohmann::ordered_json::array();
+        // A sink that cannot be listed is reported and the others are still shown; the exit code says it.
+        bool all_listed = true;
         for (const SinkPlan* sink : sinks) {
             std::unique_ptr<PluginInstance> instance = create_stage(sink->stage, secrets, control);
             SinkStore store(*sink, *instance);
@@ -93,7 +95,10 @@ int list(const ListOptions& options) {
             try {
                 catalog = list_backups(*plan, store);
             } catch (const RunError& e) {
-                throw RunError("sink '" + sink->name() + "': " + e.what());
+                if (sinks.size() == 1 || control.cancelled()) throw;
+                Log::error("list failed: sink '" + sink->name() + "': " + e.what());
+                all_listed = false;
+                continue;
             }
             if (options.json) {
                 for (const BackupEntry& b : catalog.backups) out.push_back(json_entry(b, *sink));
@@ -106,7 +111,7 @@ int list(const ListOptions& options) {
         }
         if (options.json)
             std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
-        return 0;
+        return all_listed ? 0 : static_cast<int>(ExitCode::run_failed);
     } catch (const ConfigError&) {
         throw;  // a plugin refused its options once secrets were fetched: exit 2, like validate
     } catch (const std::exception& e) {
