@@ -1,6 +1,7 @@
 #include "engine/backup_manifest.hpp"
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <stdexcept>
 
@@ -73,6 +74,20 @@ public:
         if (!v.is_string()) throw std::runtime_error(std::string(what_) + " field '" + name + "' is not a string");
         return v.get<std::string>();
     }
+    // An optional field: absent gives "", present it must be a string (a wrong type is damage, not a default).
+    std::string optional_string(const char* name) const { return j_.contains(name) ? string(name) : std::string(); }
+    // A field that must be a JSON object of strings (variables, options).
+    std::map<std::string, std::string> string_map(const char* name) const {
+        const nlohmann::json& v = field(name);
+        if (!v.is_object()) throw std::runtime_error(std::string(what_) + " field '" + name + "' is not an object");
+        std::map<std::string, std::string> map;
+        for (const auto& [key, value] : v.items()) {
+            if (!value.is_string())
+                throw std::runtime_error(std::string(what_) + " field '" + name + "." + key + "' is not a string");
+            map[key] = value.get<std::string>();
+        }
+        return map;
+    }
     int64_t integer(const char* name) const {
         const nlohmann::json& v = field(name);
         if (!v.is_number_integer())
@@ -130,10 +145,7 @@ std::vector<ManifestObject> set_objects(const nlohmann::json& list, const std::s
         o.stored_bytes = fields.size("stored_bytes");
         o.sha256 = fields.string("sha256");
         if (!is_sha256_hex(o.sha256)) throw std::runtime_error("manifest object '" + o.key + "' has a malformed sha256");
-        for (const auto& [name, value] : fields.field("variables").items()) {
-            if (!value.is_string()) throw std::runtime_error("manifest object variable '" + name + "' is not a string");
-            o.variables[name] = value.get<std::string>();
-        }
+        for (auto& [name, value] : fields.string_map("variables")) o.variables[name] = std::move(value);
         const int64_t phase = fields.integer("restore_phase");
         if (phase < INT32_MIN || phase > INT32_MAX) throw std::runtime_error("manifest object restore_phase is out of range");
         o.restore_phase = static_cast<int32_t>(phase);
@@ -172,10 +184,11 @@ BackupManifest BackupManifest::from_json(std::string_view text) {
     if (auto it = j.find("stages"); it != j.end() && it->is_array()) {
         for (const nlohmann::json& s : *it) {
             if (!s.is_object()) continue;
+            JsonFields stage_fields(s, "manifest stage");
             ManifestStage stage;
-            stage.role = s.value("role", "");
-            stage.plugin = s.value("plugin", "");
-            stage.version = s.value("version", "");
+            stage.role = stage_fields.optional_string("role");
+            stage.plugin = stage_fields.optional_string("plugin");
+            stage.version = stage_fields.optional_string("version");
             if (auto o = s.find("options"); o != s.end() && o->is_object())
                 for (const auto& [name, value] : o->items())
                     if (value.is_string()) stage.options.emplace_back(name, value.get<std::string>());
