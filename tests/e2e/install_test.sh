@@ -71,6 +71,13 @@ if grep -q "^source-random " "$work/out"; then
     fail "backhaul plugins lists source-random without BACKHAUL_PLUGIN_PATH"
 fi
 
+echo "== backhaul keygen age (encrypt-age's helper program, found relative to the installed backhaul)"
+run_backhaul keygen age --output "$work/identity.txt"
+expect_status 0 "backhaul keygen age"
+grep -Eq "^Public key: age1[0-9a-z]+$" "$work/err" || fail "backhaul keygen age printed no recipient: $(cat "$work/err")"
+[[ $(stat -c %a "$work/identity.txt") == 600 ]] || fail "the identity is not mode 0600"
+grep -q "^AGE-SECRET-KEY-1" "$work/identity.txt" || fail "the identity file holds no AGE-SECRET-KEY-1 line"
+
 export BACKHAUL_PLUGIN_PATH=$example_build
 run_backhaul plugins
 expect_status 0 "backhaul plugins with BACKHAUL_PLUGIN_PATH"

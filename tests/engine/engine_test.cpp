@@ -223,6 +223,18 @@ TEST_F(EngineTest, KeygenAgeWritesAPrivateIdentityThatTheAgeCliAccepts) {
     EXPECT_EQ(read_file(key), before);
 }
 
+TEST_F(EngineTest, KeygenWithoutTheEncryptAgeHelperSaysWhatIsMissing) {
+    // A backhaul whose libexec/backhaul/ holds no helper: the core itself cannot make age keys (it links no plugin code).
+    const std::filesystem::path bin = tmp_ / "bin";
+    std::filesystem::create_directories(bin);
+    std::filesystem::copy_file(BACKHAUL_BINARY, bin / "backhaul");
+    CommandResult r = run_command({(bin / "backhaul").string(), "keygen", "age", "--output", (tmp_ / "k").string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr("backhaul-age-keygen"));
+    EXPECT_THAT(r.err, HasSubstr("age-keygen makes the same keys"));
+    EXPECT_FALSE(std::filesystem::exists(tmp_ / "k"));
+}
+
 // ---- Configuration and plugin errors --------------------------------------------------------------------------------
 
 TEST_F(EngineTest, InvalidPipelineExitsTwoWithFileLineColumn) {

@@ -116,6 +116,11 @@ expected=$(cd "$source_dir/plugins" && for dir in *-*/; do [[ -f $dir/CMakeLists
 [[ $listed == "$expected" ]] ||
     fail "backhaul plugins lists other plugins than the first-party ones:$(diff <(echo "$expected") <(echo "$listed"))"
 
+echo "== backhaul keygen age (encrypt-age's helper program in /usr/libexec/backhaul)"
+in_root_ok "backhaul keygen age" backhaul keygen age --output /tmp/identity.txt
+grep -Eq "^Public key: age1[0-9a-z]+$" "$work/err" || fail "backhaul keygen age printed no recipient: $(cat "$work/err")"
+[[ $(stat -c %a "$root/tmp/identity.txt") == 600 ]] || fail "the identity written by keygen is not mode 0600"
+
 echo "== a local pipeline as the backhaul user: run, list, restore"
 mkdir -p "$root/srv/data" "$root/var/backups/backhaul"
 seq 1 300000 >"$root/srv/data/input.txt"

@@ -1,11 +1,17 @@
-// `backhaul keygen age [--output FILE]`: a new age identity for encrypt-age. The identity goes to FILE (created 0600,
-// never overwritten) or, without --output, to standard output; the recipient to put in the pipeline is printed on
-// standard error like age-keygen does, so stdout can be redirected into a key file.
+// `backhaul keygen age [--output FILE]`: a new age identity for encrypt-age. The age key format belongs to the
+// encrypt-age plugin, and the core links no plugin code (docs/architecture.md, "Layering"), so the core parses the
+// command line (one definition, one completion and man page) and then runs the plugin's helper program
+// backhaul-age-keygen in its own place: same standard streams, its exit status is the command's.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
-#include "age_keygen.hpp"
 #include "cli/command_line.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
@@ -13,26 +19,37 @@
 namespace backhaul {
 namespace {
 
+namespace fs = std::filesystem;
+
 struct KeygenOptions {
     std::string kind;
     std::optional<std::string> output;
 };
 
+// Helpers live in <libexecdir>/backhaul, found relative to this executable like the plugins (the build tree mirrors
+// the install tree).
+fs::path helper_program(const std::string& name) {
+    std::error_code ec;
+    const fs::path executable = fs::read_symlink("/proc/self/exe", ec);
+    if (ec) return fs::path(BACKHAUL_HELPER_INSTALL_DIR) / name;
+    return (executable.parent_path() / BACKHAUL_HELPER_RELATIVE_DIR / name).lexically_normal();
+}
+
 int keygen(const KeygenOptions& options) {
-    age::AgeKeyPair keys = age::generate_age_keypair();
-    if (options.output) {
-        try {
-            age::write_identity_file(*options.output, keys);
-        } catch (const std::exception& e) {
-            Log::print(BH_LOG_ERROR, std::string("backhaul: keygen: ") + e.what());
-            return static_cast<int>(ExitCode::run_failed);
-        }
-        Log::print(BH_LOG_INFO, "identity written to " + *options.output);
-    } else {
-        std::fputs(age::format_identity_file(keys).c_str(), stdout);
-    }
-    Log::print(BH_LOG_INFO, "Public key: " + keys.recipient);
-    return 0;
+    const fs::path helper = helper_program("backhaul-age-keygen");
+    std::vector<std::string> args = {helper.string()};
+    if (options.output) args.insert(args.end(), {"--output", *options.output});
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    std::fflush(nullptr);
+    ::execv(helper.c_str(), argv.data());
+    const int error = errno;
+    Log::print(BH_LOG_ERROR, "backhaul: keygen: cannot run " + helper.string() + ": " + std::strerror(error) +
+                                 (error == ENOENT ? " (it comes with the encrypt-age plugin; age-keygen makes the "
+                                                    "same keys)"
+                                                  : ""));
+    return static_cast<int>(ExitCode::run_failed);
 }
 
 }  // namespace

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The layering of docs/architecture.md, checked on the built tree rather than trusted:
+
+* the core links no plugin code: no strong symbol defined by a plugin's library is defined in the `backhaul`
+  executable (a plugin's code reaches the core only through the ABI, after dlopen);
+* the core compiles against no plugin's headers, and no plugin against the core's: the include directories of every
+  translation unit (compile_commands.json) stay on their side.
+
+    layering_test.py SOURCE_DIR BUILD_DIR BACKHAUL_BINARY
+"""
+import json
+import pathlib
+import shlex
+import subprocess
+import sys
+import unittest
+
+SOURCE_DIR, BUILD_DIR, BACKHAUL_BINARY = (pathlib.Path(arg).resolve() for arg in sys.argv[1:4])
+del sys.argv[1:4]
+
+
+def strong_symbols(path, extra=()):
+    """Defined, non-weak code and data symbols (nm types T, D, B, R): weak ones are inline and template instances that
+    any two objects may share."""
+    out = subprocess.run(["nm", "--defined-only", "--demangle", *extra, str(path)], check=True, capture_output=True,
+                         text=True).stdout
+    symbols = set()
+    for line in out.splitlines():
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[1] in ("T", "D", "B", "R"):
+            symbols.add(parts[2])
+    return symbols
+
+
+def plugin_archives():
+    """The static libraries built from plugins/ (a plugin's own core library, the age format, ...). Test-only
+    archives are not plugin code."""
+    return sorted(p for p in (BUILD_DIR / "plugins").rglob("*.a") if "test" not in p.name)
+
+
+def include_dirs(command):
+    args = shlex.split(command["command"]) if "command" in command else command["arguments"]
+    dirs = []
+    for i, arg in enumerate(args):
+        for flag in ("-I", "-isystem", "-iquote"):
+            if arg == flag and i + 1 < len(args):
+                dirs.append(args[i + 1])
+            elif arg.startswith(flag) and len(arg) > len(flag):
+                dirs.append(arg[len(flag):])
+    return [pathlib.Path(command["directory"], d).resolve() for d in dirs]
+
+
+def object_file(command):
+    """The object a compile writes, whose directory names the target (CMakeFiles/<target>.dir/...)."""
+    args = shlex.split(command["command"]) if "command" in command else command["arguments"]
+    return command.get("output") or next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-o"), "")
+
+
+def is_test_build(command):
+    """Test targets may compile a plugin's sources together with the core's test support."""
+    target = next((part for part in pathlib.PurePath(object_file(command)).parts if part.endswith(".dir")), "")
+    return "test" in target or "/tests/" in command["file"]
+
+
+def under(path, top):
+    return path == top or top in path.parents
+
+
+class CoreLinksNoPluginCode(unittest.TestCase):
+    def test_the_plugin_libraries_exist_so_the_check_is_not_empty(self):
+        names = [p.name for p in plugin_archives()]
+        self.assertIn("libbackhaul_age.a", names)
+
+    def test_no_symbol_of_a_plugin_library_is_defined_in_backhaul(self):
+        core = strong_symbols(BACKHAUL_BINARY)
+        self.assertTrue(any("backhaul::" in s for s in core), "nm found no backhaul:: symbols in the binary")
+        for archive in plugin_archives():
+            shared = sorted(strong_symbols(archive) & core)
+            self.assertEqual(shared, [], f"{BACKHAUL_BINARY.name} contains code of {archive.name}")
+
+
+class HeadersStayOnTheirSide(unittest.TestCase):
+    def setUp(self):
+        with open(BUILD_DIR / "compile_commands.json") as f:
+            self.commands = json.load(f)
+
+    def units_under(self, top):
+        return [c for c in self.commands if under(pathlib.Path(c["directory"], c["file"]).resolve(), top)]
+
+    def test_the_core_compiles_against_no_plugin(self):
+        units = self.units_under(SOURCE_DIR / "core")
+        self.assertTrue(units, "compile_commands.json has no core sources")
+        for unit in units:
+            if is_test_build(unit):
+                continue
+            for d in include_dirs(unit):
+                self.assertFalse(under(d, SOURCE_DIR / "plugins"), f"{unit['file']} includes from {d}")
+
+    def test_no_plugin_compiles_against_the_core(self):
+        units = self.units_under(SOURCE_DIR / "plugins")
+        self.assertTrue(units, "compile_commands.json has no plugin sources")
+        for unit in units:
+            if is_test_build(unit):
+                continue
+            for d in include_dirs(unit):
+                self.assertFalse(under(d, SOURCE_DIR / "core"), f"{unit['file']} includes from {d}")
+
+
+if __name__ == "__main__":
+    unittest.main()
