@@ -1,0 +1,130 @@
+// secret-command: real commands (small shell scripts this test writes into its own directory) give the fields; their
+// output never appears in an error or the log, whatever way the command fails.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "command_runner.hpp"
+#include "secret_fetch.hpp"
+
+namespace backhaul::harness {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::Pair;
+
+constexpr const char* kSecret = "s3cr3t-Pa55 word";
+
+class SecretCommandTest : public ::testing::Test {
+  protected:
+    // An executable script in this test's directory; its path.
+    std::string script(const std::string& name, const std::string& body) {
+        const std::string path = (dir_ / name).string();
+        std::ofstream(path) << "#!/bin/sh\n" << body;
+        ::chmod(path.c_str(), 0700);
+        return path;
+    }
+    SecretFetch fetch(const OptionList& options) {
+        static Plugin plugin("secret-command");
+        return fetch_secret(plugin, options);
+    }
+    // Nothing the plugin said, in an error or a log line, holds the secret.
+    static void expect_no_secret(const SecretFetch& r) {
+        EXPECT_THAT(r.error, Not(HasSubstr(kSecret)));
+        EXPECT_THAT(r.log, Not(HasSubstr(kSecret)));
+    }
+
+    backhaul::testing::TempDir dir_;
+};
+
+TEST_F(SecretCommandTest, TheWholeOutputIsOneFieldWithOneTrailingNewlineRemoved) {
+    SecretFetch r = fetch({{"command", std::vector<std::string>{script("pw", "printf '%s\\n' \"$1\"\n"), kSecret}}});
+    ASSERT_EQ(r.status, BH_OK) << r.error;
+    EXPECT_THAT(r.fields, ElementsAre(Pair("value", kSecret)));
+    expect_no_secret(r);
+
+    // Only one newline goes (a value may end in whitespace), CRLF counts as one, and the field can be named.
+    SecretFetch two = fetch({{"command", std::vector<std::string>{script("two", "printf 'a b \\n\\n'\n")}},
+                             {"field", "password"}});
+    ASSERT_EQ(two.status, BH_OK) << two.error;
+    EXPECT_THAT(two.fields, ElementsAre(Pair("password", "a b \n")));
+    SecretFetch crlf = fetch({{"command", std::vector<std::string>{script("crlf", "printf 'x\\r\\n'\n")}}});
+    EXPECT_THAT(crlf.fields, ElementsAre(Pair("value", "x")));
+}
+
+TEST_F(SecretCommandTest, JsonAndEnvOutputGiveOneFieldPerMember) {
+    SecretFetch json = fetch(
+        {{"command", std::vector<std::string>{script("vault", std::string("echo '{\"user\": \"app\", \"password\": \"") +
+                                                                  kSecret + "\", \"port\": 5432}'\n")}},
+         {"format", "json"}});
+    ASSERT_EQ(json.status, BH_OK) << json.error;
+    EXPECT_THAT(json.fields, ElementsAre(Pair("password", kSecret), Pair("port", "5432"), Pair("user", "app")));
+    expect_no_secret(json);
+
+    SecretFetch env = fetch({{"command", std::vector<std::string>{script(
+                                             "env", std::string("echo 'DB_USER=app'\necho 'DB_PASSWORD=") + kSecret +
+                                                        "'\n")}},
+                             {"format", "env"}});
+    ASSERT_EQ(env.status, BH_OK) << env.error;
+    EXPECT_THAT(env.fields, ElementsAre(Pair("DB_PASSWORD", kSecret), Pair("DB_USER", "app")));
+}
+
+TEST_F(SecretCommandTest, OutputThatIsNotJsonIsRefusedWithoutQuotingIt) {
+    SecretFetch r = fetch(
+        {{"command", std::vector<std::string>{script("bad", std::string("echo '{\"password\": ") + kSecret + "'\n")}},
+         {"format", "json"}});
+    EXPECT_EQ(r.status, BH_FATAL);
+    EXPECT_THAT(r.error, HasSubstr("is not valid JSON"));
+    EXPECT_THAT(r.error, HasSubstr("output of command '"));
+    expect_no_secret(r);
+}
+
+TEST_F(SecretCommandTest, AFailingCommandGivesItsStatusAndScrubbedStderrNeverItsOutput) {
+    // The command prints the secret, echoes it on stderr too (set -x style), then fails.
+    SecretFetch r = fetch({{"command", std::vector<std::string>{script(
+                                           "fail", std::string("echo '") + kSecret + "'\necho 'token: " + kSecret +
+                                                       "' >&2\necho 'vault: permission denied' >&2\nexit 3\n")}}});
+    EXPECT_EQ(r.status, BH_FATAL);
+    EXPECT_THAT(r.error, HasSubstr("exited with status 3"));
+    EXPECT_THAT(r.error, HasSubstr("vault: permission denied"));
+    EXPECT_THAT(r.error, HasSubstr("token: <redacted>"));
+    expect_no_secret(r);
+}
+
+TEST_F(SecretCommandTest, EmptyOversizedMissingAndHangingCommandsAreOneLineErrors) {
+    SecretFetch empty = fetch({{"command", std::vector<std::string>{script("empty", "echo\n")}}});
+    EXPECT_EQ(empty.status, BH_FATAL);
+    EXPECT_THAT(empty.error, HasSubstr("printed an empty secret"));
+
+    SecretFetch huge = fetch({{"command", std::vector<std::string>{"head", "-c", "2000000", "/dev/zero"}}});
+    EXPECT_EQ(huge.status, BH_FATAL);
+    EXPECT_THAT(huge.error, HasSubstr("printed more than 1 MiB"));
+
+    SecretFetch missing = fetch({{"command", std::vector<std::string>{(dir_ / "no-such-program").string()}}});
+    EXPECT_EQ(missing.status, BH_FATAL);
+    EXPECT_THAT(missing.error, HasSubstr("cannot start command"));
+
+    // A command that never ends (waiting for a prompt that never comes) is stopped after `timeout`.
+    SecretFetch hang = fetch({{"command", std::vector<std::string>{"sleep", "600"}}, {"timeout", 1000}});
+    EXPECT_EQ(hang.status, BH_FATAL);
+    EXPECT_EQ(hang.error, "command 'sleep' did not finish within 1 s (option 'timeout')");
+}
+
+TEST_F(SecretCommandTest, TheCommandGetsEnvAndWorkingDirButNotOurEnvironment) {
+    setenv("BH_TEST_PARENT_SECRET", "parent-only", 1);
+    SecretFetch r = fetch(
+        {{"command", std::vector<std::string>{script("envs", "printf '%s|%s|%s' \"$VAULT_ADDR\" "
+                                                             "\"${BH_TEST_PARENT_SECRET:-unset}\" \"$(pwd)\"\n")}},
+         {"env", Table{{"VAULT_ADDR", "https://vault.example"}}},
+         {"working_dir", dir_.path().string()}});
+    unsetenv("BH_TEST_PARENT_SECRET");
+    ASSERT_EQ(r.status, BH_OK) << r.error;
+    EXPECT_THAT(r.fields, ElementsAre(Pair("value", "https://vault.example|unset|" + dir_.path().string())));
+}
+
+}  // namespace
+}  // namespace backhaul::harness
