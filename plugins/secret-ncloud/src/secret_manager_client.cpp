@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <backhaul/support/http/retry_policy.hpp>
+
 #include "signature_v2.hpp"
 
 namespace backhaul::ncloud {

@@ -4,6 +4,7 @@
 
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
+
 #include "no_overwrite.hpp"
 #include "object_head.hpp"
 #include "part_plan.hpp"

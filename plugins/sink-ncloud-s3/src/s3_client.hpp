@@ -15,6 +15,7 @@
 #include <backhaul/support/aws/sigv4.hpp>
 #include <backhaul/support/http/http_client.hpp>
 #include <backhaul/support/http/retry_policy.hpp>
+
 #include "s3_config.hpp"
 #include "s3_error.hpp"
 

@@ -2,6 +2,7 @@
 
 #include <backhaul/support/aws/credential_chain.hpp>
 #include <backhaul/support/http/retry_policy.hpp>
+
 #include "s3_xml.hpp"
 
 namespace backhaul::s3 {

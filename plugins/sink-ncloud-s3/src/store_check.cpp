@@ -4,6 +4,7 @@
 
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
+
 #include "s3_xml.hpp"
 
 namespace backhaul::s3 {

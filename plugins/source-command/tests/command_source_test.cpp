@@ -15,6 +15,7 @@
 
 #include "command_runner.hpp"
 #include "plugin_harness.hpp"
+
 #include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {

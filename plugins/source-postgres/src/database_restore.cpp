@@ -6,6 +6,7 @@
 #include "client_tools.hpp"
 #include "create_role_filter.hpp"
 #include "pg_connection.hpp"
+
 #include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {

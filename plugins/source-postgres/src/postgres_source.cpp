@@ -14,6 +14,7 @@
 #include "dump_arguments.hpp"
 #include "dump_scope.hpp"
 #include "pg_connection.hpp"
+
 #include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {

@@ -12,6 +12,7 @@
 
 #include <backhaul/support/aws/credential_chain.hpp>
 #include <backhaul/support/aws/shared_config.hpp>
+
 #include "command_runner.hpp"
 
 namespace backhaul::aws {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <backhaul/support/http/retry_policy.hpp>
+
 #include "http_receiver.hpp"
 
 namespace backhaul::http {
