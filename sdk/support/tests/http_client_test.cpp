@@ -1,5 +1,5 @@
-// The shared HTTP client against a local receiver (tests/support/http_receiver.py) whose answers never end: what it
-// collects in memory is bounded per request, what a consumer streams is not.
+// The support library's HTTP client against a local receiver (tests/support/http_receiver.py) whose answers never
+// end: what it collects in memory is bounded per request, what a consumer streams is not.
 #include <backhaul/support/http/http_client.hpp>
 
 #include <gmock/gmock.h>
