@@ -1,7 +1,8 @@
 # What a system install holds beyond the binaries (service units, the system user, the pipeline directory, docs and
 # examples), and the two Debian packages CPack makes of it (scripts/package; docs/packaging.md):
 #   backhaul      component `runtime` (every install rule without a COMPONENT): the binary, plugins, units, docs
-#   backhaul-dev  component `dev`: the SDK headers, the CMake package, the example out-of-tree plugin
+#   backhaul-dev  component `dev`: the SDK headers, the plugin support library, the CMake package, the example
+#                 out-of-tree plugin
 # Paths follow the install prefix, so `cmake --install` into a prefix (tests/e2e/install_test.sh) gets the same tree.
 
 # ---- the system install ----------------------------------------------------------------------------------------------
@@ -73,11 +74,16 @@ units for scheduled runs and the backhaul system user they run as.")
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME backhaul-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
+# The CMake package finds what the static Backhaul::plugin_support links (sdk/cmake/BackhaulConfig.cmake.in), so a
+# plugin build needs their development files; dpkg-shlibdeps sees no shared object here to compute them from.
+set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libssl-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "plugin SDK for the Backhaul backup runner
 Backhaul runs backup pipelines of plugins loaded at run time. This package
-holds the plugin SDK: the C ABI header, the header-only C++20 wrapper, and
-the CMake package (find_package(Backhaul), backhaul_add_plugin()) whose
-install step puts a plugin into the directory the installed backhaul
+holds the plugin SDK: the C ABI header, the header-only C++20 wrapper, the
+static plugin support library (HTTP client, retry policy, SigV4 signing,
+child processes, digests and encodings) that the first-party plugins use
+too, and the CMake package (find_package(Backhaul), backhaul_add_plugin())
+whose install step puts a plugin into the directory the installed backhaul
 searches.")
 
 # After CPack staged each package's files and before it builds the .deb: what debhelper would do (compressed man

@@ -70,8 +70,12 @@ for library in libc6 libstdc++6 libssl3 libcurl4 libpq5 libzstd1 zlib1g; do
     grep -q "\b$library\b" <<<"$depends" || fail "backhaul does not depend on $library: $depends"
 done
 [[ $(dpkg-deb -f "$runtime_deb" Recommends) == *postgresql-client* ]] || fail "backhaul does not recommend postgresql-client"
-[[ $(dpkg-deb -f "$dev_deb" Depends) == *"backhaul (= $version)"* ]] ||
-    fail "backhaul-dev does not depend on backhaul (= $version): $(dpkg-deb -f "$dev_deb" Depends)"
+dev_depends=$(dpkg-deb -f "$dev_deb" Depends)
+[[ $dev_depends == *"backhaul (= $version)"* ]] || fail "backhaul-dev does not depend on backhaul (= $version): $dev_depends"
+# What the CMake package's find_dependency() calls need for Backhaul::plugin_support.
+for package in libssl-dev libcurl4-openssl-dev nlohmann-json3-dev; do
+    grep -q "\b$package\b" <<<"$dev_depends" || fail "backhaul-dev does not depend on $package: $dev_depends"
+done
 
 echo "== lintian"
 # --fail-on error: warnings and the rest are shown, only errors fail (docs/packaging.md lists what it says and why).
@@ -100,6 +104,12 @@ for path in /usr/bin/backhaul "$plugin_dir/sink-local.so" /usr/lib/systemd/syste
     /usr/share/bash-completion/completions/backhaul /usr/share/doc/backhaul/copyright \
     /usr/share/doc/backhaul/docs/operations.md /usr/share/doc/backhaul/examples/local-command-gzip.toml /etc/backhaul; do
     grep -qx "$path" <<<"$files" || fail "backhaul does not install $path"
+done
+in_root_ok "dpkg -L backhaul-dev" dpkg -L backhaul-dev
+dev_files=$(cat "$work/out")
+for path in /usr/include/backhaul/sdk.hpp /usr/include/backhaul/support/http/http_client.hpp \
+    "/usr/lib/$multiarch/libbackhaul_plugin_support.a" "/usr/lib/$multiarch/cmake/Backhaul/BackhaulTargets.cmake"; do
+    grep -qx "$path" <<<"$dev_files" || fail "backhaul-dev does not install $path"
 done
 in_root_ok "id backhaul" id -un backhaul
 in_root_ok "getent passwd backhaul" getent passwd backhaul

@@ -11,7 +11,7 @@
 #include <memory>
 #include <string>
 
-#include "crypto/digest.hpp"
+#include <backhaul/support/crypto/digest.hpp>
 
 namespace backhaul::age {
 namespace {

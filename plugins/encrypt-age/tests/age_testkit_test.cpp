@@ -7,8 +7,10 @@
 
 #include "age_file.hpp"
 #include "command_runner.hpp"
-#include "crypto/digest.hpp"
-#include "crypto/encoding.hpp"
+
+#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/support/crypto/encoding.hpp>
+
 #include "format_error.hpp"
 
 namespace backhaul::age {

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/json_post.hpp"
+#include <backhaul/support/http/json_post.hpp>
 
 namespace backhaul {
 namespace {

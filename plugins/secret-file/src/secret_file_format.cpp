@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "crypto/secret_json.hpp"
+#include <backhaul/support/crypto/secret_json.hpp>
 
 namespace backhaul::secret_file {
 namespace {

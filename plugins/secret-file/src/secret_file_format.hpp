@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "crypto/secure_memory.hpp"
+#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::secret_file {
 

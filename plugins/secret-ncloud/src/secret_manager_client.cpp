@@ -5,7 +5,8 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-#include "http/retry_policy.hpp"
+#include <backhaul/support/http/retry_policy.hpp>
+
 #include "signature_v2.hpp"
 
 namespace backhaul::ncloud {

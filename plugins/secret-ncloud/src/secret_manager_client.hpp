@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "crypto/secure_memory.hpp"
-#include "http/http_client.hpp"
+#include <backhaul/support/crypto/secure_memory.hpp>
+#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::ncloud {
 

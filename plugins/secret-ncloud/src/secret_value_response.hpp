@@ -9,8 +9,8 @@
 #include <utility>
 #include <vector>
 
-#include "crypto/secret_json.hpp"
-#include "crypto/secure_memory.hpp"
+#include <backhaul/support/crypto/secret_json.hpp>
+#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::ncloud {
 

@@ -1,7 +1,7 @@
 #include "signature_v2.hpp"
 
-#include "crypto/digest.hpp"
-#include "crypto/encoding.hpp"
+#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/support/crypto/encoding.hpp>
 
 namespace backhaul::ncloud {
 

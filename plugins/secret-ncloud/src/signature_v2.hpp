@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "http/http_client.hpp"
+#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::ncloud {
 

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
-#include "crypto/digest.hpp"
-#include "crypto/encoding.hpp"
+#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/support/crypto/encoding.hpp>
+
 #include "no_overwrite.hpp"
 #include "object_head.hpp"
 #include "part_plan.hpp"

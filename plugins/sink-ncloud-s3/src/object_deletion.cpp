@@ -1,6 +1,7 @@
 #include "object_deletion.hpp"
 
-#include "crypto/digest.hpp"
+#include <backhaul/support/crypto/digest.hpp>
+
 #include "s3_xml.hpp"
 
 namespace backhaul::s3 {

@@ -2,8 +2,8 @@
 
 #include <cstdio>
 
-#include "crypto/digest.hpp"
-#include "crypto/encoding.hpp"
+#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/support/crypto/encoding.hpp>
 
 namespace backhaul::s3 {
 namespace {

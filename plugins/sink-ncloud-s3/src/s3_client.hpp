@@ -12,9 +12,10 @@
 #include <span>
 #include <string>
 
-#include "aws/sigv4.hpp"
-#include "http/http_client.hpp"
-#include "http/retry_policy.hpp"
+#include <backhaul/support/aws/sigv4.hpp>
+#include <backhaul/support/http/http_client.hpp>
+#include <backhaul/support/http/retry_policy.hpp>
+
 #include "s3_config.hpp"
 #include "s3_error.hpp"
 

@@ -9,9 +9,9 @@
 #include <span>
 #include <string>
 
-#include "aws/credential_chain.hpp"
-#include "aws/sigv4.hpp"
-#include "http/http_client.hpp"
+#include <backhaul/support/aws/credential_chain.hpp>
+#include <backhaul/support/aws/sigv4.hpp>
+#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::s3 {
 

@@ -1,7 +1,8 @@
 #include "s3_error.hpp"
 
-#include "aws/credential_chain.hpp"
-#include "http/retry_policy.hpp"
+#include <backhaul/support/aws/credential_chain.hpp>
+#include <backhaul/support/http/retry_policy.hpp>
+
 #include "s3_xml.hpp"
 
 namespace backhaul::s3 {

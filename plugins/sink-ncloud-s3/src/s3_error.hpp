@@ -5,7 +5,7 @@
 #include <backhaul/sdk.hpp>
 #include <string>
 
-#include "http/http_client.hpp"
+#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::s3 {
 

@@ -2,8 +2,9 @@
 
 #include <vector>
 
-#include "crypto/digest.hpp"
-#include "crypto/encoding.hpp"
+#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/support/crypto/encoding.hpp>
+
 #include "s3_xml.hpp"
 
 namespace backhaul::s3 {

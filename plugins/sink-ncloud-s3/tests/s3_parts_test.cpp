@@ -3,8 +3,10 @@
 #include <gtest/gtest.h>
 
 #include "bucket_listing.hpp"
-#include "http/http_client.hpp"
-#include "http/retry_policy.hpp"
+
+#include <backhaul/support/http/http_client.hpp>
+#include <backhaul/support/http/retry_policy.hpp>
+
 #include "object_deletion.hpp"
 #include "part_plan.hpp"
 #include "s3_config.hpp"

@@ -3,7 +3,7 @@
 #include <backhaul/sdk.hpp>
 #include <memory>
 
-#include "process/child_process.hpp"
+#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 namespace {

@@ -15,7 +15,8 @@
 
 #include "command_runner.hpp"
 #include "plugin_harness.hpp"
-#include "process/child_process.hpp"
+
+#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 namespace {

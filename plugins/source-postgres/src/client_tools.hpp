@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "process/child_process.hpp"
+#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 

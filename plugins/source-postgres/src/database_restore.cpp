@@ -6,7 +6,8 @@
 #include "client_tools.hpp"
 #include "create_role_filter.hpp"
 #include "pg_connection.hpp"
-#include "process/child_process.hpp"
+
+#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 namespace {

@@ -14,7 +14,8 @@
 #include "dump_arguments.hpp"
 #include "dump_scope.hpp"
 #include "pg_connection.hpp"
-#include "process/child_process.hpp"
+
+#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 namespace {

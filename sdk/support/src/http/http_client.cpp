@@ -1,4 +1,4 @@
-#include "http/http_client.hpp"
+#include <backhaul/support/http/http_client.hpp>
 
 #include <curl/curl.h>
 

@@ -1,4 +1,4 @@
-#include "process/child_process.hpp"
+#include <backhaul/support/process/child_process.hpp>
 
 #include <errno.h>
 #include <fcntl.h>

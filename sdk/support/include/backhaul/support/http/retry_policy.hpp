@@ -6,7 +6,7 @@
 #include <chrono>
 #include <functional>
 
-#include "http/http_client.hpp"
+#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::http {
 

@@ -1,4 +1,4 @@
-#include "crypto/digest.hpp"
+#include <backhaul/support/crypto/digest.hpp>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

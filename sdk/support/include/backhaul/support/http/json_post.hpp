@@ -6,8 +6,8 @@
 #include <functional>
 #include <string>
 
-#include "http/http_client.hpp"
-#include "http/retry_policy.hpp"
+#include <backhaul/support/http/http_client.hpp>
+#include <backhaul/support/http/retry_policy.hpp>
 
 namespace backhaul::http {
 

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "aws/sigv4.hpp"
+#include <backhaul/support/aws/sigv4.hpp>
 
 namespace backhaul::aws {
 

@@ -1,4 +1,4 @@
-#include "crypto/encoding.hpp"
+#include <backhaul/support/crypto/encoding.hpp>
 
 #include <openssl/evp.h>
 

@@ -10,8 +10,9 @@
 
 #include <map>
 
-#include "aws/credential_chain.hpp"
-#include "aws/shared_config.hpp"
+#include <backhaul/support/aws/credential_chain.hpp>
+#include <backhaul/support/aws/shared_config.hpp>
+
 #include "command_runner.hpp"
 
 namespace backhaul::aws {

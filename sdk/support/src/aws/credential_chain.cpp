@@ -1,4 +1,4 @@
-#include "aws/credential_chain.hpp"
+#include <backhaul/support/aws/credential_chain.hpp>
 
 #include <pwd.h>
 #include <unistd.h>
@@ -9,10 +9,10 @@
 #include <ctime>
 #include <stdexcept>
 
-#include "aws/shared_config.hpp"
-#include "crypto/secret_json.hpp"
-#include "crypto/secure_memory.hpp"
-#include "process/child_process.hpp"
+#include <backhaul/support/aws/shared_config.hpp>
+#include <backhaul/support/crypto/secret_json.hpp>
+#include <backhaul/support/crypto/secure_memory.hpp>
+#include <backhaul/support/process/child_process.hpp>
 
 extern char** environ;
 

@@ -1,4 +1,4 @@
-#include "http/retry_policy.hpp"
+#include <backhaul/support/http/retry_policy.hpp>
 
 #include <algorithm>
 #include <random>

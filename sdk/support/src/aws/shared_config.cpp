@@ -1,4 +1,4 @@
-#include "aws/shared_config.hpp"
+#include <backhaul/support/aws/shared_config.hpp>
 
 #include <backhaul/sdk.hpp>
 
@@ -9,7 +9,7 @@
 #include <iterator>
 #include <sstream>
 
-#include "crypto/secure_memory.hpp"
+#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::aws {
 namespace {

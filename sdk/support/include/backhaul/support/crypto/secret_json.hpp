@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "crypto/secure_memory.hpp"
+#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::crypto {
 

@@ -1,11 +1,11 @@
-#include "aws/sigv4.hpp"
+#include <backhaul/support/aws/sigv4.hpp>
 
 #include <algorithm>
 #include <ctime>
 #include <stdexcept>
 
-#include "crypto/digest.hpp"
-#include "crypto/encoding.hpp"
+#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/support/crypto/encoding.hpp>
 
 namespace backhaul::aws {
 namespace {
