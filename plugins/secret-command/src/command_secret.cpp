@@ -7,8 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "crypto/secure_memory.hpp"
-#include "process/child_process.hpp"
+#include <backhaul/support/crypto/secure_memory.hpp>
+#include <backhaul/support/process/child_process.hpp>
+
 #include "secret_file_format.hpp"
 
 namespace backhaul::secret_command {

@@ -1,5 +1,6 @@
 // secret-command: real commands (small shell scripts this test writes into its own directory) give the fields; their
-// output never appears in an error or the log, whatever way the command fails.
+// output never appears in an error or the log, whatever way the command fails. Through the real `backhaul` binary: the
+// value reaches the stage that asks for it and no output, log or command line.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 
 #include "command_runner.hpp"
 #include "secret_fetch.hpp"
+#include "secret_leak_scanner.hpp"
 
 namespace backhaul::harness {
 namespace {
@@ -128,3 +130,126 @@ TEST_F(SecretCommandTest, TheCommandGetsEnvAndWorkingDirButNotOurEnvironment) {
 
 }  // namespace
 }  // namespace backhaul::harness
+
+namespace backhaul::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::Not;
+
+// ---- Through the real binary: the field lookup, the argv rule, and the leak test ---------------------------------
+
+class SecretCommandPipelineTest : public ::testing::Test {
+  protected:
+    std::string script(const std::string& body) {
+        const std::filesystem::path path = tmp_ / ("script" + std::to_string(++count_) + ".sh");
+        write_file(path, "#!/bin/sh\n" + body + "\n");
+        ::chmod(path.c_str(), 0700);
+        return path.string();
+    }
+    void SetUp() override { std::filesystem::create_directories(tmp_ / "sink"); }
+
+    // secret-command -> source-command (the field reaches the child only as $PW, which it hashes) -> sink-local.
+    std::filesystem::path pipeline(const std::string& secret_options, const std::string& field) {
+        const std::string text = "name = \"secretcommand\"\n\n[secrets.db]\nplugin = \"secret-command\"\n" +
+                                 secret_options +
+                                 "\n\n[source]\nplugin = \"source-command\"\n"
+                                 "command = [\"sh\", \"-c\", \"printf %s \\\"$PW\\\" | sha256sum\"]\n"
+                                 "env = { PW = \"${secret:db." +
+                                 field + "}\" }\n\n[sink]\nplugin = \"sink-local\"\npath = \"" +
+                                 (tmp_ / "sink").string() + "\"\nkey = \"out\"\n";
+        write_file(tmp_ / "pipeline.toml", text);
+        return tmp_ / "pipeline.toml";
+    }
+
+    CommandResult run(const std::filesystem::path& file) {
+        // The source child gets the password in its environment ($PW) on purpose; anywhere else is a leak.
+        SecretLeakScanner scanner(password_, {"sh", "sha256sum"});
+        CommandResult result = run_command({BACKHAUL_BINARY, "--log-level", "debug", "run", file.string()});
+        EXPECT_THAT(scanner.stop(), IsEmpty());
+        EXPECT_GT(scanner.passes(), 0);
+        EXPECT_THAT(result.out, Not(HasSubstr(password_)));
+        EXPECT_THAT(result.err, Not(HasSubstr(password_)));
+        return result;
+    }
+
+    const std::string password_ = unique_secret("Cmd-Distinctive-Pa55w0rd");
+    TempDir tmp_;
+    int count_ = 0;
+};
+
+TEST_F(SecretCommandPipelineTest, TheValueReachesTheStageAndNowhereElse) {
+    const std::string command = "command = [\"" + script("printf '%s\\n' '" + password_ + "'") + "\"]";
+    CommandResult r = run(pipeline(command, "value"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    CommandOptions hash_input;
+    hash_input.stdin_data = password_;
+    EXPECT_EQ(read_file(tmp_ / "sink" / "out"), run_command({"sha256sum"}, hash_input).out);
+}
+
+TEST_F(SecretCommandPipelineTest, AJsonFieldReachesTheStage) {
+    const std::string command = "command = [\"" +
+                                script("printf '{\"user\": \"backup\", \"password\": \"%s\"}' '" + password_ + "'") +
+                                "\"]\nformat = \"json\"";
+    CommandResult r = run(pipeline(command, "password"));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    CommandOptions hash_input;
+    hash_input.stdin_data = password_;
+    EXPECT_EQ(read_file(tmp_ / "sink" / "out"), run_command({"sha256sum"}, hash_input).out);
+}
+
+TEST_F(SecretCommandPipelineTest, AnAbsentFieldIsNamedWithTheFieldsThatExist) {
+    const std::string json = "command = [\"" +
+                             script("printf '{\"user\": \"backup\", \"token\": \"%s\"}' '" + password_ + "'") +
+                             "\"]\nformat = \"json\"";
+    CommandResult r = run(pipeline(json, "password"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("secrets.db: no field 'password' (fields: token, user)"));
+    EXPECT_THAT(files_below(tmp_ / "sink"), IsEmpty());
+
+    const std::string value = "command = [\"" + script("printf '%s' '" + password_ + "'") + "\"]";
+    CommandResult plain = run(pipeline(value, "password"));
+    EXPECT_EQ(plain.exit_code, 1) << plain.err;
+    EXPECT_THAT(plain.err, HasSubstr("secrets.db: no field 'password' (fields: value)"));
+}
+
+TEST_F(SecretCommandPipelineTest, AFailingCommandFailsTheRunNamingTheStage) {
+    const std::string command =
+        "command = [\"" + script("echo \"denied: " + password_ + "\" >&2\nprintf '%s' '" + password_ + "'\nexit 4") +
+        "\"]";
+    CommandResult r = run(pipeline(command, "value"));
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("secrets.db (secret-command): command '"));
+    EXPECT_THAT(r.err, HasSubstr("' exited with status 4: denied: <redacted>"));
+    EXPECT_THAT(files_below(tmp_ / "sink"), IsEmpty());
+}
+
+// A ${secret:...} in `command` would be on the child's command line. A secret's options cannot read other secrets
+// at all (they are fetched first, with ${env:...} only), so the core refuses it before anything runs, at its position.
+TEST_F(SecretCommandPipelineTest, ASecretInTheCommandIsRefusedBeforeAnythingRuns) {
+    ::setenv("BH_SECRET_COMMAND_TEST_TOKEN", "not-used", 1);
+    const std::string ran = (tmp_ / "ran").string();
+    const std::string text =
+        "name = \"secretcommand\"\n\n[secrets.token]\nplugin = \"secret-env\"\n"
+        "fields = { value = \"BH_SECRET_COMMAND_TEST_TOKEN\" }\n\n"
+        "[secrets.db]\nplugin = \"secret-command\"\ncommand = [\"touch\", \"" +
+        ran +
+        "\", \"${secret:token.value}\"]\n\n"
+        "[source]\nplugin = \"source-command\"\ncommand = [\"true\"]\n\n[sink]\nplugin = \"sink-local\"\npath = \"" +
+        (tmp_ / "sink").string() + "\"\nkey = \"out\"\n";
+    write_file(tmp_ / "pipeline.toml", text);
+    const std::string file = (tmp_ / "pipeline.toml").string();
+    for (const char* verb : {"validate", "run"}) {
+        CommandResult r = run_command({BACKHAUL_BINARY, verb, file});
+        EXPECT_EQ(r.exit_code, 2) << verb << ": " << r.err;
+        EXPECT_THAT(r.err, HasSubstr(file + ":9:"));
+        EXPECT_THAT(r.err, HasSubstr("secrets.db (secret-command): option 'command': reference to undefined secret "
+                                     "'token'"));
+    }
+    EXPECT_FALSE(std::filesystem::exists(ran));
+    ::unsetenv("BH_SECRET_COMMAND_TEST_TOKEN");
+}
+
+}  // namespace
+}  // namespace backhaul::testing
