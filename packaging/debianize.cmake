@@ -4,7 +4,9 @@
 #   puts there goes (lintian: extra-license-file; Debian keeps the Apache text once, in /usr/share/common-licenses);
 # - usr/share/doc/<package>/changelog.gz: a Debian changelog entry for this version (the version has no Debian
 #   revision: the packaging lives in the upstream tree, so the package is native);
-# - man pages compressed with gzip -9n (no name, no time stamp: reproducible).
+# - man pages compressed with gzip -9n (no name, no time stamp: reproducible);
+# - static archives (the plugin support library) without their debug sections, as dh_strip leaves them: CPack's
+#   CPACK_STRIP_FILES strips executables and plugins only, and the debug info is most of the archive's size.
 # CPACK_BACKHAUL_* come from cmake/Packaging.cmake; SOURCE_DATE_EPOCH (scripts/package) dates the changelog.
 cmake_minimum_required(VERSION 3.25)
 
@@ -33,5 +35,11 @@ foreach(component IN LISTS CPACK_COMPONENTS_ALL)
       continue()
     endif()
     execute_process(COMMAND gzip -9nf ${file} COMMAND_ERROR_IS_FATAL ANY)
+  endforeach()
+
+  file(GLOB_RECURSE archives ${tree}/*.a)
+  foreach(archive IN LISTS archives)
+    execute_process(COMMAND ${CPACK_BACKHAUL_STRIP} --strip-debug --remove-section=.comment --remove-section=.note
+      --enable-deterministic-archives ${archive} COMMAND_ERROR_IS_FATAL ANY)
   endforeach()
 endforeach()

@@ -1,6 +1,6 @@
 // nlohmann::json whose strings are SecretStrings, for parsing documents that carry secret values, and wipe_strings()
-// to clear the strings a parsed document holds before it is released. Header-only; the including target links
-// nlohmann_json::nlohmann_json.
+// to clear the strings a parsed document holds before it is released. Header-only (Backhaul::plugin_support brings
+// nlohmann_json along).
 #pragma once
 
 #include <map>
