@@ -20,6 +20,8 @@ example_dir=$2
 support_plugin_dir=$3
 cmake=$4
 cxx=$5
+# BACKHAUL_TEST_PLUGIN_CXX_FLAGS / BACKHAUL_TEST_PLUGIN_CMAKE_ARGS: extra flags for the out-of-tree builds (the
+# sanitizer build's; tests/e2e/CMakeLists.txt).
 # The first listing must see only the installed plugins, whatever the caller's environment holds.
 unset BACKHAUL_PLUGIN_PATH
 
@@ -59,7 +61,7 @@ echo "== build the example plugin against the installed SDK"
 # -Werror: an SDK header that warns breaks every third-party build that uses -Werror.
 run_quiet "configuring $example_dir against the installed package" \
     "$cmake" -S "$example_dir" -B "$example_build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" \
-    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror"
+    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror ${BACKHAUL_TEST_PLUGIN_CXX_FLAGS:-}" ${BACKHAUL_TEST_PLUGIN_CMAKE_ARGS:-}
 run_quiet "building $example_dir" "$cmake" --build "$example_build"
 plugin=$example_build/source-random.so
 [[ -f $plugin ]] || fail "the example build produced no source-random.so"
@@ -71,7 +73,7 @@ fi
 echo "== build a plugin that links Backhaul::plugin_support against the installed SDK"
 run_quiet "configuring $support_plugin_dir against the installed package" \
     "$cmake" -S "$support_plugin_dir" -B "$support_build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" \
-    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror"
+    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror ${BACKHAUL_TEST_PLUGIN_CXX_FLAGS:-}" ${BACKHAUL_TEST_PLUGIN_CMAKE_ARGS:-}
 run_quiet "building $support_plugin_dir" "$cmake" --build "$support_build"
 support_plugin=$support_build/source-support-probe.so
 [[ -f $support_plugin ]] || fail "the support plugin build produced no source-support-probe.so"
