@@ -38,8 +38,12 @@ def plugin_archives():
     return sorted(p for p in (BUILD_DIR / "plugins").rglob("*.a") if "test" not in p.name)
 
 
+def arguments(command):
+    return shlex.split(command["command"]) if "command" in command else command["arguments"]
+
+
 def include_dirs(command):
-    args = shlex.split(command["command"]) if "command" in command else command["arguments"]
+    args = arguments(command)
     dirs = []
     for i, arg in enumerate(args):
         for flag in ("-I", "-isystem", "-iquote"):
@@ -52,7 +56,7 @@ def include_dirs(command):
 
 def object_file(command):
     """The object a compile writes, whose directory names the target (CMakeFiles/<target>.dir/...)."""
-    args = shlex.split(command["command"]) if "command" in command else command["arguments"]
+    args = arguments(command)
     return command.get("output") or next((args[i + 1] for i, a in enumerate(args[:-1]) if a == "-o"), "")
 
 

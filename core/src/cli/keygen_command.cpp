@@ -14,6 +14,7 @@
 
 #include "cli/command_line.hpp"
 #include "errors.hpp"
+#include "util/install_layout.hpp"
 #include "util/log.hpp"
 
 namespace backhaul {
@@ -26,13 +27,9 @@ struct KeygenOptions {
     std::optional<std::string> output;
 };
 
-// Helpers live in <libexecdir>/backhaul, found relative to this executable like the plugins (the build tree mirrors
-// the install tree).
+// Helpers live in <libexecdir>/backhaul, found relative to this executable like the plugins.
 fs::path helper_program(const std::string& name) {
-    std::error_code ec;
-    const fs::path executable = fs::read_symlink("/proc/self/exe", ec);
-    if (ec) return fs::path(BACKHAUL_HELPER_INSTALL_DIR) / name;
-    return (executable.parent_path() / BACKHAUL_HELPER_RELATIVE_DIR / name).lexically_normal();
+    return beside_executable(BACKHAUL_HELPER_RELATIVE_DIR).value_or(BACKHAUL_HELPER_INSTALL_DIR) / name;
 }
 
 int keygen(const KeygenOptions& options) {

@@ -4,12 +4,14 @@
 #include <boost/dll/shared_library.hpp>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 #include "loader/descriptor_validation.hpp"
 #include "loader/plugin_handle.hpp"
+#include "util/install_layout.hpp"
 
 namespace backhaul {
 namespace {
@@ -143,13 +145,8 @@ std::vector<fs::path> plugin_search_path(const std::vector<std::string>& pipelin
                                          const fs::path& pipeline_dir) {
     std::vector<fs::path> dirs;
 
-    std::error_code ec;
-    const fs::path executable = fs::read_symlink("/proc/self/exe", ec);
-    if (!ec) {
-        const fs::path install_dir = executable.parent_path() / BACKHAUL_PLUGIN_RELATIVE_DIR;
-        const fs::path canonical = fs::weakly_canonical(install_dir, ec);
-        dirs.push_back(ec ? install_dir.lexically_normal() : canonical);
-    }
+    if (std::optional<fs::path> install_dir = beside_executable(BACKHAUL_PLUGIN_RELATIVE_DIR))
+        dirs.push_back(std::move(*install_dir));
 
     if (const char* env = std::getenv("BACKHAUL_PLUGIN_PATH")) {
         std::string_view rest = env;
