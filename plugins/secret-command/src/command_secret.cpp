@@ -63,8 +63,10 @@ std::string without(std::string text, std::string_view output) {
 class CommandSecret : public SecretProvider {
   public:
     static void validate(const Options& options, Problems& problems) {
-        if (options.known("command") && !options.list("command").empty() && options.list("command").front().empty())
-            problems.add("command", "the program (first entry) is empty");
+        if (options.known("command")) {
+            const std::vector<std::string> argv = options.list("command");
+            if (!argv.empty() && argv.front().empty()) problems.add("command", "the program (first entry) is empty");
+        }
         if (options.known("format") && options.known("field") && options.string("format") != "value" &&
             options.string("field") != "value")
             problems.add("field", "is only for format = \"value\"; json and env name their fields themselves");
@@ -80,7 +82,7 @@ class CommandSecret : public SecretProvider {
     }
 
     void fetch(const FieldSink& emit) override {
-        crypto::SecretString output = run();
+        const crypto::SecretString output = run();
         if (format_ == Format::value) {
             std::string_view value(output.data(), output.size());
             if (value.ends_with("\r\n"))
@@ -89,7 +91,6 @@ class CommandSecret : public SecretProvider {
                 value.remove_suffix(1);
             if (value.empty()) throw Error(Status::fatal, "command '" + program() + "' printed an empty secret");
             emit(field_, value);
-            crypto::wipe(output);
             return;
         }
         std::vector<secret_file::Field> fields;
@@ -97,11 +98,9 @@ class CommandSecret : public SecretProvider {
             fields = format_ == Format::json ? secret_file::parse_json_fields(output)
                                              : secret_file::parse_key_value_fields(output);
         } catch (const std::runtime_error& e) {
-            crypto::wipe(output);
             // The parsers never quote the text: "is not valid JSON: syntax error at line 1, column 3", "line 2: ...".
             throw Error(Status::fatal, "output of command '" + program() + "' " + e.what());
         }
-        crypto::wipe(output);
         for (const secret_file::Field& f : fields) emit(f.name, std::string_view(f.value.data(), f.value.size()));
         host_.debug("command '" + program() + "' gave " + std::to_string(fields.size()) + " field(s)");
     }
@@ -125,39 +124,32 @@ class CommandSecret : public SecretProvider {
             timed_out = std::chrono::steady_clock::now() >= deadline;
             return timed_out;
         };
+        // Reserved once, so never regrown and always on the heap: the wiping allocator clears it on every way out.
         crypto::SecretString output;
-        output.reserve(kMaxOutputBytes + 1);  // never regrown: no unwiped copies
+        output.reserve(kMaxOutputBytes + 1);
+        uint8_t buffer[4096];
+        // Destroying the child terminates and reaps it, so every throw below also stops the command.
         ChildProcess child(std::move(spec));
         try {
-            uint8_t buffer[4096];
-            for (;;) {
-                size_t n = child.read_stdout(buffer, stop);
-                if (n == 0) break;
-                if (output.size() + n > kMaxOutputBytes) {
-                    OPENSSL_cleanse(buffer, sizeof buffer);
-                    child.terminate();
-                    crypto::wipe(output);
+            for (size_t n; (n = child.read_stdout(buffer, stop)) != 0;) {
+                if (output.size() + n > kMaxOutputBytes)
                     throw Error(Status::fatal,
                                 "command '" + program() + "' printed more than 1 MiB; a secret is a few lines");
-                }
                 output.append(reinterpret_cast<const char*>(buffer), n);
             }
-            OPENSSL_cleanse(buffer, sizeof buffer);
             ExitStatus status = child.wait(stop);
             if (!status.success()) {
-                std::string message = without(child.describe(status), std::string_view(output.data(), output.size()));
-                crypto::wipe(output);
-                throw Error(Status::fatal, message);
+                const std::string_view printed(output.data(), output.size());
+                throw Error(Status::fatal, without(child.describe(status), printed));
             }
-        } catch (const Error& e) {
-            crypto::wipe(output);
-            if (timed_out && !host_.cancelled()) {
-                child.terminate();
+        } catch (const Error&) {
+            OPENSSL_cleanse(buffer, sizeof buffer);
+            if (timed_out && !host_.cancelled())
                 throw Error(Status::fatal, "command '" + program() + "' did not finish within " +
                                                std::to_string(timeout_.count() / 1000) + " s (option 'timeout')");
-            }
             throw;
         }
+        OPENSSL_cleanse(buffer, sizeof buffer);
         return output;
     }
 

@@ -5,16 +5,17 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include <fstream>
-
 #include "command_runner.hpp"
 #include "secret_fetch.hpp"
 #include "secret_leak_scanner.hpp"
 
-namespace backhaul::harness {
+namespace backhaul::testing {
 namespace {
 
+using harness::SecretFetch;
+using harness::Table;
 using ::testing::ElementsAre;
+using ::testing::IsEmpty;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Pair;
@@ -23,16 +24,16 @@ constexpr const char* kSecret = "s3cr3t-Pa55 word";
 
 class SecretCommandTest : public ::testing::Test {
   protected:
-    // An executable script in this test's directory; its path.
-    std::string script(const std::string& name, const std::string& body) {
-        const std::string path = (dir_ / name).string();
-        std::ofstream(path) << "#!/bin/sh\n" << body;
+    // An executable shell script in this test's directory; its path.
+    std::string script(const std::string& body) {
+        const std::filesystem::path path = dir_ / ("script" + std::to_string(++scripts_) + ".sh");
+        write_file(path, "#!/bin/sh\n" + body + "\n");
         ::chmod(path.c_str(), 0700);
-        return path;
+        return path.string();
     }
-    SecretFetch fetch(const OptionList& options) {
-        static Plugin plugin("secret-command");
-        return fetch_secret(plugin, options);
+    SecretFetch fetch(const harness::OptionList& options) {
+        static harness::Plugin plugin("secret-command");
+        return harness::fetch_secret(plugin, options);
     }
     // Nothing the plugin said, in an error or a log line, holds the secret.
     static void expect_no_secret(const SecretFetch& r) {
@@ -40,27 +41,28 @@ class SecretCommandTest : public ::testing::Test {
         EXPECT_THAT(r.log, Not(HasSubstr(kSecret)));
     }
 
-    backhaul::testing::TempDir dir_;
+    TempDir dir_;
+    int scripts_ = 0;
 };
 
 TEST_F(SecretCommandTest, TheWholeOutputIsOneFieldWithOneTrailingNewlineRemoved) {
-    SecretFetch r = fetch({{"command", std::vector<std::string>{script("pw", "printf '%s\\n' \"$1\"\n"), kSecret}}});
+    SecretFetch r = fetch({{"command", std::vector<std::string>{script("printf '%s\\n' \"$1\"\n"), kSecret}}});
     ASSERT_EQ(r.status, BH_OK) << r.error;
     EXPECT_THAT(r.fields, ElementsAre(Pair("value", kSecret)));
     expect_no_secret(r);
 
     // Only one newline goes (a value may end in whitespace), CRLF counts as one, and the field can be named.
-    SecretFetch two = fetch({{"command", std::vector<std::string>{script("two", "printf 'a b \\n\\n'\n")}},
+    SecretFetch two = fetch({{"command", std::vector<std::string>{script("printf 'a b \\n\\n'\n")}},
                              {"field", "password"}});
     ASSERT_EQ(two.status, BH_OK) << two.error;
     EXPECT_THAT(two.fields, ElementsAre(Pair("password", "a b \n")));
-    SecretFetch crlf = fetch({{"command", std::vector<std::string>{script("crlf", "printf 'x\\r\\n'\n")}}});
+    SecretFetch crlf = fetch({{"command", std::vector<std::string>{script("printf 'x\\r\\n'\n")}}});
     EXPECT_THAT(crlf.fields, ElementsAre(Pair("value", "x")));
 }
 
 TEST_F(SecretCommandTest, JsonAndEnvOutputGiveOneFieldPerMember) {
     SecretFetch json = fetch(
-        {{"command", std::vector<std::string>{script("vault", std::string("echo '{\"user\": \"app\", \"password\": \"") +
+        {{"command", std::vector<std::string>{script(std::string("echo '{\"user\": \"app\", \"password\": \"") +
                                                                   kSecret + "\", \"port\": 5432}'\n")}},
          {"format", "json"}});
     ASSERT_EQ(json.status, BH_OK) << json.error;
@@ -68,7 +70,7 @@ TEST_F(SecretCommandTest, JsonAndEnvOutputGiveOneFieldPerMember) {
     expect_no_secret(json);
 
     SecretFetch env = fetch({{"command", std::vector<std::string>{script(
-                                             "env", std::string("echo 'DB_USER=app'\necho 'DB_PASSWORD=") + kSecret +
+                                             std::string("echo 'DB_USER=app'\necho 'DB_PASSWORD=") + kSecret +
                                                         "'\n")}},
                              {"format", "env"}});
     ASSERT_EQ(env.status, BH_OK) << env.error;
@@ -77,7 +79,7 @@ TEST_F(SecretCommandTest, JsonAndEnvOutputGiveOneFieldPerMember) {
 
 TEST_F(SecretCommandTest, OutputThatIsNotJsonIsRefusedWithoutQuotingIt) {
     SecretFetch r = fetch(
-        {{"command", std::vector<std::string>{script("bad", std::string("echo '{\"password\": ") + kSecret + "'\n")}},
+        {{"command", std::vector<std::string>{script(std::string("echo '{\"password\": ") + kSecret + "'\n")}},
          {"format", "json"}});
     EXPECT_EQ(r.status, BH_FATAL);
     EXPECT_THAT(r.error, HasSubstr("is not valid JSON"));
@@ -88,7 +90,7 @@ TEST_F(SecretCommandTest, OutputThatIsNotJsonIsRefusedWithoutQuotingIt) {
 TEST_F(SecretCommandTest, AFailingCommandGivesItsStatusAndScrubbedStderrNeverItsOutput) {
     // The command prints the secret, echoes it on stderr too (set -x style), then fails.
     SecretFetch r = fetch({{"command", std::vector<std::string>{script(
-                                           "fail", std::string("echo '") + kSecret + "'\necho 'token: " + kSecret +
+                                           std::string("echo '") + kSecret + "'\necho 'token: " + kSecret +
                                                        "' >&2\necho 'vault: permission denied' >&2\nexit 3\n")}}});
     EXPECT_EQ(r.status, BH_FATAL);
     EXPECT_THAT(r.error, HasSubstr("exited with status 3"));
@@ -98,7 +100,7 @@ TEST_F(SecretCommandTest, AFailingCommandGivesItsStatusAndScrubbedStderrNeverIts
 }
 
 TEST_F(SecretCommandTest, EmptyOversizedMissingAndHangingCommandsAreOneLineErrors) {
-    SecretFetch empty = fetch({{"command", std::vector<std::string>{script("empty", "echo\n")}}});
+    SecretFetch empty = fetch({{"command", std::vector<std::string>{script("echo\n")}}});
     EXPECT_EQ(empty.status, BH_FATAL);
     EXPECT_THAT(empty.error, HasSubstr("printed an empty secret"));
 
@@ -119,7 +121,7 @@ TEST_F(SecretCommandTest, EmptyOversizedMissingAndHangingCommandsAreOneLineError
 TEST_F(SecretCommandTest, TheCommandGetsEnvAndWorkingDirButNotOurEnvironment) {
     setenv("BH_TEST_PARENT_SECRET", "parent-only", 1);
     SecretFetch r = fetch(
-        {{"command", std::vector<std::string>{script("envs", "printf '%s|%s|%s' \"$VAULT_ADDR\" "
+        {{"command", std::vector<std::string>{script("printf '%s|%s|%s' \"$VAULT_ADDR\" "
                                                              "\"${BH_TEST_PARENT_SECRET:-unset}\" \"$(pwd)\"\n")}},
          {"env", Table{{"VAULT_ADDR", "https://vault.example"}}},
          {"working_dir", dir_.path().string()}});
@@ -128,27 +130,11 @@ TEST_F(SecretCommandTest, TheCommandGetsEnvAndWorkingDirButNotOurEnvironment) {
     EXPECT_THAT(r.fields, ElementsAre(Pair("value", "https://vault.example|unset|" + dir_.path().string())));
 }
 
-}  // namespace
-}  // namespace backhaul::harness
-
-namespace backhaul::testing {
-namespace {
-
-using ::testing::HasSubstr;
-using ::testing::IsEmpty;
-using ::testing::Not;
-
 // ---- Through the real binary: the field lookup, the argv rule, and the leak test ---------------------------------
 
-class SecretCommandPipelineTest : public ::testing::Test {
+class SecretCommandPipelineTest : public SecretCommandTest {
   protected:
-    std::string script(const std::string& body) {
-        const std::filesystem::path path = tmp_ / ("script" + std::to_string(++count_) + ".sh");
-        write_file(path, "#!/bin/sh\n" + body + "\n");
-        ::chmod(path.c_str(), 0700);
-        return path.string();
-    }
-    void SetUp() override { std::filesystem::create_directories(tmp_ / "sink"); }
+    void SetUp() override { std::filesystem::create_directories(dir_ / "sink"); }
 
     // secret-command -> source-command (the field reaches the child only as $PW, which it hashes) -> sink-local.
     std::filesystem::path pipeline(const std::string& secret_options, const std::string& field) {
@@ -158,9 +144,9 @@ class SecretCommandPipelineTest : public ::testing::Test {
                                  "command = [\"sh\", \"-c\", \"printf %s \\\"$PW\\\" | sha256sum\"]\n"
                                  "env = { PW = \"${secret:db." +
                                  field + "}\" }\n\n[sink]\nplugin = \"sink-local\"\npath = \"" +
-                                 (tmp_ / "sink").string() + "\"\nkey = \"out\"\n";
-        write_file(tmp_ / "pipeline.toml", text);
-        return tmp_ / "pipeline.toml";
+                                 (dir_ / "sink").string() + "\"\nkey = \"out\"\n";
+        write_file(dir_ / "pipeline.toml", text);
+        return dir_ / "pipeline.toml";
     }
 
     CommandResult run(const std::filesystem::path& file) {
@@ -174,18 +160,21 @@ class SecretCommandPipelineTest : public ::testing::Test {
         return result;
     }
 
+    // What source-command stored: the SHA-256 of the password it got, as sha256sum prints it.
+    void expect_the_stage_got_the_password() {
+        CommandOptions hash_input;
+        hash_input.stdin_data = password_;
+        EXPECT_EQ(read_file(dir_ / "sink" / "out"), run_command({"sha256sum"}, hash_input).out);
+    }
+
     const std::string password_ = unique_secret("Cmd-Distinctive-Pa55w0rd");
-    TempDir tmp_;
-    int count_ = 0;
 };
 
 TEST_F(SecretCommandPipelineTest, TheValueReachesTheStageAndNowhereElse) {
     const std::string command = "command = [\"" + script("printf '%s\\n' '" + password_ + "'") + "\"]";
     CommandResult r = run(pipeline(command, "value"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    CommandOptions hash_input;
-    hash_input.stdin_data = password_;
-    EXPECT_EQ(read_file(tmp_ / "sink" / "out"), run_command({"sha256sum"}, hash_input).out);
+    expect_the_stage_got_the_password();
 }
 
 TEST_F(SecretCommandPipelineTest, AJsonFieldReachesTheStage) {
@@ -194,9 +183,7 @@ TEST_F(SecretCommandPipelineTest, AJsonFieldReachesTheStage) {
                                 "\"]\nformat = \"json\"";
     CommandResult r = run(pipeline(command, "password"));
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    CommandOptions hash_input;
-    hash_input.stdin_data = password_;
-    EXPECT_EQ(read_file(tmp_ / "sink" / "out"), run_command({"sha256sum"}, hash_input).out);
+    expect_the_stage_got_the_password();
 }
 
 TEST_F(SecretCommandPipelineTest, AnAbsentFieldIsNamedWithTheFieldsThatExist) {
@@ -206,7 +193,7 @@ TEST_F(SecretCommandPipelineTest, AnAbsentFieldIsNamedWithTheFieldsThatExist) {
     CommandResult r = run(pipeline(json, "password"));
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_THAT(r.err, HasSubstr("secrets.db: no field 'password' (fields: token, user)"));
-    EXPECT_THAT(files_below(tmp_ / "sink"), IsEmpty());
+    EXPECT_THAT(files_below(dir_ / "sink"), IsEmpty());
 
     const std::string value = "command = [\"" + script("printf '%s' '" + password_ + "'") + "\"]";
     CommandResult plain = run(pipeline(value, "password"));
@@ -222,14 +209,14 @@ TEST_F(SecretCommandPipelineTest, AFailingCommandFailsTheRunNamingTheStage) {
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_THAT(r.err, HasSubstr("secrets.db (secret-command): command '"));
     EXPECT_THAT(r.err, HasSubstr("' exited with status 4: denied: <redacted>"));
-    EXPECT_THAT(files_below(tmp_ / "sink"), IsEmpty());
+    EXPECT_THAT(files_below(dir_ / "sink"), IsEmpty());
 }
 
 // A ${secret:...} in `command` would be on the child's command line. A secret's options cannot read other secrets
 // at all (they are fetched first, with ${env:...} only), so the core refuses it before anything runs, at its position.
 TEST_F(SecretCommandPipelineTest, ASecretInTheCommandIsRefusedBeforeAnythingRuns) {
     ::setenv("BH_SECRET_COMMAND_TEST_TOKEN", "not-used", 1);
-    const std::string ran = (tmp_ / "ran").string();
+    const std::string ran = (dir_ / "ran").string();
     const std::string text =
         "name = \"secretcommand\"\n\n[secrets.token]\nplugin = \"secret-env\"\n"
         "fields = { value = \"BH_SECRET_COMMAND_TEST_TOKEN\" }\n\n"
@@ -237,9 +224,9 @@ TEST_F(SecretCommandPipelineTest, ASecretInTheCommandIsRefusedBeforeAnythingRuns
         ran +
         "\", \"${secret:token.value}\"]\n\n"
         "[source]\nplugin = \"source-command\"\ncommand = [\"true\"]\n\n[sink]\nplugin = \"sink-local\"\npath = \"" +
-        (tmp_ / "sink").string() + "\"\nkey = \"out\"\n";
-    write_file(tmp_ / "pipeline.toml", text);
-    const std::string file = (tmp_ / "pipeline.toml").string();
+        (dir_ / "sink").string() + "\"\nkey = \"out\"\n";
+    write_file(dir_ / "pipeline.toml", text);
+    const std::string file = (dir_ / "pipeline.toml").string();
     for (const char* verb : {"validate", "run"}) {
         CommandResult r = run_command({BACKHAUL_BINARY, verb, file});
         EXPECT_EQ(r.exit_code, 2) << verb << ": " << r.err;
