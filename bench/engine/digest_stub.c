@@ -3,7 +3,7 @@
  * run still commits; its manifest's checksum is simply wrong. Never used outside this benchmark. */
 #include <stddef.h>
 
-int EVP_DigestUpdate(void *ctx, const void *data, size_t count) {
+int EVP_DigestUpdate(void* ctx, const void* data, size_t count) {
     (void)ctx;
     (void)data;
     (void)count;

@@ -1,9 +1,8 @@
 // source-random: a deterministic pseudo-random byte stream of a given size. Its restore direction regenerates the same
 // sequence and checks every byte it receives, so a backup → restore round trip proves the pipeline is lossless
 // without storing the original anywhere.
-#include <backhaul/sdk.hpp>
-
 #include <algorithm>
+#include <backhaul/sdk.hpp>
 #include <string>
 
 namespace {
@@ -11,7 +10,7 @@ namespace {
 // xorshift64 (Marsaglia, 2003): deterministic on every platform, and cheap enough that the generator is never the
 // slowest stage.
 class ByteSequence {
-public:
+  public:
     explicit ByteSequence(uint64_t seed) : state_(seed) {}
 
     uint8_t next() {
@@ -28,14 +27,14 @@ public:
         return byte;
     }
 
-private:
+  private:
     uint64_t state_;
     uint64_t word_ = 0;
     int bytes_left_in_word_ = 0;
 };
 
 class RandomStream : public backhaul::SourceStream {
-public:
+  public:
     RandomStream(uint64_t size, uint64_t seed) : remaining_(size), sequence_(seed) {}
 
     size_t read(std::span<uint8_t> buffer) override {
@@ -45,24 +44,25 @@ public:
         return len;  // 0 once `size` bytes were produced: end of stream
     }
 
-private:
+  private:
     uint64_t remaining_;
     ByteSequence sequence_;
 };
 
 // Fails at the first byte that differs, so the error names the exact offset; a short stream fails in finish().
 class VerifyingTarget : public backhaul::RestoreTarget {
-public:
+  public:
     VerifyingTarget(uint64_t size, uint64_t seed) : size_(size), sequence_(seed) {}
 
     void write(std::span<const uint8_t> data) override {
         for (uint8_t byte : data) {
             if (offset_ == size_)
-                throw backhaul::Error(backhaul::Status::fatal,
-                                      "restored stream is longer than the expected " + std::to_string(size_) + " bytes");
+                throw backhaul::Error(backhaul::Status::fatal, "restored stream is longer than the expected " +
+                                                                   std::to_string(size_) + " bytes");
             if (byte != sequence_.next())
-                throw backhaul::Error(backhaul::Status::fatal,
-                                      "restored stream differs from the generated one at byte " + std::to_string(offset_));
+                throw backhaul::Error(
+                    backhaul::Status::fatal,
+                    "restored stream differs from the generated one at byte " + std::to_string(offset_));
             ++offset_;
         }
     }
@@ -73,14 +73,14 @@ public:
                                                                " bytes, expected " + std::to_string(size_));
     }
 
-private:
+  private:
     uint64_t size_;
     uint64_t offset_ = 0;
     ByteSequence sequence_;
 };
 
 class RandomSource : public backhaul::Source {
-public:
+  public:
     RandomSource(backhaul::Host host, const backhaul::Options& options)
         : host_(host), size_(options.size("size")), seed_(static_cast<uint64_t>(options.integer("seed"))) {
         // xorshift64 maps 0 to 0 forever: reject it here, where the host reports it as an invalid pipeline.
@@ -96,7 +96,7 @@ public:
         return std::make_unique<VerifyingTarget>(size_, seed_);
     }
 
-private:
+  private:
     backhaul::Host host_;
     uint64_t size_;
     uint64_t seed_;

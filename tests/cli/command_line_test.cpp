@@ -1,10 +1,9 @@
 // The command line as an operator and a log collector meet it, through the real `backhaul` binary.
+#include <backhaul/plugin_abi.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include <backhaul/plugin_abi.h>
 
 #include "command_runner.hpp"
 
@@ -24,7 +23,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 class CommandLineTest : public ::testing::Test {
-protected:
+  protected:
     CommandResult backhaul(std::vector<std::string> args, const CommandOptions& options = {}) {
         args.insert(args.begin(), BACKHAUL_BINARY);
         return run_command(args, options);
@@ -92,7 +91,7 @@ TEST_F(CommandLineTest, JsonLogLinesStayJsonWhateverAChildPrints) {
         messages += msg + "\n";
     }
     EXPECT_THAT(messages, HasSubstr("caf\xEF\xBF\xBD and \xEF\xBF\xBD\xEF\xBF\xBD bytes"));  // U+FFFD for each bad byte
-    EXPECT_THAT(messages, HasSubstr("controls \x01\x02\x1b[31mred"));                      // escaped, then parsed back
+    EXPECT_THAT(messages, HasSubstr("controls \x01\x02\x1b[31mred"));  // escaped, then parsed back
     EXPECT_THAT(messages, HasSubstr("\"quoted\" back\\slash"));
     EXPECT_GE(xs, 200000u);
     EXPECT_THAT(messages, HasSubstr("cut inside \xEF\xBF\xBD"));
@@ -151,10 +150,9 @@ TEST_F(CommandLineTest, ConfigAndUsageErrorsInJsonModeAreJson) {
     EXPECT_EQ(problems[1].value("line", 0), 7);
 
     // A flag `run` does not take, a missing argument, an unknown command: exit 2, one JSON line each.
-    for (std::vector<std::string> args : {std::vector<std::string>{"run", file.string(), "--json"},
-                                          std::vector<std::string>{"restore", file.string()},
-                                          std::vector<std::string>{"frobnicate"},
-                                          std::vector<std::string>{}}) {
+    for (std::vector<std::string> args :
+         {std::vector<std::string>{"run", file.string(), "--json"}, std::vector<std::string>{"restore", file.string()},
+          std::vector<std::string>{"frobnicate"}, std::vector<std::string>{}}) {
         args.insert(args.begin(), {"--log-format", "json"});
         CommandResult r = backhaul(args);
         EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -222,8 +220,8 @@ TEST_F(CommandLineTest, SpellingsPeopleKnow) {
     auto files = files_below(tmp_ / "sink");
     ASSERT_EQ(files.size(), 2u);
     const std::string& key = files[0];
-    for (std::vector<std::string> spelling : {std::vector<std::string>{"--key", key, "--output"},
-                                              std::vector<std::string>{"--key=" + key, "-o"}}) {
+    for (std::vector<std::string> spelling :
+         {std::vector<std::string>{"--key", key, "--output"}, std::vector<std::string>{"--key=" + key, "-o"}}) {
         std::filesystem::path out = tmp_ / ("restored-" + std::to_string(spelling.size()) + spelling[0].substr(0, 6));
         std::vector<std::string> args = {"restore", file.string()};
         args.insert(args.end(), spelling.begin(), spelling.end());
@@ -306,7 +304,8 @@ TEST_F(CommandLineTest, TheBuildGeneratesAManPageThatRenders) {
     CommandResult rendered = run_command({"groff", "-man", "-Tutf8", "-ww", "-z", (tmp_ / "backhaul.1").string()});
     EXPECT_EQ(rendered.exit_code, 0) << rendered.err;
     EXPECT_EQ(rendered.err, "");  // -ww: every warning, e.g. an unknown request
-    CommandResult text = run_command({"groff", "-man", "-Tascii", "-P-cbou", "-rLL=300n", "-rHY=0", (tmp_ / "backhaul.1").string()});
+    CommandResult text =
+        run_command({"groff", "-man", "-Tascii", "-P-cbou", "-rLL=300n", "-rHY=0", (tmp_ / "backhaul.1").string()});
     ASSERT_EQ(text.exit_code, 0) << text.err;
     for (const char* expected : {"backhaul run", "--metrics-file", "backhaul plugins describe", "--target-database",
                                  "--log-format", "EXIT STATUS"})

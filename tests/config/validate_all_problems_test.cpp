@@ -25,9 +25,7 @@ class ValidateAllProblems : public ::testing::Test {
         return file;
     }
     std::filesystem::path sink_dir() const { return tmp_ / "sink"; }
-    std::string plugin_path() const {
-        return "plugin_path = [\"" + std::string(BACKHAUL_PLUGIN_BUILD_DIR) + "\"]\n";
-    }
+    std::string plugin_path() const { return "plugin_path = [\"" + std::string(BACKHAUL_PLUGIN_BUILD_DIR) + "\"]\n"; }
     std::string lock_dir() const { return "lock_dir = \"" + (tmp_ / "locks").string() + "\"\n"; }
 
     CommandResult backhaul(std::vector<std::string> args, const CommandOptions& options = {}) {
@@ -60,7 +58,9 @@ TEST_F(ValidateAllProblems, ThreeTyposInThreePlacesAreThreeLines) {
                             "\n"
                             "[sink]\n"
                             "plugin = \"sink-local\"\n"
-                            "path = \"" + sink_dir().string() + "\"\n"
+                            "path = \"" +
+                            sink_dir().string() +
+                            "\"\n"
                             "key = \"{pipeline}/backup{ext}\"\n");
     for (const char* command : {"validate", "run"}) {
         const CommandResult r = backhaul({command, file.string()});
@@ -126,16 +126,20 @@ TEST_F(ValidateAllProblems, AValueOutsideItsLimitDoesNotHideTheStagesOtherProble
                             "\n"
                             "[sink]\n"
                             "plugin = \"sink-local\"\n"
-                            "path = \"" + sink_dir().string() + "\"\n"
+                            "path = \"" +
+                            sink_dir().string() +
+                            "\"\n"
                             "key = \"{pipeline}/backup{ext}\"\n");
     const CommandResult r = backhaul({"validate", file.string()});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     const std::vector<std::string> lines = lines_of(r.err);
     ASSERT_EQ(lines.size(), 2u) << r.err;
-    EXPECT_THAT(lines[0], ::testing::StartsWith(file.string() + ":10:14: transform[0] (encrypt-age): option 'recipients': "
-                                                "'age1nope' is not an age X25519 recipient"));
-    EXPECT_THAT(lines[1], ::testing::StartsWith(file.string() + ":11:15: transform[0] (encrypt-age): option 'work_factor': "
-                                                "must be between"));
+    EXPECT_THAT(lines[0],
+                ::testing::StartsWith(file.string() + ":10:14: transform[0] (encrypt-age): option 'recipients': "
+                                                      "'age1nope' is not an age X25519 recipient"));
+    EXPECT_THAT(lines[1],
+                ::testing::StartsWith(file.string() + ":11:15: transform[0] (encrypt-age): option 'work_factor': "
+                                                      "must be between"));
 }
 
 // The core's own keys: everything run refuses, validate refuses at the same position, both with exit 2.
@@ -165,9 +169,8 @@ TEST_F(ValidateAllProblems, CoreKeysAreRefusedByValidateAsByRun) {
     const std::vector<CoreCase> cases = {
         name_case("\"..\"", "1:8", "invalid pipeline name '..'"),
         name_case("\".\"", "1:8", "invalid pipeline name '.'"),
-        name_case("\"" + std::string(300, 'a') + "\"",
-         "1:8",
-         "pipeline name is 300 characters long; the maximum is 128"),
+        name_case("\"" + std::string(300, 'a') + "\"", "1:8",
+                  "pipeline name is 300 characters long; the maximum is 128"),
         name_case("\"a b\"", "1:8", "invalid pipeline name 'a b'"),
         name_case("7", "1:8", "'name' must be a string, got integer"),
         top_case("timeout = \"5x\"", "3:11", "'timeout': invalid duration '5x'"),
@@ -184,17 +187,15 @@ TEST_F(ValidateAllProblems, CoreKeysAreRefusedByValidateAsByRun) {
         key_case("\"a/../{pipeline}\"", "12:7", "gives an unsafe key"),
         key_case("7", "12:7", "sink: option 'key' must be a string, got integer"),
         tail_case("[retention]\nkeep_last = -1", "14:13", "'keep_last' must not be negative"),
-        tail_case("[retention]\nkeep_last = 2\nincomplete_after = \"soon\"",
-         "15:20",
-         "'incomplete_after': invalid duration 'soon'"),
+        tail_case("[retention]\nkeep_last = 2\nincomplete_after = \"soon\"", "15:20",
+                  "'incomplete_after': invalid duration 'soon'"),
         tail_case("[retention]\nmin_keep = 3", "13:1", "retention: no keep_* rule is set"),
         tail_case("[retention]\nkeep_lst = 3", "14:1", "retention: unknown key 'keep_lst'"),
-        tail_case("[[notify]]\nplugin = \"notify-webhook\"\nurl = \"https://example.invalid/hook\"\non = [\"sometimes\"]",
-         "16:7",
-         "notify[0]: 'on': unknown event 'sometimes'"),
-        tail_case("[[notify]]\nplugin = \"notify-webhook\"\nurl = \"https://example.invalid/hook\"\non = []",
-         "16:6",
-         "notify[0]: 'on' must not be empty"),
+        tail_case(
+            "[[notify]]\nplugin = \"notify-webhook\"\nurl = \"https://example.invalid/hook\"\non = [\"sometimes\"]",
+            "16:7", "notify[0]: 'on': unknown event 'sometimes'"),
+        tail_case("[[notify]]\nplugin = \"notify-webhook\"\nurl = \"https://example.invalid/hook\"\non = []", "16:6",
+                  "notify[0]: 'on' must not be empty"),
     };
     for (const CoreCase& c : cases) {
         // A case about lock_dir or plugin_path takes the place of the fixture's own line (which stays, empty).
@@ -202,8 +203,8 @@ TEST_F(ValidateAllProblems, CoreKeysAreRefusedByValidateAsByRun) {
         const std::string text = "name = " + c.name + "\n" + (own_lock_dir ? "\n" : lock_dir()) + c.top + "\n" +
                                  (own_plugin_path ? "\n" : plugin_path()) +
                                  "[source]\nplugin = \"source-command\"\ncommand = [\"printf\", \"data\"]\n\n"
-                                 "[sink]\nplugin = \"sink-local\"\npath = \"" + sink_dir().string() + "\"\nkey = " +
-                                 c.key + "\n" + c.tail + "\n";
+                                 "[sink]\nplugin = \"sink-local\"\npath = \"" +
+                                 sink_dir().string() + "\"\nkey = " + c.key + "\n" + c.tail + "\n";
         const auto file = write(text);
         SCOPED_TRACE(text);
         for (const char* command : {"validate", "run"}) {
@@ -225,10 +226,11 @@ class SecretValues : public ValidateAllProblems {
         return write("name = \"deferred\"\n" + lock_dir() + plugin_path() +
                      "\n[secrets.s]\nplugin = \"secret-env\"\nfields = { value = \"BH_TEST_SECRET_VALUE\" }\n"
                      "allow_empty = true\n"
-                     "[[transform]]\nplugin = \"encrypt-age\"\n" + age_options +
+                     "[[transform]]\nplugin = \"encrypt-age\"\n" +
+                     age_options +
                      "\n[source]\nplugin = \"source-command\"\ncommand = [\"printf\", \"data\"]\n"
-                     "[sink]\nplugin = \"sink-local\"\npath = \"" + sink_dir().string() +
-                     "\"\nkey = \"{pipeline}/backup{ext}\"\n");
+                     "[sink]\nplugin = \"sink-local\"\npath = \"" +
+                     sink_dir().string() + "\"\nkey = \"{pipeline}/backup{ext}\"\n");
     }
     CommandResult with_secret(const char* command, const std::filesystem::path& file, const std::string& value) {
         CommandOptions options;
@@ -256,9 +258,9 @@ TEST_F(SecretValues, ThePluginsValidateSeesADeferredValueAsSet) {
     const auto file = pipeline("recipients = [\"${secret:s.value}\"]\npassphrase = \"pw\"");
     const CommandResult validate = with_secret("validate", file, "age1nope");
     EXPECT_EQ(validate.exit_code, 2) << validate.err;
-    EXPECT_THAT(validate.err, HasSubstr(file.string() +
-                                        ":12:14: transform[0] (encrypt-age): option 'passphrase': cannot be "
-                                        "combined with 'recipients' or 'recipients_file'"));
+    EXPECT_THAT(validate.err,
+                HasSubstr(file.string() + ":12:14: transform[0] (encrypt-age): option 'passphrase': cannot be "
+                                          "combined with 'recipients' or 'recipients_file'"));
     EXPECT_THAT(validate.err, Not(HasSubstr("not an age X25519 recipient")));  // its value is not known yet
 }
 

@@ -54,46 +54,72 @@ std::string literal(const std::string& text) {
 // Roles with memberships and settings, databases with owners, grants and a comment, and data in each, readable by the
 // backup role only through the grants listed at the top of this file.
 void populate_cluster(PostgresServer& server) {
-    server.query("postgres", "CREATE ROLE staff NOLOGIN;"
-                             "CREATE ROLE alice LOGIN CREATEDB CONNECTION LIMIT 7 PASSWORD 'alice-pw';"
-                             "ALTER ROLE alice SET search_path = app, public;"
-                             "CREATE ROLE " + ident(kBoss) + " NOLOGIN;"
-                             "GRANT staff TO alice;"
-                             "GRANT staff TO " + ident(kBoss) + " WITH ADMIN OPTION;"
-                             "CREATE ROLE " + std::string(kBackupRole) + " LOGIN PASSWORD " + literal(kBackupPassword) +
-                             ";"
-                             "CREATE DATABASE " + ident(kQuoted) + " OWNER alice;"
-                             "CREATE DATABASE " + ident(kCafe) + " OWNER " + ident(kBoss) + ";"
-                             "CREATE DATABASE " + kPlain + ";"
-                             "COMMENT ON DATABASE " + kPlain + " IS 'the plain one';"
-                             "REVOKE CONNECT ON DATABASE " + ident(kCafe) + " FROM PUBLIC;"
-                             "GRANT CONNECT ON DATABASE " + ident(kCafe) + " TO staff, " + kBackupRole + ";");
+    server.query("postgres",
+                 "CREATE ROLE staff NOLOGIN;"
+                 "CREATE ROLE alice LOGIN CREATEDB CONNECTION LIMIT 7 PASSWORD 'alice-pw';"
+                 "ALTER ROLE alice SET search_path = app, public;"
+                 "CREATE ROLE " +
+                     ident(kBoss) +
+                     " NOLOGIN;"
+                     "GRANT staff TO alice;"
+                     "GRANT staff TO " +
+                     ident(kBoss) +
+                     " WITH ADMIN OPTION;"
+                     "CREATE ROLE " +
+                     std::string(kBackupRole) + " LOGIN PASSWORD " + literal(kBackupPassword) +
+                     ";"
+                     "CREATE DATABASE " +
+                     ident(kQuoted) +
+                     " OWNER alice;"
+                     "CREATE DATABASE " +
+                     ident(kCafe) + " OWNER " + ident(kBoss) +
+                     ";"
+                     "CREATE DATABASE " +
+                     kPlain +
+                     ";"
+                     "COMMENT ON DATABASE " +
+                     kPlain +
+                     " IS 'the plain one';"
+                     "REVOKE CONNECT ON DATABASE " +
+                     ident(kCafe) +
+                     " FROM PUBLIC;"
+                     "GRANT CONNECT ON DATABASE " +
+                     ident(kCafe) + " TO staff, " + kBackupRole + ";");
     for (const std::string& db : {kQuoted, kCafe, kPlain})
-        server.query(db, "CREATE SCHEMA app AUTHORIZATION alice;"
-                         "CREATE TABLE app.items (id int PRIMARY KEY, label text NOT NULL, price numeric(10,2));"
-                         "INSERT INTO app.items SELECT g, 'item ' || g || ' of ' || " + literal(db) +
+        server.query(db,
+                     "CREATE SCHEMA app AUTHORIZATION alice;"
+                     "CREATE TABLE app.items (id int PRIMARY KEY, label text NOT NULL, price numeric(10,2));"
+                     "INSERT INTO app.items SELECT g, 'item ' || g || ' of ' || " +
+                         literal(db) +
                          ", g * 1.25 FROM generate_series(1, 20000) g;"
                          "ALTER TABLE app.items OWNER TO alice;"
                          "GRANT SELECT ON app.items TO staff;"
                          "CREATE TABLE public.notes (id serial PRIMARY KEY, body text);"
                          "INSERT INTO public.notes (body) SELECT md5(g::text) FROM generate_series(1, 3000) g;"
-                         "GRANT USAGE ON SCHEMA app TO " + std::string(kBackupRole) + ";"
-                         "GRANT SELECT ON ALL TABLES IN SCHEMA app, public TO " + kBackupRole + ";"
-                         "GRANT SELECT ON ALL SEQUENCES IN SCHEMA app, public TO " + kBackupRole + ";");
+                         "GRANT USAGE ON SCHEMA app TO " +
+                         std::string(kBackupRole) +
+                         ";"
+                         "GRANT SELECT ON ALL TABLES IN SCHEMA app, public TO " +
+                         kBackupRole +
+                         ";"
+                         "GRANT SELECT ON ALL SEQUENCES IN SCHEMA app, public TO " +
+                         kBackupRole + ";");
 }
 
 // Every role but the bootstrap superuser (which every cluster has, with a password of its own), with its attributes.
 std::string roles(const PostgresServer& server) {
-    return server.query("postgres",
-                        "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
-                        "rolbypassrls, rolconnlimit, rolvaliduntil, rolconfig FROM pg_roles WHERE rolname <> " +
-                            literal(PostgresServer::kUser) + " ORDER BY rolname COLLATE \"C\"");
+    return server.query(
+        "postgres",
+        "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
+        "rolbypassrls, rolconnlimit, rolvaliduntil, rolconfig FROM pg_roles WHERE rolname <> " +
+            literal(PostgresServer::kUser) + " ORDER BY rolname COLLATE \"C\"");
 }
 std::string memberships(const PostgresServer& server) {
-    return server.query("postgres",
-                        "SELECT r.rolname, m.rolname, g.rolname, a.admin_option FROM pg_auth_members a "
-                        "JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member "
-                        "LEFT JOIN pg_roles g ON g.oid = a.grantor ORDER BY r.rolname COLLATE \"C\", m.rolname COLLATE \"C\"");
+    return server.query(
+        "postgres",
+        "SELECT r.rolname, m.rolname, g.rolname, a.admin_option FROM pg_auth_members a "
+        "JOIN pg_roles r ON r.oid = a.roleid JOIN pg_roles m ON m.oid = a.member "
+        "LEFT JOIN pg_roles g ON g.oid = a.grantor ORDER BY r.rolname COLLATE \"C\", m.rolname COLLATE \"C\"");
 }
 // The ACL as a sorted list: GRANTs replayed by a restore may order it differently.
 std::string database_properties(const PostgresServer& server) {
@@ -143,19 +169,25 @@ std::string set_pipeline_text(const PipelineFile& p, const std::filesystem::path
 
 [source]
 plugin = "source-postgres"
-host = ")" + p.server->host() + "\"\nport = " + std::to_string(p.server->port()) + "\nuser = \"" + p.user + R"("
+host = ")" +
+           p.server->host() + "\"\nport = " + std::to_string(p.server->port()) + "\nuser = \"" + p.user + R"("
 password = "${env:DB_PASSWORD}"
 databases = ["*"]
 globals = true
-)" + p.extra_source + R"(
+)" + p.extra_source +
+           R"(
 [[transform]]
 plugin = "compress-gzip"
 
-)" + swift_table + R"(
+)" + swift_table +
+           R"(
 plugin = "sink-ncloud-s3"
-endpoint = ")" + SwiftS3::instance().endpoint() + R"("
-region = ")" + SwiftS3::region + R"("
-bucket = ")" + p.bucket + R"("
+endpoint = ")" +
+           SwiftS3::instance().endpoint() + R"("
+region = ")" +
+           SwiftS3::region + R"("
+bucket = ")" +
+           p.bucket + R"("
 access_key = "${env:ACCESS_KEY}"
 secret_key = "${env:SECRET_KEY}"
 part_size = "5MiB"
@@ -266,8 +298,8 @@ TEST_F(ClusterSetTest, RoundTripOfAClusterWithHostileNamesIntoAFreshClusterAsANo
     const std::filesystem::path restore_file =
         write_pipeline({"cluster-round-trip", fresh.get(), PostgresServer::kUser, 2, bucket, "", ""}, "restore.toml");
     CommandResult restore = run_backhaul({"restore", restore_file.string(), "--key", key, "--globals", "--database",
-                                      kQuoted, "--database", kCafe, "--database", kPlain},
-                                     fresh->password());
+                                          kQuoted, "--database", kCafe, "--database", kPlain},
+                                         fresh->password());
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
     for (const std::string& stream :
          std::vector<std::string>{"globals", "databases/" + kQuoted, "databases/" + kCafe, "databases/orders"})
@@ -299,8 +331,8 @@ TEST_F(ClusterSetTest, WholeSetRestoresIntoAFreshClusterPostgresIncluded) {
     std::string fresh_error;
     std::unique_ptr<PostgresServer> fresh = PostgresServer::start_or_null(&fresh_error);
     ASSERT_TRUE(fresh) << fresh_error;
-    const std::filesystem::path restore_file =
-        write_pipeline({"cluster-whole-restore", fresh.get(), PostgresServer::kUser, 2, bucket, "", ""}, "restore.toml");
+    const std::filesystem::path restore_file = write_pipeline(
+        {"cluster-whole-restore", fresh.get(), PostgresServer::kUser, 2, bucket, "", ""}, "restore.toml");
     CommandResult restore = run_backhaul({"restore", restore_file.string(), "--key", key}, fresh->password());
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
     EXPECT_THAT(restore.err, HasSubstr("stream 'databases/postgres' restored"));
@@ -352,7 +384,8 @@ TEST_F(ClusterSetTest, OneOfTwoSinksFailsAndTheOtherCopyIsComplete) {
     PipelineFile p{"cluster-two-sinks", source_.get(), kBackupRole, 2, bucket, "", ""};
     p.more_sinks = "\n[[sink]]\nname = \"bad\"\nplugin = \"sink-faulty\"\npath = \"" + bad.string() +
                    "\"\nfail_at = \"write\"\nafter = 20000\nkey = \"{pipeline}/%Y%m%dT%H%M%S\"\n\n"
-                   "[[notify]]\nplugin = \"notify-webhook\"\non = [\"failure\"]\nurl = \"" + receiver.url() + "\"\n";
+                   "[[notify]]\nplugin = \"notify-webhook\"\non = [\"failure\"]\nurl = \"" +
+                   receiver.url() + "\"\n";
     const std::filesystem::path file = write_pipeline(p, "two-sinks.toml");
     CommandResult run = run_backhaul({"run", file.string()}, kBackupPassword);
     EXPECT_EQ(run.exit_code, 1) << run.err;
@@ -402,17 +435,19 @@ class FailingDumpTest : public ::testing::Test {
     void SetUp() override {
         std::string error;
         server_ = PostgresServer::start_or_null(&error, [](PostgresServer& server) {
-            server.query("postgres", "CREATE DATABASE alpha; CREATE DATABASE beta; CREATE DATABASE " +
-                                         std::string(kFailing) + ";");
+            server.query("postgres",
+                         "CREATE DATABASE alpha; CREATE DATABASE beta; CREATE DATABASE " + std::string(kFailing) + ";");
             for (const char* db : {"alpha", "beta"})
-                server.query(db, "CREATE TABLE t (id int PRIMARY KEY, v text);"
-                                 "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;");
+                server.query(db,
+                             "CREATE TABLE t (id int PRIMARY KEY, v text);"
+                             "INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;");
             // Two md5s a row do not compress much: about 43 MiB of dump, 20 MiB gzipped. The queues between the
             // stages hold at most 4 MiB each, so when pg_dump's failure is seen (at its end of output) the sink has
             // been handed well over one 5 MiB part: its upload is a multipart upload in flight, whatever the timing.
-            server.query(kFailing, "CREATE TABLE t (id int PRIMARY KEY, v text);"
-                                   "INSERT INTO t SELECT g, md5(g::text) || md5((g * 7)::text) "
-                                   "FROM generate_series(1, 600000) g;");
+            server.query(kFailing,
+                         "CREATE TABLE t (id int PRIMARY KEY, v text);"
+                         "INSERT INTO t SELECT g, md5(g::text) || md5((g * 7)::text) "
+                         "FROM generate_series(1, 600000) g;");
         });
         ASSERT_TRUE(server_) << error;
         // psql, pg_restore and pg_dumpall are taken from the pg_dump's directory.
@@ -422,14 +457,22 @@ class FailingDumpTest : public ::testing::Test {
             std::filesystem::create_symlink(server_->bin_dir() / tool, bin / tool);
         // The database reaches pg_dump only as PGDATABASE, never in its argv (README: Backing up a cluster).
         const std::string real = (server_->bin_dir() / "pg_dump").string();
-        write_file(bin / "pg_dump", "#!/bin/sh\n"
-                                    "case \"$*\" in *--version*) exec " + real + " \"$@\";; esac\n"
-                                    "if [ \"$PGDATABASE\" = " + std::string(kFailing) + " ]; then\n"
-                                    "  " + real + " \"$@\"\n"
-                                    "  echo 'pg_dump: error: injected failure' >&2\n"
-                                    "  exit 3\n"
-                                    "fi\n"
-                                    "exec " + real + " \"$@\"\n");
+        write_file(bin / "pg_dump",
+                   "#!/bin/sh\n"
+                   "case \"$*\" in *--version*) exec " +
+                       real +
+                       " \"$@\";; esac\n"
+                       "if [ \"$PGDATABASE\" = " +
+                       std::string(kFailing) +
+                       " ]; then\n"
+                       "  " +
+                       real +
+                       " \"$@\"\n"
+                       "  echo 'pg_dump: error: injected failure' >&2\n"
+                       "  exit 3\n"
+                       "fi\n"
+                       "exec " +
+                       real + " \"$@\"\n");
         std::filesystem::permissions(bin / "pg_dump", std::filesystem::perms(0755));
     }
 
@@ -441,8 +484,9 @@ class FailingDumpTest : public ::testing::Test {
         std::filesystem::create_directories(local_copy());
         const std::string local = "\n[[sink]]\nname = \"local\"\nplugin = \"sink-local\"\npath = \"" +
                                   local_copy().string() + "\"\nfsync = false\nkey = \"{pipeline}/%Y%m%dT%H%M%S\"\n";
-        const PipelineFile file{pipeline, server_.get(), server_->user(), jobs, bucket,
-                                "pg_dump = \"" + (tmp_ / "bin" / "pg_dump").string() + "\"\n", local};
+        const PipelineFile file{pipeline, server_.get(), server_->user(),
+                                jobs,     bucket,        "pg_dump = \"" + (tmp_ / "bin" / "pg_dump").string() + "\"\n",
+                                local};
         write_file(tmp_ / "pipeline.toml", set_pipeline_text(file, tmp_ / "locks"));
         return run_backhaul({"run", (tmp_ / "pipeline.toml").string()}, server_->password());
     }
@@ -479,8 +523,8 @@ TEST_P(FailedStreamTest, OneFailedDatabaseLeavesNothingOfTheSetInTheBucket) {
     // beside the failing one.
     for (const std::string sink : {"swift", "local"}) {
         const std::regex committed("committed as '[^']*' on sink '" + sink + "'");
-        const auto count = std::distance(std::sregex_iterator(run.err.begin(), run.err.end(), committed),
-                                         std::sregex_iterator());
+        const auto count =
+            std::distance(std::sregex_iterator(run.err.begin(), run.err.end(), committed), std::sregex_iterator());
         if (jobs == 1) {
             EXPECT_EQ(count, 1) << sink << "\n" << run.err;
         }

@@ -53,11 +53,14 @@ class EncryptedPipelineTest : public ::testing::Test {
 
 [source]
 plugin = "source-postgres"
-host = ")" + postgres_->host() + R"("
+host = ")" + postgres_->host() +
+                           R"("
 port = )" + std::to_string(postgres_->port()) +
                            R"(
-database = ")" + kDatabase + R"("
-user = ")" + postgres_->user() + R"("
+database = ")" + kDatabase +
+                           R"("
+user = ")" + postgres_->user() +
+                           R"("
 password = "${env:DB_PASSWORD}"
 
 [[transform]]
@@ -66,14 +69,17 @@ level = 3
 
 [[transform]]
 plugin = "encrypt-age"
-recipients = [")" + recipient + R"("]
-identity_file = ")" + identity.string() + R"("
+recipients = [")" + recipient +
+                           R"("]
+identity_file = ")" + identity.string() +
+                           R"("
 
 [sink]
 plugin = "sink-ncloud-s3"
 endpoint = ")" + SwiftS3::instance().endpoint() +
                            R"("
-region = ")" + SwiftS3::region + R"("
+region = ")" + SwiftS3::region +
+                           R"("
 bucket = ")" + kBucket + R"("
 access_key = "${env:ACCESS_KEY}"
 secret_key = "${env:SECRET_KEY}"
@@ -108,8 +114,7 @@ key = "{database}_%Y%m%d%H%M%S{ext}"
     }
 
     std::string table_fingerprint(const std::string& database) const {
-        return postgres_->query(database,
-                                "SELECT count(*), md5(string_agg(e::text, ',' ORDER BY id)) FROM entries e;");
+        return postgres_->query(database, "SELECT count(*), md5(string_agg(e::text, ',' ORDER BY id)) FROM entries e;");
     }
 
     static inline std::unique_ptr<PostgresServer> postgres_;
@@ -143,9 +148,8 @@ TEST_F(EncryptedPipelineTest, BacksUpCompressedAndEncryptedToS3AndRestoresIdenti
 
     // Readable without Backhaul: the real age CLI with the keygen'd identity, then zstd.
     write_file(tmp_ / "dump.sql.zst.age", stored);
-    CommandResult decrypted =
-        run_command({"age", "-d", "-i", identity.string(), "-o", (tmp_ / "dump.sql.zst").string(),
-                     (tmp_ / "dump.sql.zst.age").string()});
+    CommandResult decrypted = run_command({"age", "-d", "-i", identity.string(), "-o", (tmp_ / "dump.sql.zst").string(),
+                                           (tmp_ / "dump.sql.zst.age").string()});
     ASSERT_EQ(decrypted.exit_code, 0) << decrypted.err;
     CommandResult decompressed = run_command({"zstd", "-dc", (tmp_ / "dump.sql.zst").string()});
     ASSERT_EQ(decompressed.exit_code, 0) << decompressed.err;

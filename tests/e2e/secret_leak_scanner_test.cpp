@@ -2,12 +2,13 @@
 // environment of a backhaul this test started, and must not report what it cannot attribute to this test — another
 // test's backhaul, or a process it read while that process replaced its program. A stand-in named `backhaul` (a
 // symlink to sh or sleep: the kernel names a process after the file it executes) plays the runner.
+#include "secret_leak_scanner.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include "command_runner.hpp"
-#include "secret_leak_scanner.hpp"
 
 namespace backhaul::testing {
 namespace {
@@ -20,7 +21,8 @@ class SecretLeakScannerTest : public ::testing::Test {
   protected:
     // A program named `backhaul` that is `target`.
     std::string stand_in(const std::string& target) {
-        const std::filesystem::path link = tmp_ / (std::filesystem::path(target).filename().string() + "-as") / "backhaul";
+        const std::filesystem::path link =
+            tmp_ / (std::filesystem::path(target).filename().string() + "-as") / "backhaul";
         std::filesystem::create_directories(link.parent_path());
         std::filesystem::create_symlink(target, link);
         return link.string();
@@ -50,8 +52,8 @@ TEST_F(SecretLeakScannerTest, SeesTheEnvironmentOfABackhaulThisTestStarted) {
 TEST_F(SecretLeakScannerTest, IgnoresTheEnvironmentOfABackhaulOutsideThisTestsProcessTree) {
     CommandOptions options;
     options.env["PW"] = secret_;
-    CommandResult started =
-        run_command({"sh", "-c", "\"$0\" 60 </dev/null >/dev/null 2>&1 & echo $!", stand_in("/usr/bin/sleep")}, options);
+    CommandResult started = run_command(
+        {"sh", "-c", "\"$0\" 60 </dev/null >/dev/null 2>&1 & echo $!", stand_in("/usr/bin/sleep")}, options);
     ASSERT_EQ(started.exit_code, 0) << started.err;
     const pid_t other = std::stoi(started.out);
     SecretLeakScanner scanner(secret_);
@@ -72,8 +74,8 @@ TEST_F(SecretLeakScannerTest, AttributesAnEnvironmentToTheProgramThatHasIt) {
     write_file(tmp_ / "secret", secret_);
     SecretLeakScanner scanner(secret_, /*env_allowed=*/{"sleep"});
     for (int round = 0; round < 150; ++round) {
-        CommandResult run =
-            run_command({shell, "-c", "read -r PW < \"$0\"; export PW; exec /usr/bin/sleep 0.01", (tmp_ / "secret").string()});
+        CommandResult run = run_command(
+            {shell, "-c", "read -r PW < \"$0\"; export PW; exec /usr/bin/sleep 0.01", (tmp_ / "secret").string()});
         ASSERT_EQ(run.exit_code, 0) << run.err;
     }
     EXPECT_THAT(scanner.stop(), IsEmpty());

@@ -25,7 +25,7 @@ std::string sample_data(size_t size) {
 }
 
 class EngineTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         std::filesystem::create_directories(sink_dir());
         input_ = sample_data(3 << 20);
@@ -35,10 +35,9 @@ protected:
     std::filesystem::path sink_dir() const { return tmp_ / "sink"; }
 
     // A pipeline: cat the input -> [extra transforms] -> `sink` table.
-    std::filesystem::path pipeline(const std::string& source, const std::string& transforms,
-                                   const std::string& sink) {
-        std::string text = "name = \"enginetest\"\nplugin_path = [\"" ENGINE_FIXTURE_DIR "\"]\n\n[source]\n" +
-                           source + "\n" + transforms + "\n[sink]\n" + sink + "\n";
+    std::filesystem::path pipeline(const std::string& source, const std::string& transforms, const std::string& sink) {
+        std::string text = "name = \"enginetest\"\nplugin_path = [\"" ENGINE_FIXTURE_DIR "\"]\n\n[source]\n" + source +
+                           "\n" + transforms + "\n[sink]\n" + sink + "\n";
         std::filesystem::path file = tmp_ / "pipeline.toml";
         write_file(file, text);
         return file;
@@ -89,8 +88,8 @@ TEST_F(EngineTest, CommitsGzipThatGunzipRestoresAndRestoresByteExact) {
 }
 
 TEST_F(EngineTest, RestoresThroughTheSourceRestoreCommand) {
-    std::string source = cat_source() + "restore_command = [\"sh\", \"-c\", \"cat > " +
-                         (tmp_ / "restored.bin").string() + "\"]\n";
+    std::string source =
+        cat_source() + "restore_command = [\"sh\", \"-c\", \"cat > " + (tmp_ / "restored.bin").string() + "\"]\n";
     auto file = pipeline(source, "[[transform]]\nplugin = \"compress-gzip\"\n", local_sink("fixed{ext}"));
     ASSERT_EQ(backhaul({"run", file.string()}).exit_code, 0);
     CommandResult restore = backhaul({"restore", file.string(), "--key", "fixed.gz"});
@@ -114,7 +113,8 @@ TEST_F(EngineTest, CorruptObjectFailsRestoreAndLeavesNoOutputFile) {
     std::filesystem::permissions(sink_dir() / "fixed.gz", std::filesystem::perms::owner_write,
                                  std::filesystem::perm_options::add);
     write_file(sink_dir() / "fixed.gz", gz.substr(0, gz.size() / 2));  // truncated
-    CommandResult restore = backhaul({"restore", file.string(), "--key", "fixed.gz", "--output", (tmp_ / "o").string()});
+    CommandResult restore =
+        backhaul({"restore", file.string(), "--key", "fixed.gz", "--output", (tmp_ / "o").string()});
     EXPECT_EQ(restore.exit_code, 1);
     EXPECT_THAT(restore.err, HasSubstr("transform[0] (compress-gzip)"));
     EXPECT_FALSE(std::filesystem::exists(tmp_ / "o"));
@@ -143,7 +143,8 @@ TEST_P(StageFailure, ExitsOneWithTheFirstErrorAndCommitsNothing) {
     EXPECT_THAT(run.err, HasSubstr("backup failed, nothing committed: " + c.expected_error)) << run.err;
     // Nothing under the final key, no temp or partial file; a faulty sink records that abort ran.
     auto files = files_below(sink_dir());
-    if (!c.sink.empty() && c.expected_error.find("begin") == std::string::npos && c.expected_error.find("create") == std::string::npos) {
+    if (!c.sink.empty() && c.expected_error.find("begin") == std::string::npos &&
+        c.expected_error.find("create") == std::string::npos) {
         EXPECT_THAT(files, ::testing::ElementsAre("ABORTED"));
     } else {
         EXPECT_THAT(files, IsEmpty());
@@ -158,15 +159,17 @@ std::string faulty(const std::string& at, const std::string& after = "0") {
 INSTANTIATE_TEST_SUITE_P(
     Engine, StageFailure,
     ::testing::Values(
-        FailureCase{"SourceExitsNonZero",
-                    "plugin = \"source-command\"\ncommand = [\"sh\", \"-c\", \"head -c 2000000 /dev/zero; echo boom >&2; "
-                    "exit 3\"]\n",
-                    gzip, "", "source (source-command): command 'sh' exited with status 3: boom"},
-        FailureCase{"SourceKilledBySignal",
-                    "plugin = \"source-command\"\ncommand = [\"sh\", \"-c\", \"head -c 2000000 /dev/zero; kill -9 $$\"]\n",
-                    gzip, "", "source (source-command): command 'sh' was killed by signal 9"},
-        FailureCase{"SourceCannotStart", "plugin = \"source-command\"\ncommand = [\"/nonexistent/pg_dump\"]\n", gzip, "",
-                    "source (source-command): cannot start command '/nonexistent/pg_dump'"},
+        FailureCase{
+            "SourceExitsNonZero",
+            "plugin = \"source-command\"\ncommand = [\"sh\", \"-c\", \"head -c 2000000 /dev/zero; echo boom >&2; "
+            "exit 3\"]\n",
+            gzip, "", "source (source-command): command 'sh' exited with status 3: boom"},
+        FailureCase{
+            "SourceKilledBySignal",
+            "plugin = \"source-command\"\ncommand = [\"sh\", \"-c\", \"head -c 2000000 /dev/zero; kill -9 $$\"]\n",
+            gzip, "", "source (source-command): command 'sh' was killed by signal 9"},
+        FailureCase{"SourceCannotStart", "plugin = \"source-command\"\ncommand = [\"/nonexistent/pg_dump\"]\n", gzip,
+                    "", "source (source-command): cannot start command '/nonexistent/pg_dump'"},
         FailureCase{"TransformCreateThrows", "", faulty("create"), "",
                     "transform[0] (transform-faulty): injected create failure"},
         FailureCase{"TransformOpenFails", "", gzip + faulty("open"), "",
@@ -211,9 +214,9 @@ TEST_F(EngineTest, KeygenAgeWritesAPrivateIdentityThatTheAgeCliAccepts) {
     recipient = recipient.substr(0, recipient.find('\n'));
     // The real age CLI encrypts to the printed recipient and decrypts with the written identity.
     write_file(tmp_ / "plain.txt", input_.substr(0, 1000));
-    ASSERT_EQ(run_command({"age", "-r", recipient, "-o", (tmp_ / "c.age").string(), (tmp_ / "plain.txt").string()})
-                  .exit_code,
-              0);
+    ASSERT_EQ(
+        run_command({"age", "-r", recipient, "-o", (tmp_ / "c.age").string(), (tmp_ / "plain.txt").string()}).exit_code,
+        0);
     CommandResult d = run_command({"age", "-d", "-i", key.string(), (tmp_ / "c.age").string()});
     ASSERT_EQ(d.exit_code, 0) << d.err;
     EXPECT_TRUE(d.out == input_.substr(0, 1000));
@@ -224,7 +227,8 @@ TEST_F(EngineTest, KeygenAgeWritesAPrivateIdentityThatTheAgeCliAccepts) {
 }
 
 TEST_F(EngineTest, KeygenWithoutTheEncryptAgeHelperSaysWhatIsMissing) {
-    // A backhaul whose libexec/backhaul/ holds no helper: the core itself cannot make age keys (it links no plugin code).
+    // A backhaul whose libexec/backhaul/ holds no helper: the core itself cannot make age keys (it links no plugin
+    // code).
     const std::filesystem::path bin = tmp_ / "bin";
     std::filesystem::create_directories(bin);
     std::filesystem::copy_file(BACKHAUL_BINARY, bin / "backhaul");

@@ -21,7 +21,7 @@ const std::string kGzip = "[[transform]]\nplugin = \"compress-gzip\"\n";
 const std::string kSetKey = "settest/set-%Y%m%dT%H%M%S";
 
 class SetRunTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override { std::filesystem::create_directories(sink_dir()); }
     std::filesystem::path sink_dir() const { return tmp_ / "sink"; }
     std::filesystem::path restore_log() const { return tmp_ / "restored.log"; }
@@ -31,10 +31,11 @@ protected:
                                    const std::string& transforms = kGzip,
                                    const std::string& sink = "plugin = \"sink-local\"\n",
                                    const std::string& key = kSetKey, int jobs = 2) {
-        std::string text = "name = \"settest\"\njobs = " + std::to_string(jobs) + "\nplugin_path = [\"" ENGINE_FIXTURE_DIR
-                           "\"]\n\n[source]\nplugin = \"source-set\"\nstreams = " + streams + "\nrestore_log = \"" +
-                           restore_log().string() + "\"\n" + extra + "\n" + transforms + "\n[sink]\n" + sink + "path = \"" +
-                           sink_dir().string() + "\"\nkey = \"" + key + "\"\n";
+        std::string text =
+            "name = \"settest\"\njobs = " + std::to_string(jobs) +
+            "\nplugin_path = [\"" ENGINE_FIXTURE_DIR "\"]\n\n[source]\nplugin = \"source-set\"\nstreams = " + streams +
+            "\nrestore_log = \"" + restore_log().string() + "\"\n" + extra + "\n" + transforms + "\n[sink]\n" + sink +
+            "path = \"" + sink_dir().string() + "\"\nkey = \"" + key + "\"\n";
         std::filesystem::path file = tmp_ / "pipeline.toml";
         write_file(file, text);
         return file;
@@ -236,8 +237,8 @@ TEST_F(SetRunTest, AManifestThatCannotBeWrittenTakesTheSetsObjectsAway) {
 // The set's last commit holds the stop back until the manifest is written, as a one-stream run does: the set is
 // complete, and the run says it was stopped afterwards.
 TEST_F(SetRunTest, ASigtermInTheLastCommitIsHeldBackUntilTheManifestIsWritten) {
-    auto file = pipeline(R"(["databases/a"])", "", kGzip,
-                         "plugin = \"sink-faulty\"\nfail_at = \"sigterm_in_commit\"\n", kSetKey, 1);
+    auto file = pipeline(R"(["databases/a"])", "", kGzip, "plugin = \"sink-faulty\"\nfail_at = \"sigterm_in_commit\"\n",
+                         kSetKey, 1);
     CommandResult run = backhaul({"run", file.string()});
     EXPECT_EQ(run.exit_code, 1) << run.err;
     EXPECT_THAT(run.err, HasSubstr("is complete, but the run was then stopped (interrupted by SIGTERM)")) << run.err;

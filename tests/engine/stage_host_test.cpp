@@ -1,11 +1,11 @@
 // StageHost, the bh_host of one plugin instance: the error behind a failed call is the calling thread's, so the
 // streams of one instance failing at once on their own threads each report their own.
+#include "engine/stage_host.hpp"
+
 #include <gtest/gtest.h>
 
 #include <future>
 #include <thread>
-
-#include "engine/stage_host.hpp"
 
 namespace backhaul {
 namespace {

@@ -255,7 +255,8 @@ wait "$dump_PID"
 kill -KILL $$
 )");
     HttpReceiver hook;
-    CommandResult run = backhaul(failing_pipeline(postgres_source(*postgres_, pg_dump) + s3_sink(s3().endpoint()), hook));
+    CommandResult run =
+        backhaul(failing_pipeline(postgres_source(*postgres_, pg_dump) + s3_sink(s3().endpoint()), hook));
     expect_failed_cleanly(run, hook, "pg_dump");
     EXPECT_THAT(run.err, HasSubstr("signal 9"));
 }
@@ -272,10 +273,10 @@ TEST_F(FaultInjection, PostgresStoppedMidDumpAborts) {
     ASSERT_NO_FATAL_FAILURE(store_earlier_backups(s3().endpoint()));
     const std::filesystem::path paused = tmp_ / "dump-paused", resume = tmp_ / "dump-resume";
     ASSERT_EQ(::mkfifo(resume.c_str(), 0600), 0) << std::strerror(errno);
-    const std::filesystem::path pg_dump = pg_dump_wrapper(
-        "pg_dump-paused", "set -o pipefail\nexec 4<>'" + resume.string() +
-                              "'\n\"$real\" \"$@\" | { /usr/bin/head -c 12582912; : > '" + paused.string() +
-                              "'; read -r -t 120 -u 4 _; exec /usr/bin/cat; }\n");
+    const std::filesystem::path pg_dump =
+        pg_dump_wrapper("pg_dump-paused", "set -o pipefail\nexec 4<>'" + resume.string() +
+                                              "'\n\"$real\" \"$@\" | { /usr/bin/head -c 12582912; : > '" +
+                                              paused.string() + "'; read -r -t 120 -u 4 _; exec /usr/bin/cat; }\n");
     HttpReceiver hook;
     CommandOptions options;
     options.env["PG_PASSWORD"] = doomed->password();
@@ -347,8 +348,8 @@ TEST_F(FaultInjection, PermanentStallAborts) {
     ASSERT_NO_FATAL_FAILURE(store_earlier_backups(proxy.endpoint()));
     proxy.add({Fault::Kind::stall, "PUT", "partNumber=", -1, 0, ""});
     HttpReceiver hook;
-    CommandResult run = backhaul(failing_pipeline(
-        cat_input() + s3_sink(proxy.endpoint(), "max_retries = 1\nrequest_timeout = \"2s\"\n"), hook));
+    CommandResult run = backhaul(
+        failing_pipeline(cat_input() + s3_sink(proxy.endpoint(), "max_retries = 1\nrequest_timeout = \"2s\"\n"), hook));
     expect_failed_cleanly(run, hook, "UploadPart");
 }
 
@@ -430,7 +431,8 @@ TEST_F(FaultInjection, SinkLocalOnAFullFilesystemAborts) {
     // Two backups that fit, then one that cannot.
     const std::string small = (tmp_ / "small.bin").string();
     write_file(small, random_bytes(64 << 10, 3));
-    const std::filesystem::path earlier = write_pipeline(command_source("[\"cat\", \"" + small + "\"]") + sink, "earlier");
+    const std::filesystem::path earlier =
+        write_pipeline(command_source("[\"cat\", \"" + small + "\"]") + sink, "earlier");
     for (int i = 0; i < 2; ++i) {
         CommandResult good = backhaul(earlier);
         ASSERT_EQ(good.exit_code, 0) << good.err;

@@ -205,7 +205,8 @@ TEST_F(ImageSmokeTest, HoldsBackhaulEveryFirstPartyPluginAndThePostgresClient) {
         if (!std::filesystem::exists(entry.path() / "README.md")) continue;  // plugins/CMakeLists.txt
         ++expected;
         EXPECT_TRUE(std::regex_search(plugins.out, std::regex("(^|\n)" + name + " ")))
-            << name << " is missing from `backhaul plugins` in the image:\n" << plugins.out;
+            << name << " is missing from `backhaul plugins` in the image:\n"
+            << plugins.out;
     }
     EXPECT_GE(expected, 12);
 
@@ -296,9 +297,9 @@ TEST_F(ImageSmokeTest, RunsWithAReadOnlyRootAndOnlyTheLockDirectoryWritable) {
         std::vector<std::string> args = {"bash", kSourceDir + "/tests/image/run_read_only.sh", root,
                                          std::to_string(kImageUid) + ":" + std::to_string(kImageUid)};
         for (const std::string& dir : writable) args.insert(args.end(), {"--tmpfs", dir});
-        args.insert(args.end(), {"--bind", mounted.etc.string() + ":/etc/backhaul", "--bind",
-                                 mounted.secrets.string() + ":/run/secrets", "--", "backhaul", "run",
-                                 mounted.pipeline});
+        args.insert(args.end(),
+                    {"--bind", mounted.etc.string() + ":/etc/backhaul", "--bind",
+                     mounted.secrets.string() + ":/run/secrets", "--", "backhaul", "run", mounted.pipeline});
         return run_command(args);
     };
 

@@ -265,8 +265,9 @@ TEST(loader_descriptor, accepts_a_source_table_of_abi_1_0_size_and_refuses_a_sho
     d.source = &old_api;
     EXPECT_NO_THROW(validate_descriptor(plugin_file, d));
     old_api.struct_size -= 8;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: source function table of 'source-test' is 56 bytes, ABI 1.3 requires "
-                          "at least 64");
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: source function table of 'source-test' is 56 bytes, ABI 1.3 requires "
+              "at least 64");
 }
 
 TEST(loader_descriptor, refuses_a_source_with_only_some_of_the_set_entries) {
@@ -278,8 +279,9 @@ TEST(loader_descriptor, refuses_a_source_with_only_some_of_the_set_entries) {
     d.name = "source-test";
     d.transform = nullptr;
     d.source = &partial;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: source plugin 'source-test' has some but not all of produces_set, "
-                          "list_streams, open_stream and restore_open_stream (ABI 1.3 sets need all four)");
+    EXPECT_EQ(refusal(d),
+              "/plugins/fixture.so: source plugin 'source-test' has some but not all of produces_set, "
+              "list_streams, open_stream and restore_open_stream (ABI 1.3 sets need all four)");
     partial.open_stream = [](void*, const char*, void**) -> bh_status { return BH_OK; };
     partial.restore_open_stream = [](void*, const bh_stream_info*, const bh_option_value*, uint32_t,
                                      void**) -> bh_status { return BH_OK; };

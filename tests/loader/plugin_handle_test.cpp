@@ -1,17 +1,17 @@
 // The host's adapter over the C ABI (loader/plugin_handle) against a real shared object that journals every call it
 // receives: which entries are called in which order (abort before destroy for an upload that did not commit), how
 // each status becomes a StageError, and that entries of a later ABI minor are not read from an older plugin.
+#include "loader/plugin_handle.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
-#include <unistd.h>
-
-#include "loader/plugin_handle.hpp"
 #include "loader/plugin_registry.hpp"
 #include "plugin_harness.hpp"
 #include "util/stream_name.hpp"
@@ -24,7 +24,7 @@ using ::testing::ElementsAre;
 using ::testing::IsEmpty;
 
 class PluginHandleTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         registry_.load_file(fs::path(LOADER_FIXTURES_DIR) / "adapter" / "journal_sink.so");
         registry_.load_file(fs::path(LOADER_FIXTURES_DIR) / "adapter" / "journal_sink_1_0.so");
@@ -159,16 +159,15 @@ TEST_F(PluginHandleTest, a_message_is_taken_once_and_never_reused_for_a_later_fa
 }
 
 TEST_F(PluginHandleTest, a_failed_create_is_a_stage_error_and_nothing_is_destroyed) {
-    StageError refused = failure_of([&] { PluginHandle(plugin(), "sink (sink-journal)", host_,
-                                                       failing("create", BH_INVALID_CONFIG).values()); });
+    StageError refused = failure_of(
+        [&] { PluginHandle(plugin(), "sink (sink-journal)", host_, failing("create", BH_INVALID_CONFIG).values()); });
     EXPECT_EQ(refused.call, "create");
     EXPECT_EQ(refused.status, BH_INVALID_CONFIG);
     EXPECT_EQ(refused.message, "injected create failure");
 
     // BH_OK without an instance is unusable: a failure too, and there is nothing to destroy.
-    StageError nothing = failure_of([&] {
-        PluginHandle(plugin(), "sink (sink-journal)", host_, failing("create_null", BH_OK).values());
-    });
+    StageError nothing = failure_of(
+        [&] { PluginHandle(plugin(), "sink (sink-journal)", host_, failing("create_null", BH_OK).values()); });
     EXPECT_EQ(nothing.status, BH_FATAL);
     EXPECT_EQ(nothing.message, "create failed (fatal)");
     EXPECT_THAT(calls(), ElementsAre("create", "create"));
@@ -227,9 +226,8 @@ TEST_F(PluginHandleTest, check_reports_each_line_and_a_failed_check_is_a_stage_e
     PluginHandle sink(plugin(), "sink (sink-journal)", host_, failing("check").values());
     ASSERT_TRUE(sink.has_check());
     std::vector<PluginCheckLine> lines;
-    StageError error = failure_of([&] {
-        sink.check_live("probe/key", [&](const PluginCheckLine& line) { lines.push_back(line); });
-    });
+    StageError error =
+        failure_of([&] { sink.check_live("probe/key", [&](const PluginCheckLine& line) { lines.push_back(line); }); });
     EXPECT_EQ(error.call, "check");
     ASSERT_EQ(lines.size(), 1u);
     EXPECT_EQ(lines[0].name, "journal is writable");
@@ -317,7 +315,7 @@ namespace {
 // ABI 1.3 sets, through the C++ SDK's glue and the host adapter: a source says from its options alone whether it
 // yields a set, lists its streams with their variables, and opens and restores each by name.
 class SetSourceTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         registry_.load_file(fs::path(LOADER_FIXTURES_DIR) / "adapter" / "source_set.so");
         log_ = fs::temp_directory_path() / ("source_set_test." + std::to_string(::getpid()) + "." +
@@ -390,12 +388,10 @@ TEST_F(SetSourceTest, streams_are_listed_in_order_with_their_variables_and_opene
 TEST_F(SetSourceTest, a_stream_is_restored_from_what_the_manifest_recorded_with_the_restore_options) {
     harness::OptionValues values(plugin().options, plugin().option_count, options({"globals"}));
     PluginHandle source(plugin(), "source (source-set)", host_, {values.data(), values.size()});
-    harness::OptionValues restore_options(plugin().restore_options, plugin().restore_option_count,
-                                          {{"tag", " t"}});
+    harness::OptionValues restore_options(plugin().restore_options, plugin().restore_option_count, {{"tag", " t"}});
     // The instance need not have listed the stream: a restore knows it from the manifest.
     SetStream recorded{"databases/orders", ".txt", {{"database", "orders"}}, 1};
-    RestoreTargetHandle target =
-        source.open_restore_stream(recorded, {restore_options.data(), restore_options.size()});
+    RestoreTargetHandle target = source.open_restore_stream(recorded, {restore_options.data(), restore_options.size()});
     target.write(kData);
     target.finish();
     EXPECT_EQ(restored(), "[databases/orders phase 1 database=orders t]12345");

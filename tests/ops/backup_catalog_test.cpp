@@ -1,11 +1,12 @@
 // The catalog: which listed objects are this pipeline's complete or incomplete backups, and which are not provably
 // its own (foreign, unknown), from the manifests and pending markers it reads.
+#include "engine/backup_catalog.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/backup_catalog.hpp"
 #include "engine/backup_manifest.hpp"
 #include "engine/retention_plan.hpp"
 
@@ -47,7 +48,8 @@ struct Listing {
 
 std::vector<std::string> statuses(const BackupCatalog& c) {
     std::vector<std::string> out;
-    for (const BackupEntry& b : c.backups) out.push_back(b.key + " " + status_name(b.status) + (b.note.empty() ? "" : ": " + b.note));
+    for (const BackupEntry& b : c.backups)
+        out.push_back(b.key + " " + status_name(b.status) + (b.note.empty() ? "" : ": " + b.note));
     return out;
 }
 
@@ -73,8 +75,7 @@ TEST(BackupCatalog, OnlyAManifestOfThisPipelineAndDestinationMakesABackupComplet
     l.data("orders/notes.txt");  // not a key of the template: not listed at all
     EXPECT_THAT(
         statuses(l.catalog()),
-        ElementsAre("orders/20250310.gz complete",
-                    "orders/20250309.gz foreign: manifest of pipeline 'users'",
+        ElementsAre("orders/20250310.gz complete", "orders/20250309.gz foreign: manifest of pipeline 'users'",
                     "orders/20250308.gz foreign: manifest of a pipeline named 'orders' with another sink plugin or key "
                     "template (destination ffffffffffffffff)",
                     "orders/20250307.gz foreign: manifest names another key ('orders/20250101.gz')",
@@ -100,9 +101,9 @@ TEST(BackupCatalog, AManifestWithoutADestinationIsTheNamesAsBeforeItWasRecorded)
 
 TEST(BackupCatalog, OrphansAreOnlyThisPipelinesMetadataWithoutData) {
     Listing l;
-    l.manifest("orders/20250301.gz");                 // ours, data gone
-    l.manifest("orders/20250302.gz", "users");        // someone else's
-    l.metadata("orders/20250303.gz.pending.json",     // ours, the upload never appeared
+    l.manifest("orders/20250301.gz");              // ours, data gone
+    l.manifest("orders/20250302.gz", "users");     // someone else's
+    l.metadata("orders/20250303.gz.pending.json",  // ours, the upload never appeared
                PendingMarker{"orders", kOwner.destination, "orders/20250303.gz", 0, {}}.to_json());
     l.metadata("orders/20250304.gz.manifest.json", "{}");  // unreadable: not provably ours
     BackupCatalog c = l.catalog();
@@ -164,7 +165,7 @@ TEST(ShrinkFinding, ComparesWithTheNewestOlderBackupThatIsNotShrunken) {
     EXPECT_EQ(finding->baseline_raw_bytes, 1000u);
     EXPECT_FALSE(shrink_finding(catalog, {}, 600, 0.5));
     EXPECT_FALSE(shrink_finding(catalog, {}, 20, 0.0));  // off
-    EXPECT_FALSE(shrink_finding({}, {}, 0, 0.5));       // nothing to compare with
+    EXPECT_FALSE(shrink_finding({}, {}, 0, 0.5));        // nothing to compare with
 }
 
 }  // namespace

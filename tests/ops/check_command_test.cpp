@@ -14,7 +14,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 class CheckCommand : public OpsTest {
-protected:
+  protected:
     // In a UTF-8 locale the marks are ✓ and ✗; in "C", plain ASCII.
     CommandResult check(const std::filesystem::path& file, std::vector<std::string> extra = {},
                         const std::string& locale = "C.UTF-8", bool without_capabilities = false) {
@@ -55,7 +55,8 @@ TEST_F(CheckCommand, GoodLocalPipelinePassesAndLeavesNothingBehind) {
     // The probe goes under the key template's fixed prefix ("ops/"), through every call a backup and prune make.
     EXPECT_THAT(run.out, ::testing::ContainsRegex("✓ sink \\(sink-local\\): write probe object "
                                                   "'ops/\\.backhaul-check-[0-9a-f]{16}': [0-9]+ B committed"));
-    for (const char* step : {"read it back: identical", "stat it: ", "list finds it", "remove it: gone from the listing"})
+    for (const char* step :
+         {"read it back: identical", "stat it: ", "list finds it", "remove it: gone from the listing"})
         EXPECT_THAT(run.out, HasSubstr(std::string("✓ sink (sink-local): ") + step));
     EXPECT_THAT(run.out, HasSubstr("pipeline 'ops': every check passed ("));
     EXPECT_THAT(run.out, Not(HasSubstr("✗")));
@@ -102,7 +103,8 @@ TEST_F(CheckCommand, ReadOnlyDirectoryFailsWithTheReasonAndTheFix) {
 
 TEST_F(CheckCommand, MissingDirectorySaysHowToCreateIt) {
     const std::string missing = (tmp_ / "not-mounted").string();
-    auto file = pipeline(cat_source(), "", "plugin = \"sink-local\"\npath = \"" + missing + "\"\nkey = \"{pipeline}\"\n");
+    auto file =
+        pipeline(cat_source(), "", "plugin = \"sink-local\"\npath = \"" + missing + "\"\nkey = \"{pipeline}\"\n");
     CommandResult run = check(file);
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.out, HasSubstr("✗ sink (sink-local): directory '" + missing + "': directory '" + missing +
@@ -159,9 +161,9 @@ TEST_F(CheckCommand, NotifySendsATestEventToEveryNotifier) {
 }
 
 TEST_F(CheckCommand, SecretThatCannotBeFetchedIsNamedOnceAndItsStagesAreNotChecked) {
-    auto file = pipeline(cat_source(), "",
-                         "plugin = \"sink-local\"\npath = \"${secret:dest.path}\"\nkey = \"{pipeline}\"\n", "",
-                         "[secrets.dest]\nplugin = \"secret-env\"\nfields = { path = \"BACKHAUL_CHECK_UNSET_VAR\" }\n");
+    auto file =
+        pipeline(cat_source(), "", "plugin = \"sink-local\"\npath = \"${secret:dest.path}\"\nkey = \"{pipeline}\"\n",
+                 "", "[secrets.dest]\nplugin = \"secret-env\"\nfields = { path = \"BACKHAUL_CHECK_UNSET_VAR\" }\n");
     CommandResult run = check(file);
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.out, HasSubstr("✗ secrets.dest (secret-env): fetch secret 'dest': environment variable "

@@ -24,8 +24,11 @@ std::string destination_of(const std::string& sink_plugin, const std::string& ke
 }
 
 std::string marker_text(const std::string& pipeline, const std::string& destination, const std::string& key) {
-    return nlohmann::json{{"format", "backhaul-pending/1"}, {"pipeline", pipeline}, {"destination", destination},
-                          {"key", key}, {"started_unix_ms", 0}}
+    return nlohmann::json{{"format", "backhaul-pending/1"},
+                          {"pipeline", pipeline},
+                          {"destination", destination},
+                          {"key", key},
+                          {"started_unix_ms", 0}}
         .dump();
 }
 
@@ -36,10 +39,10 @@ class DeletionSafetyTest : public OpsTest {};
 TEST_F(DeletionSafetyTest, TwoPipelinesSharingADirectoryAndKeyTemplateNeverDeleteEachOthersBackups) {
     // The seed example's shape: no {pipeline} in the key, so both pipelines' keys match both templates.
     const std::string key = "db/%Y%m%d-%H%M%S{ext}";
-    auto orders = pipeline(cat_source(), gzip, local_sink(key), "[retention]\nkeep_last = 1\nmin_keep = 0\n", "",
-                           "orders");
-    auto users = pipeline(cat_source(), gzip, local_sink(key), "[retention]\nkeep_last = 1\nmin_keep = 0\n", "",
-                          "users");
+    auto orders =
+        pipeline(cat_source(), gzip, local_sink(key), "[retention]\nkeep_last = 1\nmin_keep = 0\n", "", "orders");
+    auto users =
+        pipeline(cat_source(), gzip, local_sink(key), "[retention]\nkeep_last = 1\nmin_keep = 0\n", "", "users");
     plant("db/20200101-030000.gz", true, "u1", "users");
     plant("db/20200102-030000.gz", true, "u2", "users");
     plant("db/20200103-030000.gz", true, "o1", "orders");
@@ -135,10 +138,9 @@ TEST_F(DeletionSafetyTest, DeleteIncompleteRemovesOnlyWhatThisPipelinesOwnRunLef
     ASSERT_EQ(prune.exit_code, 0) << prune.err;
     EXPECT_THAT(prune.out, HasSubstr("delete  ops/20200104-030000.gz  (incomplete (this pipeline's run left it "
                                      "without manifest) for more than 24h00m00s)"));
-    EXPECT_THAT(files_below(sink_dir()),
-                ElementsAre("ops/20200102-030000.gz", "ops/20200102-030000.gz.pending.json", "ops/20200103-030000.gz",
-                            "ops/20200103-030000.gz.pending.json", "ops/20200105-030000.gz",
-                            "ops/20200105-030000.gz.manifest.json"));
+    EXPECT_THAT(files_below(sink_dir()), ElementsAre("ops/20200102-030000.gz", "ops/20200102-030000.gz.pending.json",
+                                                     "ops/20200103-030000.gz", "ops/20200103-030000.gz.pending.json",
+                                                     "ops/20200105-030000.gz", "ops/20200105-030000.gz.manifest.json"));
 }
 
 TEST_F(DeletionSafetyTest, ARunWhoseManifestFailsLeavesItsMarkerAsProof) {
@@ -160,11 +162,11 @@ TEST_F(DeletionSafetyTest, ARunWhoseManifestFailsLeavesItsMarkerAsProof) {
 TEST_F(DeletionSafetyTest, PruneRefusesWhenBackupsOfTheSameNameCarryDifferentKeyVariables) {
     // Two pipelines copied from one file without renaming: same name, different {database}.
     // prune never opens the source: source-postgres is here for its {database} variable only.
-    auto file = pipeline("plugin = \"source-postgres\"\ndatabase = \"orders\"\n", gzip,
-                         local_sink("{pipeline}/{database}_%Y%m%d-%H%M%S{ext}"),
-                         "[retention]\nkeep_last = 1\nmin_keep = 0\n");
-    for (const auto& [key, db] : {std::pair{"ops/orders_20200101-030000.gz", "orders"},
-                                  std::pair{"ops/users_20200102-030000.gz", "users"}}) {
+    auto file =
+        pipeline("plugin = \"source-postgres\"\ndatabase = \"orders\"\n", gzip,
+                 local_sink("{pipeline}/{database}_%Y%m%d-%H%M%S{ext}"), "[retention]\nkeep_last = 1\nmin_keep = 0\n");
+    for (const auto& [key, db] :
+         {std::pair{"ops/orders_20200101-030000.gz", "orders"}, std::pair{"ops/users_20200102-030000.gz", "users"}}) {
         write_file(sink_dir() / key, "x");
         nlohmann::json m = nlohmann::json::parse(manifest_text("ops", key, 1));
         m["variables"] = {{"database", db}, {"pipeline", "ops"}, {"ext", ".gz"}, {"server_version", db}};
@@ -173,12 +175,14 @@ TEST_F(DeletionSafetyTest, PruneRefusesWhenBackupsOfTheSameNameCarryDifferentKey
     auto before = files_below(sink_dir());
     CommandResult prune = backhaul({"prune", file.string()});
     EXPECT_EQ(prune.exit_code, 1);
-    EXPECT_THAT(prune.err, HasSubstr("carry different key variables ({database}=orders; {database}=users): more than one pipeline "
-                                     "uses this name and key template"));
+    EXPECT_THAT(prune.err,
+                HasSubstr("carry different key variables ({database}=orders; {database}=users): more than one pipeline "
+                          "uses this name and key template"));
     EXPECT_EQ(files_below(sink_dir()), before);
 }
 
-// ---- Empty and shrunken backups ---------------------------------------------------------------------------------------
+// ---- Empty and shrunken backups
+// ---------------------------------------------------------------------------------------
 
 TEST_F(DeletionSafetyTest, ASourceThatWritesNothingFailsAndCommitsNothing) {
     auto file = pipeline(shell_source("true"), gzip, local_sink(), "[retention]\nkeep_last = 1\nmin_keep = 0\n");
@@ -188,8 +192,7 @@ TEST_F(DeletionSafetyTest, ASourceThatWritesNothingFailsAndCommitsNothing) {
     EXPECT_THAT(run.err, HasSubstr("source (source-command): produced no data (0 bytes), which is treated as a "
                                    "failure; nothing committed (set allow_empty = true"));
     EXPECT_THAT(run.err, HasSubstr("run failed, nothing committed"));
-    EXPECT_THAT(files_below(sink_dir()),
-                ElementsAre("ops/20200101-030000.gz", "ops/20200101-030000.gz.manifest.json"));
+    EXPECT_THAT(files_below(sink_dir()), ElementsAre("ops/20200101-030000.gz", "ops/20200101-030000.gz.manifest.json"));
 
     auto allowed = pipeline(shell_source("true"), gzip, local_sink(), "", "allow_empty = true\n");
     CommandResult ok = backhaul({"run", allowed.string()});
@@ -246,7 +249,7 @@ TEST_F(DeletionSafetyTest, ASigtermDuringTheCommitFinishesTheCommitAndSaysSo) {
     EXPECT_THAT(run.err, Not(HasSubstr("nothing committed")));
     std::vector<std::string> files = files_below(sink_dir());
     ASSERT_EQ(files.size(), 4u) << ::testing::PrintToString(files);  // no marker left: the manifest was written
-    EXPECT_EQ(files[0], "ops/20200101-030000.gz");  // retention did not run
+    EXPECT_EQ(files[0], "ops/20200101-030000.gz");                   // retention did not run
     EXPECT_TRUE(std::filesystem::exists(sink_dir() / (files[2] + ".manifest.json"))) << files[2];
 }
 

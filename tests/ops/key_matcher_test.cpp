@@ -28,8 +28,8 @@ TEST(KeyMatcher, RecoversTheStartTimeFromTheTimeFields) {
     EXPECT_EQ(m.prefix(), "");
     EXPECT_EQ(matched_time(m, "2025/03/10/orders_20250310120304.sql.gz"), "1741608184");  // 2025-03-10T12:03:04Z
     EXPECT_EQ(matched_time(m, "2025/03/10/orders_20250310120304"), "1741608184");         // {ext} may be empty
-    EXPECT_EQ(matched_time(m, "2025/03/10/other_20250310120304.gz"), "no match");          // another pipeline
-    EXPECT_EQ(matched_time(m, "2025/03/10/orders_20251310120304.gz"), "no match");         // month 13
+    EXPECT_EQ(matched_time(m, "2025/03/10/other_20250310120304.gz"), "no match");         // another pipeline
+    EXPECT_EQ(matched_time(m, "2025/03/10/orders_20251310120304.gz"), "no match");        // month 13
     EXPECT_EQ(matched_time(m, "2025/03/10/orders_20250310120304.gz/x"), "no match");
 }
 

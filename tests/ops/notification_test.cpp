@@ -13,7 +13,7 @@ using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 class NotifyTest : public OpsTest {
-protected:
+  protected:
     std::string webhook(const std::string& on = "[\"failure\"]") const {
         return "[[notify]]\nplugin = \"notify-webhook\"\non = " + on + "\nurl = \"" + receiver_.url() + "\"\n";
     }
@@ -92,10 +92,10 @@ TEST_F(NotifyTest, LockContention) {
 }
 
 TEST_F(NotifyTest, ManifestFailure) {
-    auto file = pipeline(cat_source(), gzip,
-                         "plugin = \"sink-faulty\"\nfail_at = \"manifest\"\npath = \"" + sink_dir().string() +
-                             "\"\nkey = \"k\"\n",
-                         webhook());
+    auto file = pipeline(
+        cat_source(), gzip,
+        "plugin = \"sink-faulty\"\nfail_at = \"manifest\"\npath = \"" + sink_dir().string() + "\"\nkey = \"k\"\n",
+        webhook());
     EXPECT_EQ(backhaul({"run", file.string()}).exit_code, 1);
     nlohmann::json e = event();
     EXPECT_EQ(e["key"], "k");
@@ -125,18 +125,19 @@ TEST_F(NotifyTest, AFailedRunReportsNothingStored) {
 }
 
 TEST_F(NotifyTest, RetentionError) {
-    auto file = pipeline(cat_source(), gzip,
-                         "plugin = \"sink-faulty\"\nfail_at = \"list\"\npath = \"" + sink_dir().string() +
-                             "\"\nkey = \"k\"\n",
-                         "[retention]\nkeep_last = 3\n" + webhook());
+    auto file =
+        pipeline(cat_source(), gzip,
+                 "plugin = \"sink-faulty\"\nfail_at = \"list\"\npath = \"" + sink_dir().string() + "\"\nkey = \"k\"\n",
+                 "[retention]\nkeep_last = 3\n" + webhook());
     EXPECT_EQ(backhaul({"run", file.string()}).exit_code, 1);
     EXPECT_EQ(event()["error"],
               "backup 'k' is complete, but retention failed: sink (sink-faulty): injected list failure");
 }
 
 TEST_F(NotifyTest, ADeadReceiverDoesNotChangeTheExitCode) {
-    std::string dead = "[[notify]]\nplugin = \"notify-webhook\"\non = [\"success\", \"failure\"]\nretries = 0\nurl = \"" +
-                       dead_url() + "\"\n";
+    std::string dead =
+        "[[notify]]\nplugin = \"notify-webhook\"\non = [\"success\", \"failure\"]\nretries = 0\nurl = \"" + dead_url() +
+        "\"\n";
     auto good = pipeline(cat_source(), gzip, local_sink(), dead);
     CommandResult ok = backhaul({"run", good.string()});
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
@@ -147,9 +148,9 @@ TEST_F(NotifyTest, ADeadReceiverDoesNotChangeTheExitCode) {
 }
 
 TEST_F(NotifyTest, SlackGetsTheErrorLine) {
-    auto file = pipeline(shell_source("exit 3"), gzip, local_sink(),
-                         "[[notify]]\nplugin = \"notify-slack\"\nwebhook_url = \"" + receiver_.url("/services/T/B/x") +
-                             "\"\n");
+    auto file =
+        pipeline(shell_source("exit 3"), gzip, local_sink(),
+                 "[[notify]]\nplugin = \"notify-slack\"\nwebhook_url = \"" + receiver_.url("/services/T/B/x") + "\"\n");
     EXPECT_EQ(backhaul({"run", file.string()}).exit_code, 1);
     EXPECT_THAT(event()["text"].get<std::string>(),
                 ::testing::MatchesRegex(":x: backup \\*ops\\* FAILED in [0-9.]+s, 0 B stored, key `ops/[0-9-]+\\.gz`\n"

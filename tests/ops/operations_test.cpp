@@ -44,9 +44,9 @@ TEST_F(OpsTest, ManifestRecordsTheRunAndTheSha256OfTheStoredBytes) {
 }
 
 TEST_F(OpsTest, ManifestFailureFailsTheRunAndSaysTheBackupIsIncomplete) {
-    auto file = pipeline(cat_source(), gzip,
-                         "plugin = \"sink-faulty\"\nfail_at = \"manifest\"\npath = \"" + sink_dir().string() +
-                             "\"\nkey = \"k\"\n");
+    auto file = pipeline(
+        cat_source(), gzip,
+        "plugin = \"sink-faulty\"\nfail_at = \"manifest\"\npath = \"" + sink_dir().string() + "\"\nkey = \"k\"\n");
     CommandResult run = backhaul({"run", file.string()});
     EXPECT_EQ(run.exit_code, 1);
     EXPECT_THAT(run.err, HasSubstr("error run failed: backup data committed under 'k' but its manifest could not be "
@@ -58,7 +58,7 @@ TEST_F(OpsTest, ManifestFailureFailsTheRunAndSaysTheBackupIsIncomplete) {
 // ---- Verify ---------------------------------------------------------------------------------------------------------
 
 class VerifyTest : public OpsTest {
-protected:
+  protected:
     std::string backup(const std::string& transforms) {
         file_ = pipeline(cat_source(), transforms, local_sink());
         CommandResult run = backhaul({"run", file_.string()});
@@ -113,9 +113,9 @@ TEST_F(VerifyTest, ATruncatedObjectIsASizeMismatch) {
     overwrite(key, data.substr(0, data.size() - 100));
     CommandResult v = backhaul({"verify", file_.string(), "--latest"});
     EXPECT_EQ(v.exit_code, 1);
-    EXPECT_THAT(v.err, HasSubstr("verify '" + key + "': size mismatch: the manifest records " +
-                                 std::to_string(data.size()) + " bytes, the object has " +
-                                 std::to_string(data.size() - 100) + "; SHA-256 mismatch"));
+    EXPECT_THAT(v.err,
+                HasSubstr("verify '" + key + "': size mismatch: the manifest records " + std::to_string(data.size()) +
+                          " bytes, the object has " + std::to_string(data.size() - 100) + "; SHA-256 mismatch"));
 }
 
 TEST_F(VerifyTest, ABackupWithoutManifestIsIncomplete) {
@@ -123,8 +123,10 @@ TEST_F(VerifyTest, ABackupWithoutManifestIsIncomplete) {
     std::filesystem::remove(sink_dir() / (key + ".manifest.json"));
     CommandResult v = backhaul({"verify", file_.string(), "--key", key});
     EXPECT_EQ(v.exit_code, 1);
-    EXPECT_THAT(v.err, HasSubstr("verify '" + key + "': cannot read its manifest, so the backup is incomplete: sink "
-                                 "(sink-local): object '" + key + ".manifest.json' not found"));
+    EXPECT_THAT(v.err, HasSubstr("verify '" + key +
+                                 "': cannot read its manifest, so the backup is incomplete: sink "
+                                 "(sink-local): object '" +
+                                 key + ".manifest.json' not found"));
     CommandResult latest = backhaul({"verify", file_.string()});
     EXPECT_EQ(latest.exit_code, 1);
     EXPECT_THAT(latest.err, HasSubstr("verify: pipeline 'ops' has no complete backup in the sink"));
@@ -137,7 +139,7 @@ TEST_F(OpsTest, ListShowsThisPipelinesBackupsNewestFirstWithTheirStatus) {
     plant("ops/20250101-030000.gz", true, "12345");
     plant("ops/20250103-030000.gz", false, "123");
     plant("ops/20250102-030000.gz", true, "1234");
-    plant("ops/notes.txt");      // not a key of this template
+    plant("ops/notes.txt");             // not a key of this template
     plant("other/20250104-030000.gz");  // another pipeline's
     CommandResult list = backhaul({"list", file.string()});
     ASSERT_EQ(list.exit_code, 0) << list.err;
@@ -151,7 +153,8 @@ TEST_F(OpsTest, ListShowsThisPipelinesBackupsNewestFirstWithTheirStatus) {
     ASSERT_EQ(json.exit_code, 0) << json.err;
     nlohmann::json j = nlohmann::json::parse(json.out);
     ASSERT_EQ(j.size(), 3u);
-    EXPECT_EQ(j[0], nlohmann::json::parse(R"({"key": "ops/20250103-030000.gz", "sink": "local", "time": "2025-01-03T03:00:00Z",
+    EXPECT_EQ(j[0], nlohmann::json::parse(
+                        R"({"key": "ops/20250103-030000.gz", "sink": "local", "time": "2025-01-03T03:00:00Z",
         "time_unix_ms": 1735873200000, "stored_bytes": 3, "status": "unknown",
         "note": "no manifest and no pending marker of this pipeline"})"));
     EXPECT_EQ(j[2]["status"], "complete");
@@ -187,8 +190,7 @@ TEST_F(OpsTest, PruneDryRunPrintsKeepAndDeleteWithReasonsAndDeletesNothing) {
     EXPECT_THAT(prune.out, HasSubstr("delete  ops/20250102-030000.gz  (no rule keeps it)\n"));
     EXPECT_THAT(files_below(sink_dir()),
                 ElementsAre("ops/20241102-030000.gz", "ops/20241231-030000.gz", "ops/20241231-030000.gz.manifest.json",
-                            "ops/20250102-150000.gz",
-                            "ops/20250102-150000.gz.manifest.json", "ops/20250103-030000.gz",
+                            "ops/20250102-150000.gz", "ops/20250102-150000.gz.manifest.json", "ops/20250103-030000.gz",
                             "ops/20250103-030000.gz.manifest.json"));
 }
 
@@ -251,7 +253,7 @@ TEST_F(OpsTest, ALockLeftByADeadProcessIsFree) {
     auto locks = files_below(lock_dir());
     ASSERT_EQ(locks.size(), 1u);
     write_file(lock_dir() / locks[0], "pid 999999, started 2020-01-01T00:00:00Z\n");  // a holder that is gone
-    std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a new key second
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));                     // a new key second
     CommandResult run = backhaul({"run", file.string()});
     EXPECT_EQ(run.exit_code, 0) << run.err;
 }
@@ -267,7 +269,8 @@ TEST_F(OpsTest, TimeoutCancelsTheRunAndLeavesNothing) {
     EXPECT_THAT(files_below(sink_dir()), IsEmpty());
 }
 
-// ---- Metrics, progress, summary ---------------------------------------------------------------------------------------
+// ---- Metrics, progress, summary
+// ---------------------------------------------------------------------------------------
 
 TEST_F(OpsTest, MetricsFileParsesAndCarriesTheLastSuccessAcrossFailures) {
     auto good = pipeline(cat_source(), gzip, local_sink());
@@ -300,9 +303,11 @@ TEST_F(OpsTest, AFailedRunEndsWithASummaryLine) {
     auto file = pipeline(shell_source("head -c 1000 /dev/zero; exit 1"), "", local_sink());
     CommandResult run = backhaul({"run", file.string()});
     EXPECT_EQ(run.exit_code, 1);
-    EXPECT_THAT(run.err, ::testing::MatchesRegex(
-                             ".*error run failed, nothing committed: pipeline=ops key=ops/[0-9]{8}-[0-9]{6} raw=1000 B stored=0 B "
-                             "ratio=[0-9.]+ duration=[0-9.]+s\n$"));
+    EXPECT_THAT(
+        run.err,
+        ::testing::MatchesRegex(
+            ".*error run failed, nothing committed: pipeline=ops key=ops/[0-9]{8}-[0-9]{6} raw=1000 B stored=0 B "
+            "ratio=[0-9.]+ duration=[0-9.]+s\n$"));
 }
 
 TEST_F(OpsTest, ProgressLineOnlyOnATerminal) {
@@ -312,8 +317,8 @@ TEST_F(OpsTest, ProgressLineOnlyOnATerminal) {
     EXPECT_THAT(plain.err, Not(HasSubstr("\r")));
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a new key second
     // script(1) gives the run a pseudo-terminal as stderr.
-    CommandResult tty = run_command({"script", "-qec", std::string(BACKHAUL_BINARY) + " run " + file.string(),
-                                     "/dev/null"});
+    CommandResult tty =
+        run_command({"script", "-qec", std::string(BACKHAUL_BINARY) + " run " + file.string(), "/dev/null"});
     ASSERT_EQ(tty.exit_code, 0) << tty.out;
     EXPECT_THAT(tty.out, HasSubstr("\r\x1b[Kread 97.7 KiB, stored "));
 }

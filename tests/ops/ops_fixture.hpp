@@ -4,11 +4,9 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
-
 #include <sys/stat.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
 
@@ -17,7 +15,7 @@
 namespace backhaul::testing {
 
 class OpsTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         std::filesystem::create_directories(sink_dir());
         write_file(tmp_ / "input.txt", input_);
@@ -33,7 +31,8 @@ protected:
         return "plugin = \"source-command\"\ncommand = [\"sh\", \"-c\", \"" + script + "\"]\n";
     }
     std::string local_sink(const std::string& key = "{pipeline}/%Y%m%d-%H%M%S{ext}") const {
-        return "plugin = \"sink-local\"\npath = \"" + sink_dir().string() + "\"\nfsync = false\nkey = \"" + key + "\"\n";
+        return "plugin = \"sink-local\"\npath = \"" + sink_dir().string() + "\"\nfsync = false\nkey = \"" + key +
+               "\"\n";
     }
     // A source that blocks until open_gate(): a run of it holds the pipeline's lock for as long as the test needs,
     // with no timing involved.
@@ -52,7 +51,8 @@ protected:
     std::filesystem::path pipeline(const std::string& source, const std::string& transforms, const std::string& sink,
                                    const std::string& tables = "", const std::string& top = "",
                                    const std::string& name = "ops", std::optional<std::string> lock = std::nullopt) {
-        const std::string lock_line = lock && lock->empty() ? "" : "lock_dir = \"" + lock.value_or(lock_dir().string()) + "\"\n";
+        const std::string lock_line =
+            lock && lock->empty() ? "" : "lock_dir = \"" + lock.value_or(lock_dir().string()) + "\"\n";
         std::string text = "name = \"" + name + "\"\nplugin_path = [\"" ENGINE_FIXTURE_DIR "\"]\n" + lock_line + top +
                            "\n[source]\n" + source + "\n" + transforms + "\n[sink]\n" + sink + "\n" + tables;
         std::filesystem::path file = tmp_ / (name == "ops" ? std::string("pipeline.toml") : name + ".toml");
@@ -74,9 +74,15 @@ protected:
         if (complete) write_file(sink_dir() / (key + ".manifest.json"), manifest_text(owner, key, data.size()));
     }
     static std::string manifest_text(const std::string& pipeline, const std::string& key, size_t raw_bytes) {
-        return nlohmann::json{{"format", "backhaul-manifest/1"}, {"pipeline", pipeline},     {"key", key},
-                              {"started_unix_ms", 0},            {"finished_unix_ms", 0},    {"duration_ms", 0},
-                              {"raw_bytes", raw_bytes},          {"stored_bytes", raw_bytes}, {"sha256", ""}}
+        return nlohmann::json{{"format", "backhaul-manifest/1"},
+                              {"pipeline", pipeline},
+                              {"key", key},
+                              {"started_unix_ms", 0},
+                              {"finished_unix_ms", 0},
+                              {"duration_ms", 0},
+                              {"raw_bytes", raw_bytes},
+                              {"stored_bytes", raw_bytes},
+                              {"sha256", ""}}
             .dump();
     }
 
@@ -106,7 +112,8 @@ protected:
     std::string only_data_key() {
         std::string found;
         for (const std::string& f : files_below(sink_dir()))
-            if (!f.ends_with(".manifest.json") && !f.ends_with(".pending.json")) found = found.empty() ? f : "<more than one>";
+            if (!f.ends_with(".manifest.json") && !f.ends_with(".pending.json"))
+                found = found.empty() ? f : "<more than one>";
         return found;
     }
 

@@ -1,12 +1,13 @@
 // Retention planning on a synthetic timeline with an injected clock: each rule, min_keep, incomplete backups, time
 // zones; and the [retention] / [[notify]] `on` validation errors with their FILE:LINE:COL.
+#include "engine/retention_plan.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "config/notify_events.hpp"
 #include "config/pipeline_spec.hpp"
 #include "config/retention_policy.hpp"
-#include "engine/retention_plan.hpp"
 
 namespace backhaul {
 namespace {
@@ -60,51 +61,51 @@ RetentionPolicy policy(int64_t RetentionPolicy::*field, int64_t n) {
 TEST(RetentionPlan, KeepLastKeepsTheNNewest) {
     auto entries = timeline({backup("2025-03-10T03:00"), backup("2025-03-09T03:00"), backup("2025-03-08T03:00"),
                              backup("2025-03-07T03:00")});
-    EXPECT_THAT(plan(entries, policy(&RetentionPolicy::keep_last, 2)),
-                ElementsAre("keep b/2025-03-10T03:00 (last #1)", "keep b/2025-03-09T03:00 (last #2)",
-                            "delete b/2025-03-08T03:00 (no rule keeps it)",
-                            "delete b/2025-03-07T03:00 (no rule keeps it)"));
+    EXPECT_THAT(
+        plan(entries, policy(&RetentionPolicy::keep_last, 2)),
+        ElementsAre("keep b/2025-03-10T03:00 (last #1)", "keep b/2025-03-09T03:00 (last #2)",
+                    "delete b/2025-03-08T03:00 (no rule keeps it)", "delete b/2025-03-07T03:00 (no rule keeps it)"));
 }
 
 TEST(RetentionPlan, HourlyKeepsTheNewestOfEachOfTheNNewestHours) {
     auto entries = timeline({backup("2025-03-10T11:30"), backup("2025-03-10T11:00"), backup("2025-03-10T10:30"),
                              backup("2025-03-10T10:00"), backup("2025-03-10T08:00")});
-    EXPECT_THAT(plan(entries, policy(&RetentionPolicy::keep_hourly, 2)),
-                ElementsAre("keep b/2025-03-10T11:30 (hourly 2025-03-10 11h)",
-                            "delete b/2025-03-10T11:00 (no rule keeps it)",
-                            "keep b/2025-03-10T10:30 (hourly 2025-03-10 10h)",
-                            "delete b/2025-03-10T10:00 (no rule keeps it)",
-                            "delete b/2025-03-10T08:00 (no rule keeps it)"));
+    EXPECT_THAT(
+        plan(entries, policy(&RetentionPolicy::keep_hourly, 2)),
+        ElementsAre("keep b/2025-03-10T11:30 (hourly 2025-03-10 11h)", "delete b/2025-03-10T11:00 (no rule keeps it)",
+                    "keep b/2025-03-10T10:30 (hourly 2025-03-10 10h)", "delete b/2025-03-10T10:00 (no rule keeps it)",
+                    "delete b/2025-03-10T08:00 (no rule keeps it)"));
 }
 
 TEST(RetentionPlan, DailySkipsDaysWithoutBackups) {
     // No backup on 03-08: the third kept day is 03-07 (restic counts days that have a backup).
     auto entries = timeline({backup("2025-03-10T09:00"), backup("2025-03-10T03:00"), backup("2025-03-09T03:00"),
                              backup("2025-03-07T03:00"), backup("2025-03-06T03:00")});
-    EXPECT_THAT(plan(entries, policy(&RetentionPolicy::keep_daily, 3)),
-                ElementsAre("keep b/2025-03-10T09:00 (daily 2025-03-10)", "delete b/2025-03-10T03:00 (no rule keeps it)",
-                            "keep b/2025-03-09T03:00 (daily 2025-03-09)", "keep b/2025-03-07T03:00 (daily 2025-03-07)",
-                            "delete b/2025-03-06T03:00 (no rule keeps it)"));
+    EXPECT_THAT(
+        plan(entries, policy(&RetentionPolicy::keep_daily, 3)),
+        ElementsAre("keep b/2025-03-10T09:00 (daily 2025-03-10)", "delete b/2025-03-10T03:00 (no rule keeps it)",
+                    "keep b/2025-03-09T03:00 (daily 2025-03-09)", "keep b/2025-03-07T03:00 (daily 2025-03-07)",
+                    "delete b/2025-03-06T03:00 (no rule keeps it)"));
 }
 
 TEST(RetentionPlan, WeeklyUsesIsoWeeks) {
     // 2025-03-10 is a Monday (W11); 03-09 is the Sunday of W10; 2024-12-30 is in ISO week 2025-W01.
     auto entries = timeline({backup("2025-03-10T03:00"), backup("2025-03-09T03:00"), backup("2025-03-03T03:00"),
                              backup("2024-12-30T03:00")});
-    EXPECT_THAT(plan(entries, policy(&RetentionPolicy::keep_weekly, 3)),
-                ElementsAre("keep b/2025-03-10T03:00 (weekly 2025-W11)", "keep b/2025-03-09T03:00 (weekly 2025-W10)",
-                            "delete b/2025-03-03T03:00 (no rule keeps it)",
-                            "keep b/2024-12-30T03:00 (weekly 2025-W01)"));
+    EXPECT_THAT(
+        plan(entries, policy(&RetentionPolicy::keep_weekly, 3)),
+        ElementsAre("keep b/2025-03-10T03:00 (weekly 2025-W11)", "keep b/2025-03-09T03:00 (weekly 2025-W10)",
+                    "delete b/2025-03-03T03:00 (no rule keeps it)", "keep b/2024-12-30T03:00 (weekly 2025-W01)"));
 }
 
 TEST(RetentionPlan, MonthlyAndYearly) {
     auto entries = timeline({backup("2025-03-02T03:00"), backup("2025-03-01T03:00"), backup("2025-02-15T03:00"),
                              backup("2024-12-31T03:00"), backup("2024-06-01T03:00"), backup("2023-12-31T03:00")});
-    EXPECT_THAT(plan(entries, policy(&RetentionPolicy::keep_monthly, 2)),
-                ElementsAre("keep b/2025-03-02T03:00 (monthly 2025-03)", "delete b/2025-03-01T03:00 (no rule keeps it)",
-                            "keep b/2025-02-15T03:00 (monthly 2025-02)", "delete b/2024-12-31T03:00 (no rule keeps it)",
-                            "delete b/2024-06-01T03:00 (no rule keeps it)",
-                            "delete b/2023-12-31T03:00 (no rule keeps it)"));
+    EXPECT_THAT(
+        plan(entries, policy(&RetentionPolicy::keep_monthly, 2)),
+        ElementsAre("keep b/2025-03-02T03:00 (monthly 2025-03)", "delete b/2025-03-01T03:00 (no rule keeps it)",
+                    "keep b/2025-02-15T03:00 (monthly 2025-02)", "delete b/2024-12-31T03:00 (no rule keeps it)",
+                    "delete b/2024-06-01T03:00 (no rule keeps it)", "delete b/2023-12-31T03:00 (no rule keeps it)"));
     EXPECT_THAT(plan(entries, policy(&RetentionPolicy::keep_yearly, 5)),
                 ElementsAre("keep b/2025-03-02T03:00 (yearly 2025)", "delete b/2025-03-01T03:00 (no rule keeps it)",
                             "delete b/2025-02-15T03:00 (no rule keeps it)", "keep b/2024-12-31T03:00 (yearly 2024)",
@@ -118,8 +119,7 @@ TEST(RetentionPlan, ABackupIsKeptIfAnyRuleKeepsItAndTheReasonsSayWhich) {
     p.keep_monthly = 2;
     EXPECT_THAT(plan(entries, p),
                 ElementsAre("keep b/2025-03-10T03:00 (last #1, daily 2025-03-10, monthly 2025-03)",
-                            "keep b/2025-03-09T03:00 (daily 2025-03-09)",
-                            "keep b/2025-02-28T03:00 (monthly 2025-02)"));
+                            "keep b/2025-03-09T03:00 (daily 2025-03-09)", "keep b/2025-02-28T03:00 (monthly 2025-02)"));
 }
 
 TEST(RetentionPlan, MinKeepProtectsTheNewestCompleteBackups) {
@@ -160,9 +160,9 @@ TEST(RetentionPlan, DaysAreThePipelinesTimeZoneDays) {
     // 16:00Z and 14:00Z on 03-09 are one UTC day but two days in Seoul (UTC+9): 03-10 01:00 and 03-09 23:00.
     auto entries = timeline({backup("2025-03-09T16:00"), backup("2025-03-09T14:00"), backup("2025-03-08T14:00")});
     RetentionPolicy p = policy(&RetentionPolicy::keep_daily, 2);
-    EXPECT_THAT(plan(entries, p, "UTC"),
-                ElementsAre("keep b/2025-03-09T16:00 (daily 2025-03-09)", "delete b/2025-03-09T14:00 (no rule keeps it)",
-                            "keep b/2025-03-08T14:00 (daily 2025-03-08)"));
+    EXPECT_THAT(plan(entries, p, "UTC"), ElementsAre("keep b/2025-03-09T16:00 (daily 2025-03-09)",
+                                                     "delete b/2025-03-09T14:00 (no rule keeps it)",
+                                                     "keep b/2025-03-08T14:00 (daily 2025-03-08)"));
     EXPECT_THAT(plan(entries, p, "Asia/Seoul"),
                 ElementsAre("keep b/2025-03-09T16:00 (daily 2025-03-10)", "keep b/2025-03-09T14:00 (daily 2025-03-09)",
                             "delete b/2025-03-08T14:00 (no rule keeps it)"));
@@ -171,9 +171,11 @@ TEST(RetentionPlan, DaysAreThePipelinesTimeZoneDays) {
 // ---- Validation ---------------------------------------------------------------------------------------------------
 
 std::string retention_error(const std::string& table) {
-    PipelineSpec spec = parse_pipeline_text("name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\n"
-                                            "plugin = \"sink-local\"\nkey = \"k\"\n[retention]\n" + table,
-                                            "p.toml");
+    PipelineSpec spec = parse_pipeline_text(
+        "name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\n"
+        "plugin = \"sink-local\"\nkey = \"k\"\n[retention]\n" +
+            table,
+        "p.toml");
     try {
         parse_retention_policy(*spec.retention, spec.file);
     } catch (const ConfigError& e) {
@@ -189,8 +191,8 @@ TEST(RetentionPolicyParse, ReadsEveryKey) {
         "keep_yearly = 6\nmin_keep = 7\nincomplete_after = \"90m\"\n",
         "p.toml");
     RetentionPolicy p = parse_retention_policy(*spec.retention, spec.file);
-    EXPECT_EQ(std::vector<int64_t>({p.keep_last, p.keep_hourly, p.keep_daily, p.keep_weekly, p.keep_monthly,
-                                    p.keep_yearly, p.min_keep}),
+    EXPECT_EQ(std::vector<int64_t>(
+                  {p.keep_last, p.keep_hourly, p.keep_daily, p.keep_weekly, p.keep_monthly, p.keep_yearly, p.min_keep}),
               std::vector<int64_t>({1, 2, 3, 4, 5, 6, 7}));
     EXPECT_EQ(p.incomplete_after, minutes(90));
 }
@@ -210,10 +212,12 @@ TEST(RetentionPolicyParse, ErrorsHaveFileLineColumn) {
 }
 
 std::string notify_error(const std::string& on) {
-    PipelineSpec spec = parse_pipeline_text("name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\n"
-                                            "plugin = \"sink-local\"\nkey = \"k\"\n[[notify]]\nplugin = \"notify-webhook\"\n"
-                                            "on = " + on + "\nurl = \"http://h/\"\n",
-                                            "p.toml");
+    PipelineSpec spec = parse_pipeline_text(
+        "name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\n"
+        "plugin = \"sink-local\"\nkey = \"k\"\n[[notify]]\nplugin = \"notify-webhook\"\n"
+        "on = " +
+            on + "\nurl = \"http://h/\"\n",
+        "p.toml");
     try {
         NotifyEvents events = take_notify_events(spec.notifiers[0], spec.file);
         return std::string(events.success ? "success " : "") + (events.failure ? "failure" : "") + " / options " +
@@ -235,9 +239,10 @@ TEST(NotifyEventsParse, OnIsTakenOutOfThePluginOptionsAndChecked) {
 }
 
 TEST(NotifyEventsParse, DefaultIsFailureOnly) {
-    PipelineSpec spec = parse_pipeline_text("name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\n"
-                                            "plugin = \"sink-local\"\nkey = \"k\"\n[[notify]]\nplugin = \"notify-slack\"\n",
-                                            "p.toml");
+    PipelineSpec spec = parse_pipeline_text(
+        "name = \"x\"\n[source]\nplugin = \"source-command\"\n[sink]\n"
+        "plugin = \"sink-local\"\nkey = \"k\"\n[[notify]]\nplugin = \"notify-slack\"\n",
+        "p.toml");
     NotifyEvents events = take_notify_events(spec.notifiers[0], spec.file);
     EXPECT_FALSE(events.success);
     EXPECT_TRUE(events.failure);

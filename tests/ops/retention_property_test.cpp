@@ -14,10 +14,9 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/backup_catalog.hpp"
 #include "engine/backup_manifest.hpp"
@@ -32,50 +31,77 @@ using namespace std::chrono;
 constexpr const char* kTemplate = "db/{database}_%Y%m%d-%H%M{ext}";
 const std::string kOwnDestination = "0123456789abcdef";
 
-enum class Truth { own_complete, own_other_identity, other_pipeline, other_destination, unreadable, hand_placed,
-                   own_incomplete, other_marker,
-                   // Sets: objects below the key (no data object at it), described by a manifest or a marker.
-                   own_set_complete, own_set_damaged, own_set_marker, other_set, own_set_gone };
+enum class Truth {
+    own_complete,
+    own_other_identity,
+    other_pipeline,
+    other_destination,
+    unreadable,
+    hand_placed,
+    own_incomplete,
+    other_marker,
+    // Sets: objects below the key (no data object at it), described by a manifest or a marker.
+    own_set_complete,
+    own_set_damaged,
+    own_set_marker,
+    other_set,
+    own_set_gone
+};
 
 bool is_set(Truth t) { return t >= Truth::own_set_complete; }
 
 struct World {
     std::vector<StoredObject> listing;
     std::map<std::string, std::string> texts;  // metadata key -> content
-    std::map<std::string, Truth> truth;         // data key -> who wrote it
-    std::set<std::string> own_orphans;          // this pipeline's metadata whose data does not exist
+    std::map<std::string, Truth> truth;        // data key -> who wrote it
+    std::set<std::string> own_orphans;         // this pipeline's metadata whose data does not exist
     std::map<std::string, system_clock::time_point> times;
     std::map<std::string, std::set<std::string>> set_objects;  // set key -> the objects its metadata names that exist
-    std::set<std::string> unnamed;              // objects below a set key that its metadata does not name
+    std::set<std::string> unnamed;  // objects below a set key that its metadata does not name
 };
 
 std::string manifest_json(const std::string& pipeline, const std::string& destination, const std::string& key,
                           const std::string& database, uint64_t raw) {
-    return nlohmann::json{{"format", "backhaul-manifest/1"}, {"pipeline", pipeline}, {"destination", destination},
-                          {"key", key}, {"started_unix_ms", 0}, {"finished_unix_ms", 0}, {"duration_ms", 0},
-                          {"raw_bytes", raw}, {"stored_bytes", raw}, {"sha256", ""},
+    return nlohmann::json{{"format", "backhaul-manifest/1"},
+                          {"pipeline", pipeline},
+                          {"destination", destination},
+                          {"key", key},
+                          {"started_unix_ms", 0},
+                          {"finished_unix_ms", 0},
+                          {"duration_ms", 0},
+                          {"raw_bytes", raw},
+                          {"stored_bytes", raw},
+                          {"sha256", ""},
                           {"variables", {{"database", database}, {"ext", ".gz"}, {"server_version", "1"}}}}
         .dump();
 }
 
 std::string marker_json(const std::string& pipeline, const std::string& key,
                         const std::vector<std::string>& objects = {}) {
-    nlohmann::json j{{"format", "backhaul-pending/1"}, {"pipeline", pipeline}, {"destination", kOwnDestination},
-                     {"key", key}, {"started_unix_ms", 0}};
+    nlohmann::json j{{"format", "backhaul-pending/1"},
+                     {"pipeline", pipeline},
+                     {"destination", kOwnDestination},
+                     {"key", key},
+                     {"started_unix_ms", 0}};
     if (!objects.empty()) j["objects"] = objects;
     return j.dump();
 }
 
 // A set manifest listing each object at `size` stored bytes, raw totals `raw`.
-std::string set_manifest_json(const std::string& pipeline, const std::string& key, const std::vector<std::string>& objects,
-                              int64_t size, uint64_t raw) {
+std::string set_manifest_json(const std::string& pipeline, const std::string& key,
+                              const std::vector<std::string>& objects, int64_t size, uint64_t raw) {
     nlohmann::json j = nlohmann::json::parse(manifest_json(pipeline, kOwnDestination, key, "orders", raw));
     j["format"] = "backhaul-manifest/2";
     j["objects"] = nlohmann::json::array();
     for (const std::string& o : objects)
-        j["objects"].push_back({{"stream", o.substr(key.size() + 1)}, {"key", o}, {"ext", ""}, {"raw_bytes", raw},
-                                {"stored_bytes", size}, {"sha256", std::string(64, 'a')},
-                                {"variables", nlohmann::json::object()}, {"restore_phase", 0}});
+        j["objects"].push_back({{"stream", o.substr(key.size() + 1)},
+                                {"key", o},
+                                {"ext", ""},
+                                {"raw_bytes", raw},
+                                {"stored_bytes", size},
+                                {"sha256", std::string(64, 'a')},
+                                {"variables", nlohmann::json::object()},
+                                {"restore_phase", 0}});
     return j.dump();
 }
 
@@ -96,18 +122,45 @@ World random_world(std::mt19937_64& random, const KeyTemplate& key_template, con
         if (w.truth.count(key)) continue;
         Truth truth;
         switch (k) {
-            case 0: case 1: case 2: case 3: truth = k == 1 ? Truth::own_other_identity : Truth::own_complete; break;
-            case 4: truth = Truth::other_pipeline; break;
-            case 5: truth = Truth::other_destination; break;
-            case 6: truth = Truth::unreadable; break;
-            case 7: truth = Truth::hand_placed; break;
-            case 8: truth = Truth::own_incomplete; break;
-            case 9: truth = Truth::other_marker; break;
-            case 10: truth = Truth::own_set_complete; break;
-            case 11: truth = Truth::own_set_damaged; break;
-            case 12: truth = Truth::own_set_marker; break;
-            case 13: truth = Truth::other_set; break;
-            default: truth = Truth::own_set_gone; break;
+            case 0:
+            case 1:
+            case 2:
+            case 3:
+                truth = k == 1 ? Truth::own_other_identity : Truth::own_complete;
+                break;
+            case 4:
+                truth = Truth::other_pipeline;
+                break;
+            case 5:
+                truth = Truth::other_destination;
+                break;
+            case 6:
+                truth = Truth::unreadable;
+                break;
+            case 7:
+                truth = Truth::hand_placed;
+                break;
+            case 8:
+                truth = Truth::own_incomplete;
+                break;
+            case 9:
+                truth = Truth::other_marker;
+                break;
+            case 10:
+                truth = Truth::own_set_complete;
+                break;
+            case 11:
+                truth = Truth::own_set_damaged;
+                break;
+            case 12:
+                truth = Truth::own_set_marker;
+                break;
+            case 13:
+                truth = Truth::other_set;
+                break;
+            default:
+                truth = Truth::own_set_gone;
+                break;
         }
         // Shrunken and big backups both occur: raw sizes span 0 to 2000, sometimes tiny.
         const uint64_t size = random() % 4 == 0 ? raw(random) / 100 : raw(random);
@@ -134,10 +187,15 @@ World random_world(std::mt19937_64& random, const KeyTemplate& key_template, con
                 case Truth::own_set_damaged:
                     add(manifest_key(key), set_manifest_json("p", key, named, static_cast<int64_t>(size), size));
                     // Sometimes a stale marker of ours next to it, naming an object the manifest does not.
-                    if (random() % 4 == 0) add(pending_key(key), marker_json("p", key, {named[0], key + "/databases/by-hand.gz"}));
+                    if (random() % 4 == 0)
+                        add(pending_key(key), marker_json("p", key, {named[0], key + "/databases/by-hand.gz"}));
                     break;
-                case Truth::own_set_marker: add(pending_key(key), marker_json("p", key, named)); break;
-                case Truth::other_set: add(manifest_key(key), set_manifest_json("q", key, named, static_cast<int64_t>(size), size)); break;
+                case Truth::own_set_marker:
+                    add(pending_key(key), marker_json("p", key, named));
+                    break;
+                case Truth::other_set:
+                    add(manifest_key(key), set_manifest_json("q", key, named, static_cast<int64_t>(size), size));
+                    break;
                 default:
                     add(manifest_key(key), set_manifest_json("p", key, named, static_cast<int64_t>(size), size));
                     w.own_orphans.insert(manifest_key(key));
@@ -148,14 +206,28 @@ World random_world(std::mt19937_64& random, const KeyTemplate& key_template, con
         w.listing.push_back({key, static_cast<int64_t>(size), 0});
         switch (truth) {
             case Truth::own_complete:
-            case Truth::own_other_identity: add(manifest_key(key), manifest_json("p", kOwnDestination, key, database, size)); break;
-            case Truth::other_pipeline: add(manifest_key(key), manifest_json("q", kOwnDestination, key, database, size)); break;
-            case Truth::other_destination: add(manifest_key(key), manifest_json("p", "fedcba9876543210", key, database, size)); break;
-            case Truth::unreadable: add(manifest_key(key), "{\"format\": \"backhaul-manifest/1\""); break;
-            case Truth::hand_placed: break;
-            case Truth::own_incomplete: add(pending_key(key), marker_json("p", key)); break;
-            case Truth::other_marker: add(pending_key(key), marker_json("q", key)); break;
-            default: break;  // sets: above
+            case Truth::own_other_identity:
+                add(manifest_key(key), manifest_json("p", kOwnDestination, key, database, size));
+                break;
+            case Truth::other_pipeline:
+                add(manifest_key(key), manifest_json("q", kOwnDestination, key, database, size));
+                break;
+            case Truth::other_destination:
+                add(manifest_key(key), manifest_json("p", "fedcba9876543210", key, database, size));
+                break;
+            case Truth::unreadable:
+                add(manifest_key(key), "{\"format\": \"backhaul-manifest/1\"");
+                break;
+            case Truth::hand_placed:
+                break;
+            case Truth::own_incomplete:
+                add(pending_key(key), marker_json("p", key));
+                break;
+            case Truth::other_marker:
+                add(pending_key(key), marker_json("q", key));
+                break;
+            default:
+                break;  // sets: above
         }
     }
     // Metadata without data: ours (deletable after the grace period) and others' (never).
@@ -166,8 +238,9 @@ World random_world(std::mt19937_64& random, const KeyTemplate& key_template, con
         const bool ours = random() % 2 == 0;
         const std::string meta = random() % 2 ? manifest_key(key) : pending_key(key);
         if (w.texts.count(meta)) continue;
-        const std::string text = is_manifest_key(meta) ? manifest_json(ours ? "p" : "q", kOwnDestination, key, "orders", 1)
-                                                       : marker_json(ours ? "p" : "q", key);
+        const std::string text = is_manifest_key(meta)
+                                     ? manifest_json(ours ? "p" : "q", kOwnDestination, key, "orders", 1)
+                                     : marker_json(ours ? "p" : "q", key);
         w.listing.push_back({meta, static_cast<int64_t>(text.size()), 0});
         w.texts[meta] = text;
         if (ours) w.own_orphans.insert(meta);
@@ -193,8 +266,10 @@ RetentionPolicy random_policy(std::mt19937_64& random) {
 
 std::vector<std::string> decision_lines(const RetentionPlan& plan) {
     std::vector<std::string> lines;
-    for (const RetentionDecision& d : plan.backups) lines.push_back((d.keep ? "keep " : "delete ") + d.backup.key + " " + d.reason);
-    for (const OrphanDecision& d : plan.orphans) lines.push_back((d.keep ? "keep " : "delete ") + d.orphan.key + " " + d.reason);
+    for (const RetentionDecision& d : plan.backups)
+        lines.push_back((d.keep ? "keep " : "delete ") + d.backup.key + " " + d.reason);
+    for (const OrphanDecision& d : plan.orphans)
+        lines.push_back((d.keep ? "keep " : "delete ") + d.orphan.key + " " + d.reason);
     return lines;
 }
 
@@ -264,11 +339,11 @@ TEST(RetentionProperty, OnlyThisPipelinesBackupsAreDeletedTheNewestIsKeptAndList
             }
             if (d.keep) continue;
             ++deletions;
-            const bool own_incomplete = truth == Truth::own_incomplete || truth == Truth::own_set_damaged ||
-                                        truth == Truth::own_set_marker;
-            const bool old_own_incomplete = own_incomplete && scope.delete_incomplete &&
-                                            unix_ms(now) - unix_ms(world.times.at(d.backup.key)) >
-                                                policy.incomplete_after.count();
+            const bool own_incomplete =
+                truth == Truth::own_incomplete || truth == Truth::own_set_damaged || truth == Truth::own_set_marker;
+            const bool old_own_incomplete =
+                own_incomplete && scope.delete_incomplete &&
+                unix_ms(now) - unix_ms(world.times.at(d.backup.key)) > policy.incomplete_after.count();
             EXPECT_TRUE(in_scope(truth) || old_own_incomplete) << "deleted " << d.backup.key << ": " << d.reason;
         }
         for (const OrphanDecision& d : plan.orphans) {

@@ -3,7 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-
 #include "engine/backup_manifest.hpp"
 #include "engine/metrics_file.hpp"
 #include "engine/progress_line.hpp"
@@ -55,8 +54,9 @@ TEST(MetricsFile, AFailedRunCarriesTheLastSuccessForward) {
     EXPECT_EQ(samples["backhaul_last_run_success{pipeline=\"orders\"}"], 0);
     EXPECT_EQ(samples["backhaul_last_success_timestamp_seconds{pipeline=\"orders\"}"], 1741608004.25);
     // Never succeeded: 0, so "time() - last success > 26h" fires.
-    EXPECT_EQ(testing::parse_prometheus(metrics_text(failed, std::nullopt))["backhaul_last_success_timestamp_seconds{pipeline="
-                                                                      "\"orders\"}"],
+    EXPECT_EQ(testing::parse_prometheus(
+                  metrics_text(failed, std::nullopt))["backhaul_last_success_timestamp_seconds{pipeline="
+                                                      "\"orders\"}"],
               0);
 }
 

@@ -37,7 +37,8 @@ BackupManifest set_manifest(const std::string& key, const std::vector<std::pair<
     m.destination = kOwner.destination;
     m.key = key;
     for (const auto& [stream, size] : streams) {
-        m.objects.push_back({stream, stream_object_key(key, stream, ".sql.gz"), ".sql", 2 * size, size, sha('a'), {}, 0});
+        m.objects.push_back(
+            {stream, stream_object_key(key, stream, ".sql.gz"), ".sql", 2 * size, size, sha('a'), {}, 0});
         m.raw_bytes += 2 * size;
         m.stored_bytes += size;
     }
@@ -83,7 +84,8 @@ BackupEntry only(const BackupCatalog& c) {
     return c.backups.empty() ? BackupEntry{} : c.backups[0];
 }
 
-// ---- The catalog ------------------------------------------------------------------------------------------------------
+// ---- The catalog
+// ------------------------------------------------------------------------------------------------------
 
 TEST(SetCatalog, ACompleteSetIsOneBackupOfItsObjectsWithTheManifestsTotals) {
     Listing l;
@@ -168,13 +170,15 @@ TEST(SetCatalog, ASetManifestOfAnotherPipelineOrThatCannotBeReadIsForeignAndNoth
 TEST(SetCatalog, AMarkerWithoutManifestIsAnIncompleteSetOfTheObjectsItNamesThatExist) {
     const std::string key = set_key(2);
     Listing l;
-    l.marker(key, {object_key(key, "globals"), object_key(key, "databases/orders"), object_key(key, "databases/users")});
+    l.marker(key,
+             {object_key(key, "globals"), object_key(key, "databases/orders"), object_key(key, "databases/users")});
     l.object(object_key(key, "globals"), 5);
     l.object(object_key(key, "databases/users"), 7);
     const BackupEntry& b = only(l.catalog());
     EXPECT_EQ(b.status, BackupStatus::incomplete);
     EXPECT_TRUE(b.is_set);
-    EXPECT_EQ(b.note, "no manifest; this pipeline's pending marker says one of its runs left 2 of the 3 objects it names");
+    EXPECT_EQ(b.note,
+              "no manifest; this pipeline's pending marker says one of its runs left 2 of the 3 objects it names");
     EXPECT_THAT(b.object_keys, ElementsAre(object_key(key, "globals"), object_key(key, "databases/users")));
     EXPECT_THAT(b.metadata_keys, ElementsAre(pending_key(key)));
     EXPECT_EQ(b.stored_bytes, 12);
@@ -320,8 +324,9 @@ TEST(SetRetention, ADamagedSetIsNoGoodBackupAndGoesOnlyWithDeleteIncompleteAfter
     RetentionPlan plain = plan_retention(l.catalog(), keep_last(0), kUtc, kNow, RetentionScope{});
     for (const RetentionDecision& d : plain.backups) EXPECT_TRUE(d.keep) << d.backup.key << ": " << d.reason;
     EXPECT_EQ(plain.backups[0].backup.key, set_key(18));
-    EXPECT_EQ(plain.backups[0].reason, "incomplete (1 of the 2 objects its manifest lists are missing); `prune "
-                                       "--delete-incomplete` removes it once older than 24h00m00s");
+    EXPECT_EQ(plain.backups[0].reason,
+              "incomplete (1 of the 2 objects its manifest lists are missing); `prune "
+              "--delete-incomplete` removes it once older than 24h00m00s");
     EXPECT_EQ(plain.backups[2].reason, "newest complete backup");
     RetentionPlan::Deletions kept = plain.deletions();
     EXPECT_THAT(kept.data, IsEmpty());

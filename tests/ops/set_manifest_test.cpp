@@ -25,8 +25,14 @@ BackupManifest set_manifest() {
     m.raw_bytes = 30;
     m.stored_bytes = 20;
     m.objects.push_back({"globals", kSetKey + "/globals.sql.gz", ".sql", 10, 5, kSha, {}, 0});
-    m.objects.push_back({"databases/we\"ird", stream_object_key(kSetKey, "databases/we\"ird", ".sql.gz"), ".sql", 20,
-                         15, std::string(64, 'b'), {{"database", "we\"ird"}}, 1});
+    m.objects.push_back({"databases/we\"ird",
+                         stream_object_key(kSetKey, "databases/we\"ird", ".sql.gz"),
+                         ".sql",
+                         20,
+                         15,
+                         std::string(64, 'b'),
+                         {{"database", "we\"ird"}},
+                         1});
     return m;
 }
 
@@ -70,8 +76,7 @@ TEST(SetManifest, RefusesObjectsOutsideItsSetAndMalformedEntries) {
                 HasSubstr("outside its set"));
     EXPECT_THAT(broken([](nlohmann::json& j) { j["objects"][0]["key"] = kSetKey + "/../../etc"; }),
                 HasSubstr("malformed object key"));
-    EXPECT_THAT(broken([](nlohmann::json& j) { j["objects"][1]["key"] = j["objects"][0]["key"]; }),
-                HasSubstr("twice"));
+    EXPECT_THAT(broken([](nlohmann::json& j) { j["objects"][1]["key"] = j["objects"][0]["key"]; }), HasSubstr("twice"));
     EXPECT_THAT(broken([](nlohmann::json& j) { j["objects"][1]["stream"] = "globals"; }), HasSubstr("twice"));
     EXPECT_THAT(broken([](nlohmann::json& j) { j["objects"][0]["stream"] = "a//b"; }), HasSubstr("empty segment"));
     EXPECT_THAT(broken([](nlohmann::json& j) { j["objects"][0]["sha256"] = "ABC"; }), HasSubstr("malformed sha256"));
@@ -83,7 +88,9 @@ TEST(SetManifest, RefusesObjectsOutsideItsSetAndMalformedEntries) {
                 HasSubstr("'variables' is not an object"));
     EXPECT_THAT(broken([](nlohmann::json& j) { j["objects"][1]["variables"]["database"] = 7; }),
                 HasSubstr("'variables.database' is not a string"));
-    EXPECT_THAT(broken([](nlohmann::json& j) { j["stages"] = {{{"role", {{"x", 1}}}, {"plugin", "p"}}}; }),
+    EXPECT_THAT(broken([](nlohmann::json& j) {
+                    j["stages"] = {{{"role", {{"x", 1}}}, {"plugin", "p"}}};
+                }),
                 HasSubstr("'role' is not a string"));
 }
 
@@ -119,7 +126,8 @@ TEST(SetManifest, ASetsMetadataIsAnOrphanOnlyWhenNothingLiesBelowItsKey) {
     put(manifest_key(kSetKey), set_manifest().to_json());
     objects.push_back({kSetKey + "/globals.sql.gz", 5, 0});
     const std::string other = "cluster/2026/12/03/20261203T030000";
-    put(pending_key(other), PendingMarker{"cluster", "00112233aabbccdd", other, 1, {other + "/globals.sql.gz"}}.to_json());
+    put(pending_key(other),
+        PendingMarker{"cluster", "00112233aabbccdd", other, 1, {other + "/globals.sql.gz"}}.to_json());
     KeyTemplate t = KeyTemplate::parse("{pipeline}/%Y/%m/%d/%Y%m%dT%H%M%S", SourcePosition{"p.toml", 1, 1});
     KeyMatcher matcher(t, {{"pipeline", "cluster"}}, TimeZone::utc());
     BackupCatalog c = catalog_backups(objects, t, matcher, PipelineOwner{"cluster", "00112233aabbccdd"},

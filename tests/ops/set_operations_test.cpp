@@ -20,7 +20,7 @@ struct PlantedStream {
 };
 
 class SetOperationsTest : public OpsTest {
-protected:
+  protected:
     std::filesystem::path set_pipeline(const std::string& transforms, const std::string& tables = "") {
         return pipeline(cat_source(), transforms, local_sink(kSetTemplate), tables);
     }
@@ -30,8 +30,8 @@ protected:
         if (!gzip_it) return raw;
         TempDir dir;
         write_file(dir / "raw", raw);
-        CommandResult r = run_command({"sh", "-c", "gzip -nc < " + (dir / "raw").string() + " > " +
-                                                       (dir / "raw.gz").string()});
+        CommandResult r =
+            run_command({"sh", "-c", "gzip -nc < " + (dir / "raw").string() + " > " + (dir / "raw.gz").string()});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return read_file(dir / "raw.gz");
     }
@@ -49,9 +49,14 @@ protected:
             const std::string key = object_key(set_key, s.stream, gzip_it);
             const std::string stored = stored_form(s.raw, gzip_it);
             write_file(sink_dir() / key, stored);
-            objects.push_back({{"stream", s.stream}, {"key", key}, {"ext", ".sql"}, {"raw_bytes", s.raw.size()},
-                               {"stored_bytes", stored.size()}, {"sha256", sha256_of(sink_dir() / key)},
-                               {"variables", nlohmann::json::object()}, {"restore_phase", 0}});
+            objects.push_back({{"stream", s.stream},
+                               {"key", key},
+                               {"ext", ".sql"},
+                               {"raw_bytes", s.raw.size()},
+                               {"stored_bytes", stored.size()},
+                               {"sha256", sha256_of(sink_dir() / key)},
+                               {"variables", nlohmann::json::object()},
+                               {"restore_phase", 0}});
             raw_total += s.raw.size();
             stored_total += stored.size();
         }
@@ -65,10 +70,13 @@ protected:
 
     void plant_marker(const std::string& set_key, const std::vector<std::string>& object_keys,
                       const std::string& owner = "ops") {
-        write_file(sink_dir() / (set_key + ".pending.json"),
-                   nlohmann::json{{"format", "backhaul-pending/1"}, {"pipeline", owner}, {"destination", ""},
-                                  {"key", set_key}, {"started_unix_ms", 0}, {"objects", object_keys}}
-                       .dump());
+        write_file(sink_dir() / (set_key + ".pending.json"), nlohmann::json{{"format", "backhaul-pending/1"},
+                                                                            {"pipeline", owner},
+                                                                            {"destination", ""},
+                                                                            {"key", set_key},
+                                                                            {"started_unix_ms", 0},
+                                                                            {"objects", object_keys}}
+                                                                 .dump());
     }
 
     void overwrite(const std::string& key, const std::string& data) {
@@ -214,10 +222,10 @@ TEST_F(SetOperationsTest, VerifyNamesTheStreamOfEveryBadOrMissingObject) {
     overwrite(orders, data);
     CommandResult v = backhaul({"verify", file.string(), "--key", key});
     EXPECT_EQ(v.exit_code, 1);
-    EXPECT_THAT(v.err, HasSubstr("error verify '" + key + "': stream 'databases/orders' ('" + orders +
-                                 "'): SHA-256 mismatch: the manifest records " + recorded_sha +
-                                 ", the object hashes to " + sha256_of(sink_dir() / orders) +
-                                 "; decoding failed: transform[0] (compress-gzip): "));
+    EXPECT_THAT(v.err,
+                HasSubstr("error verify '" + key + "': stream 'databases/orders' ('" + orders +
+                          "'): SHA-256 mismatch: the manifest records " + recorded_sha + ", the object hashes to " +
+                          sha256_of(sink_dir() / orders) + "; decoding failed: transform[0] (compress-gzip): "));
     EXPECT_THAT(v.err, Not(HasSubstr("stream 'globals'")));
 
     // A missing object too: every problem of the set in one report.
@@ -240,7 +248,8 @@ TEST_F(SetOperationsTest, ATruncatedObjectOfASetIsASizeMismatchNamingItsStream) 
     overwrite(key + "/databases/orders.sql", std::string(4000, 'o'));
     CommandResult v = backhaul({"verify", file.string(), "--key", key});
     EXPECT_EQ(v.exit_code, 1);
-    EXPECT_THAT(v.err, HasSubstr("stream 'databases/orders' ('" + key + "/databases/orders.sql'): size mismatch: the "
+    EXPECT_THAT(v.err, HasSubstr("stream 'databases/orders' ('" + key +
+                                 "/databases/orders.sql'): size mismatch: the "
                                  "manifest records 5000 bytes, the object has 4000; SHA-256 mismatch"));
     EXPECT_THAT(v.err, HasSubstr("decoded size mismatch: the manifest records 5000 raw bytes, decoding gave 4000"));
 }

@@ -16,7 +16,7 @@ using ::testing::Not;
 const std::string kKey = "{pipeline}/%Y%m%d-%H%M%S{ext}";
 
 class SeveralSinksTest : public OpsTest {
-protected:
+  protected:
     std::filesystem::path dir(const std::string& name) const { return tmp_ / ("sink-" + name); }
 
     std::string local(const std::string& name, const std::string& extra = "") const {
@@ -39,8 +39,8 @@ protected:
         return file;
     }
     std::string webhook() const {
-        return "[[notify]]\nplugin = \"notify-webhook\"\non = [\"success\", \"failure\"]\nurl = \"" +
-               receiver_.url() + "\"\n";
+        return "[[notify]]\nplugin = \"notify-webhook\"\non = [\"success\", \"failure\"]\nurl = \"" + receiver_.url() +
+               "\"\n";
     }
     nlohmann::json event() {
         auto requests = receiver_.wait_for(1);
@@ -104,8 +104,8 @@ TEST_F(SeveralSinksTest, EverySinkHoldsTheSameCompleteCopy) {
     CommandResult verify = backhaul({"verify", file.string(), "--sink", "b"});
     ASSERT_EQ(verify.exit_code, 0) << verify.err;
     EXPECT_THAT(verify.out, HasSubstr("verified '" + key + "'"));
-    CommandResult restore = backhaul({"restore", file.string(), "--key", key, "--sink", "b", "-o",
-                                      (tmp_ / "restored.txt").string()});
+    CommandResult restore =
+        backhaul({"restore", file.string(), "--key", key, "--sink", "b", "-o", (tmp_ / "restored.txt").string()});
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
     EXPECT_EQ(read_file(tmp_ / "restored.txt"), input_);
 
@@ -174,17 +174,18 @@ TEST_F(SeveralSinksTest, AFailingSourceLeavesNothingOnAnySink) {
 }
 
 TEST_F(SeveralSinksTest, ASetCopyThatFailsHasItsObjectsRemovedWhileTheOtherCommits) {
-    const std::string source = "plugin = \"source-set\"\nstreams = [\"globals\", \"databases/one\", "
-                               "\"databases/two\"]\n";
+    const std::string source =
+        "plugin = \"source-set\"\nstreams = [\"globals\", \"databases/one\", "
+        "\"databases/two\"]\n";
     const std::string set_key = "{pipeline}/set-%Y%m%dT%H%M%S";
     auto set_sink = [&](const std::string& name, const std::string& plugin, const std::string& extra) {
         return "[[sink]]\nname = \"" + name + "\"\nplugin = \"" + plugin + "\"\npath = \"" + dir(name).string() +
                "\"\nkey = \"" + set_key + "\"\n" + extra + "\n";
     };
     // "manifest": every object of bad's copy is committed, then its manifest fails.
-    auto file = pipeline_with(source, set_sink("a", "sink-local", "fsync = false") +
-                                          set_sink("bad", "sink-faulty", "fail_at = \"manifest\""),
-                              "", "jobs = 2\n");
+    auto file = pipeline_with(
+        source, set_sink("a", "sink-local", "fsync = false") + set_sink("bad", "sink-faulty", "fail_at = \"manifest\""),
+        "", "jobs = 2\n");
     CommandResult run = backhaul({"run", file.string()});
     EXPECT_EQ(run.exit_code, 1) << run.err;
     EXPECT_THAT(run.err, HasSubstr("sink 'bad' failed"));
@@ -203,7 +204,8 @@ TEST_F(SeveralSinksTest, RetentionRunsOnEachSinksOwnListing) {
     for (const char* name : {"a", "bad"}) {
         std::filesystem::create_directories(dir(name) / "ops");
         write_file(dir(name) / "ops/20200101-000000.gz", "data");
-        write_file(dir(name) / "ops/20200101-000000.gz.manifest.json", manifest_text("ops", "ops/20200101-000000.gz", 4));
+        write_file(dir(name) / "ops/20200101-000000.gz.manifest.json",
+                   manifest_text("ops", "ops/20200101-000000.gz", 4));
     }
     auto file = pipeline_with(cat_source(), local("a") + faulty("bad", "write"), "[retention]\nkeep_last = 1\n");
     CommandResult run = backhaul({"run", file.string()});
@@ -222,8 +224,8 @@ TEST_F(SeveralSinksTest, PruneWorksOnEachSinkAndASinkThatFailsDoesNotStopTheOthe
             write_file(dir(name) / (std::string(key) + ".manifest.json"), manifest_text("ops", key, 4));
         }
     }
-    auto file = pipeline_with(cat_source(), faulty("bad", "list") + local("a") + local("b"),
-                              "[retention]\nkeep_last = 1\n");
+    auto file =
+        pipeline_with(cat_source(), faulty("bad", "list") + local("a") + local("b"), "[retention]\nkeep_last = 1\n");
     CommandResult dry = backhaul({"prune", file.string(), "--dry-run", "--sink", "b"});
     ASSERT_EQ(dry.exit_code, 0) << dry.err;
     EXPECT_THAT(dry.out, HasSubstr("would delete ops/20200101-000000.gz"));
@@ -283,11 +285,13 @@ TEST_F(SeveralSinksTest, ValidateReportsEverySinkProblemWithItsPosition) {
     EXPECT_EQ(bad_key.exit_code, 2);
     EXPECT_THAT(bad_key.err, HasSubstr("sink.b: key uses {nothing}, which no stage publishes"));
     // Two sinks that would write the same objects are one copy, not two.
-    auto same_place = pipeline_with(cat_source(), local("a") + "[[sink]]\nname = \"b\"\nplugin = \"sink-local\"\npath = \"" +
-                                                      dir("a").string() + "\"\nfsync = false\nkey = \"" + kKey + "\"\n");
+    auto same_place =
+        pipeline_with(cat_source(), local("a") + "[[sink]]\nname = \"b\"\nplugin = \"sink-local\"\npath = \"" +
+                                        dir("a").string() + "\"\nfsync = false\nkey = \"" + kKey + "\"\n");
     CommandResult same = backhaul({"validate", same_place.string()});
     EXPECT_EQ(same.exit_code, 2);
-    EXPECT_THAT(same.err, HasSubstr(same_place.string() + ":20:8: sink 'b' has the plugin, options and key of sink 'a'"));
+    EXPECT_THAT(same.err,
+                HasSubstr(same_place.string() + ":20:8: sink 'b' has the plugin, options and key of sink 'a'"));
 }
 
 }  // namespace

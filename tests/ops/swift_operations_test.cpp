@@ -5,9 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "command_runner.hpp"
 #include "fault_proxy.hpp"
@@ -23,7 +22,7 @@ using ::testing::MatchesRegex;
 constexpr const char* kBucket = "operations";
 
 class SwiftOpsTest : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() { SwiftS3::instance().create_bucket(kBucket); }
 
     SwiftS3& s3() { return SwiftS3::instance(); }
@@ -68,16 +67,25 @@ protected:
     std::string marker_text(const std::string& key) {
         write_file(tmp_ / "identity", "backhaul-destination/1\nsink-ncloud-s3\n{pipeline}/%Y%m%d-%H%M%S{ext}\n");
         const std::string destination = run_command({"sha256sum", (tmp_ / "identity").string()}).out.substr(0, 16);
-        return nlohmann::json{{"format", "backhaul-pending/1"}, {"pipeline", key.substr(0, key.find('/'))},
-                              {"destination", destination}, {"key", key}, {"started_unix_ms", 0}}
+        return nlohmann::json{{"format", "backhaul-pending/1"},
+                              {"pipeline", key.substr(0, key.find('/'))},
+                              {"destination", destination},
+                              {"key", key},
+                              {"started_unix_ms", 0}}
             .dump();
     }
     // A manifest of the pipeline named by the key's first segment (the template is "{pipeline}/..."), in the form
     // manifests had before they recorded a destination.
     static std::string manifest_text(const std::string& key, size_t raw_bytes) {
-        return nlohmann::json{{"format", "backhaul-manifest/1"}, {"pipeline", key.substr(0, key.find('/'))},
-                              {"key", key}, {"started_unix_ms", 0}, {"finished_unix_ms", 0}, {"duration_ms", 0},
-                              {"raw_bytes", raw_bytes}, {"stored_bytes", raw_bytes}, {"sha256", ""}}
+        return nlohmann::json{{"format", "backhaul-manifest/1"},
+                              {"pipeline", key.substr(0, key.find('/'))},
+                              {"key", key},
+                              {"started_unix_ms", 0},
+                              {"finished_unix_ms", 0},
+                              {"duration_ms", 0},
+                              {"raw_bytes", raw_bytes},
+                              {"stored_bytes", raw_bytes},
+                              {"sha256", ""}}
             .dump();
     }
     void plant(const std::vector<Planted>& backups) {
@@ -117,8 +125,8 @@ protected:
 
     void put_object(const std::string& key, const std::string& data) {
         write_file(tmp_ / "body", data);
-        CommandResult put = s3().aws(
-            {"s3api", "put-object", "--bucket", kBucket, "--key", key, "--body", (tmp_ / "body").string()});
+        CommandResult put =
+            s3().aws({"s3api", "put-object", "--bucket", kBucket, "--key", key, "--body", (tmp_ / "body").string()});
         ASSERT_EQ(put.exit_code, 0) << put.err;
     }
 
@@ -172,7 +180,8 @@ TEST_F(SwiftOpsTest, ListPagesThroughTheBucketAndShowsNewestFirstWithTheirStatus
     nlohmann::json j = nlohmann::json::parse(json.out);
     ASSERT_EQ(j.size(), 3u);
     EXPECT_EQ(j[0]["key"], "list/20250103-030000.gz");
-    EXPECT_EQ(j[1], nlohmann::json::parse(R"({"key": "list/20250102-030000.gz", "sink": "ncloud-s3", "time": "2025-01-02T03:00:00Z",
+    EXPECT_EQ(j[1], nlohmann::json::parse(
+                        R"({"key": "list/20250102-030000.gz", "sink": "ncloud-s3", "time": "2025-01-02T03:00:00Z",
         "time_unix_ms": 1735786800000, "stored_bytes": 4, "status": "unknown",
         "note": "no manifest and no pending marker of this pipeline"})"));
     EXPECT_EQ(j[2]["status"], "complete");
@@ -181,7 +190,7 @@ TEST_F(SwiftOpsTest, ListPagesThroughTheBucketAndShowsNewestFirstWithTheirStatus
 // ---- Verify ---------------------------------------------------------------------------------------------------------
 
 class SwiftVerifyTest : public SwiftOpsTest {
-protected:
+  protected:
     // A real backup by pipeline `name`; returns its key.
     std::string backup(const std::string& name, const std::string& transforms) {
         file_ = pipeline(name, transforms);
@@ -222,9 +231,9 @@ TEST_F(SwiftVerifyTest, ATruncatedObjectIsASizeMismatch) {
     put_object(key, data.substr(0, data.size() - 100));
     CommandResult v = backhaul({"verify", file_.string(), "--latest"});
     EXPECT_EQ(v.exit_code, 1);
-    EXPECT_THAT(v.err, HasSubstr("verify '" + key + "': size mismatch: the manifest records " +
-                                 std::to_string(data.size()) + " bytes, the object has " +
-                                 std::to_string(data.size() - 100) + "; SHA-256 mismatch"));
+    EXPECT_THAT(v.err,
+                HasSubstr("verify '" + key + "': size mismatch: the manifest records " + std::to_string(data.size()) +
+                          " bytes, the object has " + std::to_string(data.size() - 100) + "; SHA-256 mismatch"));
 }
 
 // ---- Retention ------------------------------------------------------------------------------------------------------
@@ -259,10 +268,10 @@ TEST_F(SwiftOpsTest, PruneDryRunPrintsDecisionsThenPruneDeletesDataAndManifests)
     ASSERT_EQ(prune.exit_code, 0) << prune.err;
     EXPECT_THAT(prune.out, HasSubstr("delete  prune/20250102-030000.gz  (no rule keeps it)\n"));
     EXPECT_THAT(prune.out, HasSubstr("prune: kept 4, deleted 3\n"));
-    EXPECT_THAT(keys_below("prune/"),
-                ElementsAre("prune/20241102-030000.gz", "prune/20241231-030000.gz", "prune/20241231-030000.gz.manifest.json",
-                            "prune/20250102-150000.gz", "prune/20250102-150000.gz.manifest.json",
-                            "prune/20250103-030000.gz", "prune/20250103-030000.gz.manifest.json"));
+    EXPECT_THAT(keys_below("prune/"), ElementsAre("prune/20241102-030000.gz", "prune/20241231-030000.gz",
+                                                  "prune/20241231-030000.gz.manifest.json", "prune/20250102-150000.gz",
+                                                  "prune/20250102-150000.gz.manifest.json", "prune/20250103-030000.gz",
+                                                  "prune/20250103-030000.gz.manifest.json"));
 }
 
 TEST_F(SwiftOpsTest, RetentionAfterASuccessfulRunKeepsTheNewBackup) {

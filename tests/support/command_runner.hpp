@@ -121,7 +121,7 @@ inline CommandResult run_command(const std::vector<std::string>& argv, const Com
 
 // A fresh directory under $TMPDIR, removed with everything in it when the object goes away.
 class TempDir {
-public:
+  public:
     TempDir() {
         std::string pattern = (std::filesystem::temp_directory_path() / "backhaul-test-XXXXXX").string();
         if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
@@ -134,7 +134,7 @@ public:
     const std::filesystem::path& path() const { return path_; }
     std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
 
-private:
+  private:
     std::filesystem::path path_;
 };
 

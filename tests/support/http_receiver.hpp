@@ -8,12 +8,11 @@
 
 #include <chrono>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "command_runner.hpp"
 #include "helper_server.hpp"
@@ -21,7 +20,7 @@
 namespace backhaul::testing {
 
 class HttpReceiver {
-public:
+  public:
     enum class Body { text, endless };  // "ok" / "receiver says no", or a body that never ends
 
     explicit HttpReceiver(const std::vector<int>& statuses = {200}, Body body = Body::text)
@@ -49,7 +48,7 @@ public:
         return requests();
     }
 
-private:
+  private:
     static std::vector<std::string> arguments(const std::filesystem::path& record, const std::vector<int>& statuses,
                                               Body body) {
         std::vector<std::string> argv = {"/usr/bin/python3", BACKHAUL_SOURCE_DIR "/tests/support/http_receiver.py",

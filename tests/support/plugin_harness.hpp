@@ -11,10 +11,6 @@
 
 #include <backhaul/plugin_abi.h>
 
-#include "config/option_binding.hpp"
-#include "loader/plugin_handle.hpp"
-#include "loader/plugin_registry.hpp"
-
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -29,6 +25,10 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "config/option_binding.hpp"
+#include "loader/plugin_handle.hpp"
+#include "loader/plugin_registry.hpp"
 
 namespace backhaul::harness {
 
@@ -230,9 +230,12 @@ class OptionValues {
                 bool quoted = literal.size() >= 2 && literal.front() == '"' && literal.back() == '"';
                 std::string text = quoted ? literal.substr(1, literal.size() - 2) : literal;
                 std::optional<int64_t> parsed;
-                if (!quoted && spec.type == BH_OPT_DURATION) parsed = static_cast<int64_t>(std::stoll(text)) * 1000;
-                else if (spec.type == BH_OPT_SIZE) parsed = ::backhaul::parse_size(text);
-                else parsed = ::backhaul::parse_duration(text);
+                if (!quoted && spec.type == BH_OPT_DURATION)
+                    parsed = static_cast<int64_t>(std::stoll(text)) * 1000;
+                else if (spec.type == BH_OPT_SIZE)
+                    parsed = ::backhaul::parse_size(text);
+                else
+                    parsed = ::backhaul::parse_duration(text);
                 if (parsed) return OptionValue(*parsed);
                 break;
             }
@@ -334,8 +337,12 @@ class TransformStream : public OpenHandle<TransformStreamHandle> {
     TransformStream(const TransformStream&) = delete;
     TransformStream& operator=(const TransformStream&) = delete;
 
-    bh_status write(std::string_view data) { return status_of([&] { handle().write(bytes(data)); }); }
-    bh_status finish() { return status_of([&] { handle().finish(); }); }
+    bh_status write(std::string_view data) {
+        return status_of([&] { handle().write(bytes(data)); });
+    }
+    bh_status finish() {
+        return status_of([&] { handle().finish(); });
+    }
     void close() { handle_.reset(); }
     const std::string& output() const { return output_; }
     // Makes every later bh_output.write return BH_CANCELLED, as the host does when downstream stopped.
@@ -364,9 +371,8 @@ class SourceStream : public OpenHandle<SourceStreamHandle> {
     bh_status read(std::string& into, size_t capacity = 64 * 1024) {
         std::string buffer(capacity, '\0');
         size_t len = 0;
-        bh_status status = status_of([&] {
-            len = handle().read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), capacity));
-        });
+        bh_status status = status_of(
+            [&] { len = handle().read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(buffer.data()), capacity)); });
         into.append(buffer.data(), len);
         return status == BH_OK && len == 0 ? BH_END_OF_STREAM : status;
     }
@@ -380,7 +386,9 @@ class RestoreTarget : public OpenHandle<RestoreTargetHandle> {
     RestoreTarget(const RestoreTarget&) = delete;
     RestoreTarget& operator=(const RestoreTarget&) = delete;
 
-    bh_status write(std::string_view data) { return status_of([&] { handle().write(bytes(data)); }); }
+    bh_status write(std::string_view data) {
+        return status_of([&] { handle().write(bytes(data)); });
+    }
     bh_status finish() {
         if (!handle_ || !handle_->is_open()) throw std::logic_error("restore target is not open");
         return status_of([&] { handle_->finish(); });
@@ -396,7 +404,9 @@ class Upload : public OpenHandle<UploadHandle> {
     Upload& operator=(const Upload&) = delete;
 
     bh_status begin_status() const { return open_status(); }
-    bh_status write(std::string_view data) { return status_of([&] { handle().write(bytes(data)); }); }
+    bh_status write(std::string_view data) {
+        return status_of([&] { handle().write(bytes(data)); });
+    }
     bh_status commit() {
         if (!handle_ || !handle_->is_open()) throw std::logic_error("upload is not open");
         return status_of([&] { handle_->commit(); });
@@ -417,9 +427,8 @@ class Instance {
     Instance(const Plugin& plugin, const OptionList& options) : plugin_(plugin) {
         const bh_plugin_descriptor& d = plugin.descriptor();
         OptionValues values(d.options, d.option_count, options);
-        create_status_ = status_of([&] {
-            handle_.emplace(d, d.name, host_, std::span<const bh_option_value>(values.data(), values.size()));
-        });
+        create_status_ = status_of(
+            [&] { handle_.emplace(d, d.name, host_, std::span<const bh_option_value>(values.data(), values.size())); });
     }
     Instance(const Instance&) = delete;
     Instance& operator=(const Instance&) = delete;
@@ -547,7 +556,9 @@ class Instance {
             out = {object.key, object.size, object.mtime_unix_ms};
         });
     }
-    bh_status remove(const std::vector<std::string>& keys) { return status_of([&] { handle().remove(keys); }); }
+    bh_status remove(const std::vector<std::string>& keys) {
+        return status_of([&] { handle().remove(keys); });
+    }
 
   private:
     const Plugin& plugin_;
@@ -567,9 +578,8 @@ inline SourceStream::SourceStream(Instance& instance) {
 inline RestoreTarget::RestoreTarget(Instance& instance, const OptionList& restore_options) {
     const bh_plugin_descriptor& d = instance.descriptor();
     OptionValues values(d.restore_options, d.restore_option_count, restore_options);
-    open([&] {
-        return instance.handle().open_restore(std::span<const bh_option_value>(values.data(), values.size()));
-    });
+    open(
+        [&] { return instance.handle().open_restore(std::span<const bh_option_value>(values.data(), values.size())); });
 }
 
 inline Upload::Upload(Instance& instance, const std::string& key, const Table& metadata) {

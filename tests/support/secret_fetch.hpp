@@ -1,5 +1,5 @@
-// Creates a secret plugin instance through the adapter and fetches it once, collecting every field it emits. Header-only,
-// on top of plugin_harness.hpp, for the tests of secret-* plugins.
+// Creates a secret plugin instance through the adapter and fetches it once, collecting every field it emits.
+// Header-only, on top of plugin_harness.hpp, for the tests of secret-* plugins.
 //
 //   backhaul::harness::SecretFetch r = backhaul::harness::fetch_secret(plugin, {{"path", "/etc/db.secret"}});
 //   ASSERT_EQ(r.status, BH_OK) << r.error;

@@ -22,8 +22,9 @@
 //
 //   backhaul_add_completeness_test(compress-gzip tests/gzip_validate_completeness_test.cpp)
 //
-// which also builds source-command and sink-local (the stages the harness fills the rest of the pipeline with). `base`, `value` and `others` may say @TMP@ for a temporary
-// directory of the case's own (it holds an empty directory @TMP@/sink). Values must be literal (no ${secret:...}).
+// which also builds source-command and sink-local (the stages the harness fills the rest of the pipeline with). `base`,
+// `value` and `others` may say @TMP@ for a temporary directory of the case's own (it holds an empty directory
+// @TMP@/sink). Values must be literal (no ${secret:...}).
 //
 // For the base configuration and for every case it writes a whole pipeline file (the plugin's stage in its slot:
 // [secrets.tested], [source], [[transform]], [sink] with key = "{pipeline}/backup", or [[notify]]), with the case's
@@ -66,8 +67,8 @@ struct Case {
     // The option whose value is invalid; validate must point at this value. "" for a problem of the stage as a whole
     // (e.g. a required combination missing): `others` then holds the lines and validate must point at the table.
     std::string option;
-    std::string value;    // as TOML writes it: "12", "\"age1nope\"", "[]"
-    std::string others;   // more lines of the stage, for a rule between options; they replace base lines of the same key
+    std::string value;   // as TOML writes it: "12", "\"age1nope\"", "[]"
+    std::string others;  // more lines of the stage, for a rule between options; they replace base lines of the same key
     std::string message;  // if not empty: text the line validate prints at that position must contain
 };
 
@@ -163,12 +164,18 @@ inline PipelineText pipeline_text(const LoadedPlugin& plugin, const std::string&
 
 inline StageSpec* tested_stage(PipelineSpec& spec, bh_kind kind) {
     switch (kind) {
-        case BH_KIND_SECRET: return &spec.secrets.at(0).second;
-        case BH_KIND_SOURCE: return &spec.source;
-        case BH_KIND_TRANSFORM: return &spec.transforms.at(0);
-        case BH_KIND_SINK: return &spec.sinks.at(0).stage;
-        case BH_KIND_NOTIFIER: return &spec.notifiers.at(0);
-        default: return nullptr;
+        case BH_KIND_SECRET:
+            return &spec.secrets.at(0).second;
+        case BH_KIND_SOURCE:
+            return &spec.source;
+        case BH_KIND_TRANSFORM:
+            return &spec.transforms.at(0);
+        case BH_KIND_SINK:
+            return &spec.sinks.at(0).stage;
+        case BH_KIND_NOTIFIER:
+            return &spec.notifiers.at(0);
+        default:
+            return nullptr;
     }
 }
 
@@ -213,11 +220,12 @@ inline void expect_complete(const PluginCases& cases) {
         testing::write_file(file, base.text);
         const testing::CommandResult result = validate(file);
         ASSERT_EQ(result.exit_code, 0) << "the base configuration must be valid:\n" << base.text << result.err;
-        ASSERT_EQ(detail::run_refusal(*plugin, base.text, file.string()), "")
-            << "the base configuration must create:\n" << base.text;
+        ASSERT_EQ(detail::run_refusal(*plugin, base.text, file.string()), "") << "the base configuration must create:\n"
+                                                                              << base.text;
     }
     for (const Case& tested : cases.cases) {
-        SCOPED_TRACE(cases.plugin + ": " + (tested.option.empty() ? "the stage" : tested.option + " = " + tested.value) +
+        SCOPED_TRACE(cases.plugin + ": " +
+                     (tested.option.empty() ? "the stage" : tested.option + " = " + tested.value) +
                      (tested.others.empty() ? "" : " with " + tested.others));
         testing::TempDir tmp;
         std::filesystem::create_directories(tmp.path() / "sink");
@@ -227,7 +235,8 @@ inline void expect_complete(const PluginCases& cases) {
         ASSERT_NE(text.value_line, 0u) << "harness bug: value line not found in\n" << text.text;
 
         EXPECT_NE(detail::run_refusal(*plugin, text.text, file.string()), "")
-            << "(a) a run accepts this value, so it is not a case of something create refuses:\n" << text.text;
+            << "(a) a run accepts this value, so it is not a case of something create refuses:\n"
+            << text.text;
 
         const testing::CommandResult result = validate(file);
         // At the value, or inside it (an item of a list or table): its line, at or after its first column.
@@ -244,10 +253,12 @@ inline void expect_complete(const PluginCases& cases) {
         std::istringstream lines(result.err);
         for (std::string line; std::getline(lines, line);)
             if (at_value(line) && line_at_value.empty()) line_at_value = line;
-        EXPECT_NE(line_at_value, "") << "(b) validate must report it at " << position << "\n" << text.text << result.err;
+        EXPECT_NE(line_at_value, "") << "(b) validate must report it at " << position << "\n"
+                                     << text.text << result.err;
         if (!tested.message.empty()) {
             EXPECT_NE(line_at_value.find(tested.message), std::string::npos)
-                << "(b) the line must say \"" << tested.message << "\":\n" << result.err;
+                << "(b) the line must say \"" << tested.message << "\":\n"
+                << result.err;
         }
     }
 }

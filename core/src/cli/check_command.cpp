@@ -1,10 +1,10 @@
-// `backhaul check PIPELINE [--json] [--notify]`: the live path of a pipeline, one line per check (engine/live_check.hpp).
+// `backhaul check PIPELINE [--json] [--notify]`: the live path of a pipeline, one line per check
+// (engine/live_check.hpp).
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "cli/command_line.hpp"
 #include "engine/live_check.hpp"
@@ -46,11 +46,12 @@ std::string check_line(const CheckResult& r, const Marks& marks) {
     return line;
 }
 
-nlohmann::ordered_json report_json(const std::string& file, const std::string& pipeline, const LiveCheckReport& report) {
+nlohmann::ordered_json report_json(const std::string& file, const std::string& pipeline,
+                                   const LiveCheckReport& report) {
     nlohmann::ordered_json checks = nlohmann::ordered_json::array();
     for (const CheckResult& r : report.results) {
-        nlohmann::ordered_json c = {{"stage", r.stage}, {"name", r.name}, {"status", check_status_name(r.status)},
-                                    {"detail", r.detail}};
+        nlohmann::ordered_json c = {
+            {"stage", r.stage}, {"name", r.name}, {"status", check_status_name(r.status)}, {"detail", r.detail}};
         if (!r.fix.empty()) c["fix"] = r.fix;
         checks.push_back(std::move(c));
     }

@@ -13,21 +13,22 @@ namespace {
 // `backhaul help [COMMAND [SUBCOMMAND]]`: the same text as `backhaul COMMAND --help`.
 void add_help_command(CommandLine& cli) {
     auto words = std::make_shared<std::vector<std::string>>();
-    CLI::App& help = cli.add_command("help", "show the help of a command (or of backhaul)", [&cli, words](const Invocation&) {
-        const CLI::App* command = &cli.app();
-        std::string path = command->get_name();
-        for (const std::string& word : *words) {
-            const CLI::App* next = nullptr;
-            for (const CLI::App* sub : command->get_subcommands([](const CLI::App*) { return true; }))
-                if (sub->get_name() == word && !sub->get_group().empty()) next = sub;
-            if (!next) throw UsageError("help: no command '" + word + "' (see 'backhaul --help')");
-            path += " " + word;
-            command = next;
-        }
-        // Not command->help(), which shows the selected subcommand's help: here that is `help` itself.
-        std::fputs(command->get_formatter()->make_help(command, path, CLI::AppFormatMode::Normal).c_str(), stdout);
-        return static_cast<int>(ExitCode::success);
-    });
+    CLI::App& help =
+        cli.add_command("help", "show the help of a command (or of backhaul)", [&cli, words](const Invocation&) {
+            const CLI::App* command = &cli.app();
+            std::string path = command->get_name();
+            for (const std::string& word : *words) {
+                const CLI::App* next = nullptr;
+                for (const CLI::App* sub : command->get_subcommands([](const CLI::App*) { return true; }))
+                    if (sub->get_name() == word && !sub->get_group().empty()) next = sub;
+                if (!next) throw UsageError("help: no command '" + word + "' (see 'backhaul --help')");
+                path += " " + word;
+                command = next;
+            }
+            // Not command->help(), which shows the selected subcommand's help: here that is `help` itself.
+            std::fputs(command->get_formatter()->make_help(command, path, CLI::AppFormatMode::Normal).c_str(), stdout);
+            return static_cast<int>(ExitCode::success);
+        });
     help.add_option("COMMAND", *words, "a command, e.g. run, or plugins describe");
 }
 

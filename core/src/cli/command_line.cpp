@@ -98,7 +98,8 @@ CommandLine::CommandLine() : app_(kDescription, "backhaul") {
 }
 
 void CommandLine::apply_log_settings() const {
-    Log::configure(global_.log_format, global_.quiet ? std::max<bh_log_level>(global_.log_level, BH_LOG_WARN) : global_.log_level);
+    Log::configure(global_.log_format,
+                   global_.quiet ? std::max<bh_log_level>(global_.log_level, BH_LOG_WARN) : global_.log_level);
 }
 
 CLI::App& CommandLine::add_command(const std::string& name, const std::string& description, CommandHandler handler) {

@@ -3,15 +3,14 @@
 // completion, the man page).
 #pragma once
 
+#include <backhaul/plugin_abi.h>
+
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
-
-#include <backhaul/plugin_abi.h>
 
 #include "errors.hpp"
 #include "util/log.hpp"
@@ -38,7 +37,7 @@ struct Invocation {
 using CommandHandler = std::function<int(const Invocation&)>;
 
 class CommandLine {
-public:
+  public:
     CommandLine();
     CommandLine(const CommandLine&) = delete;
     CommandLine& operator=(const CommandLine&) = delete;
@@ -70,7 +69,7 @@ public:
     // The values of each option added with add_choice.
     const std::map<const CLI::Option*, std::vector<std::string>>& choices() const { return choices_; }
 
-private:
+  private:
     int dispatch(int argc, char** argv);
     void apply_log_settings() const;
 

@@ -2,9 +2,8 @@
 // them.
 #include <cstdio>
 #include <iostream>
-#include <optional>
-
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "cli/command_line.hpp"
 #include "engine/backup_catalog.hpp"
@@ -43,10 +42,11 @@ nlohmann::ordered_json json_entry(const BackupEntry& b, const SinkPlan& sink) {
         for (const SetMember& m : b.members) {
             // The manifest's size; without one (a marker names keys only) the listing's.
             const int64_t size = m.recorded_bytes ? static_cast<int64_t>(*m.recorded_bytes) : m.listed_bytes;
-            members.push_back({{"stream", m.stream.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(m.stream)},
-                               {"key", m.key},
-                               {"stored_bytes", size},
-                               {"present", m.present}});
+            members.push_back(
+                {{"stream", m.stream.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(m.stream)},
+                 {"key", m.key},
+                 {"stored_bytes", size},
+                 {"present", m.present}});
         }
         entry["objects"] = std::move(members);
     }
@@ -130,7 +130,8 @@ void add_list_command(CommandLine& cli) {
     command.add_flag("--json", options->json,
                      "one JSON array: key, sink, time, stored_bytes, status, raw_bytes, note; a set adds set and "
                      "objects");
-    command.add_option("--sink", options->sink, "list only sink NAME (default: every sink, in turn)")->type_name("NAME");
+    command.add_option("--sink", options->sink, "list only sink NAME (default: every sink, in turn)")
+        ->type_name("NAME");
 }
 
 }  // namespace backhaul

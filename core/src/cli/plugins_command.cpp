@@ -2,7 +2,6 @@
 // tables, read without running plugin code.
 #include <cstdio>
 #include <iostream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli/command_line.hpp"
@@ -23,15 +22,24 @@ std::string option_text(const char* text) { return text ? text : ""; }
 
 const char* type_name(bh_option_type type) {
     switch (type) {
-        case BH_OPT_STRING: return "string";
-        case BH_OPT_INT: return "int";
-        case BH_OPT_BOOL: return "bool";
-        case BH_OPT_SIZE: return "size";
-        case BH_OPT_DURATION: return "duration";
-        case BH_OPT_ENUM: return "enum";
-        case BH_OPT_LIST: return "list";
-        case BH_OPT_TABLE: return "table";
-        default: return "unknown";
+        case BH_OPT_STRING:
+            return "string";
+        case BH_OPT_INT:
+            return "int";
+        case BH_OPT_BOOL:
+            return "bool";
+        case BH_OPT_SIZE:
+            return "size";
+        case BH_OPT_DURATION:
+            return "duration";
+        case BH_OPT_ENUM:
+            return "enum";
+        case BH_OPT_LIST:
+            return "list";
+        case BH_OPT_TABLE:
+            return "table";
+        default:
+            return "unknown";
     }
 }
 
@@ -93,7 +101,8 @@ void print_options_table(std::span<const bh_option_spec> options, std::span<cons
         std::string attrs = type_name(o.type);
         if (o.type == BH_OPT_ENUM) {
             attrs += " (";
-            for (const char* const* v = o.enum_values; v && *v; ++v) attrs += std::string(v == o.enum_values ? "" : "|") + *v;
+            for (const char* const* v = o.enum_values; v && *v; ++v)
+                attrs += std::string(v == o.enum_values ? "" : "|") + *v;
             attrs += ")";
         }
         if (o.flags & BH_OPT_REQUIRED) attrs += ", required";
@@ -130,8 +139,7 @@ int describe_plugin(const PluginsOptions& options) {
     PluginRegistry registry;
     load_default_plugins(registry);
     const LoadedPlugin* p = registry.find(options.name);
-    if (!p)
-        throw UsageError("plugins describe: no plugin named '" + options.name + "' (backhaul plugins lists them)");
+    if (!p) throw UsageError("plugins describe: no plugin named '" + options.name + "' (backhaul plugins lists them)");
     if (options.describe_json || options.json) {
         print_json(plugin_json(*p, true));
         return 0;
@@ -156,8 +164,9 @@ int describe_plugin(const PluginsOptions& options) {
 
 void add_plugins_command(CommandLine& cli) {
     auto options = std::make_shared<PluginsOptions>();
-    CLI::App& command = cli.add_command("plugins", "list the plugins found (the installed ones, then those of BACKHAUL_PLUGIN_PATH)",
-                                        [options](const Invocation&) { return list_plugins(*options); });
+    CLI::App& command =
+        cli.add_command("plugins", "list the plugins found (the installed ones, then those of BACKHAUL_PLUGIN_PATH)",
+                        [options](const Invocation&) { return list_plugins(*options); });
     command.add_flag("--json", options->json, "one JSON array, with every plugin's options");
     CLI::App& describe =
         cli.add_subcommand(command, "describe", "show a plugin's options, restore options and key variables",

@@ -56,9 +56,9 @@ int prune(const PruneOptions& options, const GlobalOptions& global) {
             try {
                 std::unique_ptr<PluginInstance> instance = create_stage(sink->stage, secrets, control);
                 SinkStore store(*sink, *instance);
-                result = apply_retention(*plan, *plan->retention, store, outcome.started,
-                                         retention_scope(*plan, std::nullopt, options.delete_incomplete),
-                                         options.dry_run);
+                result =
+                    apply_retention(*plan, *plan->retention, store, outcome.started,
+                                    retention_scope(*plan, std::nullopt, options.delete_incomplete), options.dry_run);
             } catch (const RunError& e) {
                 if (sinks.size() == 1 || control.cancelled()) throw;
                 failures += (failures.empty() ? "" : "; ") + ("sink '" + sink->name() + "': " + e.what());
@@ -97,9 +97,8 @@ int prune(const PruneOptions& options, const GlobalOptions& global) {
 
 void add_prune_command(CommandLine& cli) {
     auto options = std::make_shared<PruneOptions>();
-    CLI::App& command =
-        cli.add_command("prune", "apply [retention] now; print what is kept and deleted, and why",
-                        [options](const Invocation& call) { return prune(*options, call.global); });
+    CLI::App& command = cli.add_command("prune", "apply [retention] now; print what is kept and deleted, and why",
+                                        [options](const Invocation& call) { return prune(*options, call.global); });
     add_pipeline_argument(command, options->file);
     command.add_flag("--dry-run", options->dry_run, "print the decisions, delete nothing");
     command.add_flag("--delete-incomplete", options->delete_incomplete,

@@ -49,8 +49,7 @@ std::vector<std::pair<std::string, std::optional<std::string>>> restore_flags(co
 }
 
 int restore(const RestoreOptions& options, const Invocation& call) {
-    if (options.latest == !options.key.empty())
-        throw UsageError("restore: give exactly one of --key KEY and --latest");
+    if (options.latest == !options.key.empty()) throw UsageError("restore: give exactly one of --key KEY and --latest");
     RestoreRequest request;
     request.key = options.key;
     request.output = options.output;
@@ -60,17 +59,16 @@ int restore(const RestoreOptions& options, const Invocation& call) {
     PluginRegistry registry;
     auto plan = plan_pipeline(options.file, registry);
     if (!plan->source_set && (!request.databases.empty() || request.globals))
-        throw UsageError("restore: --database and --globals select streams of a set, and pipeline '" +
-                         plan->spec.name + "' backs up one stream (docs/sets.md)");
+        throw UsageError("restore: --database and --globals select streams of a set, and pipeline '" + plan->spec.name +
+                         "' backs up one stream (docs/sets.md)");
     RunControl control;
     SignalWatch signals(control);
     try {
         SecretStore secrets;
         secrets.fetch_all(*plan, control);
-        const ChosenCopy copy =
-            choose_copy(*plan, secrets, control, options.sink,
-                        options.latest ? std::nullopt : std::optional<std::string>(options.key), options.latest,
-                        "restore");
+        const ChosenCopy copy = choose_copy(*plan, secrets, control, options.sink,
+                                            options.latest ? std::nullopt : std::optional<std::string>(options.key),
+                                            options.latest, "restore");
         request.key = *copy.key;
         request.sink = copy.sink;
         if (plan->sinks.size() > 1) Log::info("restoring from sink '" + copy.sink->name() + "'");
@@ -101,18 +99,21 @@ void add_restore_command(CommandLine& cli) {
     add_pipeline_argument(command, options->file);
     command.add_option("--key", options->key, "the backup to restore (backhaul list shows them)")->type_name("KEY");
     command.add_flag("--latest", options->latest, "restore the newest complete backup");
-    command.add_option("-o,--output", options->output,
-                       "write the decoded stream to FILE (- for standard output); for a set, each stream to a file "
-                       "under the directory DIR")
+    command
+        .add_option("-o,--output", options->output,
+                    "write the decoded stream to FILE (- for standard output); for a set, each stream to a file "
+                    "under the directory DIR")
         ->type_name("FILE|DIR");
-    command.add_option("--database", options->databases,
-                       "a set: restore the stream of database NAME (repeatable; default: every stream)")
+    command
+        .add_option("--database", options->databases,
+                    "a set: restore the stream of database NAME (repeatable; default: every stream)")
         ->type_name("NAME")
         ->allow_extra_args(false);
     command.add_flag("--globals", options->globals, "a set: restore its globals stream (roles, tablespaces)");
-    command.add_option("--sink", options->sink,
-                       "read the copy on sink NAME (default: the first sink that has the backup; with --latest, the "
-                       "one with the newest)")
+    command
+        .add_option("--sink", options->sink,
+                    "read the copy on sink NAME (default: the first sink that has the backup; with --latest, the "
+                    "one with the newest)")
         ->type_name("NAME");
     cli.add_note(command,
                  "After PIPELINE, the pipeline's source takes its own restore options, e.g. --target-database X "

@@ -1,5 +1,6 @@
-// `backhaul run PIPELINE [--metrics-file PATH] [--no-progress]`: lock, timeout, backup with manifest, retention, then summary, notifications and metrics on every
-// path out, including an invalid pipeline, a plugin that does not load and a held lock.
+// `backhaul run PIPELINE [--metrics-file PATH] [--no-progress]`: lock, timeout, backup with manifest, retention, then
+// summary, notifications and metrics on every path out, including an invalid pipeline, a plugin that does not load and
+// a held lock.
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -8,9 +9,9 @@
 #include "cli/run_report.hpp"
 #include "engine/notification.hpp"
 #include "engine/pipeline_run.hpp"
+#include "engine/pipeline_stages.hpp"
 #include "engine/progress_line.hpp"
 #include "engine/retention_apply.hpp"
-#include "engine/pipeline_stages.hpp"
 #include "engine/run_deadline.hpp"
 #include "engine/run_lock.hpp"
 #include "engine/secret_store.hpp"
@@ -30,7 +31,8 @@ void apply_retention_after_backup(const PipelinePlan& plan, const SinkPlan& dest
     SinkStore store(destination, *sink);
     RetentionOutcome outcome = apply_retention(plan, *plan.retention, store, std::chrono::system_clock::now(),
                                                retention_scope(plan, copy.identity, false), false);
-    const std::string where = plan.sinks.size() > 1 ? "retention on sink '" + destination.name() + "': " : "retention: ";
+    const std::string where =
+        plan.sinks.size() > 1 ? "retention on sink '" + destination.name() + "': " : "retention: ";
     size_t kept = 0;
     for (const RetentionDecision& d : outcome.plan.backups) {
         if (d.keep) {
@@ -139,14 +141,15 @@ int run(const RunOptions& options, const GlobalOptions& global) {
                     apply_retention_after_backup(*plan, plan->sinks[i], control, secrets, result.copies[i]);
                 } catch (const std::exception& e) {
                     const std::string where = plan->sinks.size() > 1 ? " on sink '" + plan->sinks[i].name() + "'" : "";
-                    retention_failed += (retention_failed.empty() ? "" : "; ") + ("retention failed" + where + ": " +
-                                                                                  e.what());
+                    retention_failed +=
+                        (retention_failed.empty() ? "" : "; ") + ("retention failed" + where + ": " + e.what());
                 }
             }
         }
         if (!failed_copies.empty()) {
             std::string complete;
-            for (const std::string& name : outcome.complete_sinks) complete += (complete.empty() ? "'" : ", '") + name + "'";
+            for (const std::string& name : outcome.complete_sinks)
+                complete += (complete.empty() ? "'" : ", '") + name + "'";
             throw RunError(failed_copies + " (complete copies of '" + result.key + "' on " + complete + ")" +
                            (retention_failed.empty() ? "" : "; " + retention_failed));
         }
@@ -191,7 +194,8 @@ void add_run_command(CommandLine& cli) {
         "[retention] applied",
         [options](const Invocation& call) { return run(*options, call.global); });
     add_pipeline_argument(command, options->file);
-    command.add_option("--metrics-file", options->metrics_file, "write Prometheus metrics of the run to PATH (atomically)")
+    command
+        .add_option("--metrics-file", options->metrics_file, "write Prometheus metrics of the run to PATH (atomically)")
         ->type_name("PATH");
     command.add_flag("--no-progress", options->no_progress, "no progress line on a terminal");
 }

@@ -75,9 +75,10 @@ void add_verify_command(CommandLine& cli) {
     add_pipeline_argument(command, options->file);
     CLI::Option* key = command.add_option("--key", options->key, "the backup to verify")->type_name("KEY");
     command.add_flag("--latest", options->latest, "the latest complete backup (the default)")->excludes(key);
-    command.add_option("--sink", options->sink,
-                       "verify the copy on sink NAME (default: the first sink that has the backup; without --key, "
-                       "the one with the newest)")
+    command
+        .add_option("--sink", options->sink,
+                    "verify the copy on sink NAME (default: the first sink that has the backup; without --key, "
+                    "the one with the newest)")
         ->type_name("NAME");
 }
 

@@ -339,12 +339,15 @@ std::optional<KeyMatcher::Match> KeyMatcher::match(const std::string& key) const
         // ISO week date: week 1 is the week holding January 4th.
         auto jan4 = days_from_civil(static_cast<int>(value['G']), 1, 4);
         if (!jan4 || (has('V') && (value['V'] < 1 || value['V'] > 53))) return std::nullopt;
-        const int64_t jan4_iso_weekday = std::chrono::weekday(std::chrono::sys_days(std::chrono::days(*jan4))).iso_encoding();
-        days = *jan4 - (jan4_iso_weekday - 1) + ((has('V') ? value['V'] : 1) - 1) * 7 + ((has('u') ? value['u'] : 1) - 1);
+        const int64_t jan4_iso_weekday =
+            std::chrono::weekday(std::chrono::sys_days(std::chrono::days(*jan4))).iso_encoding();
+        days =
+            *jan4 - (jan4_iso_weekday - 1) + ((has('V') ? value['V'] : 1) - 1) * 7 + ((has('u') ? value['u'] : 1) - 1);
     } else {
         return result;  // no date in the key
     }
-    const int64_t hour = has('H') ? value['H'] : 0, minute = has('M') ? value['M'] : 0, second = has('S') ? value['S'] : 0;
+    const int64_t hour = has('H') ? value['H'] : 0, minute = has('M') ? value['M'] : 0,
+                  second = has('S') ? value['S'] : 0;
     if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
     const int64_t local = *days * 86400 + hour * 3600 + minute * 60 + second;
     // Local to UTC: the offset in effect at the resulting instant (two steps settle it except inside a DST gap).

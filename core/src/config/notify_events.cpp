@@ -14,8 +14,8 @@ NotifyEvents take_notify_events(StageSpec& stage, const std::string& file) {
     stage.options.erase(on);  // host-level even when invalid: never passed to the plugin
     const toml::array* items = value->as_array();
     if (!items) {
-        throw ConfigError(position_of(*value, file), what + " must be an array of \"success\" and/or \"failure\", got " +
-                                                          toml_type_name(*value));
+        throw ConfigError(position_of(*value, file),
+                          what + " must be an array of \"success\" and/or \"failure\", got " + toml_type_name(*value));
     }
     if (items->empty()) throw ConfigError(position_of(*value, file), what + " must not be empty");
     ConfigProblems problems;

@@ -103,9 +103,14 @@ std::string quantity_text(bh_option_type type, int64_t value) {
             const char* name;
             int64_t factor;
         };
-        static constexpr Unit units[] = {{"TiB", int64_t(1) << 40}, {"GiB", int64_t(1) << 30}, {"MiB", int64_t(1) << 20},
-                                         {"KiB", int64_t(1) << 10}, {"TB", int64_t(1000) * 1000 * 1000 * 1000},
-                                         {"GB", 1000 * 1000 * 1000}, {"MB", 1000 * 1000},       {"kB", 1000}};
+        static constexpr Unit units[] = {{"TiB", int64_t(1) << 40},
+                                         {"GiB", int64_t(1) << 30},
+                                         {"MiB", int64_t(1) << 20},
+                                         {"KiB", int64_t(1) << 10},
+                                         {"TB", int64_t(1000) * 1000 * 1000 * 1000},
+                                         {"GB", 1000 * 1000 * 1000},
+                                         {"MB", 1000 * 1000},
+                                         {"kB", 1000}};
         if (value > 0)
             for (const Unit& unit : units)
                 if (value % unit.factor == 0) return std::to_string(value / unit.factor) + unit.name;
@@ -116,7 +121,8 @@ std::string quantity_text(bh_option_type type, int64_t value) {
             const char* name;
             int64_t factor;
         };
-        static constexpr Unit units[] = {{"d", 24 * 60 * 60 * 1000}, {"h", 60 * 60 * 1000}, {"m", 60 * 1000}, {"s", 1000}};
+        static constexpr Unit units[] = {
+            {"d", 24 * 60 * 60 * 1000}, {"h", 60 * 60 * 1000}, {"m", 60 * 1000}, {"s", 1000}};
         if (value > 0)
             for (const Unit& unit : units)
                 if (value % unit.factor == 0) return std::to_string(value / unit.factor) + unit.name;
@@ -160,8 +166,8 @@ std::optional<std::string> limit_problem(const bh_option_spec& spec, std::span<c
     const bool below = (limit->flags & BH_LIMIT_MIN) && n < limit->min;
     const bool above = (limit->flags & BH_LIMIT_MAX) && n > limit->max;
     if (!below && !above) return std::nullopt;
-    const bool measures_length = spec.type == BH_OPT_STRING || spec.type == BH_OPT_ENUM || spec.type == BH_OPT_LIST ||
-                                 spec.type == BH_OPT_TABLE;
+    const bool measures_length =
+        spec.type == BH_OPT_STRING || spec.type == BH_OPT_ENUM || spec.type == BH_OPT_LIST || spec.type == BH_OPT_TABLE;
     if (measures_length && below && limit->min == 1 && n == 0) return std::string("must not be empty");
     std::string got;
     switch (spec.type) {

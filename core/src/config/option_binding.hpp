@@ -64,8 +64,8 @@ class BoundOptions {
 // With `collect`, the problems are added to it instead of thrown, and a refused value is bound as unknown (as if from
 // an unfetched secret), so that validate can still run the plugin's own checks on the rest of the stage.
 BoundOptions bind_options(const StageSpec& stage, const std::string& plugin_name, const bh_option_spec* specs,
-                          uint32_t count, const ValueResolver& resolver,
-                          std::span<const bh_option_limits> limits = {}, ConfigProblems* collect = nullptr);
+                          uint32_t count, const ValueResolver& resolver, std::span<const bh_option_limits> limits = {},
+                          ConfigProblems* collect = nullptr);
 
 // The same for `backhaul restore` flags: (name, value) from argv, name with or without "--", '-' or '_' between
 // words (--target-database binds target_database). A flag without a value means true for a BOOL. LIST flags may repeat

@@ -78,10 +78,9 @@ class PipelineParser {
         const auto step = [&](auto&& check) { return problems.attempt(check); };
         const std::vector<TableEntry> entries = entries_of(*root_);
         for (const TableEntry& entry : entries) {
-            static const std::vector<std::string> known = {"name",   "timezone",  "plugin_path", "lock_dir",
-                                                           "timeout", "secrets",  "source",      "transform",
-                                                           "sink",    "retention", "notify",      "allow_empty",
-                                                           "shrink_threshold", "jobs"};
+            static const std::vector<std::string> known = {
+                "name",      "timezone", "plugin_path", "lock_dir", "timeout",     "secrets",          "source",
+                "transform", "sink",     "retention",   "notify",   "allow_empty", "shrink_threshold", "jobs"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
                 problems.add(entry.where, "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
             }
@@ -375,9 +374,9 @@ class PipelineParser {
             if (!required) return;
             const auto* value = required->value->as_boolean();
             if (!value)
-                throw ConfigError(position_of(*required->value, file_),
-                                  label + ": 'required' must be true or false, got " +
-                                      toml_type_name(*required->value));
+                throw ConfigError(
+                    position_of(*required->value, file_),
+                    label + ": 'required' must be true or false, got " + toml_type_name(*required->value));
             sink.required = value->get();
         });
         return sink;
@@ -428,8 +427,7 @@ SourcePosition position_of(const toml::node& node, const std::string& file) {
 
 std::optional<std::string> pipeline_name_problem(std::string_view name) {
     const std::string shown = name.size() > 40 ? std::string(name.substr(0, 40)) + "..." : std::string(name);
-    if (!is_pipeline_name(name))
-        return "invalid pipeline name '" + shown + "' (use letters, digits, '_', '.' and '-')";
+    if (!is_pipeline_name(name)) return "invalid pipeline name '" + shown + "' (use letters, digits, '_', '.' and '-')";
     if (name == "." || name == "..")
         return "invalid pipeline name '" + shown + "' (it names a path segment of keys: '.' and '..' are not allowed)";
     if (name.size() > kMaxPipelineNameLength)

@@ -36,8 +36,8 @@ struct StageSpec {
 // One destination: `[sink]`, or one table of `[[sink]]` (docs/sets.md, "Several sinks"). `name`, `required` and
 // `key` belong to the host, not to the sink plugin.
 struct SinkSpec {
-    StageSpec stage;       // label "sink" for a `[sink]` table, "sink.NAME" for a table of `[[sink]]`
-    std::string name;      // unique in the pipeline; default: the plugin's name without "sink-" ("local", "ncloud-s3")
+    StageSpec stage;   // label "sink" for a `[sink]` table, "sink.NAME" for a table of `[[sink]]`
+    std::string name;  // unique in the pipeline; default: the plugin's name without "sink-" ("local", "ncloud-s3")
     SourcePosition name_where;  // of `name`, or of the table when defaulted
     // A copy that may fail with a warning (`required = false`); a required copy that fails fails the run (exit 1)
     // while the other sinks still commit theirs.
@@ -52,9 +52,9 @@ struct PipelineSpec {
     SourcePosition name_where;
     std::string timezone;  // "" = UTC
     SourcePosition timezone_where;
-    std::vector<std::string> plugin_path;                    // as written; relative entries are the loader's to resolve
-    std::string lock_dir;                                    // "" = the default lock directory (see RunLock)
-    std::optional<int64_t> timeout_ms;                       // the whole run's time limit; nullopt = none
+    std::vector<std::string> plugin_path;  // as written; relative entries are the loader's to resolve
+    std::string lock_dir;                  // "" = the default lock directory (see RunLock)
+    std::optional<int64_t> timeout_ms;     // the whole run's time limit; nullopt = none
     SourcePosition timeout_where;
     // A run whose source produced 0 bytes fails (nothing committed) unless this is set: a dump that "succeeded" with
     // no output is the classic way to lose every backup to retention.
@@ -69,8 +69,8 @@ struct PipelineSpec {
     std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
     StageSpec source;
     std::vector<StageSpec> transforms;
-    std::vector<SinkSpec> sinks;  // `[sink]` (one) or `[[sink]]` in file order; never empty once parsed cleanly
-    std::vector<StageSpec> notifiers;              // [[notify]]; host-level `on` is still among their options
+    std::vector<SinkSpec> sinks;       // `[sink]` (one) or `[[sink]]` in file order; never empty once parsed cleanly
+    std::vector<StageSpec> notifiers;  // [[notify]]; host-level `on` is still among their options
     std::shared_ptr<const toml::table> retention;  // [retention] as written; null if absent
 };
 

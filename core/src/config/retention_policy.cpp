@@ -27,8 +27,9 @@ RetentionPolicy parse_retention_policy(const toml::table& table, const std::stri
         if (name == "incomplete_after") {
             // A named reference, not the structured binding: clang 14 cannot capture bindings in a lambda.
             const toml::node& duration_node = node;
-            problems.attempt(
-                [&] { policy.incomplete_after = std::chrono::milliseconds(duration_value(duration_node, file, what)); });
+            problems.attempt([&] {
+                policy.incomplete_after = std::chrono::milliseconds(duration_value(duration_node, file, what));
+            });
             continue;
         }
         const Count* count = nullptr;

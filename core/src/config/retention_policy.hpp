@@ -2,11 +2,11 @@
 // a backup is kept if any rule keeps it.
 #pragma once
 
+#include <toml++/toml.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
-
-#include <toml++/toml.h>
 
 #include "errors.hpp"
 

@@ -1,9 +1,8 @@
 #include "engine/backup_catalog.hpp"
 
 #include <algorithm>
-#include <set>
-
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "engine/backup_manifest.hpp"
 #include "engine/pipeline_stages.hpp"
@@ -24,10 +23,14 @@ PipelineOwner pipeline_owner(const PipelinePlan& plan, const SinkPlan& sink) {
 
 const char* status_name(BackupStatus status) {
     switch (status) {
-        case BackupStatus::complete: return "complete";
-        case BackupStatus::incomplete: return "incomplete";
-        case BackupStatus::unknown: return "unknown";
-        case BackupStatus::foreign: return "foreign";
+        case BackupStatus::complete:
+            return "complete";
+        case BackupStatus::incomplete:
+            return "incomplete";
+        case BackupStatus::unknown:
+            return "unknown";
+        case BackupStatus::foreign:
+            return "foreign";
     }
     return "unknown";
 }
@@ -178,7 +181,8 @@ BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const Ke
                 if (entry.note.empty() && !m.objects.empty())
                     entry.note = "the pending marker names a set's objects, not this object";
                 entry.status = entry.note.empty() ? BackupStatus::incomplete : BackupStatus::unknown;
-                if (entry.note.empty()) entry.note = "no manifest; this pipeline's pending marker says one of its runs left it";
+                if (entry.note.empty())
+                    entry.note = "no manifest; this pipeline's pending marker says one of its runs left it";
             } catch (const std::exception& e) {
                 entry.status = BackupStatus::unknown;
                 entry.note = std::string("no manifest; pending marker cannot be read: ") + e.what();
@@ -239,7 +243,8 @@ BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const Ke
                 if (ownership_mismatch(owner, m.pipeline, m.destination, m.key, key, "manifest").empty())
                     catalog.orphans.push_back(OrphanMetadata{manifest_object->key, time});
                 continue;
-            } else if (std::string mismatch = ownership_mismatch(owner, m.pipeline, m.destination, m.key, key, "manifest");
+            } else if (std::string mismatch =
+                           ownership_mismatch(owner, m.pipeline, m.destination, m.key, key, "manifest");
                        !mismatch.empty()) {
                 entry.status = BackupStatus::foreign;
                 entry.note = mismatch;
@@ -256,7 +261,8 @@ BackupCatalog catalog_backups(const std::vector<StoredObject>& objects, const Ke
                     continue;
                 }
                 std::vector<std::string> problems;
-                const std::string of = " of the " + std::to_string(entry.members.size()) + " objects its manifest lists ";
+                const std::string of =
+                    " of the " + std::to_string(entry.members.size()) + " objects its manifest lists ";
                 if (counts.missing) problems.push_back(std::to_string(counts.missing) + of + "are missing");
                 if (counts.wrong_size)
                     problems.push_back(std::to_string(counts.wrong_size) + of + "have another size than it records");
@@ -362,7 +368,7 @@ ChosenCopy choose_copy(const PipelinePlan& plan, const ValueResolver& secrets, c
     }
     if (look && !newest)
         throw RunError(command + ": pipeline '" + plan.spec.name + "' has no complete backup in " +
-                       (plan.sinks.size() == 1       ? std::string("the sink")
+                       (plan.sinks.size() == 1   ? std::string("the sink")
                         : candidates.size() == 1 ? "sink '" + candidates.front()->name() + "'"
                                                  : std::string("any of its sinks")));
     return chosen;

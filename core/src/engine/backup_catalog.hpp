@@ -116,8 +116,8 @@ KeyMatcher pipeline_key_matcher(const PipelinePlan& plan, const SinkPlan& sink);
 // Lists the sink under the key template's literal prefix, reads the metadata, catalogs. Throws RunError.
 BackupCatalog list_backups(const PipelinePlan& plan, SinkStore& store);
 
-// Which copy a command reads (list, verify, restore; docs/sets.md, "Several sinks"): `sink_name` if given (UsageError if
-// the pipeline has no such sink); otherwise, with one sink, that one; with several, the first whose listing holds
+// Which copy a command reads (list, verify, restore; docs/sets.md, "Several sinks"): `sink_name` if given (UsageError
+// if the pipeline has no such sink); otherwise, with one sink, that one; with several, the first whose listing holds
 // `key` complete, or with no key the one holding the newest complete backup (the first on a tie). A sink that cannot
 // be listed is warned about and passed over; if none holds it, the first sink, whose read then says why.
 struct ChosenCopy {

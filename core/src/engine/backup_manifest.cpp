@@ -2,10 +2,9 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
-
-#include <nlohmann/json.hpp>
 
 #include "util/stream_name.hpp"
 #include "util/time_text.hpp"
@@ -56,12 +55,13 @@ namespace {
 
 // Typed field access for the metadata objects; `what` ("manifest", "pending marker") names them in errors.
 class JsonFields {
-public:
+  public:
     JsonFields(std::string_view text, const char* what)
         : JsonFields(nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false), what) {}
     // A value already parsed, e.g. one entry of a list.
     JsonFields(nlohmann::json value, const char* what) : what_(what), j_(std::move(value)) {
-        if (j_.is_discarded() || !j_.is_object()) throw std::runtime_error(std::string(what_) + " is not a JSON object");
+        if (j_.is_discarded() || !j_.is_object())
+            throw std::runtime_error(std::string(what_) + " is not a JSON object");
     }
     const nlohmann::json& json() const { return j_; }
     const nlohmann::json& field(const char* name) const {
@@ -104,7 +104,7 @@ public:
         return static_cast<uint64_t>(value);
     }
 
-private:
+  private:
     const char* what_;
     nlohmann::json j_;
 };
@@ -144,12 +144,15 @@ std::vector<ManifestObject> set_objects(const nlohmann::json& list, const std::s
         o.raw_bytes = fields.size("raw_bytes");
         o.stored_bytes = fields.size("stored_bytes");
         o.sha256 = fields.string("sha256");
-        if (!is_sha256_hex(o.sha256)) throw std::runtime_error("manifest object '" + o.key + "' has a malformed sha256");
+        if (!is_sha256_hex(o.sha256))
+            throw std::runtime_error("manifest object '" + o.key + "' has a malformed sha256");
         for (auto& [name, value] : fields.string_map("variables")) o.variables[name] = std::move(value);
         const int64_t phase = fields.integer("restore_phase");
-        if (phase < INT32_MIN || phase > INT32_MAX) throw std::runtime_error("manifest object restore_phase is out of range");
+        if (phase < INT32_MIN || phase > INT32_MAX)
+            throw std::runtime_error("manifest object restore_phase is out of range");
         o.restore_phase = static_cast<int32_t>(phase);
-        if (!streams.insert(o.stream).second) throw std::runtime_error("manifest lists stream '" + o.stream + "' twice");
+        if (!streams.insert(o.stream).second)
+            throw std::runtime_error("manifest lists stream '" + o.stream + "' twice");
         if (!keys.insert(o.key).second) throw std::runtime_error("manifest lists object '" + o.key + "' twice");
         objects.push_back(std::move(o));
     }
@@ -257,7 +260,9 @@ std::string pending_key(const std::string& data_key) { return data_key + std::st
 bool is_manifest_key(std::string_view key) {
     return key.size() > kManifestSuffix.size() && key.ends_with(kManifestSuffix);
 }
-bool is_pending_key(std::string_view key) { return key.size() > kPendingSuffix.size() && key.ends_with(kPendingSuffix); }
+bool is_pending_key(std::string_view key) {
+    return key.size() > kPendingSuffix.size() && key.ends_with(kPendingSuffix);
+}
 bool is_metadata_key(std::string_view key) { return is_manifest_key(key) || is_pending_key(key); }
 
 std::string data_key_of(std::string_view metadata_key) {

@@ -27,9 +27,9 @@ inline constexpr const char* kPendingFormat = "backhaul-pending/1";
 inline constexpr size_t kManifestMaxBytes = 16 << 20;
 
 struct ManifestStage {
-    std::string role;     // "source", "transform[0]", "sink"
-    std::string plugin;   // "compress-gzip"
-    std::string version;  // the plugin's version
+    std::string role;                                          // "source", "transform[0]", "sink"
+    std::string plugin;                                        // "compress-gzip"
+    std::string version;                                       // the plugin's version
     std::vector<std::pair<std::string, std::string>> options;  // BoundOptions::display(): secrets are "<redacted>"
 };
 
@@ -40,7 +40,7 @@ struct ManifestObject {
     std::string ext;     // the stream's own extension, as the source gave it
     uint64_t raw_bytes = 0;
     uint64_t stored_bytes = 0;
-    std::string sha256;  // lower-case hex of the stored bytes
+    std::string sha256;                            // lower-case hex of the stored bytes
     std::map<std::string, std::string> variables;  // the stream's ({database} = "orders")
     int32_t restore_phase = 0;
 };

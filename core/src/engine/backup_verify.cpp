@@ -148,7 +148,8 @@ VerifyResult run_verify(const PipelinePlan& plan, const SinkPlan& destination, R
             }
         }
         if (result.key.empty())
-            throw RunError("verify: pipeline '" + plan.spec.name + "' has no complete backup in sink '" + destination.name() + "'");
+            throw RunError("verify: pipeline '" + plan.spec.name + "' has no complete backup in sink '" +
+                           destination.name() + "'");
     }
     const std::string prefix = "verify '" + result.key + "': ";
 
@@ -190,9 +191,9 @@ VerifyResult run_verify(const PipelinePlan& plan, const SinkPlan& destination, R
         }
         Log::info("verifying '" + object.key + "'");
         RunControl stream_control;
-        ObjectCheck check = check_object(destination, secrets, stages, stream_control, control, object.key,
-                                         Expected{object.stored_bytes, object.raw_bytes, object.sha256},
-                                         prefix + stream);
+        ObjectCheck check =
+            check_object(destination, secrets, stages, stream_control, control, object.key,
+                         Expected{object.stored_bytes, object.raw_bytes, object.sha256}, prefix + stream);
         if (!check.problems.empty()) {
             problems.push_back(stream + joined(check.problems));
             continue;

@@ -15,7 +15,7 @@ namespace backhaul {
 using Chunk = std::vector<uint8_t>;
 
 class ChunkQueue {
-public:
+  public:
     explicit ChunkQueue(size_t capacity_bytes) : capacity_(capacity_bytes) {}
 
     // Blocks while the chunks queued hold `capacity` bytes of memory or more (counted by allocation, so half-empty
@@ -30,7 +30,7 @@ public:
     // True if pop() returned false because the producer closed the queue, not because of cancel().
     bool finished() const;
 
-private:
+  private:
     const size_t capacity_;
     mutable std::mutex mutex_;
     std::condition_variable changed_;

@@ -33,7 +33,7 @@ std::string reason(const std::exception& e) {
 }
 
 class CheckRecorder {
-public:
+  public:
     CheckRecorder(LiveCheckReport& report, const std::function<void(const CheckResult&)>& on_result)
         : report_(report), on_result_(on_result) {}
 
@@ -53,7 +53,7 @@ public:
         add(stage, name, CheckStatus::not_checked, why);
     }
 
-private:
+  private:
     LiveCheckReport& report_;
     const std::function<void(const CheckResult&)>& on_result_;
 };
@@ -61,7 +61,7 @@ private:
 // The fetched secrets, and the ids whose fetch failed: a stage built from one of those is "not checked", not failed
 // a second time for the same cause.
 class CheckSecrets : public ValueResolver {
-public:
+  public:
     CheckSecrets(const SecretStore& store, const std::set<std::string>& failed) : store_(store), failed_(failed) {}
     std::optional<std::string> env(const std::string& name) const override { return store_.env(name); }
     bool has_secret(const std::string& id) const override { return store_.has_secret(id) || failed_.count(id); }
@@ -75,7 +75,7 @@ public:
     // The failed secret the last binding asked for, if any; forgets it.
     std::optional<std::string> take_missing() const { return std::exchange(missing_, std::nullopt); }
 
-private:
+  private:
     const SecretStore& store_;
     const std::set<std::string>& failed_;
     mutable std::optional<std::string> missing_;
@@ -140,7 +140,9 @@ std::string transform_stream(PluginInstance& transform, bh_direction direction, 
         return n;
     };
     ends.consumer_label = "check";
-    ends.write = [&](std::span<const uint8_t> data) { output.append(reinterpret_cast<const char*>(data.data()), data.size()); };
+    ends.write = [&](std::span<const uint8_t> data) {
+        output.append(reinterpret_cast<const char*>(data.data()), data.size());
+    };
     StreamResult streamed = run_stream(control, ends, {&transform}, direction);
     if (!streamed.complete) throw RunError(control.error().value_or("the stream did not complete"));
     return output;
@@ -201,8 +203,8 @@ void check_sink_probe(const PipelinePlan& plan, const SinkPlan& destination, Plu
                       const std::string& stage, const std::string& key, CheckRecorder& recorder,
                       const ValueResolver& secrets, const RunControl& control) {
     SinkStore store(destination, sink);
-    const std::string payload = "backhaul check probe of pipeline '" + plan.spec.name + "' (" + key +
-                                "); not a backup, safe to delete\n";
+    const std::string payload =
+        "backhaul check probe of pipeline '" + plan.spec.name + "' (" + key + "); not a backup, safe to delete\n";
     const std::string shown = "'" + key + "'";
     try {
         store.put(key, payload);
@@ -217,8 +219,8 @@ void check_sink_probe(const PipelinePlan& plan, const SinkPlan& destination, Plu
     try {
         std::string back = store.read_all(key, payload.size() + 1);
         if (back != payload)
-            recorder.fail(stage, "read it back", "the sink returned " + human_bytes(back.size()) +
-                                                    " that differ from what was stored",
+            recorder.fail(stage, "read it back",
+                          "the sink returned " + human_bytes(back.size()) + " that differ from what was stored",
                           "restores would read wrong data: check the store");
         else
             recorder.pass(stage, "read it back", "identical");
@@ -288,9 +290,12 @@ void check_sink_probe(const PipelinePlan& plan, const SinkPlan& destination, Plu
 
 const char* check_status_name(CheckStatus status) {
     switch (status) {
-        case CheckStatus::passed: return "passed";
-        case CheckStatus::failed: return "failed";
-        case CheckStatus::not_checked: return "not checked";
+        case CheckStatus::passed:
+            return "passed";
+        case CheckStatus::failed:
+            return "failed";
+        case CheckStatus::not_checked:
+            return "not checked";
     }
     return "unknown";
 }
@@ -359,8 +364,10 @@ LiveCheckReport run_live_check(const PipelinePlan& plan, const LiveCheckOptions&
     if (std::unique_ptr<PluginInstance> source = create(plan.source)) {
         const std::string stage = stage_name(plan.source);
         if (run_plugin_check(*source, stage, recorder) == PluginCheck::absent)
-            recorder.not_checked(stage, "live check", plan.spec.source.plugin + " has no live check of its own; a "
-                                                      "backup run proves it");
+            recorder.not_checked(stage, "live check",
+                                 plan.spec.source.plugin +
+                                     " has no live check of its own; a "
+                                     "backup run proves it");
     }
     stop_if_interrupted(control);
 

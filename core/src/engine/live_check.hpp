@@ -22,8 +22,8 @@ enum class CheckStatus {
 const char* check_status_name(CheckStatus status);  // "passed", "failed", "not checked"
 
 struct CheckResult {
-    std::string stage;   // "sink (sink-local)", "secrets.db (secret-env)": the stage's label and plugin
-    std::string name;    // what was checked: "write probe object 'db/.backhaul-check-…'"
+    std::string stage;  // "sink (sink-local)", "secrets.db (secret-env)": the stage's label and plugin
+    std::string name;   // what was checked: "write probe object 'db/.backhaul-check-…'"
     CheckStatus status = CheckStatus::passed;
     std::string detail;  // the finding (a version, a size) or, for a failure, the reason; scrubbed of secrets
     std::string fix;     // failures: what to do about it ("" if nothing useful to say)

@@ -1,15 +1,15 @@
 #include "engine/metrics_file.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 namespace backhaul {
 namespace {
@@ -69,8 +69,9 @@ std::string metrics_text(const RunOutcome& outcome, std::optional<double> previo
           std::to_string(outcome.untouched_objects));
     // One series per sink the run got to: which copies exist (docs/sets.md, "Several sinks").
     if (!outcome.complete_sinks.empty() || !outcome.failed_sinks.empty()) {
-        out += "# HELP backhaul_last_run_sink_complete 1 if the sink holds a complete copy of the last run's backup, "
-               "else 0.\n# TYPE backhaul_last_run_sink_complete gauge\n";
+        out +=
+            "# HELP backhaul_last_run_sink_complete 1 if the sink holds a complete copy of the last run's backup, "
+            "else 0.\n# TYPE backhaul_last_run_sink_complete gauge\n";
         auto series = [&](const std::string& sink, const char* value) {
             out += "backhaul_last_run_sink_complete{pipeline=\"" + label_value(outcome.pipeline) + "\",sink=\"" +
                    label_value(sink) + "\"} " + value + "\n";
@@ -85,8 +86,7 @@ std::string metrics_text(const RunOutcome& outcome, std::optional<double> previo
 }
 
 std::optional<double> previous_success_timestamp(const std::string& text, const std::string& pipeline) {
-    const std::string prefix =
-        "backhaul_last_success_timestamp_seconds{pipeline=\"" + label_value(pipeline) + "\"} ";
+    const std::string prefix = "backhaul_last_success_timestamp_seconds{pipeline=\"" + label_value(pipeline) + "\"} ";
     std::istringstream lines(text);
     for (std::string line; std::getline(lines, line);) {
         if (line.rfind(prefix, 0) != 0) continue;
@@ -118,8 +118,10 @@ void write_metrics_file(const std::filesystem::path& path, const RunOutcome& out
     for (size_t done = 0; error == 0 && done < text.size();) {
         ssize_t n = ::write(fd, text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) error = errno;
-        else done += static_cast<size_t>(n);
+        if (n < 0)
+            error = errno;
+        else
+            done += static_cast<size_t>(n);
     }
     if (::close(fd) != 0 && error == 0) error = errno;
     if (error == 0 && ::rename(temp.c_str(), path.c_str()) != 0) error = errno;

@@ -80,9 +80,9 @@ void send_notifications(const std::vector<NotifierPlan>& notifiers, const ValueR
 void send_test_notification(const NotifierPlan& notifier, const ValueResolver& resolver, const std::string& pipeline) {
     const uint32_t minor = notifier.stage.plugin->descriptor->abi_minor;
     if (minor < 2)
-        throw StageFailure(StageError{notifier_label(notifier), BH_KIND_NOTIFIER, "notify", BH_FATAL,
-                                      "built for plugin ABI 1." + std::to_string(minor) +
-                                          ", which has no test event; not sent"});
+        throw StageFailure(
+            StageError{notifier_label(notifier), BH_KIND_NOTIFIER, "notify", BH_FATAL,
+                       "built for plugin ABI 1." + std::to_string(minor) + ", which has no test event; not sent"});
     RunOutcome outcome;
     outcome.pipeline = pipeline;
     outcome.started = outcome.finished = std::chrono::system_clock::now();

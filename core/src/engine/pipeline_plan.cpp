@@ -19,12 +19,18 @@ namespace {
 
 const char* article_kind(bh_kind kind) {
     switch (kind) {
-        case BH_KIND_SECRET: return "a secret";
-        case BH_KIND_SOURCE: return "a source";
-        case BH_KIND_TRANSFORM: return "a transform";
-        case BH_KIND_SINK: return "a sink";
-        case BH_KIND_NOTIFIER: return "a notifier";
-        default: return "an unknown kind of plugin";
+        case BH_KIND_SECRET:
+            return "a secret";
+        case BH_KIND_SOURCE:
+            return "a source";
+        case BH_KIND_TRANSFORM:
+            return "a transform";
+        case BH_KIND_SINK:
+            return "a sink";
+        case BH_KIND_NOTIFIER:
+            return "a notifier";
+        default:
+            return "an unknown kind of plugin";
     }
 }
 
@@ -35,7 +41,8 @@ StagePlan resolve_stage(const StageSpec& stage, const PluginRegistry& registry, 
     if (!plugin) {
         std::string known;
         for (const LoadedPlugin* p : registry.plugins())
-            if (p->descriptor->kind == stage.kind) known += (known.empty() ? "" : ", ") + std::string(p->descriptor->name);
+            if (p->descriptor->kind == stage.kind)
+                known += (known.empty() ? "" : ", ") + std::string(p->descriptor->name);
         problems.add(stage.plugin_where, stage.label + ": unknown plugin '" + stage.plugin + "' (installed " +
                                              kind_name(stage.kind) + " plugins: " + (known.empty() ? "none" : known) +
                                              ")");
@@ -78,8 +85,8 @@ void check_options(const StagePlan& stage, const ValueResolver& resolver, Config
     if (!stage.plugin) return;
     problems.attempt([&] {
         const bh_plugin_descriptor& d = *stage.plugin->descriptor;
-        const BoundOptions bound = bind_options(*stage.spec, d.name, d.options, d.option_count, resolver,
-                                                stage.plugin->limits(), &problems);
+        const BoundOptions bound =
+            bind_options(*stage.spec, d.name, d.options, d.option_count, resolver, stage.plugin->limits(), &problems);
         run_plugin_validate(stage, bound, problems);
         if (also) also(bound);
     });
@@ -128,9 +135,10 @@ static void plan_key(PipelinePlan& plan, SinkPlan& sink, ConfigProblems& problem
         // object is named after its stream below the set key.
         for (const std::string& var : sink.key.variables())
             if (var != "pipeline")
-                problems.add(spec.key_where, sink.label() + ": key uses {" + var + "}, but the source backs up a set "
-                                             "of streams, whose key names the whole set: use only {pipeline} and "
-                                             "the % time fields (docs/sets.md)");
+                problems.add(spec.key_where, sink.label() + ": key uses {" + var +
+                                                 "}, but the source backs up a set "
+                                                 "of streams, whose key names the whole set: use only {pipeline} and "
+                                                 "the % time fields (docs/sets.md)");
         return;
     }
     std::set<std::string> known = {"pipeline", "ext"};
@@ -151,8 +159,8 @@ static void plan_key(PipelinePlan& plan, SinkPlan& sink, ConfigProblems& problem
         if (known.count(var)) continue;
         std::string list;
         for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
-        problems.add(spec.key_where, sink.label() + ": key uses {" + var + "}, which no stage publishes (available: " +
-                                         list + ")");
+        problems.add(spec.key_where,
+                     sink.label() + ": key uses {" + var + "}, which no stage publishes (available: " + list + ")");
     }
 }
 
@@ -209,17 +217,17 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
         });
         for (size_t i = 0; i < sink_destinations.size(); ++i)
             if (destination && sink_destinations[i] == destination)
-                problems.add(sink.spec->name_where,
-                             "sink '" + sink.name() + "' has the plugin, options and key of sink '" +
-                                 plan->sinks[i].name() + "': both would write the same objects, so there would be "
-                                 "one copy, not two; point it elsewhere or remove it");
+                problems.add(sink.spec->name_where, "sink '" + sink.name() +
+                                                        "' has the plugin, options and key of sink '" +
+                                                        plan->sinks[i].name() +
+                                                        "': both would write the same objects, so there would be "
+                                                        "one copy, not two; point it elsewhere or remove it");
         sink_destinations.push_back(destination);
     }
 
     for (StageSpec& stage : spec.notifiers)
         plan->notifiers.push_back(plan_notifier(stage, spec.file, registry, resolver, problems));
-    if (spec.retention)
-        problems.attempt([&] { plan->retention = parse_retention_policy(*spec.retention, spec.file); });
+    if (spec.retention) problems.attempt([&] { plan->retention = parse_retention_policy(*spec.retention, spec.file); });
 
     for (SinkPlan& sink : plan->sinks) {
         if (sink.spec->key_template.empty()) continue;

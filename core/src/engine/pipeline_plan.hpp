@@ -13,8 +13,8 @@
 #include "config/key_template.hpp"
 #include "config/notify_events.hpp"
 #include "config/option_binding.hpp"
-#include "config/retention_policy.hpp"
 #include "config/pipeline_spec.hpp"
+#include "config/retention_policy.hpp"
 #include "loader/plugin_registry.hpp"
 
 namespace backhaul {
@@ -46,7 +46,7 @@ struct PipelinePlan {
     std::vector<StagePlan> transforms;
     // spec.sinks, in file order: a backup writes a copy to each, every other command works on one (--sink NAME).
     std::vector<SinkPlan> sinks;
-    std::vector<NotifierPlan> notifiers;      // spec.notifiers with `on` taken out of their options
+    std::vector<NotifierPlan> notifiers;       // spec.notifiers with `on` taken out of their options
     std::optional<RetentionPolicy> retention;  // nullopt = never delete anything
     // The source's options make a backup set of several streams (ABI 1.3 produces_set, docs/sets.md): `key` then
     // names the set, and uses only {pipeline} and the time fields.
@@ -80,13 +80,13 @@ BoundOptions bind_stage_options(const StagePlan& stage, const ValueResolver& res
 // Resolves ${env:...} from the process environment and treats ${secret:ID.FIELD} as "defined if [secrets.ID] is":
 // the values are fetched only by a run.
 class ValidationResolver : public ValueResolver {
-public:
+  public:
     explicit ValidationResolver(std::set<std::string> secret_ids) : secret_ids_(std::move(secret_ids)) {}
     std::optional<std::string> env(const std::string& name) const override;
     bool has_secret(const std::string& id) const override { return secret_ids_.count(id) != 0; }
     std::optional<std::string> secret(const std::string&, const std::string&) const override { return std::nullopt; }
 
-private:
+  private:
     std::set<std::string> secret_ids_;
 };
 

@@ -1,21 +1,21 @@
 #include "engine/pipeline_run.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <algorithm>
-#include <charconv>
-#include <map>
-#include <memory>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <map>
+#include <memory>
+
 #include "config/option_binding.hpp"
 #include "engine/backup_catalog.hpp"
-#include "engine/plugin_instance.hpp"
 #include "engine/backup_manifest.hpp"
 #include "engine/pipeline_stages.hpp"
+#include "engine/plugin_instance.hpp"
 #include "engine/run_parts.hpp"
 #include "engine/sink_store.hpp"
 #include "engine/stream_pipeline.hpp"
@@ -114,15 +114,18 @@ BackupCatalog prepare_destination(const PipelinePlan& plan, SinkStore& store, Si
         // Write-only credentials (no ListBucket) are a good practice against ransomware: back up all the same. The
         // sink's commit still refuses to replace an object.
         Log::warn(std::string("cannot list the destination, so the checks for an existing key and a shrunken backup "
-                              "are skipped: ") + e.what());
+                              "are skipped: ") +
+                  e.what());
         return catalog;
     }
     result.untouched_objects = catalog.count(BackupStatus::incomplete) + catalog.count(BackupStatus::unknown) +
                                catalog.count(BackupStatus::foreign);
     if (result.untouched_objects > 0)
-        Log::warn(std::to_string(result.untouched_objects) + " object(s) under the key template are not complete "
-                  "backups of this pipeline (" + std::to_string(catalog.count(BackupStatus::incomplete)) +
-                  " incomplete, " + std::to_string(catalog.count(BackupStatus::unknown)) + " without manifest, " +
+        Log::warn(std::to_string(result.untouched_objects) +
+                  " object(s) under the key template are not complete "
+                  "backups of this pipeline (" +
+                  std::to_string(catalog.count(BackupStatus::incomplete)) + " incomplete, " +
+                  std::to_string(catalog.count(BackupStatus::unknown)) + " without manifest, " +
                   std::to_string(catalog.count(BackupStatus::foreign)) +
                   " of other pipelines); retention never deletes them by itself: see `backhaul list`");
     for (const StoredObject& o : under_key) {
@@ -195,8 +198,8 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
         copy.variables = key_variables(plan, stages, *copy.sink);
         render_backup_key(plan, copy.destination, start, copy.variables, copy.result);
         copy.before = prepare_destination(plan, *copy.store, copy.result);
-        const PendingMarker marker{plan.spec.name, destination_fingerprint(copy.destination), copy.result.key,
-                                   unix_ms(start), {}};
+        const PendingMarker marker{
+            plan.spec.name, destination_fingerprint(copy.destination), copy.result.key, unix_ms(start), {}};
         copy.store->put(pending_key(copy.result.key), marker.to_json());
         marker_cleanups.push_back(std::make_unique<MarkerCleanup>(copy.destination, secrets, copy.result));
     });
@@ -206,7 +209,8 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
 
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     // Until commit, any way out of this function aborts the uploads.
-    StreamUploads uploads(copies, [](SinkCopy& copy) { return copy.result.key; }, metadata, "");
+    StreamUploads uploads(
+        copies, [](SinkCopy& copy) { return copy.result.key; }, metadata, "");
     if (control.cancelled()) throw_first_error(control, "backup did not start");
 
     // Hashed on the consumer thread as the bytes go to the sinks: the manifest's checksum costs no second read.
@@ -259,8 +263,8 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
         }
         copy.result.manifest_written = true;
         if (!result.shrunken)
-            result.shrunken = shrink_finding(copy.before.backups, copy.result.identity, result.raw_bytes,
-                                             plan.spec.shrink_threshold);
+            result.shrunken =
+                shrink_finding(copy.before.backups, copy.result.identity, result.raw_bytes, plan.spec.shrink_threshold);
     });
     collect_copies(result);
     if (!result.manifest_written) throw_first_error(control, "no copy of the backup is complete");
@@ -306,7 +310,6 @@ void OutputFile::commit() {
     committed_ = true;
     ::unlink(temp_.c_str());
 }
-
 
 RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                           const RestoreRequest& request) {

@@ -26,12 +26,12 @@ struct BackupProgress {
 
 // One sink's copy of a backup (docs/sets.md, "Several sinks"), filled in as it goes.
 struct SinkCopyResult {
-    std::string sink;     // the sink's name
+    std::string sink;  // the sink's name
     bool required = true;
-    std::string key;      // "" until the key was rendered
+    std::string key;                // "" until the key was rendered
     bool data_committed = false;    // some of its data is stored (a set: an object; otherwise the object)
     bool manifest_written = false;  // this copy is complete
-    std::string error;    // why this copy failed on its own while the run went on; "" if it did not
+    std::string error;              // why this copy failed on its own while the run went on; "" if it did not
     // The key template's variables of this copy ({database}, ...): what makes a listed backup this run's kind.
     std::map<std::string, std::string> identity;
     // Objects under the key template that this pipeline will never delete by itself, as listed before the run.
@@ -41,11 +41,11 @@ struct SinkCopyResult {
 // What a backup run did, filled in as it goes so that a failed run can still report its key and sizes.
 struct BackupResult {
     std::vector<SinkCopyResult> copies;  // one per sink, in plan.sinks order
-    std::string key;            // the first copy's key (all copies': the same unless the sinks' key templates differ)
-    uint64_t raw_bytes = 0;     // produced by the source
-    uint64_t stored_bytes = 0;  // handed to the sink
-    std::string sha256;         // of the stored bytes; set once the stream completed
-    bool data_committed = false;    // by any copy
+    std::string key;              // the first copy's key (all copies': the same unless the sinks' key templates differ)
+    uint64_t raw_bytes = 0;       // produced by the source
+    uint64_t stored_bytes = 0;    // handed to the sink
+    std::string sha256;           // of the stored bytes; set once the stream completed
+    bool data_committed = false;  // by any copy
     bool manifest_written = false;  // some copy is complete
     // Set when this backup is shrunken (retention_plan.hpp): what it was compared with, on the first sink that had
     // a previous backup.
@@ -65,9 +65,9 @@ inline constexpr const char* kExpectedBytesVariable = "expected_bytes";
 // A source that backs up a set (plan.source_set) is run as docs/sets.md says: its streams up to `jobs` at once, each
 // object committed as its stream completes, the manifest listing them last; on any failure the objects this run
 // committed are removed again.
-// Otherwise: creates every stage with `secrets`, lists what the sink holds (warning about objects retention will not touch),
-// writes this run's pending marker, streams source -> transforms -> sink, commits only if every stage succeeded and
-// the source produced data (or allow_empty), then writes the manifest "<key>.manifest.json" and removes the marker.
+// Otherwise: creates every stage with `secrets`, lists what the sink holds (warning about objects retention will not
+// touch), writes this run's pending marker, streams source -> transforms -> sink, commits only if every stage succeeded
+// and the source produced data (or allow_empty), then writes the manifest "<key>.manifest.json" and removes the marker.
 // From the commit request to the manifest, signals and the timeout are held back (CommitShield).
 // Each sink writes its own copy of every stream (teed, with bounded memory): a failure of one sink abandons only its
 // copy (result.copies[i].error) while the others go on; the run fails once no copy is left. Returns if some copy is
@@ -93,16 +93,16 @@ struct RestoreRequest {
 };
 
 struct RestoreResult {
-    uint64_t stored_bytes = 0;    // read from the sink
-    uint64_t restored_bytes = 0;  // handed to the target after decoding
+    uint64_t stored_bytes = 0;                  // read from the sink
+    uint64_t restored_bytes = 0;                // handed to the target after decoding
     std::vector<std::string> restored_streams;  // a set's, in the order they completed
 };
 
 // A set (plan.source_set): reads the set's manifest (which must be this pipeline's), restores the selected streams
 // phase by phase, up to `jobs` at once, each checked against the manifest's size and SHA-256 before its target
 // finishes; on failure the error says which streams were restored.
-// Otherwise: reads `key` from the sink, decodes through the transforms in reverse order and feeds the source's restore target
-// (or the output file). Throws RunError with the first error; the target is aborted on failure.
+// Otherwise: reads `key` from the sink, decodes through the transforms in reverse order and feeds the source's restore
+// target (or the output file). Throws RunError with the first error; the target is aborted on failure.
 RestoreResult run_restore(const PipelinePlan& plan, RunControl& control, const ValueResolver& secrets,
                           const RestoreRequest& request);
 

@@ -2,9 +2,9 @@
 // ABI (PluginHandle), created together and destroyed in reverse order (the plugin's destroy first).
 #pragma once
 
-#include <string>
-
 #include <backhaul/plugin_abi.h>
+
+#include <string>
 
 #include "config/option_binding.hpp"
 #include "engine/stage_host.hpp"
@@ -22,17 +22,16 @@ struct InstanceParts {
 }  // namespace detail
 
 class PluginInstance : private detail::InstanceParts, public PluginHandle {
-public:
+  public:
     // Calls the plugin's create(). Throws ConfigError at the stage's table if the plugin refuses its options
     // (BH_INVALID_CONFIG), else StageFailure if it fails (including a throwing constructor).
-    PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options,
-                   const RunControl& control);
+    PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options, const RunControl& control);
 
     const LoadedPlugin& plugin() const { return plugin_; }
     StageHost& host() { return InstanceParts::host; }
     const BoundOptions& options() const { return InstanceParts::options; }
 
-private:
+  private:
     const LoadedPlugin& plugin_;
 };
 

@@ -27,7 +27,7 @@ std::string progress_text(uint64_t read_bytes, uint64_t stored_bytes, double rat
 // their own time points, the progress line steady_clock's). The rate is the bytes read over the last `window`, so it
 // follows a source that speeds up or stalls instead of averaging the whole run. Not thread-safe; no I/O.
 class ProgressMeter {
-public:
+  public:
     using Clock = std::chrono::steady_clock;
 
     explicit ProgressMeter(Clock::time_point start, std::chrono::milliseconds window = std::chrono::seconds(5));
@@ -37,7 +37,7 @@ public:
     // Bytes read per second over the last window (from the start while the run is younger than it); 0 at first.
     double rate() const;
 
-private:
+  private:
     struct Sample {
         Clock::time_point at;
         uint64_t read_bytes;
@@ -48,7 +48,7 @@ private:
 };
 
 class ProgressLine {
-public:
+  public:
     // Draws nothing unless `enabled`.
     ProgressLine(const BackupProgress& progress, bool enabled);
     // Erases the line.
@@ -59,7 +59,7 @@ public:
     // stderr is a terminal and logs are text.
     static bool wanted();
 
-private:
+  private:
     std::mutex mutex_;
     std::condition_variable stopped_;
     bool stop_ = false;

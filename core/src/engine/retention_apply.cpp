@@ -10,8 +10,9 @@ constexpr size_t kRemoveBatch = 1000;
 
 void remove_in_batches(SinkStore& store, const std::vector<std::string>& keys) {
     for (size_t i = 0; i < keys.size(); i += kRemoveBatch)
-        store.remove(std::vector<std::string>(keys.begin() + static_cast<std::ptrdiff_t>(i),
-                                              keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + kRemoveBatch))));
+        store.remove(std::vector<std::string>(
+            keys.begin() + static_cast<std::ptrdiff_t>(i),
+            keys.begin() + static_cast<std::ptrdiff_t>(std::min(keys.size(), i + kRemoveBatch))));
 }
 
 }  // namespace

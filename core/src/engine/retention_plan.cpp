@@ -109,9 +109,8 @@ std::vector<size_t> in_scope_complete(const std::vector<BackupEntry>& newest_fir
 }
 
 std::string shrunken_reason(const BackupEntry& b, const ShrinkFinding& f, double threshold) {
-    return "shrunken: " + human_bytes(b.raw_bytes.value_or(0)) + " raw is below " +
-           text("%g", threshold * 100) + "% of the " + human_bytes(f.baseline_raw_bytes) + " of '" + f.baseline_key +
-           "'; kept, takes no keep_* slot";
+    return "shrunken: " + human_bytes(b.raw_bytes.value_or(0)) + " raw is below " + text("%g", threshold * 100) +
+           "% of the " + human_bytes(f.baseline_raw_bytes) + " of '" + f.baseline_key + "'; kept, takes no keep_* slot";
 }
 
 }  // namespace
@@ -135,13 +134,22 @@ RetentionPlan plan_retention(const BackupCatalog& catalog, const RetentionPolicy
                              std::chrono::system_clock::time_point now, const RetentionScope& scope) {
     std::vector<BucketRule> rules = {
         {"last", policy.keep_last, [](const Calendar&, size_t i) { return "#" + std::to_string(i + 1); }, {}},
-        {"hourly", policy.keep_hourly,
-         [](const Calendar& c, size_t) { return text("%04d-%02u-%02u %02uh", c.year, c.month, c.day, c.hour); }, {}},
-        {"daily", policy.keep_daily, [](const Calendar& c, size_t) { return text("%04d-%02u-%02u", c.year, c.month, c.day); },
+        {"hourly",
+         policy.keep_hourly,
+         [](const Calendar& c, size_t) { return text("%04d-%02u-%02u %02uh", c.year, c.month, c.day, c.hour); },
          {}},
-        {"weekly", policy.keep_weekly, [](const Calendar& c, size_t) { return text("%04d-W%02u", c.iso_year, c.iso_week); },
+        {"daily",
+         policy.keep_daily,
+         [](const Calendar& c, size_t) { return text("%04d-%02u-%02u", c.year, c.month, c.day); },
          {}},
-        {"monthly", policy.keep_monthly, [](const Calendar& c, size_t) { return text("%04d-%02u", c.year, c.month); }, {}},
+        {"weekly",
+         policy.keep_weekly,
+         [](const Calendar& c, size_t) { return text("%04d-W%02u", c.iso_year, c.iso_week); },
+         {}},
+        {"monthly",
+         policy.keep_monthly,
+         [](const Calendar& c, size_t) { return text("%04d-%02u", c.year, c.month); },
+         {}},
         {"yearly", policy.keep_yearly, [](const Calendar& c, size_t) { return text("%04d", c.year); }, {}},
     };
 
@@ -161,24 +169,27 @@ RetentionPlan plan_retention(const BackupCatalog& catalog, const RetentionPolicy
         if (!in_scope_set.count(i)) {
             switch (backup.status) {
                 case BackupStatus::complete:
-                    d.reason = "foreign: a backup of a pipeline of the same name with " + identity_text(backup.identity) +
-                               "; never deleted";
+                    d.reason = "foreign: a backup of a pipeline of the same name with " +
+                               identity_text(backup.identity) + "; never deleted";
                     break;
-                case BackupStatus::foreign: d.reason = "foreign: " + backup.note + "; never deleted"; break;
+                case BackupStatus::foreign:
+                    d.reason = "foreign: " + backup.note + "; never deleted";
+                    break;
                 case BackupStatus::unknown:
                     d.reason = "not provably this pipeline's (" + backup.note + "); never deleted";
                     break;
                 case BackupStatus::incomplete: {
                     // A set says what is wrong with it: a run left it without manifest, or objects are missing.
-                    const std::string why = backup.is_set ? backup.note : "this pipeline's run left it without manifest";
+                    const std::string why =
+                        backup.is_set ? backup.note : "this pipeline's run left it without manifest";
                     if (scope.delete_incomplete && older_than(backup.time, now, policy.incomplete_after)) {
                         d.keep = false;
                         d.reason = "incomplete (" + why + ") for more than " + grace;
                     } else if (scope.delete_incomplete) {
                         d.reason = "incomplete, younger than " + grace + " (may still be running)";
                     } else {
-                        d.reason = "incomplete (" + why + "); `prune --delete-incomplete` removes it once older than " +
-                                   grace;
+                        d.reason =
+                            "incomplete (" + why + "); `prune --delete-incomplete` removes it once older than " + grace;
                     }
                     break;
                 }
@@ -257,8 +268,9 @@ void check_retention_plan(const RetentionPlan& plan) {
     for (const RetentionDecision& d : plan.backups) {
         const BackupStatus status = d.backup.status;
         if (!d.keep && status != BackupStatus::complete && status != BackupStatus::incomplete)
-            throw RetentionRefused("retention: refusing to delete '" + d.backup.key + "', which is not this pipeline's (" +
-                                   status_name(status) + "); nothing was deleted");
+            throw RetentionRefused("retention: refusing to delete '" + d.backup.key +
+                                   "', which is not this pipeline's (" + status_name(status) +
+                                   "); nothing was deleted");
         if (!d.keep && d.backup.is_set) {
             // A set deletes what lies below its key and its own metadata, nothing else, whatever its lists say.
             const std::string prefix = d.backup.key + "/";
@@ -277,8 +289,8 @@ void check_retention_plan(const RetentionPlan& plan) {
     }
     for (const auto& [identity, newest] : newest_good)
         if (!newest->keep)
-            throw RetentionRefused("retention: the plan would delete the newest complete backup '" + newest->backup.key +
-                                   "'; nothing was deleted");
+            throw RetentionRefused("retention: the plan would delete the newest complete backup '" +
+                                   newest->backup.key + "'; nothing was deleted");
     for (const OrphanDecision& d : plan.orphans)
         if (!d.keep && !is_metadata_key(d.orphan.key))
             throw RetentionRefused("retention: refusing to delete '" + d.orphan.key + "': not a metadata object");

@@ -36,7 +36,7 @@ struct RetentionScope {
 
 // Retention would have to guess which backups are this pipeline's: deletes nothing. Exit code 1.
 class RetentionRefused : public RunError {
-public:
+  public:
     using RunError::RunError;
 };
 

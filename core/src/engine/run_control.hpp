@@ -4,10 +4,10 @@
 #include <atomic>
 #include <functional>
 #include <mutex>
-#include <vector>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "loader/plugin_handle.hpp"
 
@@ -21,7 +21,7 @@ struct RunFailure {
 };
 
 class RunControl {
-public:
+  public:
     bool cancelled() const { return cancelled_.load(std::memory_order_acquire); }
 
     // Records `message` as the run's error if it is the first one, then cancels every stage. Later errors are
@@ -105,7 +105,7 @@ public:
         return failure_;
     }
 
-private:
+  private:
     std::atomic<bool> cancelled_{false};
     mutable std::mutex mutex_;
     std::optional<RunFailure> failure_;
@@ -119,13 +119,13 @@ private:
 // While one exists, interrupt() is deferred (errors of the run itself still cancel at once). Held from just before a
 // commit request until the manifest is written: the window where stopping would leave data without its manifest.
 class CommitShield {
-public:
+  public:
     explicit CommitShield(RunControl& control) : control_(control) { control_.raise_shield(); }
     ~CommitShield() { control_.lower_shield(); }
     CommitShield(const CommitShield&) = delete;
     CommitShield& operator=(const CommitShield&) = delete;
 
-private:
+  private:
     RunControl& control_;
 };
 

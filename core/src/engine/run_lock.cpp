@@ -1,13 +1,13 @@
 #include "engine/run_lock.hpp"
 
-#include <cerrno>
-#include <cstdlib>
-#include <cstring>
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 
 #include "config/option_binding.hpp"
 #include "errors.hpp"
@@ -74,8 +74,7 @@ RunLock::RunLock(const PipelinePlan& plan, std::chrono::system_clock::time_point
         std::string holder = error == EWOULDBLOCK ? read_holder(fd_) : "";
         ::close(fd_);
         fd_ = -1;
-        if (error != EWOULDBLOCK)
-            throw RunError("lock: cannot lock '" + path_.string() + "': " + std::strerror(error));
+        if (error != EWOULDBLOCK) throw RunError("lock: cannot lock '" + path_.string() + "': " + std::strerror(error));
         throw LockBusy("pipeline '" + pipeline + "' is already running (" +
                        (holder.empty() ? std::string("holder unknown") : holder) + "; lock file " + path_.string() +
                        ")");

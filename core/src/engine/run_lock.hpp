@@ -1,6 +1,6 @@
-// One run per pipeline at a time: an exclusive flock on "<dir>/<pipeline>-<destination hash>.lock". The kernel drops the lock when the
-// holder exits, however it exits, so a crashed or killed run never leaves a stale lock; the file's content (pid and
-// start time of the holder) is only for the message a second run prints.
+// One run per pipeline at a time: an exclusive flock on "<dir>/<pipeline>-<destination hash>.lock". The kernel drops
+// the lock when the holder exits, however it exits, so a crashed or killed run never leaves a stale lock; the file's
+// content (pid and start time of the holder) is only for the message a second run prints.
 #pragma once
 
 #include <chrono>
@@ -14,12 +14,12 @@ namespace backhaul {
 
 // Another run holds the lock: exit code 4. what() names the holder's pid and start time.
 class LockBusy : public std::runtime_error {
-public:
+  public:
     using std::runtime_error::runtime_error;
 };
 
 class RunLock {
-public:
+  public:
     // Takes the lock of `plan` without waiting, in the pipeline's lock_dir or default_lock_dir(). Throws LockBusy, or
     // RunError if the directory or file cannot be used.
     RunLock(const PipelinePlan& plan, std::chrono::system_clock::time_point started);
@@ -29,7 +29,7 @@ public:
 
     const std::filesystem::path& path() const { return path_; }
 
-private:
+  private:
     std::filesystem::path path_;
     int fd_ = -1;
 };

@@ -22,7 +22,7 @@ struct RunOutcome {
     std::optional<ShrinkFinding> shrunken;
     // Objects under the key template that retention never deletes by itself (incomplete, unknown, foreign).
     size_t untouched_objects = 0;
-    std::string key;    // "" if no key was chosen
+    std::string key;          // "" if no key was chosen
     size_t stream_count = 0;  // streams of the backup (a set's count; 1 otherwise), 0 if not known
     bool set = false;         // the pipeline backs up a set (docs/sets.md)
     // The sinks (by name, in the pipeline's order) that hold a complete copy of this run's backup, and those whose

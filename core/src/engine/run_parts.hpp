@@ -69,7 +69,7 @@ struct MarkerCleanup {
 // The decoded stream's destination when restoring to a file ("-" = stdout): a temp file beside it, linked into place
 // only on commit, so a failed restore leaves nothing and an existing file is never overwritten.
 class OutputFile {
-public:
+  public:
     explicit OutputFile(const std::filesystem::path& path);
     ~OutputFile();
     OutputFile(const OutputFile&) = delete;
@@ -78,7 +78,7 @@ public:
     void write(std::span<const uint8_t> data);
     void commit();
 
-private:
+  private:
     std::filesystem::path path_;
     std::string temp_;
     int fd_ = -1;

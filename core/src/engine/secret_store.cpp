@@ -2,11 +2,10 @@
 
 #include <cstdlib>
 
-
 #include "config/option_binding.hpp"
+#include "config/secure_wipe.hpp"
 #include "engine/plugin_instance.hpp"
 #include "errors.hpp"
-#include "config/secure_wipe.hpp"
 #include "util/log.hpp"
 
 namespace backhaul {

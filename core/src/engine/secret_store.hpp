@@ -13,7 +13,7 @@
 namespace backhaul {
 
 class SecretStore : public ValueResolver {
-public:
+  public:
     SecretStore() = default;
     ~SecretStore() override;
     SecretStore(const SecretStore&) = delete;
@@ -29,7 +29,7 @@ public:
     // Throws RunError naming the fields that do exist (names only, never values) if `field` is missing.
     std::optional<std::string> secret(const std::string& id, const std::string& field) const override;
 
-private:
+  private:
     std::map<std::string, std::map<std::string, std::string>> fields_;
 };
 

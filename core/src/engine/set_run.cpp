@@ -126,8 +126,10 @@ bool remove_own_objects(const SinkPlan& destination, const ValueResolver& secret
                   " object(s) this run had committed");
         return true;
     } catch (const std::exception& e) {
-        Log::warn(destination.label() + ": could not remove the object(s) this run had committed (the pending "
-                  "marker stays, so `backhaul prune --delete-incomplete` can): " + std::string(e.what()));
+        Log::warn(destination.label() +
+                  ": could not remove the object(s) this run had committed (the pending "
+                  "marker stays, so `backhaul prune --delete-incomplete` can): " +
+                  std::string(e.what()));
         return false;
     }
 }
@@ -149,7 +151,8 @@ void refuse_unreadable_metadata(BackupManifest largest, const PipelineStages& st
     if (std::max(manifest_size, marker_size) > kManifestMaxBytes)
         throw RunError(stages.source->label() + ": a set of " + std::to_string(streams.size()) +
                        " streams needs a manifest of up to " + human_bytes(manifest_size) + ", above the " +
-                       human_bytes(kManifestMaxBytes) + " that backhaul reads back; split it over several pipelines "
+                       human_bytes(kManifestMaxBytes) +
+                       " that backhaul reads back; split it over several pipelines "
                        "(e.g. with exclude_databases)");
 }
 
@@ -208,7 +211,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
     const bh_kv metadata[] = {{"pipeline", plan.spec.name.c_str()}};
     std::vector<std::unique_ptr<BackupStream>> running(streams.size());
     std::vector<std::optional<ManifestObject>> objects(streams.size());
-    size_t streams_committed = 0;  // by some copy
+    size_t streams_committed = 0;                      // by some copy
     std::unique_ptr<CommitShield> last_commit_shield;  // from the set's last commit to its manifests
 
     auto start_stream = [&](size_t i) {
@@ -246,7 +249,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         run->reader->close();  // reaps the producer before we decide
         if (!run->streamed.complete || control.cancelled()) return;
         if (run->streamed.bytes_read == 0 && !plan.spec.allow_empty) {
-            control.fail(source.label() + ": produced no data (0 bytes), which is treated as a failure; nothing "
+            control.fail(source.label() +
+                         ": produced no data (0 bytes), which is treated as a failure; nothing "
                          "committed (set allow_empty = true if an empty stream is expected)" +
                          stream_context(run->stream->name));
             return;
@@ -281,8 +285,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         if (auto expected = parse_expected_bytes(streams[i].variables)) return static_cast<uint64_t>(*expected);
         return std::nullopt;
     });
-    run_streams(control, order, jobs, [&](size_t i) { return streams[i].name; }, start_stream, stream_body,
-                finish_stream);
+    run_streams(
+        control, order, jobs, [&](size_t i) { return streams[i].name; }, start_stream, stream_body, finish_stream);
 
     // A copy that did not commit every object is not a set: its own objects go again, then its marker (by
     // MarkerCleanup, once data_committed is false).
@@ -329,8 +333,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
             result.sha256 = manifest.sha256;
         }
         if (!result.shrunken)
-            result.shrunken = shrink_finding(copy.before.backups, copy.result.identity, result.raw_bytes,
-                                             plan.spec.shrink_threshold);
+            result.shrunken =
+                shrink_finding(copy.before.backups, copy.result.identity, result.raw_bytes, plan.spec.shrink_threshold);
     });
     for (auto& copy : copies.all())
         if (!copy->result.manifest_written) abandon(*copy);
@@ -366,8 +370,8 @@ BackupManifest read_set_manifest(const PipelinePlan& plan, SinkStore& store, con
     if (!manifest.is_set())
         throw RunError("restore: '" + key + "' is a one-stream backup, but this pipeline's source backs up a set");
     const PipelineOwner owner = pipeline_owner(plan, store.destination());
-    if (std::string mismatch = ownership_mismatch(owner, manifest.pipeline, manifest.destination, manifest.key, key,
-                                                  "manifest");
+    if (std::string mismatch =
+            ownership_mismatch(owner, manifest.pipeline, manifest.destination, manifest.key, key, "manifest");
         !mismatch.empty())
         throw RunError("restore: '" + key + "' is not this pipeline's set: its " + mismatch);
     return manifest;
@@ -384,9 +388,8 @@ std::vector<const ManifestObject*> select_objects(const BackupManifest& manifest
     std::set<std::string> found;
     for (const ManifestObject& o : manifest.objects) {
         auto db = o.variables.find("database");
-        const bool wanted_db = db != o.variables.end() &&
-                               std::find(request.databases.begin(), request.databases.end(), db->second) !=
-                                   request.databases.end();
+        const bool wanted_db = db != o.variables.end() && std::find(request.databases.begin(), request.databases.end(),
+                                                                    db->second) != request.databases.end();
         const bool wanted_globals = request.globals && o.stream == "globals";
         if (wanted_db) found.insert(db->second);
         if (wanted_db || wanted_globals) chosen.push_back(&o);
@@ -394,8 +397,8 @@ std::vector<const ManifestObject*> select_objects(const BackupManifest& manifest
     std::string missing, available;
     for (const std::string& name : request.databases)
         if (!found.count(name)) missing += (missing.empty() ? "'" : ", '") + name + "'";
-    if (request.globals && std::none_of(chosen.begin(), chosen.end(),
-                                        [](const ManifestObject* o) { return o->stream == "globals"; }))
+    if (request.globals &&
+        std::none_of(chosen.begin(), chosen.end(), [](const ManifestObject* o) { return o->stream == "globals"; }))
         missing += std::string(missing.empty() ? "" : ", ") + "the globals";
     if (!missing.empty()) {
         for (const ManifestObject& o : manifest.objects) available += (available.empty() ? "" : ", ") + o.stream;
@@ -496,8 +499,10 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
             // Before the target commits: the bytes read are the ones the backup stored.
             const std::string sha256 = run->stored_hash.hex_digest();
             if (run->streamed.bytes_read != object.stored_bytes || sha256 != object.sha256) {
-                control.fail("restore: stream '" + object.stream + "': '" + object.key + "' does not match the set's "
-                             "manifest (" + std::to_string(run->streamed.bytes_read) + " bytes, sha256 " + sha256 +
+                control.fail("restore: stream '" + object.stream + "': '" + object.key +
+                             "' does not match the set's "
+                             "manifest (" +
+                             std::to_string(run->streamed.bytes_read) + " bytes, sha256 " + sha256 +
                              "; the manifest lists " + std::to_string(object.stored_bytes) + " bytes, sha256 " +
                              object.sha256 + "); its restore was abandoned");
                 return;
@@ -513,8 +518,9 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
         };
         const std::vector<size_t> order = largest_first(
             objects.size(), [&](size_t i) -> std::optional<uint64_t> { return objects[i]->stored_bytes; });
-        run_streams(control, order, static_cast<size_t>(plan.spec.jobs), [&](size_t i) { return objects[i]->stream; },
-                    start_stream, stream_body, finish_stream);
+        run_streams(
+            control, order, static_cast<size_t>(plan.spec.jobs), [&](size_t i) { return objects[i]->stream; },
+            start_stream, stream_body, finish_stream);
         if (control.cancelled()) break;
     }
     result.restored_streams = restored;

@@ -12,7 +12,7 @@
 namespace backhaul {
 
 class SignalWatch {
-public:
+  public:
     // Blocks the signals in the calling thread (inherited by threads started later) and ignores SIGPIPE, so a closed
     // pipe is an EPIPE error where it happens. Children must reset both (source-command does).
     static void install();
@@ -22,7 +22,7 @@ public:
     SignalWatch(const SignalWatch&) = delete;
     SignalWatch& operator=(const SignalWatch&) = delete;
 
-private:
+  private:
     // Takes every signal already sent and hands it to the run. Reading and interrupting happen under one mutex, so
     // once take() returns on any thread, every signal sent before it has reached RunControl: the run settles this at
     // the end of a commit shield, deterministically.

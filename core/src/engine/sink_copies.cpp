@@ -6,8 +6,7 @@
 
 namespace backhaul {
 
-SinkCopies::SinkCopies(const PipelinePlan& plan, RunControl& run, const ValueResolver& secrets,
-                       BackupResult& result)
+SinkCopies::SinkCopies(const PipelinePlan& plan, RunControl& run, const ValueResolver& secrets, BackupResult& result)
     : run_(run) {
     result.copies.clear();
     result.copies.reserve(plan.sinks.size());  // copies_ point into it
@@ -18,8 +17,7 @@ SinkCopies::SinkCopies(const PipelinePlan& plan, RunControl& run, const ValueRes
         auto copy = std::make_unique<SinkCopy>(sink, copy_result);
         copy->sink = create_stage(sink.stage, secrets, copy->control);
         copy->store = std::make_unique<SinkStore>(sink, *copy->sink);
-        cancel_links_.push_back(
-            run_.on_cancel([own = copy->shared_control] { own->fail("cancelled with the run"); }));
+        cancel_links_.push_back(run_.on_cancel([own = copy->shared_control] { own->fail("cancelled with the run"); }));
         copies_.push_back(std::move(copy));
     }
 }
@@ -48,7 +46,9 @@ bool SinkCopies::attempt(SinkCopy& copy, const std::function<void()>& step, cons
 }
 
 void SinkCopies::for_each(const std::function<void(SinkCopy&)>& step, const std::string& context) {
-    for (auto& copy : copies_) attempt(*copy, [&] { step(*copy); }, context);
+    for (auto& copy : copies_)
+        attempt(
+            *copy, [&] { step(*copy); }, context);
 }
 
 void SinkCopies::fail(SinkCopy& copy, const std::string& message) {
@@ -71,8 +71,10 @@ void SinkCopies::copy_failed(SinkCopy& copy) {
         return;
     }
     const std::string what = copy.result.required ? "failed" : "failed (required = false)";
-    const std::string line = "sink '" + copy.result.sink + "' " + what + "; its copy is abandoned and the other "
-                             "sinks go on: " + message;
+    const std::string line = "sink '" + copy.result.sink + "' " + what +
+                             "; its copy is abandoned and the other "
+                             "sinks go on: " +
+                             message;
     if (copy.result.required)
         Log::error(line);
     else
@@ -85,7 +87,8 @@ StreamUploads::StreamUploads(SinkCopies& copies, const std::function<std::string
     for (auto& copy : copies.all()) {
         auto upload = std::make_unique<Upload>();
         upload->copy = copy.get();
-        copies.attempt(*copy, [&] { upload->handle.emplace(copy->sink->begin(key_of(*copy), metadata)); }, context_);
+        copies.attempt(
+            *copy, [&] { upload->handle.emplace(copy->sink->begin(key_of(*copy), metadata)); }, context_);
         if (upload->handle) uploads_.push_back(std::move(upload));
     }
     if (uploads_.size() < 2) return;
@@ -95,7 +98,9 @@ StreamUploads::StreamUploads(SinkCopies& copies, const std::function<std::string
         upload->writer = std::thread([this, u = upload.get()] {
             Chunk chunk;
             while (u->queue->pop(chunk))
-                if (!copies_.attempt(*u->copy, [&] { u->handle->write(chunk); }, context_)) break;
+                if (!copies_.attempt(
+                        *u->copy, [&] { u->handle->write(chunk); }, context_))
+                    break;
             u->queue->cancel();  // a copy that stopped takes no more chunks: the tee never blocks on it
         });
     }
@@ -120,7 +125,8 @@ void StreamUploads::write(std::span<const uint8_t> data) {
     if (data.empty()) return;
     if (uploads_.size() == 1) {
         Upload& u = *uploads_.front();
-        copies_.attempt(*u.copy, [&] { u.handle->write(data); }, context_);
+        copies_.attempt(
+            *u.copy, [&] { u.handle->write(data); }, context_);
         return;
     }
     for (auto& upload : uploads_)
@@ -138,7 +144,9 @@ void StreamUploads::drain() {
 void StreamUploads::commit(const std::function<void(SinkCopy&)>& committed) {
     for (auto& upload : uploads_) {
         SinkCopy& copy = *upload->copy;
-        if (copies_.attempt(copy, [&] { upload->handle->commit(); }, context_)) committed(copy);
+        if (copies_.attempt(
+                copy, [&] { upload->handle->commit(); }, context_))
+            committed(copy);
     }
 }
 

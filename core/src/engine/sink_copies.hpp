@@ -35,10 +35,10 @@ struct SinkCopy {
     RunControl& control = *shared_control;
     std::unique_ptr<PluginInstance> sink;
     std::unique_ptr<SinkStore> store;
-    BackupCatalog before;                           // what the sink held before the run
-    std::map<std::string, std::string> variables;   // the key variables, with this sink's
-    std::vector<std::string> object_keys;           // a set's, in stream order
-    std::vector<std::string> committed;             // a set's objects this copy committed
+    BackupCatalog before;                          // what the sink held before the run
+    std::map<std::string, std::string> variables;  // the key variables, with this sink's
+    std::vector<std::string> object_keys;          // a set's, in stream order
+    std::vector<std::string> committed;            // a set's objects this copy committed
 
     SinkCopy(const SinkPlan& destination, SinkCopyResult& result) : destination(destination), result(result) {}
     // Still going: neither failed on its own nor cancelled with the run.
@@ -46,7 +46,7 @@ struct SinkCopy {
 };
 
 class SinkCopies {
-public:
+  public:
     // Creates an instance of every sink of `plan` (throws RunError or ConfigError as create_stage does) and fills
     // result.copies.
     SinkCopies(const PipelinePlan& plan, RunControl& run, const ValueResolver& secrets, BackupResult& result);
@@ -67,7 +67,7 @@ public:
 
     size_t live_count() const;
 
-private:
+  private:
     void copy_failed(SinkCopy& copy);
 
     RunControl& run_;
@@ -81,7 +81,7 @@ private:
 // bounded queue (kQueueCapacity) and a writer thread, so the sinks upload in parallel, a slow sink slows the source
 // through its full queue, and memory stays bounded.
 class StreamUploads {
-public:
+  public:
     // Begins an upload of key_of(copy) on every live copy (main thread); a copy whose begin fails is failed.
     StreamUploads(SinkCopies& copies, const std::function<std::string(SinkCopy&)>& key_of,
                   std::span<const bh_kv> metadata, std::string context);
@@ -97,7 +97,7 @@ public:
     // each commit that succeeded.
     void commit(const std::function<void(SinkCopy&)>& committed);
 
-private:
+  private:
     struct Upload {
         SinkCopy* copy = nullptr;
         std::optional<UploadHandle> handle;

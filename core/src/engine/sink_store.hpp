@@ -13,7 +13,7 @@
 namespace backhaul {
 
 class SinkStore {
-public:
+  public:
     // `sink` is an instance of `destination`, the sink of the pipeline whose objects this store reads and writes.
     SinkStore(const SinkPlan& destination, PluginInstance& sink) : destination_(destination), sink_(sink) {}
 
@@ -31,7 +31,7 @@ public:
     PluginInstance& instance() { return sink_; }
     const SinkPlan& destination() const { return destination_; }
 
-private:
+  private:
     const SinkPlan& destination_;
     PluginInstance& sink_;
 };

@@ -8,10 +8,9 @@
 namespace backhaul {
 
 StageHost::StageHost(std::string label, const RunControl& control)
-    : label_(std::move(label)),
-      control_(control),
-      host_{sizeof(bh_host), this, &StageHost::log, &StageHost::is_cancelled, &StageHost::set_error,
-            &StageHost::set_variable} {}
+    : label_(std::move(label)), control_(control), host_{sizeof(bh_host),       this,
+                                                         &StageHost::log,       &StageHost::is_cancelled,
+                                                         &StageHost::set_error, &StageHost::set_variable} {}
 
 std::string StageHost::take_error() {
     std::lock_guard lock(mutex_);

@@ -2,13 +2,13 @@
 // a failed call, and the variables it publishes.
 #pragma once
 
+#include <backhaul/plugin_abi.h>
+
 #include <map>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <backhaul/plugin_abi.h>
 
 #include "engine/run_control.hpp"
 #include "loader/plugin_handle.hpp"
@@ -16,7 +16,7 @@
 namespace backhaul {
 
 class StageHost : public InstanceHost {
-public:
+  public:
     // `label` names the stage in logs and errors, e.g. "source (source-command)". `control` outlives this object.
     StageHost(std::string label, const RunControl& control);
     StageHost(const StageHost&) = delete;
@@ -31,7 +31,7 @@ public:
     std::string take_error() override;
     std::map<std::string, std::string> variables() const;
 
-private:
+  private:
     static void log(void* ctx, bh_log_level level, const char* message);
     static int32_t is_cancelled(void* ctx);
     static void set_error(void* ctx, const char* message, const char* detail);

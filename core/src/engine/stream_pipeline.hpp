@@ -2,13 +2,13 @@
 // bounded ChunkQueues. Used by backup (source -> encode -> sink) and restore (sink -> decode -> target) alike.
 #pragma once
 
+#include <backhaul/plugin_abi.h>
+
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <backhaul/plugin_abi.h>
 
 #include "engine/plugin_instance.hpp"
 #include "engine/run_control.hpp"

@@ -225,14 +225,16 @@ void check_limits_table(const std::filesystem::path& file, const bh_plugin_descr
     for (uint32_t i = 0; i < limit_count; ++i) {
         const bh_option_limits& limit = limits[i];
         if (limit.option == nullptr) {
-            throw_plugin_load_error(file, what + " limit " + std::to_string(i + 1) + " of " + plugin + " names no option");
+            throw_plugin_load_error(file,
+                                    what + " limit " + std::to_string(i + 1) + " of " + plugin + " names no option");
         }
         const bh_option_spec* spec = nullptr;
         for (uint32_t j = 0; j < count; ++j)
             if (std::string_view(specs[j].name) == limit.option) spec = &specs[j];
         const std::string option = what + " '" + limit.option + "' of " + plugin;
         if (!spec) throw_plugin_load_error(file, "limits name " + option + ", which is not declared");
-        if (!seen.insert(limit.option).second) throw_plugin_load_error(file, "limits of " + option + " are given twice");
+        if (!seen.insert(limit.option).second)
+            throw_plugin_load_error(file, "limits of " + option + " are given twice");
         if (spec->type == BH_OPT_BOOL) throw_plugin_load_error(file, "bool " + option + " cannot have limits");
         if (limit.flags & ~uint32_t{BH_LIMIT_MIN | BH_LIMIT_MAX}) {
             throw_plugin_load_error(file, "limits of " + option + " have unknown flags " + hex(limit.flags));

@@ -11,13 +11,20 @@ namespace backhaul {
 
 std::string status_name(bh_status status) {
     switch (status) {
-        case BH_OK: return "ok";
-        case BH_END_OF_STREAM: return "end of stream";
-        case BH_RETRYABLE: return "retryable";
-        case BH_FATAL: return "fatal";
-        case BH_CANCELLED: return "cancelled";
-        case BH_INVALID_CONFIG: return "invalid configuration";
-        default: return "status " + std::to_string(status);
+        case BH_OK:
+            return "ok";
+        case BH_END_OF_STREAM:
+            return "end of stream";
+        case BH_RETRYABLE:
+            return "retryable";
+        case BH_FATAL:
+            return "fatal";
+        case BH_CANCELLED:
+            return "cancelled";
+        case BH_INVALID_CONFIG:
+            return "invalid configuration";
+        default:
+            return "status " + std::to_string(status);
     }
 }
 
@@ -60,7 +67,8 @@ size_t read_chunk(const PluginHandle& owner, const InstanceHost& host, Read read
         owner.check(status, "read", what);
         if (len > buffer.size()) owner.fail("read", "read returned more bytes than asked for");
         if (len > 0) return len;
-        if (host.cancelled()) throw StageFailure(StageError{owner.label(), owner.kind(), "read", BH_CANCELLED, "cancelled"});
+        if (host.cancelled())
+            throw StageFailure(StageError{owner.label(), owner.kind(), "read", BH_CANCELLED, "cancelled"});
     }
 }
 
@@ -71,9 +79,9 @@ size_t read_chunk(const PluginHandle& owner, const InstanceHost& host, Read read
 size_t SourceStreamHandle::read(std::span<uint8_t> buffer) {
     require_open(is_open(), "source stream");
     const bh_source_api& api = owner_->source_api();
-    return read_chunk(
-        *owner_, owner_->host_,
-        [&](uint8_t* data, size_t capacity, size_t* len) { return api.read(raw_, data, capacity, len); }, buffer, {});
+    return read_chunk(*owner_, owner_->host_,
+                      [&](uint8_t* data, size_t capacity, size_t* len) { return api.read(raw_, data, capacity, len); },
+                      buffer, {});
 }
 
 void SourceStreamHandle::close() noexcept {
@@ -147,8 +155,7 @@ PluginHandle::PluginHandle(const bh_plugin_descriptor& plugin, std::string stage
                            std::span<const bh_option_value> options)
     : plugin_(plugin), stage_(std::move(stage)), host_(host) {
     void* instance = nullptr;
-    bh_status status =
-        plugin_.create(host_.raw(), options.data(), static_cast<uint32_t>(options.size()), &instance);
+    bh_status status = plugin_.create(host_.raw(), options.data(), static_cast<uint32_t>(options.size()), &instance);
     if (status == BH_OK && instance == nullptr) status = BH_FATAL;  // nothing to call or destroy: unusable
     if (status != BH_OK) throw StageFailure(error(status, "create"));
     instance_ = instance;
@@ -276,8 +283,12 @@ RestoreTargetHandle PluginHandle::open_restore_stream(const SetStream& stream,
     if (!has_set_entries(api)) throw std::logic_error("open_restore_stream on a source without sets");
     std::vector<bh_kv> variables;
     for (const auto& [key, value] : stream.variables) variables.push_back(bh_kv{key.c_str(), value.c_str()});
-    const bh_stream_info info{sizeof(bh_stream_info), stream.name.c_str(), stream.ext.c_str(), variables.data(),
-                              static_cast<uint32_t>(variables.size()), stream.restore_phase};
+    const bh_stream_info info{sizeof(bh_stream_info),
+                              stream.name.c_str(),
+                              stream.ext.c_str(),
+                              variables.data(),
+                              static_cast<uint32_t>(variables.size()),
+                              stream.restore_phase};
     void* target = nullptr;
     check(api.restore_open_stream(instance_, &info, restore_options.data(),
                                   static_cast<uint32_t>(restore_options.size()), &target),
@@ -295,8 +306,8 @@ TransformStreamHandle PluginHandle::open_transform(bh_direction direction, const
 UploadHandle PluginHandle::begin(const std::string& key, std::span<const bh_kv> metadata) {
     const bh_sink_api& api = sink_api();
     void* upload = nullptr;
-    check(api.begin(instance_, key.c_str(), metadata.data(), static_cast<uint32_t>(metadata.size()), &upload),
-          "begin", "begin '" + key + "'");
+    check(api.begin(instance_, key.c_str(), metadata.data(), static_cast<uint32_t>(metadata.size()), &upload), "begin",
+          "begin '" + key + "'");
     return UploadHandle(*this, upload, key);
 }
 

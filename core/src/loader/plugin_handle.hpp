@@ -34,18 +34,20 @@ namespace backhaul {
 
 // Whether the plugin was built for ABI 1.`minor` or later, so that its descriptor has the fields that minor appended
 // (validate_descriptor checked that the size matches the minor).
-inline bool built_for_abi_minor(const bh_plugin_descriptor& plugin, uint32_t minor) { return plugin.abi_minor >= minor; }
+inline bool built_for_abi_minor(const bh_plugin_descriptor& plugin, uint32_t minor) {
+    return plugin.abi_minor >= minor;
+}
 
 // "ok", "end of stream", "retryable", "fatal", "cancelled", "invalid configuration", else "status N".
 std::string status_name(bh_status status);
 
 // A plugin call that failed, as a value: what the run reports and what the engine decides on.
 struct StageError {
-    std::string stage;       // the stage's label with its plugin: "transform[0] (compress-gzip)"
-    bh_kind kind = 0;        // the plugin's kind
-    std::string call;        // the ABI entry: "create", "open", "read", "write", "finish", "commit", "list", ...
+    std::string stage;  // the stage's label with its plugin: "transform[0] (compress-gzip)"
+    bh_kind kind = 0;   // the plugin's kind
+    std::string call;   // the ABI entry: "create", "open", "read", "write", "finish", "commit", "list", ...
     bh_status status = BH_FATAL;
-    std::string message;     // the plugin's set_error line (scrubbed by the host), or "<call> failed (<status>)"
+    std::string message;  // the plugin's set_error line (scrubbed by the host), or "<call> failed (<status>)"
 
     // The one line every report shows: "transform[0] (compress-gzip): invalid gzip data".
     std::string line() const { return stage + ": " + message; }
@@ -53,18 +55,18 @@ struct StageError {
 
 // Thrown for a failed plugin call. A RunError (exit 1) whose what() is error().line().
 class StageFailure : public RunError {
-public:
+  public:
     explicit StageFailure(StageError error) : RunError(error.line()), error_(std::move(error)) {}
     const StageError& error() const noexcept { return error_; }
 
-private:
+  private:
     StageError error_;
 };
 
 // The host side of one plugin instance, as the adapter needs it: the bh_host given to create (valid until destroy)
 // and the message behind a failed call. The engine's StageHost; the test harness's FakeHost.
 class InstanceHost {
-public:
+  public:
     virtual ~InstanceHost() = default;
     virtual const bh_host* raw() const = 0;
     // The message of the plugin's last set_error that was not taken yet, and forgets it; "" if none.
@@ -100,7 +102,7 @@ class PluginHandle;
 namespace detail {
 // What every handle shares: the instance it came from (for errors) and the raw handle it owns.
 class OwnedHandle {
-public:
+  public:
     OwnedHandle(OwnedHandle&& other) noexcept
         : owner_(std::exchange(other.owner_, nullptr)), raw_(std::exchange(other.raw_, nullptr)) {}
     OwnedHandle& operator=(OwnedHandle&&) = delete;
@@ -108,7 +110,7 @@ public:
     OwnedHandle& operator=(const OwnedHandle&) = delete;
     bool is_open() const { return raw_ != nullptr; }
 
-protected:
+  protected:
     OwnedHandle(PluginHandle& owner, void* raw);
     ~OwnedHandle();
     // Gives up the raw handle (the call that releases it is being made); the instance forgets it.
@@ -123,21 +125,21 @@ protected:
 
 // A source's backup stream. Destroyed before the end = the producer is stopped (bh_source_api.close).
 class SourceStreamHandle : public detail::OwnedHandle {
-public:
+  public:
     SourceStreamHandle(SourceStreamHandle&&) = default;
     ~SourceStreamHandle() { close(); }
     // Fills a prefix of `buffer` and returns its length; 0 at the end of the stream (the producer succeeded).
     size_t read(std::span<uint8_t> buffer);
     void close() noexcept;
 
-private:
+  private:
     friend class PluginHandle;
     SourceStreamHandle(PluginHandle& owner, void* raw) : OwnedHandle(owner, raw) {}
 };
 
 // A source's restore target. Destroyed without finish() = the restore is abandoned (restore_abort).
 class RestoreTargetHandle : public detail::OwnedHandle {
-public:
+  public:
     RestoreTargetHandle(RestoreTargetHandle&&) = default;
     ~RestoreTargetHandle() { abort(); }
     void write(std::span<const uint8_t> data);
@@ -145,28 +147,28 @@ public:
     void finish();
     void abort() noexcept;
 
-private:
+  private:
     friend class PluginHandle;
     RestoreTargetHandle(PluginHandle& owner, void* raw) : OwnedHandle(owner, raw) {}
 };
 
 // A transform stream writing into the bh_output it was opened with. Destroyed = closed, finished or not.
 class TransformStreamHandle : public detail::OwnedHandle {
-public:
+  public:
     TransformStreamHandle(TransformStreamHandle&&) = default;
     ~TransformStreamHandle() { close(); }
     void write(std::span<const uint8_t> data);
     void finish();
     void close() noexcept;
 
-private:
+  private:
     friend class PluginHandle;
     TransformStreamHandle(PluginHandle& owner, void* raw) : OwnedHandle(owner, raw) {}
 };
 
 // An object being written to a sink. Destroyed without commit() = aborted: nothing appears under the key.
 class UploadHandle : public detail::OwnedHandle {
-public:
+  public:
     UploadHandle(UploadHandle&&) = default;
     ~UploadHandle() { abort(); }
     void write(std::span<const uint8_t> data);
@@ -174,7 +176,7 @@ public:
     void commit();
     void abort() noexcept;
 
-private:
+  private:
     friend class PluginHandle;
     UploadHandle(PluginHandle& owner, void* raw, std::string key) : OwnedHandle(owner, raw), key_(std::move(key)) {}
     std::string key_;
@@ -182,22 +184,23 @@ private:
 
 // An object being read from a sink.
 class ObjectReaderHandle : public detail::OwnedHandle {
-public:
+  public:
     ObjectReaderHandle(ObjectReaderHandle&&) = default;
     ~ObjectReaderHandle() { close(); }
     // Fills a prefix of `buffer` and returns its length; 0 at the end of the object.
     size_t read(std::span<uint8_t> buffer);
     void close() noexcept;
 
-private:
+  private:
     friend class PluginHandle;
-    ObjectReaderHandle(PluginHandle& owner, void* raw, std::string key) : OwnedHandle(owner, raw), key_(std::move(key)) {}
+    ObjectReaderHandle(PluginHandle& owner, void* raw, std::string key)
+        : OwnedHandle(owner, raw), key_(std::move(key)) {}
     std::string key_;
 };
 
 // One created plugin instance. Calls of another kind's table are host bugs and throw std::logic_error.
 class PluginHandle {
-public:
+  public:
     // Calls create with `options` (borrowed for the call). `stage` names the instance in errors; `host` must outlive
     // this object. Throws StageFailure (call "create") if the plugin fails or hands back no instance.
     PluginHandle(const bh_plugin_descriptor& plugin, std::string stage, InstanceHost& host,
@@ -253,7 +256,7 @@ public:
     // Notifier.
     void notify(const bh_run_event& event);
 
-private:
+  private:
     friend class detail::OwnedHandle;
     friend class SourceStreamHandle;
     friend class RestoreTargetHandle;

@@ -1,14 +1,13 @@
 #include "util/log.hpp"
 
-#include "config/secure_wipe.hpp"
-
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "config/secure_wipe.hpp"
 
 namespace backhaul {
 namespace {
@@ -32,10 +31,14 @@ LogState& state() {
 
 const char* level_name(bh_log_level level) {
     switch (level) {
-        case BH_LOG_DEBUG: return "debug";
-        case BH_LOG_INFO: return "info";
-        case BH_LOG_WARN: return "warn";
-        default: return "error";
+        case BH_LOG_DEBUG:
+            return "debug";
+        case BH_LOG_INFO:
+            return "info";
+        case BH_LOG_WARN:
+            return "warn";
+        default:
+            return "error";
     }
 }
 
@@ -116,7 +119,8 @@ std::string Log::scrub(std::string_view text) {
     return scrub_locked(state(), text);
 }
 
-void Log::write(bh_log_level level, std::string_view stage, std::string_view message, std::span<const LogField> fields) {
+void Log::write(bh_log_level level, std::string_view stage, std::string_view message,
+                std::span<const LogField> fields) {
     LogState& s = state();
     std::lock_guard lock(s.mutex);
     if (level < s.min_level) return;

@@ -1,13 +1,13 @@
 // The process-wide logger: one line per event on stderr, as text or JSON, with every registered secret value scrubbed.
 #pragma once
 
+#include <backhaul/plugin_abi.h>
+
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <variant>
-
-#include <backhaul/plugin_abi.h>
 
 namespace backhaul {
 
@@ -21,7 +21,7 @@ struct LogField {
 };
 
 class Log {
-public:
+  public:
     static void configure(LogFormat format, bh_log_level min_level);
     // Registers a value that must never be printed (a secret's field, a secret-flagged option). Thread-safe.
     static void add_secret(std::string_view value);

@@ -11,7 +11,7 @@
 namespace backhaul {
 
 class Sha256 {
-public:
+  public:
     Sha256();
     ~Sha256();
     Sha256(const Sha256&) = delete;
@@ -22,7 +22,7 @@ public:
     // Lower-case hex of the digest of everything given so far. Call once; update() afterwards is a logic error.
     std::string hex_digest();
 
-private:
+  private:
     struct Context;
     std::unique_ptr<Context> context_;
 };

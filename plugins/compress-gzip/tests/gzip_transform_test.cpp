@@ -6,8 +6,8 @@
 #include <thread>
 
 #include "command_runner.hpp"
-#include "test_data.hpp"
 #include "plugin_harness.hpp"
+#include "test_data.hpp"
 
 namespace backhaul {
 namespace {

@@ -144,8 +144,8 @@ class ZstdTransform final : public Transform {
         if (!options.known("long")) return;
         const int64_t window_log = options.integer("long");
         if (window_log != 0 && window_log < kMinWindowLog)
-            problems.add("long", "must be 0 (off) or a window log between " + std::to_string(kMinWindowLog) +
-                                     " and " + std::to_string(kMaxWindowLog) + ", got " + std::to_string(window_log));
+            problems.add("long", "must be 0 (off) or a window log between " + std::to_string(kMinWindowLog) + " and " +
+                                     std::to_string(kMaxWindowLog) + ", got " + std::to_string(window_log));
     }
 
     ZstdTransform(Host host, const Options& options) {

@@ -4,8 +4,8 @@
 #include <string>
 
 #include "command_runner.hpp"
-#include "test_data.hpp"
 #include "plugin_harness.hpp"
+#include "test_data.hpp"
 
 namespace backhaul {
 namespace {

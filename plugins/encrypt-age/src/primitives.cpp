@@ -8,10 +8,9 @@
 #include <openssl/rand.h>
 
 #include <backhaul/sdk.hpp>
+#include <backhaul/support/crypto/digest.hpp>
 #include <memory>
 #include <string>
-
-#include <backhaul/support/crypto/digest.hpp>
 
 namespace backhaul::age {
 namespace {

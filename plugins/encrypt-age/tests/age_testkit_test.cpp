@@ -2,15 +2,13 @@
 // its `expect` line names, or succeed with the payload whose SHA-256 it gives. See testkit/README.md for the subset.
 #include <gtest/gtest.h>
 
+#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/support/crypto/encoding.hpp>
 #include <filesystem>
 #include <map>
 
 #include "age_file.hpp"
 #include "command_runner.hpp"
-
-#include <backhaul/support/crypto/digest.hpp>
-#include <backhaul/support/crypto/encoding.hpp>
-
 #include "format_error.hpp"
 
 namespace backhaul::age {

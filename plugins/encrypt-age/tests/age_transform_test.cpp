@@ -7,8 +7,8 @@
 #include <random>
 
 #include "command_runner.hpp"
-#include "test_data.hpp"
 #include "plugin_harness.hpp"
+#include "test_data.hpp"
 
 namespace backhaul {
 namespace {
@@ -17,8 +17,8 @@ using harness::Instance;
 using harness::OptionList;
 using harness::Plugin;
 using harness::StreamResult;
-using testing::random_bytes;
 using testing::CommandResult;
+using testing::random_bytes;
 using testing::TempDir;
 
 constexpr size_t kChunk = 64 * 1024;

@@ -1,13 +1,10 @@
 // notify-slack: posts each run's outcome to a Slack incoming webhook (or anything that speaks its payload, e.g.
 // Mattermost): one line of text with the pipeline, outcome, duration and size, and the key or the error line.
-#include <cstddef>
 #include <backhaul/sdk.hpp>
-
-#include <cstdio>
-
-#include <nlohmann/json.hpp>
-
 #include <backhaul/support/http/json_post.hpp>
+#include <cstddef>
+#include <cstdio>
+#include <nlohmann/json.hpp>
 
 namespace backhaul {
 namespace {
@@ -52,10 +49,14 @@ std::string seconds(int64_t ms) {
 std::string escaped(std::string_view text) {
     std::string out;
     for (char c : text) {
-        if (c == '&') out += "&amp;";
-        else if (c == '<') out += "&lt;";
-        else if (c == '>') out += "&gt;";
-        else out += c;
+        if (c == '&')
+            out += "&amp;";
+        else if (c == '<')
+            out += "&lt;";
+        else if (c == '>')
+            out += "&gt;";
+        else
+            out += c;
     }
     return out;
 }
@@ -68,8 +69,8 @@ std::string slack_text(const bh_run_event& e) {
         return ":test_tube: test from `backhaul check` for pipeline *" + pipeline +
                "*: its notifications reach this channel (no backup ran)";
     const bool success = e.outcome && std::string_view(e.outcome) == "success";
-    std::string text = success ? ":white_check_mark: backup *" + pipeline + "* succeeded"
-                               : ":x: backup *" + pipeline + "* FAILED";
+    std::string text =
+        success ? ":white_check_mark: backup *" + pipeline + "* succeeded" : ":x: backup *" + pipeline + "* FAILED";
     text += " in " + seconds(e.duration_ms) + ", " + human_bytes(e.stored_bytes) + " stored";
     if (e.key && *e.key) text += ", key `" + escaped(e.key) + "`";
     if (!success) text += "\n>" + escaped(e.error && *e.error ? e.error : "unknown error");
@@ -87,7 +88,7 @@ std::string slack_text(const bh_run_event& e) {
 }
 
 class SlackNotifier final : public Notifier {
-public:
+  public:
     SlackNotifier(Host host, const Options& options)
         : host_(host),
           url_(options.string("webhook_url")),
@@ -114,14 +115,14 @@ public:
         http::ClientOptions options = client_options_;
         options.cancelled = [this] { return host_.cancelled(); };
         http::Client client(options);
-        http::PostResult result =
-            http::post_json(client, url_, {}, body.dump(), policy_, [this] { return host_.cancelled(); },
-                            [this](const std::string& line) { host_.warn("slack: " + line); });
+        http::PostResult result = http::post_json(
+            client, url_, {}, body.dump(), policy_, [this] { return host_.cancelled(); },
+            [this](const std::string& line) { host_.warn("slack: " + line); });
         // The URL is the credential: never put it in the error.
         if (!result.ok) throw Error(Status::fatal, "slack webhook failed: " + result.error);
     }
 
-private:
+  private:
     Host host_;
     std::string url_;
     std::optional<std::string> channel_, username_;

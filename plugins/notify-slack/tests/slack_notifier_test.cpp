@@ -63,8 +63,7 @@ TEST(NotifySlack, AFailedCopyNamesItsSinkAndWhereACopyExists) {
     e.failed_sinks = "offsite";
     e.complete_sinks = "primary";
     ASSERT_EQ(slack.descriptor().notifier->notify(slack.raw(), &e), BH_OK) << slack.last_error();
-    EXPECT_THAT(posted_text(receiver),
-                HasSubstr("\n:warning: no copy on sink(s) *offsite*; complete on *primary*"));
+    EXPECT_THAT(posted_text(receiver), HasSubstr("\n:warning: no copy on sink(s) *offsite*; complete on *primary*"));
     // The only copy failing is what FAILED says already: no second line about it.
     testing::HttpReceiver second;
     harness::Instance only(plugin, {{"webhook_url", second.url()}});
@@ -89,7 +88,8 @@ using Problem = harness::Validation::Problem;
 TEST(NotifySlack, RefusesPlainHttpToARemoteHostUnlessInsecureHttp) {
     harness::Plugin plugin("notify-slack");
     const std::string plain = "plain http to a remote host is refused; use https, or set insecure_http = true";
-    harness::Validation v = harness::validate(plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}});
+    harness::Validation v =
+        harness::validate(plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}});
     EXPECT_EQ(v.status, BH_INVALID_CONFIG);
     EXPECT_EQ(v.problems, (std::vector<Problem>{{"webhook_url", plain}}));
     harness::Instance remote(plugin, {{"webhook_url", "http://hooks.example.com/services/SECRETPATH"}});

@@ -7,18 +7,19 @@
 namespace {
 
 TEST(SlackCompleteness, ValidateRefusesEverythingCreateRefuses) {
-    backhaul::completeness::expect_complete({
-        .plugin = "notify-slack",
-        .base = "webhook_url = \"https://hooks.slack.com/services/T0/B0/X\"",
-        .cases = {
-            {"webhook_url", "\"ftp://hooks.slack.com/services/T0/B0/X\"", "", "must be an http:// or https:// URL"},
-            {"webhook_url", "\"hooks.slack.com/services/T0/B0/X\""},
-            {"webhook_url", "\"https://hooks slack com/services\"", "", "must name a valid host"},
-            {"webhook_url", "\"http://hooks.slack.com/services/T0/B0/X\"", "", "plain http to a remote host is refused"},
-            {"timeout", "\"0s\""},
-            {"retries", "-1"},
-            {"retries", "101"},
-        }});
+    backhaul::completeness::expect_complete(
+        {.plugin = "notify-slack",
+         .base = "webhook_url = \"https://hooks.slack.com/services/T0/B0/X\"",
+         .cases = {
+             {"webhook_url", "\"ftp://hooks.slack.com/services/T0/B0/X\"", "", "must be an http:// or https:// URL"},
+             {"webhook_url", "\"hooks.slack.com/services/T0/B0/X\""},
+             {"webhook_url", "\"https://hooks slack com/services\"", "", "must name a valid host"},
+             {"webhook_url", "\"http://hooks.slack.com/services/T0/B0/X\"", "",
+              "plain http to a remote host is refused"},
+             {"timeout", "\"0s\""},
+             {"retries", "-1"},
+             {"retries", "101"},
+         }});
 }
 
 }  // namespace

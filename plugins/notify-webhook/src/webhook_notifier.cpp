@@ -1,14 +1,11 @@
 // notify-webhook: POSTs each run event as a JSON object to a URL (any HTTP endpoint: Alertmanager-style receivers,
 // ticket systems, a chat bridge), through the project's HTTP client and retry policy.
-#include <cstddef>
-#include <backhaul/sdk.hpp>
-
 #include <algorithm>
-#include <cctype>
-
-#include <nlohmann/json.hpp>
-
+#include <backhaul/sdk.hpp>
 #include <backhaul/support/http/json_post.hpp>
+#include <cctype>
+#include <cstddef>
+#include <nlohmann/json.hpp>
 
 namespace backhaul {
 namespace {
@@ -41,7 +38,7 @@ bool header_token(std::string_view name) {
 }
 
 class WebhookNotifier final : public Notifier {
-public:
+  public:
     WebhookNotifier(Host host, const Options& options)
         : host_(host), url_(options.string("url")), headers_(options.table("headers")) {
         client_options_.request_timeout = options.duration("timeout");
@@ -92,13 +89,13 @@ public:
         http::ClientOptions options = client_options_;
         options.cancelled = [this] { return host_.cancelled(); };
         http::Client client(options);
-        http::PostResult result =
-            http::post_json(client, url_, headers_, body.dump(), policy_, [this] { return host_.cancelled(); },
-                            [this](const std::string& line) { host_.warn("webhook: " + line); });
+        http::PostResult result = http::post_json(
+            client, url_, headers_, body.dump(), policy_, [this] { return host_.cancelled(); },
+            [this](const std::string& line) { host_.warn("webhook: " + line); });
         if (!result.ok) throw Error(Status::fatal, "webhook " + shown_url() + " failed: " + result.error);
     }
 
-private:
+  private:
     // "a,b" -> ["a", "b"]; NULL or "" -> [].
     static nlohmann::json names(const char* list) {
         nlohmann::json out = nlohmann::json::array();

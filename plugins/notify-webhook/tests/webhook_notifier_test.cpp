@@ -1,8 +1,9 @@
 // notify-webhook through its C ABI against a local HTTP receiver: the JSON body and headers arrive, 5xx is retried,
 // 4xx and a dead receiver are errors naming what happened.
-#include <cstddef>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstddef>
 
 #include "http_receiver.hpp"
 #include "plugin_harness.hpp"
@@ -116,8 +117,8 @@ using Problem = harness::Validation::Problem;
 TEST(NotifyWebhook, RejectsAUrlThatIsNotHttp) {
     harness::Plugin plugin("notify-webhook");
     const std::string not_url = "must be an http:// or https:// URL (scheme://host[:port][/path], no user info)";
-    for (const char* bad : {"hooks.example.com/x", "ftp://hooks.example.com/x", "https://user:pw@hooks.example.com/",
-                            "https:///x"}) {
+    for (const char* bad :
+         {"hooks.example.com/x", "ftp://hooks.example.com/x", "https://user:pw@hooks.example.com/", "https:///x"}) {
         harness::Validation v = harness::validate(plugin, {{"url", bad}});
         EXPECT_EQ(v.status, BH_INVALID_CONFIG) << bad;
         EXPECT_EQ(v.problems, (std::vector<Problem>{{"url", not_url}})) << bad;
@@ -133,7 +134,8 @@ TEST(NotifyWebhook, RejectsAUrlThatIsNotHttp) {
 
 TEST(NotifyWebhook, RefusesPlainHttpToARemoteHostUnlessInsecureHttp) {
     harness::Plugin plugin("notify-webhook");
-    harness::Validation remote = harness::validate(plugin, {{"url", "http://alerts.example.com:8080/hook?token=s3cr3t"}});
+    harness::Validation remote =
+        harness::validate(plugin, {{"url", "http://alerts.example.com:8080/hook?token=s3cr3t"}});
     EXPECT_EQ(remote.problems,
               (std::vector<Problem>{
                   {"url", "plain http to a remote host is refused; use https, or set insecure_http = true"}}));
@@ -158,17 +160,17 @@ TEST(NotifyWebhook, ValidateRefusesHeadersThatCannotBeSent) {
                  {"headers", harness::Table{{"X Team", "ops"}, {"X-Token", "s3cr3t\r\nX-Evil: 1"}, {"X-Ok", "fine"}}}});
     EXPECT_EQ(v.status, BH_INVALID_CONFIG);
     EXPECT_EQ(v.problems,
-              (std::vector<Problem>{
-                  {"headers", "'X Team' is not a header name (letters, digits, '-' and the like)"},
-                  {"headers", "the value of 'X-Token' contains a line break"}}));
+              (std::vector<Problem>{{"headers", "'X Team' is not a header name (letters, digits, '-' and the like)"},
+                                    {"headers", "the value of 'X-Token' contains a line break"}}));
     for (const Problem& p : v.problems) EXPECT_THAT(p.message, Not(HasSubstr("s3cr3t")));
 }
 
-// Values built from a ${secret:...} are unknown to `backhaul validate`: validate checks the rest and reads none of them.
+// Values built from a ${secret:...} are unknown to `backhaul validate`: validate checks the rest and reads none of
+// them.
 TEST(NotifyWebhook, ValidateSkipsValuesFromUnfetchedSecrets) {
     harness::Plugin plugin("notify-webhook");
-    harness::Validation v = harness::validate(plugin, {{"url", "x"}, {"headers", harness::Table{{"A B", "c"}}}},
-                                              {"url", "headers"});
+    harness::Validation v =
+        harness::validate(plugin, {{"url", "x"}, {"headers", harness::Table{{"A B", "c"}}}}, {"url", "headers"});
     EXPECT_EQ(v.status, BH_OK);
     EXPECT_TRUE(v.problems.empty());
 }

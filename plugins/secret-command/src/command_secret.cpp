@@ -3,12 +3,11 @@
 // wiped memory, bounded, and never quoted in a message; the command line is checked by the host to carry no secret
 // (BH_OPT_ARGV), and the child gets the minimal environment of every child plus `env`.
 #include <backhaul/sdk.hpp>
+#include <backhaul/support/crypto/secure_memory.hpp>
+#include <backhaul/support/process/child_process.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
-
-#include <backhaul/support/crypto/secure_memory.hpp>
-#include <backhaul/support/process/child_process.hpp>
 
 #include "secret_file_format.hpp"
 
@@ -24,7 +23,8 @@ constexpr bh_option_spec kOptions[] = {
     {"format", BH_OPT_ENUM, 0, "\"value\"", kFormats,
      "value (the whole output is one field, one trailing newline removed), json (an object of fields) or env "
      "(KEY=VALUE lines)."},
-    {"field", BH_OPT_STRING, 0, "\"value\"", nullptr, "The field's name with format = \"value\": ${secret:NAME.FIELD}."},
+    {"field", BH_OPT_STRING, 0, "\"value\"", nullptr,
+     "The field's name with format = \"value\": ${secret:NAME.FIELD}."},
     {"env", BH_OPT_TABLE, 0, nullptr, nullptr,
      "Extra environment variables for the command (e.g. VAULT_ADDR); our own environment is not passed on."},
     {"working_dir", BH_OPT_STRING, 0, nullptr, nullptr, "Directory the command runs in; default: the current one."},
@@ -73,7 +73,9 @@ class CommandSecret : public SecretProvider {
     }
 
     CommandSecret(Host host, const Options& options)
-        : host_(host), command_(options.list("command")), field_(options.string("field")),
+        : host_(host),
+          command_(options.list("command")),
+          field_(options.string("field")),
           timeout_(options.duration("timeout")) {
         const std::string format = options.string("format");
         format_ = format == "json" ? Format::json : format == "env" ? Format::env : Format::value;

@@ -15,8 +15,8 @@ namespace {
 using harness::SecretFetch;
 using harness::Table;
 using ::testing::ElementsAre;
-using ::testing::IsEmpty;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::Pair;
 
@@ -52,8 +52,8 @@ TEST_F(SecretCommandTest, TheWholeOutputIsOneFieldWithOneTrailingNewlineRemoved)
     expect_no_secret(r);
 
     // Only one newline goes (a value may end in whitespace), CRLF counts as one, and the field can be named.
-    SecretFetch two = fetch({{"command", std::vector<std::string>{script("printf 'a b \\n\\n'\n")}},
-                             {"field", "password"}});
+    SecretFetch two =
+        fetch({{"command", std::vector<std::string>{script("printf 'a b \\n\\n'\n")}}, {"field", "password"}});
     ASSERT_EQ(two.status, BH_OK) << two.error;
     EXPECT_THAT(two.fields, ElementsAre(Pair("password", "a b \n")));
     SecretFetch crlf = fetch({{"command", std::vector<std::string>{script("printf 'x\\r\\n'\n")}}});
@@ -61,26 +61,25 @@ TEST_F(SecretCommandTest, TheWholeOutputIsOneFieldWithOneTrailingNewlineRemoved)
 }
 
 TEST_F(SecretCommandTest, JsonAndEnvOutputGiveOneFieldPerMember) {
-    SecretFetch json = fetch(
-        {{"command", std::vector<std::string>{script(std::string("echo '{\"user\": \"app\", \"password\": \"") +
-                                                                  kSecret + "\", \"port\": 5432}'\n")}},
-         {"format", "json"}});
+    SecretFetch json =
+        fetch({{"command", std::vector<std::string>{script(std::string("echo '{\"user\": \"app\", \"password\": \"") +
+                                                           kSecret + "\", \"port\": 5432}'\n")}},
+               {"format", "json"}});
     ASSERT_EQ(json.status, BH_OK) << json.error;
     EXPECT_THAT(json.fields, ElementsAre(Pair("password", kSecret), Pair("port", "5432"), Pair("user", "app")));
     expect_no_secret(json);
 
     SecretFetch env = fetch({{"command", std::vector<std::string>{script(
-                                             std::string("echo 'DB_USER=app'\necho 'DB_PASSWORD=") + kSecret +
-                                                        "'\n")}},
+                                             std::string("echo 'DB_USER=app'\necho 'DB_PASSWORD=") + kSecret + "'\n")}},
                              {"format", "env"}});
     ASSERT_EQ(env.status, BH_OK) << env.error;
     EXPECT_THAT(env.fields, ElementsAre(Pair("DB_PASSWORD", kSecret), Pair("DB_USER", "app")));
 }
 
 TEST_F(SecretCommandTest, OutputThatIsNotJsonIsRefusedWithoutQuotingIt) {
-    SecretFetch r = fetch(
-        {{"command", std::vector<std::string>{script(std::string("echo '{\"password\": ") + kSecret + "'\n")}},
-         {"format", "json"}});
+    SecretFetch r =
+        fetch({{"command", std::vector<std::string>{script(std::string("echo '{\"password\": ") + kSecret + "'\n")}},
+               {"format", "json"}});
     EXPECT_EQ(r.status, BH_FATAL);
     EXPECT_THAT(r.error, HasSubstr("is not valid JSON"));
     EXPECT_THAT(r.error, HasSubstr("output of command '"));
@@ -89,9 +88,9 @@ TEST_F(SecretCommandTest, OutputThatIsNotJsonIsRefusedWithoutQuotingIt) {
 
 TEST_F(SecretCommandTest, AFailingCommandGivesItsStatusAndScrubbedStderrNeverItsOutput) {
     // The command prints the secret, echoes it on stderr too (set -x style), then fails.
-    SecretFetch r = fetch({{"command", std::vector<std::string>{script(
-                                           std::string("echo '") + kSecret + "'\necho 'token: " + kSecret +
-                                                       "' >&2\necho 'vault: permission denied' >&2\nexit 3\n")}}});
+    SecretFetch r = fetch(
+        {{"command", std::vector<std::string>{script(std::string("echo '") + kSecret + "'\necho 'token: " + kSecret +
+                                                     "' >&2\necho 'vault: permission denied' >&2\nexit 3\n")}}});
     EXPECT_EQ(r.status, BH_FATAL);
     EXPECT_THAT(r.error, HasSubstr("exited with status 3"));
     EXPECT_THAT(r.error, HasSubstr("vault: permission denied"));
@@ -120,11 +119,11 @@ TEST_F(SecretCommandTest, EmptyOversizedMissingAndHangingCommandsAreOneLineError
 
 TEST_F(SecretCommandTest, TheCommandGetsEnvAndWorkingDirButNotOurEnvironment) {
     setenv("BH_TEST_PARENT_SECRET", "parent-only", 1);
-    SecretFetch r = fetch(
-        {{"command", std::vector<std::string>{script("printf '%s|%s|%s' \"$VAULT_ADDR\" "
-                                                             "\"${BH_TEST_PARENT_SECRET:-unset}\" \"$(pwd)\"\n")}},
-         {"env", Table{{"VAULT_ADDR", "https://vault.example"}}},
-         {"working_dir", dir_.path().string()}});
+    SecretFetch r =
+        fetch({{"command", std::vector<std::string>{script("printf '%s|%s|%s' \"$VAULT_ADDR\" "
+                                                           "\"${BH_TEST_PARENT_SECRET:-unset}\" \"$(pwd)\"\n")}},
+               {"env", Table{{"VAULT_ADDR", "https://vault.example"}}},
+               {"working_dir", dir_.path().string()}});
     unsetenv("BH_TEST_PARENT_SECRET");
     ASSERT_EQ(r.status, BH_OK) << r.error;
     EXPECT_THAT(r.fields, ElementsAre(Pair("value", "https://vault.example|unset|" + dir_.path().string())));

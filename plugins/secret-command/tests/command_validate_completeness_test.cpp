@@ -7,20 +7,20 @@
 namespace {
 
 TEST(SecretCommandCompleteness, ValidateRefusesEverythingCreateRefuses) {
-    backhaul::completeness::expect_complete({
-        .plugin = "secret-command",
-        .base = "command = [\"pass\", \"show\", \"db\"]",
-        .cases = {
-            {"command", "[]", "", "secrets.tested (secret-command): option 'command': must not be empty"},
-            {"command", "[\"\"]", "", "the program (first entry) is empty"},
-            {"format", "\"yaml\""},
-            {"field", "\"\""},
-            {"field", "\"password\"", "format = \"json\"", "is only for format = \"value\""},
-            {"working_dir", "\"\""},
-            {"timeout", "\"0s\""},
-            {"timeout", "\"2h\""},
-            {"env", "[\"A\"]"},
-        }});
+    backhaul::completeness::expect_complete(
+        {.plugin = "secret-command",
+         .base = "command = [\"pass\", \"show\", \"db\"]",
+         .cases = {
+             {"command", "[]", "", "secrets.tested (secret-command): option 'command': must not be empty"},
+             {"command", "[\"\"]", "", "the program (first entry) is empty"},
+             {"format", "\"yaml\""},
+             {"field", "\"\""},
+             {"field", "\"password\"", "format = \"json\"", "is only for format = \"value\""},
+             {"working_dir", "\"\""},
+             {"timeout", "\"0s\""},
+             {"timeout", "\"2h\""},
+             {"env", "[\"A\"]"},
+         }});
 }
 
 }  // namespace

@@ -7,17 +7,17 @@
 namespace {
 
 TEST(SecretEnvCompleteness, ValidateRefusesEverythingCreateRefuses) {
-    backhaul::completeness::expect_complete({
-        .plugin = "secret-env",
-        .base = "fields = { password = \"BH_COMPLETENESS_PASSWORD\" }",
-        .cases = {
-            {"fields", "{}", "", "secrets.tested (secret-env): option 'fields': must not be empty"},
-            {"fields", "{ password = \"DB-PASSWORD\" }", "", "'DB-PASSWORD' is not an environment variable name"},
-            {"fields", "{ password = \"1ABC\" }"},
-            {"fields", "{ password = \"\" }"},
-            {"fields", "{ \"\" = \"PASSWORD\" }", "", "option 'fields': has an empty field name"},
-            {"allow_empty", "\"yes\""},
-        }});
+    backhaul::completeness::expect_complete(
+        {.plugin = "secret-env",
+         .base = "fields = { password = \"BH_COMPLETENESS_PASSWORD\" }",
+         .cases = {
+             {"fields", "{}", "", "secrets.tested (secret-env): option 'fields': must not be empty"},
+             {"fields", "{ password = \"DB-PASSWORD\" }", "", "'DB-PASSWORD' is not an environment variable name"},
+             {"fields", "{ password = \"1ABC\" }"},
+             {"fields", "{ password = \"\" }"},
+             {"fields", "{ \"\" = \"PASSWORD\" }", "", "option 'fields': has an empty field name"},
+             {"allow_empty", "\"yes\""},
+         }});
 }
 
 }  // namespace

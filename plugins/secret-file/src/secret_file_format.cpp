@@ -1,12 +1,11 @@
 #include "secret_file_format.hpp"
 
 #include <algorithm>
+#include <backhaul/support/crypto/secret_json.hpp>
 #include <cctype>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
-
-#include <backhaul/support/crypto/secret_json.hpp>
 
 namespace backhaul::secret_file {
 namespace {

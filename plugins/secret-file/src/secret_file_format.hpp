@@ -2,12 +2,11 @@
 // (a line that fails to parse may be a password): errors name the line, and column for JSON.
 #pragma once
 
+#include <backhaul/support/crypto/secure_memory.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::secret_file {
 

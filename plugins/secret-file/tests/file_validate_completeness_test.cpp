@@ -7,14 +7,14 @@
 namespace {
 
 TEST(SecretFileCompleteness, ValidateRefusesEverythingCreateRefuses) {
-    backhaul::completeness::expect_complete({
-        .plugin = "secret-file",
-        .base = "path = \"@TMP@/secret.json\"",
-        .cases = {
-            {"path", "\"\"", "", "secrets.tested (secret-file): option 'path': must not be empty"},
-            {"format", "\"yaml\"", "", "must be one of auto, json, env; got 'yaml'"},
-            {"path", "[\"a\"]"},
-        }});
+    backhaul::completeness::expect_complete(
+        {.plugin = "secret-file",
+         .base = "path = \"@TMP@/secret.json\"",
+         .cases = {
+             {"path", "\"\"", "", "secrets.tested (secret-file): option 'path': must not be empty"},
+             {"format", "\"yaml\"", "", "must be one of auto, json, env; got 'yaml'"},
+             {"path", "[\"a\"]"},
+         }});
 }
 
 }  // namespace

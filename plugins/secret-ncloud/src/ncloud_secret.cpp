@@ -41,7 +41,9 @@ class NcloudSecret : public SecretProvider {
   public:
     NcloudSecret(Host host, const Options& options)
         : host_(host), config_(SecretManagerConfig::from_options(options)) {}
-    static void validate(const Options& options, Problems& problems) { SecretManagerConfig::validate(options, problems); }
+    static void validate(const Options& options, Problems& problems) {
+        SecretManagerConfig::validate(options, problems);
+    }
 
     void fetch(const FieldSink& emit) override {
         SecretManagerClient client(config_, host_);

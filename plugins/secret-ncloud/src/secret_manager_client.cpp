@@ -1,11 +1,10 @@
 #include "secret_manager_client.hpp"
 
 #include <algorithm>
+#include <backhaul/support/http/retry_policy.hpp>
 #include <cctype>
 #include <ctime>
 #include <nlohmann/json.hpp>
-
-#include <backhaul/support/http/retry_policy.hpp>
 
 #include "signature_v2.hpp"
 

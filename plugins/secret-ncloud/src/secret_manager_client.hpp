@@ -3,13 +3,12 @@
 #pragma once
 
 #include <backhaul/sdk.hpp>
+#include <backhaul/support/crypto/secure_memory.hpp>
+#include <backhaul/support/http/http_client.hpp>
 #include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
-
-#include <backhaul/support/crypto/secure_memory.hpp>
-#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::ncloud {
 

@@ -4,13 +4,12 @@
 // leaves no unwiped copy of a value on the heap.
 #pragma once
 
+#include <backhaul/support/crypto/secret_json.hpp>
+#include <backhaul/support/crypto/secure_memory.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <backhaul/support/crypto/secret_json.hpp>
-#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::ncloud {
 

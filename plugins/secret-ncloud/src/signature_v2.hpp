@@ -2,11 +2,10 @@
 // The body and other headers are not signed. Facts: /work/shared/reference/ncloud-apis.md, section 1.
 #pragma once
 
+#include <backhaul/support/http/http_client.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
-
-#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::ncloud {
 

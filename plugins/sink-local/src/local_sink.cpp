@@ -282,9 +282,8 @@ class LocalSink final : public Sink {
             return;
         }
         ::unlinkat(root.get(), second.c_str(), 0);
-        int moved = ::renameat2(root.get(), first.c_str(), root.get(), second.c_str(), RENAME_NOREPLACE) == 0
-                        ? 0
-                        : errno;
+        int moved =
+            ::renameat2(root.get(), first.c_str(), root.get(), second.c_str(), RENAME_NOREPLACE) == 0 ? 0 : errno;
         if (moved == EINVAL || moved == ENOSYS)
             moved = ::linkat(root.get(), first.c_str(), root.get(), second.c_str(), 0) == 0 ? 0 : errno;
         if (moved != 0) {

@@ -15,11 +15,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using harness::Instance;
-using testing::read_file;
 using harness::ObjectInfo;
 using harness::Plugin;
 using harness::StreamResult;
 using harness::Upload;
+using testing::read_file;
 
 const Plugin& sink_plugin() {
     static const Plugin plugin("sink-local");

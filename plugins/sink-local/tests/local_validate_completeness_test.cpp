@@ -7,13 +7,13 @@
 namespace {
 
 TEST(SinkLocalCompleteness, ValidateRefusesEverythingCreateRefuses) {
-    backhaul::completeness::expect_complete({
-        .plugin = "sink-local",
-        .base = "path = \"@TMP@/sink\"",
-        .cases = {
-            {"path", "\"\"", "", "sink (sink-local): option 'path': must not be empty"},
-            {"fsync", "\"yes\""},
-        }});
+    backhaul::completeness::expect_complete(
+        {.plugin = "sink-local",
+         .base = "path = \"@TMP@/sink\"",
+         .cases = {
+             {"path", "\"\"", "", "sink (sink-local): option 'path': must not be empty"},
+             {"fsync", "\"yes\""},
+         }});
 }
 
 }  // namespace

@@ -52,8 +52,8 @@ ListPage parse_list_page(const std::string& xml) {
         if (!size.empty()) {
             auto [end, ec] = std::from_chars(size.data(), size.data() + size.size(), parsed);
             if (ec != std::errc() || end != size.data() + size.size() || parsed < 0)
-                throw Error(Status::fatal, "malformed ListObjects response: <Size> '" + size.substr(0, 32) +
-                                         "' is not a byte count");
+                throw Error(Status::fatal,
+                            "malformed ListObjects response: <Size> '" + size.substr(0, 32) + "' is not a byte count");
         }
         object.size = parsed;
         object.mtime_unix_ms = parse_iso8601_ms(xml_text(contents, "LastModified").value_or(""));

@@ -1,7 +1,6 @@
 #include "multipart_upload.hpp"
 
 #include <algorithm>
-
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
 
@@ -227,7 +226,8 @@ void MultipartUpload::complete() {
     try {
         response = send_if_absent(client_, request, what);
         // S3 answers 200 first and may report a failure in the body afterwards.
-        if (xml_root_is(response.body, "Error")) throw make_error(what, response, config_.region, config_.credentials->known_source());
+        if (xml_root_is(response.body, "Error"))
+            throw make_error(what, response, config_.region, config_.credentials->known_source());
     } catch (const S3Error& e) {
         // A retried Complete whose first attempt succeeded (but whose answer was lost) finds no upload any more, or
         // (If-None-Match) finds the object: the object with exactly our parts' ETag is the proof that it was ours.

@@ -18,7 +18,8 @@ void check_absent(S3Client& client, const std::string& key) {
 
 http::Response send_if_absent(S3Client& client, S3Request request, const std::string& operation) {
     ConditionalWrites mode = client.config().conditional_writes;
-    if (mode == ConditionalWrites::check || client.conditional_refused(operation)) return client.execute(request, operation);
+    if (mode == ConditionalWrites::check || client.conditional_refused(operation))
+        return client.execute(request, operation);
     S3Request conditional = request;
     conditional.headers.emplace_back("if-none-match", "*");
     try {

@@ -34,7 +34,8 @@ void delete_objects(S3Client& client, const std::vector<std::string>& keys) {
         request.body = crypto::bytes_of(body);
         std::string what = "DeleteObjects s3://" + client.config().bucket + " (" + std::to_string(count) + " keys)";
         http::Response response = client.execute(request, what);
-        if (xml_root_is(response.body, "Error")) throw make_error(what, response, client.config().region, client.config().credentials->known_source());
+        if (xml_root_is(response.body, "Error"))
+            throw make_error(what, response, client.config().region, client.config().credentials->known_source());
         for (std::string_view error : xml_elements(response.body, "Error")) {
             std::string code = xml_text(error, "Code").value_or("");
             if (code == "NoSuchKey") continue;

@@ -1,9 +1,8 @@
 #include "s3_client.hpp"
 
-#include <cstdio>
-
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
+#include <cstdio>
 
 namespace backhaul::s3 {
 namespace {

@@ -4,17 +4,16 @@
 // thread makes its own.
 #pragma once
 
-#include <set>
-#include <mutex>
 #include <atomic>
 #include <backhaul/sdk.hpp>
-#include <functional>
-#include <span>
-#include <string>
-
 #include <backhaul/support/aws/sigv4.hpp>
 #include <backhaul/support/http/http_client.hpp>
 #include <backhaul/support/http/retry_policy.hpp>
+#include <functional>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
 
 #include "s3_config.hpp"
 #include "s3_error.hpp"

@@ -113,9 +113,8 @@ void validate_credentials(const Options& options, Problems& problems) {
                                     ", which take precedence over any profile; remove one or the other");
     if (options.known("profile")) {
         const std::string profile = options.string("profile");
-        const bool bad = std::any_of(profile.begin(), profile.end(), [](unsigned char c) {
-            return c < 0x21 || c == 0x7f || c == '[' || c == ']';
-        });
+        const bool bad = std::any_of(profile.begin(), profile.end(),
+                                     [](unsigned char c) { return c < 0x21 || c == 0x7f || c == '[' || c == ']'; });
         if (bad) problems.add("profile", "must be a profile name: no spaces, control characters, '[' or ']'");
     }
 }

@@ -3,15 +3,14 @@
 #pragma once
 
 #include <backhaul/sdk.hpp>
+#include <backhaul/support/aws/credential_chain.hpp>
+#include <backhaul/support/aws/sigv4.hpp>
+#include <backhaul/support/http/http_client.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
-
-#include <backhaul/support/aws/credential_chain.hpp>
-#include <backhaul/support/aws/sigv4.hpp>
-#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::s3 {
 

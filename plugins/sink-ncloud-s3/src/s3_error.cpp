@@ -67,7 +67,8 @@ std::string hint_for(const std::string& operation, const std::string& code, cons
         const std::string permission = permission_for(operation), target = target_of(operation);
         if (permission.empty() || target.empty())
             return "the key is not allowed to do this on the bucket; check its permissions";
-        return "the key is not allowed " + permission + " on " + target + "; grant it in the key's or the bucket's "
+        return "the key is not allowed " + permission + " on " + target +
+               "; grant it in the key's or the bucket's "
                "policy";
     }
     if (code == "NoSuchBucket") return "check the bucket name, endpoint and region";

@@ -3,9 +3,8 @@
 #pragma once
 
 #include <backhaul/sdk.hpp>
-#include <string>
-
 #include <backhaul/support/http/http_client.hpp>
+#include <string>
 
 namespace backhaul::s3 {
 

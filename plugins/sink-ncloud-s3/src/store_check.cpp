@@ -1,9 +1,8 @@
 #include "store_check.hpp"
 
-#include <vector>
-
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
+#include <vector>
 
 #include "s3_xml.hpp"
 
@@ -14,7 +13,8 @@ namespace {
 std::string fix_for(const std::exception& failure, const S3Client& client, const std::string& purpose) {
     const S3Config& config = client.config();
     const auto* error = dynamic_cast<const S3Error*>(&failure);
-    if (!error) return "check endpoint '" + config.endpoint_text + "' and that this host can reach it (DNS, firewall, proxy)";
+    if (!error)
+        return "check endpoint '" + config.endpoint_text + "' and that this host can reach it (DNS, firewall, proxy)";
     const std::string& code = error->code();
     const std::string source = config.credentials->known_source();
     if (code == "SignatureDoesNotMatch" && (source.empty() || source == aws::kOptionsSource))
@@ -71,7 +71,8 @@ void check_store(S3Client& client, const std::string& probe_key, Checks& checks)
         create.headers = {{"content-type", "application/octet-stream"}};
         http::Response created = client.execute(create, "CreateMultipartUpload " + target);
         upload_id = xml_text(created.body, "UploadId").value_or("");
-        if (upload_id.empty()) throw Error(Status::fatal, "CreateMultipartUpload " + target + ": no UploadId in the answer");
+        if (upload_id.empty())
+            throw Error(Status::fatal, "CreateMultipartUpload " + target + ": no UploadId in the answer");
 
         const std::string body = "backhaul check multipart probe\n";
         S3Request part;
@@ -96,16 +97,18 @@ void check_store(S3Client& client, const std::string& probe_key, Checks& checks)
     try {
         cleanup.execute(abort, "AbortMultipartUpload " + target);
     } catch (const Error& e) {
-        checks.fail("abort the multipart upload " + upload_id, e.what(),
-                    fix_for(e, client,
-                            "s3:AbortMultipartUpload on " + bucket +
-                                "/* (a failed backup's parts are removed with it)") +
-                        "; then remove this one: aws s3api abort-multipart-upload --bucket " + config.bucket +
-                        " --key '" + probe_key + "' --upload-id " + upload_id);
+        checks.fail(
+            "abort the multipart upload " + upload_id, e.what(),
+            fix_for(e, client,
+                    "s3:AbortMultipartUpload on " + bucket + "/* (a failed backup's parts are removed with it)") +
+                "; then remove this one: aws s3api abort-multipart-upload --bucket " + config.bucket + " --key '" +
+                probe_key + "' --upload-id " + upload_id);
         return;
     }
-    if (uploaded) checks.pass(multipart_name, "backups larger than part_size can be stored, and a failed one "
-                                                      "cleaned up");
+    if (uploaded)
+        checks.pass(multipart_name,
+                    "backups larger than part_size can be stored, and a failed one "
+                    "cleaned up");
 }
 
 }  // namespace backhaul::s3

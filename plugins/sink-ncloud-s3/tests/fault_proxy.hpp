@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
-#include <condition_variable>
 #include <string>
 #include <thread>
 #include <vector>

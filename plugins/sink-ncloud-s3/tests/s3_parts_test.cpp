@@ -2,11 +2,10 @@
 // the shared retry policy and URL rules.
 #include <gtest/gtest.h>
 
-#include "bucket_listing.hpp"
-
 #include <backhaul/support/http/http_client.hpp>
 #include <backhaul/support/http/retry_policy.hpp>
 
+#include "bucket_listing.hpp"
 #include "object_deletion.hpp"
 #include "part_plan.hpp"
 #include "s3_config.hpp"
@@ -98,9 +97,10 @@ TEST(S3Errors, SlowDownAndServerErrorsAreRetryableClientErrorsAreNot) {
     EXPECT_STREQ(make_error("UploadPart 3 of s3://b/k", denied, "r").what(),
                  "UploadPart 3 of s3://b/k failed: Forbidden (HTTP 403); the key is not allowed s3:PutObject on "
                  "s3://b/k; grant it in the key's or the bucket's policy");
-    EXPECT_STREQ(make_error("DeleteObjects s3://b (2 keys)", denied, "r").what(),
-                 "DeleteObjects s3://b (2 keys) failed: Forbidden (HTTP 403); the key is not allowed s3:DeleteObject on "
-                 "s3://b; grant it in the key's or the bucket's policy");
+    EXPECT_STREQ(
+        make_error("DeleteObjects s3://b (2 keys)", denied, "r").what(),
+        "DeleteObjects s3://b (2 keys) failed: Forbidden (HTTP 403); the key is not allowed s3:DeleteObject on "
+        "s3://b; grant it in the key's or the bucket's policy");
     EXPECT_STREQ(make_error("op", denied, "r").what(),
                  "op failed: Forbidden (HTTP 403); the key is not allowed to do this on the bucket; check its "
                  "permissions");

@@ -90,14 +90,16 @@ TEST(S3Validate, RefusesRegionsStorageClassesAndMetadataNamesThatBreakRequests) 
 TEST(S3Validate, RefusesHalfAKeyPairATokenWithoutKeysAndAProfileWithKeys) {
     const harness::OptionList bucket = {{"bucket", "db-backups"}};
     EXPECT_EQ(only_problem(harness::overridden(bucket, {{"access_key", "AK"}})),
-              (Problem{"access_key", "is set without secret_key; set both, or neither to take credentials from the "
-                                     "environment or ~/.aws"}));
+              (Problem{"access_key",
+                       "is set without secret_key; set both, or neither to take credentials from the "
+                       "environment or ~/.aws"}));
     EXPECT_EQ(only_problem(harness::overridden(bucket, {{"secret_key", "SK"}})).option, "secret_key");
     EXPECT_EQ(only_problem(harness::overridden(bucket, {{"session_token", "T"}})),
               (Problem{"session_token", "needs access_key and secret_key (the token belongs to that pair)"}));
     EXPECT_EQ(only_problem(with({{"profile", "ncloud"}})),
-              (Problem{"profile", "cannot be used with access_key, which take precedence over any profile; remove "
-                                  "one or the other"}));
+              (Problem{"profile",
+                       "cannot be used with access_key, which take precedence over any profile; remove "
+                       "one or the other"}));
     EXPECT_EQ(only_problem(harness::overridden(bucket, {{"profile", "a]b"}})).option, "profile");
     // A key from an unfetched secret is set, if not yet known: the pair is complete.
     EXPECT_EQ(harness::validate(s3(), with({}), {"secret_key"}).status, BH_OK);
@@ -141,7 +143,8 @@ TEST(S3Validate, LimitsFollowS3sPartRulesAndTheSinksRanges) {
     EXPECT_FALSE(harness::within_limits(s3(), "connect_timeout", 0));
     EXPECT_FALSE(harness::within_limits(s3(), "request_timeout", -1));
     EXPECT_TRUE(harness::within_limits(s3(), "request_timeout", 0));
-    for (const char* name : {"region", "access_key", "secret_key", "session_token", "profile", "storage_class", "ca_file"})
+    for (const char* name :
+         {"region", "access_key", "secret_key", "session_token", "profile", "storage_class", "ca_file"})
         EXPECT_FALSE(harness::within_limits(s3(), name, 0)) << name;
 }
 

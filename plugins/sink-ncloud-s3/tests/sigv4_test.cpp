@@ -1,10 +1,9 @@
 // The shared crypto helpers and the SigV4 signer against published vectors: FIPS/RFC digests, AWS's SigV4 test suite
 // (the cases whose rules S3 shares: no path normalisation, single encoding) and the worked examples of the S3 API
 // reference ("Signature Calculations for the Authorization Header": GET with Range, PUT, GET ?lifecycle, ListObjects).
-#include <backhaul/support/aws/sigv4.hpp>
-
 #include <gtest/gtest.h>
 
+#include <backhaul/support/aws/sigv4.hpp>
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
 

@@ -18,7 +18,7 @@ constexpr const char* kBucket = "checks";
 constexpr const char* kReadOnlyBucket = "checks-read-only";
 
 class SwiftCheck : public ::testing::Test {
-protected:
+  protected:
     static void SetUpTestSuite() {
         SwiftS3::instance().create_bucket(kBucket);
         SwiftS3::instance().create_bucket(kReadOnlyBucket, "public-read");
@@ -27,11 +27,13 @@ protected:
 
     std::filesystem::path pipeline(const std::string& bucket) {
         std::filesystem::path file = tmp_ / "pipeline.toml";
-        write_file(file, "name = \"nightly\"\n\n[source]\nplugin = \"source-command\"\ncommand = [\"echo\", \"x\"]\n\n"
-                         "[[transform]]\nplugin = \"compress-gzip\"\n\n[sink]\nplugin = \"sink-ncloud-s3\"\n"
-                         "endpoint = \"" + s3().endpoint() + "\"\nregion = \"us-east-1\"\nbucket = \"" + bucket +
-                         "\"\nkey = \"db/{pipeline}/%Y%m%d-%H%M%S{ext}\"\naccess_key = \"${env:S3_ACCESS_KEY}\"\n"
-                         "secret_key = \"${env:S3_SECRET_KEY}\"\nmax_retries = 0\n");
+        write_file(file,
+                   "name = \"nightly\"\n\n[source]\nplugin = \"source-command\"\ncommand = [\"echo\", \"x\"]\n\n"
+                   "[[transform]]\nplugin = \"compress-gzip\"\n\n[sink]\nplugin = \"sink-ncloud-s3\"\n"
+                   "endpoint = \"" +
+                       s3().endpoint() + "\"\nregion = \"us-east-1\"\nbucket = \"" + bucket +
+                       "\"\nkey = \"db/{pipeline}/%Y%m%d-%H%M%S{ext}\"\naccess_key = \"${env:S3_ACCESS_KEY}\"\n"
+                       "secret_key = \"${env:S3_SECRET_KEY}\"\nmax_retries = 0\n");
         return file;
     }
 
@@ -59,12 +61,15 @@ TEST_F(SwiftCheck, AdminKeyPassesEveryCallAndLeavesNothing) {
     CommandResult run = check(pipeline(kBucket), SwiftS3::admin);
     ASSERT_EQ(run.exit_code, 0) << run.out << run.err;
     const std::string sink = "✓ sink \\(sink-ncloud-s3\\): ";
-    EXPECT_THAT(run.out, ContainsRegex(sink + "list s3://checks at http://127\\.0\\.0\\.1:[0-9]+ \\(region us-east-1\\): "
-                                              "the bucket exists, the key signs and the region is right"));
-    EXPECT_THAT(run.out, ContainsRegex(sink + "multipart upload to s3://checks/db/nightly/\\.backhaul-check-[0-9a-f]{16} "
-                                              "\\(create, upload a part, abort\\): backups larger than part_size"));
+    EXPECT_THAT(run.out,
+                ContainsRegex(sink + "list s3://checks at http://127\\.0\\.0\\.1:[0-9]+ \\(region us-east-1\\): "
+                                     "the bucket exists, the key signs and the region is right"));
+    EXPECT_THAT(run.out,
+                ContainsRegex(sink + "multipart upload to s3://checks/db/nightly/\\.backhaul-check-[0-9a-f]{16} "
+                                     "\\(create, upload a part, abort\\): backups larger than part_size"));
     EXPECT_THAT(run.out, ContainsRegex(sink + "write probe object 'db/nightly/\\.backhaul-check-[0-9a-f]{16}'"));
-    for (const char* step : {"read it back: identical", "stat it: ", "list finds it", "remove it: gone from the listing"})
+    for (const char* step :
+         {"read it back: identical", "stat it: ", "list finds it", "remove it: gone from the listing"})
         EXPECT_THAT(run.out, HasSubstr(std::string("✓ sink (sink-ncloud-s3): ") + step));
     EXPECT_THAT(run.out, HasSubstr("pipeline 'nightly': every check passed"));
     EXPECT_EQ(keys_left(kBucket), "");

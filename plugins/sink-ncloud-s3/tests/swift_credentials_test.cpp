@@ -11,7 +11,6 @@
 // InvalidToken answers AWS gives are reported clearly (injected by the proxy: the one case Swift cannot produce).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include "command_runner.hpp"
@@ -39,8 +38,10 @@ class SwiftCredentials : public ::testing::Test {
         write_file(tmp_ / "input.txt", "backup of " + key + "\n");
         std::filesystem::path file = tmp_ / "pipeline.toml";
         write_file(file, "name = \"creds\"\n\n[source]\nplugin = \"source-command\"\ncommand = [\"cat\", \"" +
-                             (tmp_ / "input.txt").string() + "\"]\n\n[sink]\nplugin = \"sink-ncloud-s3\"\n"
-                             "endpoint = \"" + (endpoint.empty() ? s3().endpoint() : endpoint) +
+                             (tmp_ / "input.txt").string() +
+                             "\"]\n\n[sink]\nplugin = \"sink-ncloud-s3\"\n"
+                             "endpoint = \"" +
+                             (endpoint.empty() ? s3().endpoint() : endpoint) +
                              "\"\nregion = \"us-east-1\"\nbucket = \"" + kBucket + "\"\nkey = \"" + key +
                              "\"\nmax_retries = 0\n" + credential_lines);
         return file;
@@ -51,14 +52,9 @@ class SwiftCredentials : public ::testing::Test {
     CommandResult backhaul(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
         args.insert(args.begin(), BACKHAUL_BINARY);
         CommandOptions options;
-        options.env = {{"HOME", home_.string()},
-                       {"AWS_ACCESS_KEY_ID", ""},
-                       {"AWS_SECRET_ACCESS_KEY", ""},
-                       {"AWS_SESSION_TOKEN", ""},
-                       {"AWS_PROFILE", ""},
-                       {"AWS_SHARED_CREDENTIALS_FILE", ""},
-                       {"AWS_CONFIG_FILE", ""},
-                       {"LC_ALL", "C.UTF-8"}};
+        options.env = {{"HOME", home_.string()},  {"AWS_ACCESS_KEY_ID", ""}, {"AWS_SECRET_ACCESS_KEY", ""},
+                       {"AWS_SESSION_TOKEN", ""}, {"AWS_PROFILE", ""},       {"AWS_SHARED_CREDENTIALS_FILE", ""},
+                       {"AWS_CONFIG_FILE", ""},   {"LC_ALL", "C.UTF-8"}};
         for (const auto& [name, value] : env) options.env[name] = value;
         return run_command(args, options);
     }
@@ -82,10 +78,12 @@ class SwiftCredentials : public ::testing::Test {
     // An executable credential_process that prints `user`'s keys (and a token, and `expiration`) and some stderr.
     std::string helper(const S3User& user, const std::string& expiration = "2099-01-01T00:00:00Z") {
         std::filesystem::path path = tmp_ / "helper.sh";
-        write_file(path, "#!/bin/sh\necho 'helper: asking the vault' >&2\ncat <<'EOF'\n{\"Version\": 1, "
-                         "\"AccessKeyId\": \"" + user.access_key + "\", \"SecretAccessKey\": \"" + user.secret_key +
-                         "\", \"SessionToken\": \"helper-session-token\", \"Expiration\": \"" + expiration +
-                         "\"}\nEOF\n");
+        write_file(path,
+                   "#!/bin/sh\necho 'helper: asking the vault' >&2\ncat <<'EOF'\n{\"Version\": 1, "
+                   "\"AccessKeyId\": \"" +
+                       user.access_key + "\", \"SecretAccessKey\": \"" + user.secret_key +
+                       "\", \"SessionToken\": \"helper-session-token\", \"Expiration\": \"" + expiration +
+                       "\"}\nEOF\n");
         ::chmod(path.c_str(), 0700);
         return path.string();
     }
@@ -162,8 +160,8 @@ TEST_F(SwiftCredentials, WrongSecretFromEachSourceNamesThatSource) {
         std::string named;
     };
     write_file(tmp_ / "creds", keys_file("default", wrong_));
-    write_file(tmp_ / "conf", keys_file("cfg", wrong_, "profile ") + "[profile proc]\ncredential_process = " +
-                                  helper(wrong_) + "\n");
+    write_file(tmp_ / "conf",
+               keys_file("cfg", wrong_, "profile ") + "[profile proc]\ncredential_process = " + helper(wrong_) + "\n");
     const std::map<std::string, std::string> files = {{"AWS_SHARED_CREDENTIALS_FILE", (tmp_ / "creds").string()},
                                                       {"AWS_CONFIG_FILE", (tmp_ / "conf").string()}};
     auto with_files = [&](std::map<std::string, std::string> env) {
@@ -199,7 +197,8 @@ TEST_F(SwiftCredentials, MissingOrMalformedCredentialsFailInOneLine) {
     CommandResult none = backhaul({"run", pipeline("none.txt", "").string()});
     EXPECT_EQ(none.exit_code, 1) << none.err;
     EXPECT_THAT(none.err, HasSubstr("no credentials: set access_key and secret_key, or AWS_ACCESS_KEY_ID and "
-                                    "AWS_SECRET_ACCESS_KEY, or a [default] profile in " + credentials_path()));
+                                    "AWS_SECRET_ACCESS_KEY, or a [default] profile in " +
+                                    credentials_path()));
     write_file(credentials_path(), "[default]\naws_access_key_id = " + kAdmin.access_key + "\naws_secret_access_key\n");
     CommandResult malformed = backhaul({"run", pipeline("none.txt", "").string()});
     EXPECT_EQ(malformed.exit_code, 1) << malformed.err;
@@ -285,8 +284,8 @@ TEST_F(SwiftCredentials, CheckReportsTheSource) {
     write_file(credentials_path(), keys_file("default", kAdmin));
     CommandResult ok = backhaul({"check", pipeline("db/x", "").string()});
     EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
-    EXPECT_THAT(ok.out, HasSubstr("✓ sink (sink-ncloud-s3): credentials: from profile 'default' in " +
-                                  credentials_path()));
+    EXPECT_THAT(ok.out,
+                HasSubstr("✓ sink (sink-ncloud-s3): credentials: from profile 'default' in " + credentials_path()));
     std::filesystem::remove(credentials_path());
     CommandResult none = backhaul({"check", pipeline("db/x", "").string()});
     EXPECT_EQ(none.exit_code, 1) << none.out << none.err;

@@ -1,12 +1,12 @@
 // sink-ncloud-s3 end to end: pipelines through the real `backhaul` binary into Swift's s3api (a strict S3: it checks
 // SigV4, payload SHA-256, Content-MD5 and multipart rules), read back by the AWS CLI as the independent client.
-#include <thread>
-#include <fstream>
-#include <signal.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <fstream>
 #include <random>
+#include <thread>
 
 #include "command_runner.hpp"
 #include "fault_proxy.hpp"
@@ -270,7 +270,8 @@ TEST_F(SwiftPipeline, ASignalWhileCreateMultipartUploadIsInFlightStillAbortsTheU
         ::kill(pid, SIGTERM);
         // The run's control has the cancellation once its signal thread took the signal: until then it would still
         // read the answer normally. Waiting for the signal to be taken keeps the order fixed.
-        for (int i = 0; i < 2000 && !proc_signal_taken(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        for (int i = 0; i < 2000 && !proc_signal_taken(pid); ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         proxy.release();
     };
     CommandResult run = run_command({BACKHAUL_BINARY, "run", file.string()}, options);

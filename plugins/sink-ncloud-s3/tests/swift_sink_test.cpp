@@ -58,11 +58,11 @@ TEST_F(SwiftSink, DescriptorDeclaresTheOptionsOfTheReadme) {
     EXPECT_EQ(d.kind, BH_KIND_SINK);
     std::vector<std::string> names;
     for (uint32_t i = 0; i < d.option_count; ++i) names.push_back(d.options[i].name);
-    EXPECT_THAT(names, ::testing::ElementsAre("endpoint", "region", "bucket", "access_key", "secret_key",
-                                              "session_token", "profile", "addressing", "part_size", "concurrency",
-                                              "storage_class", "metadata", "ca_file", "insecure_http",
-                                              "connect_timeout", "request_timeout", "max_retries", "list_page_size",
-                                              "conditional_writes"));
+    EXPECT_THAT(names,
+                ::testing::ElementsAre("endpoint", "region", "bucket", "access_key", "secret_key", "session_token",
+                                       "profile", "addressing", "part_size", "concurrency", "storage_class", "metadata",
+                                       "ca_file", "insecure_http", "connect_timeout", "request_timeout", "max_retries",
+                                       "list_page_size", "conditional_writes"));
     // Optional: left out, the keys come from the environment or ~/.aws (swift_credentials_test.cpp).
     EXPECT_EQ(d.options[3].flags, 0u);
     EXPECT_EQ(d.options[4].flags, uint32_t{BH_OPT_SECRET});

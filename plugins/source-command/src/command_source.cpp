@@ -1,9 +1,8 @@
 // source-command: the backup is the standard output of a command (argv, no shell); a restore pipes the stream into
 // another command's standard input.
 #include <backhaul/sdk.hpp>
-#include <memory>
-
 #include <backhaul/support/process/child_process.hpp>
+#include <memory>
 
 namespace backhaul {
 namespace {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <backhaul/support/process/child_process.hpp>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,17 +17,15 @@
 #include "command_runner.hpp"
 #include "plugin_harness.hpp"
 
-#include <backhaul/support/process/child_process.hpp>
-
 namespace backhaul {
 namespace {
 
 namespace fs = std::filesystem;
 using harness::Instance;
-using testing::read_file;
 using harness::OptionList;
 using harness::Plugin;
 using harness::StreamResult;
+using testing::read_file;
 using Argv = std::vector<std::string>;
 
 const Plugin& command_plugin() {

@@ -7,18 +7,18 @@
 namespace {
 
 TEST(SourceCommandCompleteness, ValidateRefusesEverythingCreateRefuses) {
-    backhaul::completeness::expect_complete({
-        .plugin = "source-command",
-        .base = "command = [\"true\"]",
-        .cases = {
-            {"command", "[]", "", "source (source-command): option 'command': must not be empty"},
-            {"command", "[\"\", \"-c\"]", "", "option 'command': the program (first entry) is empty"},
-            {"command", "\"true\""},
-            {"restore_command", "[]"},
-            {"restore_command", "[\"\"]"},
-            {"working_dir", "\"\""},
-            {"env", "{ A = 1 }"},
-        }});
+    backhaul::completeness::expect_complete(
+        {.plugin = "source-command",
+         .base = "command = [\"true\"]",
+         .cases = {
+             {"command", "[]", "", "source (source-command): option 'command': must not be empty"},
+             {"command", "[\"\", \"-c\"]", "", "option 'command': the program (first entry) is empty"},
+             {"command", "\"true\""},
+             {"restore_command", "[]"},
+             {"restore_command", "[\"\"]"},
+             {"working_dir", "\"\""},
+             {"env", "{ A = 1 }"},
+         }});
 }
 
 }  // namespace

@@ -3,12 +3,11 @@
 // both versions, when it is older than the server. psql and pg_restore come from the same place.
 #pragma once
 
+#include <backhaul/support/process/child_process.hpp>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 

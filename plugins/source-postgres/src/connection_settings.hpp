@@ -14,9 +14,9 @@
 namespace backhaul {
 
 struct ConnectionSettings {
-    std::optional<std::string> host;  // unset: libpq's (PGHOST, the service, else the local socket)
-    std::optional<int> port;          // unset: libpq's (PGPORT, the service, else 5432)
-    std::optional<std::string> user;  // unset: libpq's (PGUSER, the service, else the OS user)
+    std::optional<std::string> host;      // unset: libpq's (PGHOST, the service, else the local socket)
+    std::optional<int> port;              // unset: libpq's (PGPORT, the service, else 5432)
+    std::optional<std::string> user;      // unset: libpq's (PGUSER, the service, else the OS user)
     std::optional<std::string> database;  // unset: libpq's (PGDATABASE, the service, else the user name)
     std::optional<std::string> password;  // unset: libpq's (PGPASSWORD, the service, the password file)
     std::optional<std::string> sslmode;

@@ -1,13 +1,12 @@
 #include "database_restore.hpp"
 
+#include <backhaul/support/process/child_process.hpp>
 #include <span>
 #include <string_view>
 
 #include "client_tools.hpp"
 #include "create_role_filter.hpp"
 #include "pg_connection.hpp"
-
-#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 namespace {
@@ -47,10 +46,9 @@ std::unique_ptr<PgConnection> connect_target(const ConnectionSettings& settings,
         return std::make_unique<PgConnection>(settings, target, cancelled);
     } catch (const ConnectError& e) {
         if (e.failure() != ConnectFailure::unknown_database) throw;
-        throw Error(
-            Status::fatal,
-            "target database '" + target + "' does not exist at " + e.where() + "; add --create to create it",
-            e.detail());
+        throw Error(Status::fatal,
+                    "target database '" + target + "' does not exist at " + e.where() + "; add --create to create it",
+                    e.detail());
     }
 }
 
@@ -222,15 +220,14 @@ class GlobalsRestore final : public RestoreTarget {
         forward();
         psql_->finish();
         if (filter_.kept_restoring_role_password())
-            host_.warn("the restoring role '" + restoring_role_ + "' kept its password: the backup's password for it "
+            host_.warn("the restoring role '" + restoring_role_ +
+                       "' kept its password: the backup's password for it "
                        "was not applied, so that this restore (and its databases) can go on logging in; set it with "
                        "ALTER ROLE if the old one is wanted");
     }
 
   private:
-    void forward() {
-        psql_->write({reinterpret_cast<const uint8_t*>(filtered_.data()), filtered_.size()});
-    }
+    void forward() { psql_->write({reinterpret_cast<const uint8_t*>(filtered_.data()), filtered_.size()}); }
     std::unique_ptr<RestoreTarget> psql_;
     CreateRoleFilter filter_;
     std::string restoring_role_;
@@ -296,7 +293,8 @@ std::unique_ptr<RestoreTarget> start_set_restore(const ConnectionSettings& setti
                   (exists ? "the existing database" : "a new database") + " (its dump does not create it)");
         return start_restore(settings, client, into, host);
     }
-    if (exists) throw Error(Status::fatal, "database '" + *request.database + "' exists at " + where + "; drop it first");
+    if (exists)
+        throw Error(Status::fatal, "database '" + *request.database + "' exists at " + where + "; drop it first");
     // Not in one transaction: CREATE DATABASE (the dump's own, or pg_restore --create's) and the globals' CREATE
     // TABLESPACE refuse one. The client connects to the maintenance database; the dump's CREATE DATABASE and \connect
     // (or pg_restore --create) take it from there, so database names never reach argv.

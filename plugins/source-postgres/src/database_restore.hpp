@@ -13,8 +13,8 @@ namespace backhaul {
 
 struct RestoreRequest {
     std::string target_database;
-    bool create = false;  // CREATE DATABASE first; fails if it exists
-    bool clean = false;   // drop the target's contents first instead of refusing a non-empty database
+    bool create = false;   // CREATE DATABASE first; fails if it exists
+    bool clean = false;    // drop the target's contents first instead of refusing a non-empty database
     bool for_set = false;  // a set's stream (SetRestoreRequest::into_existing), which offers no --clean
 };
 

@@ -149,8 +149,8 @@ NamePattern translate_pattern(const std::string& pattern) {
             part += "\\$";
         } else {
             // Outside quotes regular expression syntax is the user's ([0-9], a|b); inside it is literal.
-            if ((in_quotes && std::strchr("|*+?()[]{}.^\\", c)) || (c == '[' && i + 1 < pattern.size() &&
-                                                                     pattern[i + 1] == ']'))
+            if ((in_quotes && std::strchr("|*+?()[]{}.^\\", c)) ||
+                (c == '[' && i + 1 < pattern.size() && pattern[i + 1] == ']'))
                 part += '\\';
             part += c;
         }
@@ -171,8 +171,12 @@ bool dumps_large_objects(const DumpSelection& selection) {
 DumpScope inspect_dump_scope(PgConnection& conn, const DumpSelection& selection) {
     auto [table_schemas, table_names] = table_arrays(selection.tables);
     auto [exclude_schemas, exclude_names] = table_arrays(selection.exclude_tables);
-    const std::vector<std::string> params{schema_array(selection.schemas), schema_array(selection.exclude_schemas),
-                                          table_schemas, table_names, exclude_schemas, exclude_names};
+    const std::vector<std::string> params{schema_array(selection.schemas),
+                                          schema_array(selection.exclude_schemas),
+                                          table_schemas,
+                                          table_names,
+                                          exclude_schemas,
+                                          exclude_names};
     const std::string what = "cannot inspect what pg_dump will read";
     DumpScope scope;
     const Row summary = conn.query(std::string(kScope) + kScopeSummary, params, what).at(0);

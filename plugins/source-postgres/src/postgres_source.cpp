@@ -1,8 +1,9 @@
 // source-postgres: streams pg_dump's output into the pipeline after a libpq preflight that turns the usual failures
 // (unreachable server, wrong password, unknown database, missing privileges, pg_dump older than the server) into one
 // clear line; restores with psql or pg_restore. `backhaul check` runs the same findings as separate checks.
-#include <backhaul/sdk.hpp>
 #include <algorithm>
+#include <backhaul/sdk.hpp>
+#include <backhaul/support/process/child_process.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -14,8 +15,6 @@
 #include "dump_arguments.hpp"
 #include "dump_scope.hpp"
 #include "pg_connection.hpp"
-
-#include <backhaul/support/process/child_process.hpp>
 
 namespace backhaul {
 namespace {
@@ -175,8 +174,9 @@ class PostgresSource final : public Source {
             }
         }
         if (options.has("databases") && options.has("database"))
-            problems.add("databases", "not together with option 'database': a set names its databases in "
-                                      "'databases' (or leave 'databases' out to back up 'database' alone)");
+            problems.add("databases",
+                         "not together with option 'database': a set names its databases in "
+                         "'databases' (or leave 'databases' out to back up 'database' alone)");
         if (options.known("databases")) {
             const std::vector<std::string> names = options.list("databases");
             if (names.empty())
@@ -184,8 +184,9 @@ class PostgresSource final : public Source {
             for (const std::string& name : names) {
                 if (name.empty()) problems.add("databases", "a database name is empty");
                 if (name == "*" && names.size() > 1)
-                    problems.add("databases", "\"*\" (every database) must be the only entry; leave databases out "
-                                              "with 'exclude_databases'");
+                    problems.add("databases",
+                                 "\"*\" (every database) must be the only entry; leave databases out "
+                                 "with 'exclude_databases'");
             }
         }
         if (options.known("exclude_databases") && !options.list("exclude_databases").empty() &&
@@ -258,7 +259,8 @@ class PostgresSource final : public Source {
         std::vector<StreamInfo> set;
         if (globals_) set.push_back({std::string(kGlobalsStream), ".sql", {}, 0});
         for (const std::string& name : names)
-            set.push_back({std::string(kDatabaseStreamPrefix) + name, selection_.custom_format ? ".dump" : ".sql",
+            set.push_back({std::string(kDatabaseStreamPrefix) + name,
+                           selection_.custom_format ? ".dump" : ".sql",
                            // expected_bytes: the host starts the largest databases first (docs/sets.md).
                            {{"database", name},
                             {kCreatesDatabaseVariable, dump_creates_database(name) ? "true" : "false"},
@@ -308,10 +310,10 @@ class PostgresSource final : public Source {
                         endpoint.database + "'",
                     "PostgreSQL " + conn->server_version());
 
-        const std::string install = "install postgresql-client-" + server.major_text() +
-                                    " (or newer; https://www.postgresql.org/download/)";
-        check_client(checks, "pg_dump", server, install + " or set option 'pg_dump' to a pg_dump of version " +
-                                                    server.major_text() + " or newer",
+        const std::string install =
+            "install postgresql-client-" + server.major_text() + " (or newer; https://www.postgresql.org/download/)";
+        check_client(checks, "pg_dump", server,
+                     install + " or set option 'pg_dump' to a pg_dump of version " + server.major_text() + " or newer",
                      [&] { return select_pg_dump(server, pg_dump_); });
         const std::string restorer = selection_.custom_format ? "pg_restore" : "psql";
         check_client(checks, restorer, server,
@@ -330,9 +332,8 @@ class PostgresSource final : public Source {
             checks.pass("USAGE on the schemas dumped", std::to_string(scope.schema_count) + " schema(s)");
         else
             checks.fail("USAGE on the schemas dumped",
-                        "user '" + user + "' lacks USAGE on " + std::to_string(scope.schemas_without_usage) +
-                            " of " + std::to_string(scope.schema_count) + " schema(s), e.g. " +
-                            joined(scope.schema_examples),
+                        "user '" + user + "' lacks USAGE on " + std::to_string(scope.schemas_without_usage) + " of " +
+                            std::to_string(scope.schema_count) + " schema(s), e.g. " + joined(scope.schema_examples),
                         "GRANT USAGE ON SCHEMA " + joined(scope.schema_examples) + " TO " + quoted_identifier(user) +
                             ", or leave them out with exclude_schemas");
         if (scope.unreadable_relations == 0)
@@ -355,7 +356,8 @@ class PostgresSource final : public Source {
                             std::to_string(scope.large_objects) + " large object(s), e.g. " +
                             joined(scope.large_object_examples),
                         "GRANT SELECT ON LARGE OBJECT " + joined(scope.large_object_examples) + " TO " +
-                            quoted_identifier(user) + ", or leave large objects out with extra_args = [\"--no-blobs\"]");
+                            quoted_identifier(user) +
+                            ", or leave large objects out with extra_args = [\"--no-blobs\"]");
     }
 
     std::unique_ptr<RestoreTarget> restore(const Options& restore_options) override {
@@ -471,8 +473,8 @@ class PostgresSource final : public Source {
         }
         host_.info("dumping database '" + endpoint.database + "' (" + human_bytes(database_size) + " on disk, " +
                    human_bytes(scope.data_bytes) + " of table data) from PostgreSQL " + server_version + " at " +
-                   endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() +
-                   " (" + pg_dump.path + ")");
+                   endpoint.text() + " as user '" + endpoint.user + "' with pg_dump " + pg_dump.version.text() + " (" +
+                   pg_dump.path + ")");
 
         ChildSpec spec;
         spec.argv.push_back(pg_dump.path);
@@ -522,16 +524,17 @@ class PostgresSource final : public Source {
                     checks.pass("read role passwords for the globals", "user '" + endpoint.user + "' reads pg_authid");
                 else
                     checks.pass("read role passwords for the globals",
-                                "user '" + endpoint.user + "' cannot read pg_authid: the globals will be dumped without "
-                                "role passwords (--no-role-passwords); back up as a superuser to keep them");
+                                "user '" + endpoint.user +
+                                    "' cannot read pg_authid: the globals will be dumped without "
+                                    "role passwords (--no-role-passwords); back up as a superuser to keep them");
             } catch (const Error& e) {
                 checks.fail("read role passwords for the globals", e.what());
             }
         }
-        const std::string install = "install postgresql-client-" + server.major_text() +
-                                    " (or newer; https://www.postgresql.org/download/)";
-        check_client(checks, "pg_dump", server, install + " or set option 'pg_dump' to a pg_dump of version " +
-                                                    server.major_text() + " or newer",
+        const std::string install =
+            "install postgresql-client-" + server.major_text() + " (or newer; https://www.postgresql.org/download/)";
+        check_client(checks, "pg_dump", server,
+                     install + " or set option 'pg_dump' to a pg_dump of version " + server.major_text() + " or newer",
                      [&] { return select_pg_dump(server, pg_dump_); });
         if (globals_)
             check_client(checks, "pg_dumpall", server, install, [&] {
@@ -643,8 +646,9 @@ class PostgresSource final : public Source {
 const PluginInfo kInfo{
     .name = "source-postgres",
     .version = "0.1.0",
-    .description = "Streams pg_dump of one PostgreSQL database, or a cluster as a set (databases, globals); restores "
-                   "with psql or pg_restore.",
+    .description =
+        "Streams pg_dump of one PostgreSQL database, or a cluster as a set (databases, globals); restores "
+        "with psql or pg_restore.",
     .options = kOptions,
     .restore_options = kRestoreOptions,
     .variables = kVariables,

@@ -126,8 +126,9 @@ std::vector<std::pair<std::string, std::string>> validate(const OptionList& give
 TEST(ClusterSetOptions, ValidateNamesTheOptionOfEachProblem) {
     using Problems = std::vector<std::pair<std::string, std::string>>;
     EXPECT_EQ(validate({{"databases", Argv{"a"}}, {"database", "b"}}),
-              (Problems{{"databases", "not together with option 'database': a set names its databases in "
-                                      "'databases' (or leave 'databases' out to back up 'database' alone)"}}));
+              (Problems{{"databases",
+                         "not together with option 'database': a set names its databases in "
+                         "'databases' (or leave 'databases' out to back up 'database' alone)"}}));
     EXPECT_EQ(validate({{"exclude_databases", Argv{"a"}}}),
               (Problems{{"exclude_databases", "only applies together with option 'databases'"}}));
     EXPECT_EQ(validate({{"databases", Argv{}}}),
@@ -154,9 +155,8 @@ TEST_F(ClusterSet, StreamsNameEveryConnectableDatabaseVerbatimAndPickUpNewOnes) 
     const int64_t postgres_data = std::stoll(server_->query("postgres", "SELECT pg_table_size('kept_in_postgres')"));
     // Each database's stream carries its own expected size, which the host orders the streams by.
     EXPECT_EQ(streams[4].variables,
-              (std::map<std::string, std::string>{{"creates_database", "true"},
-                                                  {"database", kWeird},
-                                                  {"expected_bytes", std::to_string(table_data)}}));
+              (std::map<std::string, std::string>{
+                  {"creates_database", "true"}, {"database", kWeird}, {"expected_bytes", std::to_string(table_data)}}));
     EXPECT_EQ(streams[3].variables.at("creates_database"), "false");  // postgres: see ThePostgresStream... below
     EXPECT_EQ(streams[3].variables.at("expected_bytes"), std::to_string(postgres_data));
     EXPECT_EQ(std::stoll(source.host().variables().at("expected_bytes")), 3 * table_data + postgres_data);
@@ -169,10 +169,9 @@ TEST_F(ClusterSet, StreamsNameEveryConnectableDatabaseVerbatimAndPickUpNewOnes) 
 }
 
 TEST_F(ClusterSet, ExclusionsAndExplicitNamesAndCustomFormat) {
-    Instance source(postgres_plugin(),
-                    options({{"databases", Argv{kWeird, kDash, "postgres"}},
-                             {"exclude_databases", Argv{"postgres"}},
-                             {"format", "custom"}}));
+    Instance source(postgres_plugin(), options({{"databases", Argv{kWeird, kDash, "postgres"}},
+                                                {"exclude_databases", Argv{"postgres"}},
+                                                {"format", "custom"}}));
     bh_status status = BH_FATAL;
     std::vector<SetStream> streams = source.list_streams(status);
     ASSERT_EQ(status, BH_OK) << source.last_error();
@@ -210,10 +209,9 @@ TEST_F(ClusterSet, GlobalsOfASuperuserHoldRolePasswords) {
 }
 
 TEST_F(ClusterSet, GlobalsOfANonSuperuserLeaveOutPasswordsWithAWarning) {
-    Instance source(postgres_plugin(), options({{"globals", true},
-                                                {"databases", Argv{kCafe}},
-                                                {"user", "backup"},
-                                                {"password", "backup-pw"}}));
+    Instance source(
+        postgres_plugin(),
+        options({{"globals", true}, {"databases", Argv{kCafe}}, {"user", "backup"}, {"password", "backup-pw"}}));
     bh_status status = BH_FATAL;
     source.list_streams(status);
     ASSERT_EQ(status, BH_OK) << source.last_error();
@@ -310,9 +308,10 @@ TEST_F(ClusterSet, AFailedDatabaseRestoreNeverDropsWhatItCannotProveItMade) {
 }
 
 std::string roles(const PostgresServer& server) {
-    return server.query("postgres",
-                        "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
-                        "rolbypassrls, rolconnlimit FROM pg_roles ORDER BY rolname COLLATE \"C\"");
+    return server.query(
+        "postgres",
+        "SELECT rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin, rolreplication, "
+        "rolbypassrls, rolconnlimit FROM pg_roles ORDER BY rolname COLLATE \"C\"");
 }
 std::string memberships(const PostgresServer& server) {
     return server.query("postgres",
@@ -327,7 +326,8 @@ std::string passwords(const PostgresServer& server) {
 std::string databases(const PostgresServer& server) {
     return server.query("postgres",
                         "SELECT datname, pg_get_userbyid(datdba), pg_encoding_to_char(encoding), datcollate, "
-                        "ARRAY(SELECT a::text FROM unnest(datacl) a ORDER BY 1), shobj_description(oid, 'pg_database') FROM pg_database WHERE datname <> 'postgres' "
+                        "ARRAY(SELECT a::text FROM unnest(datacl) a ORDER BY 1), shobj_description(oid, 'pg_database') "
+                        "FROM pg_database WHERE datname <> 'postgres' "
                         "AND NOT datistemplate ORDER BY datname COLLATE \"C\"");
 }
 
@@ -373,7 +373,8 @@ TEST_P(ClusterRoundTrip, EveryStreamRestoresIntoAFreshCluster) {
     if (!param.as_backup_role) {
         bool warned = false;
         for (const harness::LogLine& line : target.host().log())
-            warned = warned || (line.level == BH_LOG_WARN && line.message.find("kept its password") != std::string::npos);
+            warned =
+                warned || (line.level == BH_LOG_WARN && line.message.find("kept its password") != std::string::npos);
         EXPECT_TRUE(warned) << "no warning that the restoring role kept its password";
     }
     for (size_t i = 1; i < streams.size(); ++i) {
@@ -384,8 +385,9 @@ TEST_P(ClusterRoundTrip, EveryStreamRestoresIntoAFreshCluster) {
     EXPECT_EQ(roles(*fresh), roles(*server_));
     EXPECT_EQ(memberships(*fresh), memberships(*server_));
     if (param.as_backup_role) {
-        EXPECT_EQ(fresh->query("postgres", "SELECT count(*) FROM pg_authid WHERE rolname IN ('alice', 'backup') "
-                                           "AND rolpassword IS NULL"),
+        EXPECT_EQ(fresh->query("postgres",
+                               "SELECT count(*) FROM pg_authid WHERE rolname IN ('alice', 'backup') "
+                               "AND rolpassword IS NULL"),
                   "2");
     } else {
         EXPECT_EQ(passwords(*fresh), passwords(*server_));

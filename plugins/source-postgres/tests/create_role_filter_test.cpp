@@ -10,8 +10,9 @@ namespace {
 TEST(CreateRoleFilter, RewritesCreateRoleIntoADoBlockIgnoringDuplicates) {
     EXPECT_EQ(idempotent_create_role("CREATE ROLE alice;"),
               "DO $bh$ BEGIN CREATE ROLE alice; EXCEPTION WHEN duplicate_object THEN NULL; END $bh$;");
-    EXPECT_EQ(idempotent_create_role(R"(CREATE ROLE "We""ird $bh$ one";)"),
-              R"(DO $bh0$ BEGIN CREATE ROLE "We""ird $bh$ one"; EXCEPTION WHEN duplicate_object THEN NULL; END $bh0$;)");
+    EXPECT_EQ(
+        idempotent_create_role(R"(CREATE ROLE "We""ird $bh$ one";)"),
+        R"(DO $bh0$ BEGIN CREATE ROLE "We""ird $bh$ one"; EXCEPTION WHEN duplicate_object THEN NULL; END $bh0$;)");
 }
 
 TEST(CreateRoleFilter, LeavesEveryOtherLineAlone) {
@@ -32,21 +33,24 @@ std::string filtered(std::string_view input, size_t chunk) {
 // The restoring role keeps its password: exactly the PASSWORD clause of its own ALTER ROLE goes, nothing else.
 TEST(CreateRoleFilter, LeavesOutOnlyTheRestoringRolesPassword) {
     bool stripped = false;
-    EXPECT_EQ(without_password_of("ALTER ROLE postgres WITH SUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$4096:a$b:c';",
-                                  "postgres", &stripped),
-              "ALTER ROLE postgres WITH SUPERUSER INHERIT LOGIN;");
+    EXPECT_EQ(
+        without_password_of("ALTER ROLE postgres WITH SUPERUSER INHERIT LOGIN PASSWORD 'SCRAM-SHA-256$4096:a$b:c';",
+                            "postgres", &stripped),
+        "ALTER ROLE postgres WITH SUPERUSER INHERIT LOGIN;");
     EXPECT_TRUE(stripped);
     stripped = false;
-    EXPECT_EQ(without_password_of(R"(ALTER ROLE "Bob ""the"" boss" WITH LOGIN PASSWORD 'md5''x' VALID UNTIL 'infinity';)",
-                                  "Bob \"the\" boss", &stripped),
-              R"(ALTER ROLE "Bob ""the"" boss" WITH LOGIN VALID UNTIL 'infinity';)");
+    EXPECT_EQ(
+        without_password_of(R"(ALTER ROLE "Bob ""the"" boss" WITH LOGIN PASSWORD 'md5''x' VALID UNTIL 'infinity';)",
+                            "Bob \"the\" boss", &stripped),
+        R"(ALTER ROLE "Bob ""the"" boss" WITH LOGIN VALID UNTIL 'infinity';)");
     EXPECT_TRUE(stripped);
     // Other roles, other statements, a look-alike name, no role: unchanged.
     stripped = false;
-    for (const char* line : {"ALTER ROLE alice WITH LOGIN PASSWORD 'SCRAM-SHA-256$x';",
-                             "ALTER ROLE postgresx WITH LOGIN PASSWORD 'p';", "ALTER ROLE \"postgres \" WITH PASSWORD 'p';",
-                             "ALTER ROLE postgres SET search_path TO 'a';", "ALTER ROLE postgres WITH LOGIN;",
-                             "ALTER ROLE postgres WITH LOGIN PASSWORD 'unterminated;", "COMMENT ON ROLE postgres IS 'x';"})
+    for (const char* line :
+         {"ALTER ROLE alice WITH LOGIN PASSWORD 'SCRAM-SHA-256$x';", "ALTER ROLE postgresx WITH LOGIN PASSWORD 'p';",
+          "ALTER ROLE \"postgres \" WITH PASSWORD 'p';", "ALTER ROLE postgres SET search_path TO 'a';",
+          "ALTER ROLE postgres WITH LOGIN;", "ALTER ROLE postgres WITH LOGIN PASSWORD 'unterminated;",
+          "COMMENT ON ROLE postgres IS 'x';"})
         EXPECT_EQ(without_password_of(line, "postgres", &stripped), line) << line;
     EXPECT_EQ(without_password_of("ALTER ROLE postgres WITH PASSWORD 'p';", "", &stripped),
               "ALTER ROLE postgres WITH PASSWORD 'p';");
@@ -54,11 +58,13 @@ TEST(CreateRoleFilter, LeavesOutOnlyTheRestoringRolesPassword) {
 
     CreateRoleFilter filter("postgres");
     std::string out;
-    filter.feed("CREATE ROLE postgres;\nALTER ROLE postgres WITH SUPERUSER PASSWORD 'h';\nALTER ROLE alice WITH "
-                "PASSWORD 'k';\n",
-                out);
-    EXPECT_EQ(out, "DO $bh$ BEGIN CREATE ROLE postgres; EXCEPTION WHEN duplicate_object THEN NULL; END $bh$;\n"
-                   "ALTER ROLE postgres WITH SUPERUSER;\nALTER ROLE alice WITH PASSWORD 'k';\n");
+    filter.feed(
+        "CREATE ROLE postgres;\nALTER ROLE postgres WITH SUPERUSER PASSWORD 'h';\nALTER ROLE alice WITH "
+        "PASSWORD 'k';\n",
+        out);
+    EXPECT_EQ(out,
+              "DO $bh$ BEGIN CREATE ROLE postgres; EXCEPTION WHEN duplicate_object THEN NULL; END $bh$;\n"
+              "ALTER ROLE postgres WITH SUPERUSER;\nALTER ROLE alice WITH PASSWORD 'k';\n");
     EXPECT_TRUE(filter.kept_restoring_role_password());
 }
 

@@ -162,9 +162,8 @@ TEST(ConnectionSettings, ChildEnvironmentCarriesLibpqVariablesAndOursReplaceThei
     EXPECT_EQ(value_in(env, "PGPASSWORD"), "hunter2-secret");
     EXPECT_EQ(value_in(env, "PGHOST"), "db.example");
     EXPECT_EQ(value_in(env, "PGUSER"), "backup");
-    for (const char* name :
-         {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGHOST", "PGUSER", "PGDATABASE", "PGPORT", "PGSSLMODE",
-          "PGP_PASSPHRASE"})
+    for (const char* name : {"PGSSLCERT", "PGPASSWORD", "PGAPPNAME", "PGHOST", "PGUSER", "PGDATABASE", "PGPORT",
+                             "PGSSLMODE", "PGP_PASSPHRASE"})
         ::unsetenv(name);
 }
 
@@ -172,9 +171,8 @@ TEST(ConnectionSettings, DefaultsAndShortPasswords) {
     ConnectionSettings settings;
     settings.password = "abc";  // too short to redact without mangling ordinary words, as in the core
     // Nothing but what is configured: libpq chooses the rest, for the clients as for the preflight.
-    EXPECT_EQ(settings.child_environment(), (Env{{"PGPASSWORD", "abc"},
-                                                 {"PGCONNECT_TIMEOUT", "30"},
-                                                 {"PGAPPNAME", "backhaul"}}));
+    EXPECT_EQ(settings.child_environment(),
+              (Env{{"PGPASSWORD", "abc"}, {"PGCONNECT_TIMEOUT", "30"}, {"PGAPPNAME", "backhaul"}}));
     EXPECT_EQ(settings.configured_endpoint(), "libpq's default server");
     settings.user = "u";
     EXPECT_EQ(settings.default_database(), "u");  // libpq's rule: a database named like the user

@@ -16,7 +16,7 @@ TEST(NamePattern, FollowsPgDumpsRules) {
     EXPECT_EQ(qualified.name, "^(audit_.*)$");
     NamePattern quoted = translate_pattern("\"Mixed Case\".\"Order.Items*\"");
     EXPECT_EQ(quoted.schema, "^(Mixed Case)$");
-    EXPECT_EQ(quoted.name, "^(Order\\.Items\\*)$");  // quoted: literal, case kept
+    EXPECT_EQ(quoted.name, "^(Order\\.Items\\*)$");                 // quoted: literal, case kept
     EXPECT_EQ(translate_pattern("t?_[0-9]").name, "^(t._[0-9])$");  // regex syntax outside quotes is the user's
     EXPECT_EQ(translate_pattern("a$b").name, "^(a\\$b)$");
     EXPECT_EQ(translate_pattern("\"say \"\"hi\"\"\"").name, "^(say \"hi\")$");

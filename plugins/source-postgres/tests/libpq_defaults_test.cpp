@@ -57,8 +57,12 @@ class LibpqDefaults : public ::testing::Test {
 
     // The full set of connection options less `left_out`, plus the recording pg_dump.
     OptionList options_without(std::initializer_list<std::string> left_out) const {
-        OptionList all{{"host", server_->host()}, {"port", server_->port()},         {"user", server_->user()},
-                       {"database", "shop"},      {"password", server_->password()}, {"connect_timeout", 10000},
+        OptionList all{{"host", server_->host()},
+                       {"port", server_->port()},
+                       {"user", server_->user()},
+                       {"database", "shop"},
+                       {"password", server_->password()},
+                       {"connect_timeout", 10000},
                        {"tables", std::vector<std::string>{"public.orders"}},
                        {"pg_dump", (dir_ / "pg_dump").string()}};
         OptionList kept;
@@ -134,8 +138,8 @@ TEST_F(LibpqDefaults, SslModeFromPGSSLMODE) {
 }
 
 TEST_F(LibpqDefaults, EverythingFromAServiceFile) {
-    write_file(dir_ / "services", "[shop_service]\nhost=127.0.0.1\nport=" + port() + "\nuser=" + server_->user() +
-                                      "\ndbname=shop\n");
+    write_file(dir_ / "services",
+               "[shop_service]\nhost=127.0.0.1\nport=" + port() + "\nuser=" + server_->user() + "\ndbname=shop\n");
     ::setenv("PGSERVICEFILE", (dir_ / "services").c_str(), 1);
     ::setenv("PGSERVICE", "shop_service", 1);
     std::map<std::string, std::string> variables;
@@ -172,9 +176,9 @@ TEST_F(LibpqDefaults, ErrorsNameTheEndpointLibpqUsed) {
     const std::string unused = std::to_string(PostgresServer::free_port());
     ::setenv("PGHOST", "127.0.0.1", 1);
     ::setenv("PGPORT", unused.c_str(), 1);
-    EXPECT_EQ(failure(options_without({"host", "port"})),
-              "cannot connect to PostgreSQL at 127.0.0.1:" + unused + " as user '" + server_->user() +
-                  "' to database 'shop': connection refused");
+    EXPECT_EQ(failure(options_without({"host", "port"})), "cannot connect to PostgreSQL at 127.0.0.1:" + unused +
+                                                              " as user '" + server_->user() +
+                                                              "' to database 'shop': connection refused");
     ::unsetenv("PGHOST");
     ::setenv("PGPORT", port().c_str(), 1);
     // The default host is the local socket (none in the default directory here): libpq's directory is named.

@@ -16,8 +16,8 @@ namespace {
 using harness::Instance;
 using harness::OptionList;
 using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::PostgresServer;
+using ::testing::StartsWith;
 using testing::TempDir;
 using Argv = std::vector<std::string>;
 
@@ -49,7 +49,8 @@ struct CheckRun {
 
 CheckRun run_check(Instance& source) {
     CheckRun run;
-    bh_check_sink sink{&run.results, [](void* ctx, const char* name, int32_t ok, const char* detail, const char* fix) {
+    bh_check_sink sink{&run.results,
+                       [](void* ctx, const char* name, int32_t ok, const char* detail, const char* fix) {
                            static_cast<std::vector<CheckResult>*>(ctx)->push_back(
                                {name, ok != 0, detail ? detail : "", fix ? fix : ""});
                        },
@@ -202,9 +203,11 @@ TEST_F(LiveCheck, ARoleLackingPrivilegesGetsTheGrantsToRun) {
     EXPECT_EQ(usage.fix, "GRANT USAGE ON SCHEMA hidden TO reader, or leave them out with exclude_schemas");
     const CheckResult& select = run.named("SELECT on the tables and sequences dumped");
     EXPECT_FALSE(select.ok);
-    EXPECT_EQ(select.detail, "user 'reader' cannot read 3 of 4 relation(s), e.g. hidden.t, public.filler, public.salaries");
-    EXPECT_EQ(select.fix, "GRANT SELECT ON hidden.t, public.filler, public.salaries TO reader (and USAGE on their "
-                          "schemas), or leave them out with exclude_tables");
+    EXPECT_EQ(select.detail,
+              "user 'reader' cannot read 3 of 4 relation(s), e.g. hidden.t, public.filler, public.salaries");
+    EXPECT_EQ(select.fix,
+              "GRANT SELECT ON hidden.t, public.filler, public.salaries TO reader (and USAGE on their "
+              "schemas), or leave them out with exclude_tables");
     const CheckResult& large_objects = run.named("SELECT on the large objects dumped");
     EXPECT_FALSE(large_objects.ok);
     EXPECT_EQ(large_objects.detail, "user 'reader' cannot read 1 of 1 large object(s), e.g. 424242");

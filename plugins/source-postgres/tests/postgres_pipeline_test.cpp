@@ -198,7 +198,8 @@ TEST_F(PostgresPipeline, CheckPassesAndLeavesNothingBehind) {
     const std::string before = server_->comparable_dump("source_db");
     CommandResult check = backhaul({"check", file.string()}, utf8_locale());
     EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
-    EXPECT_THAT(check.out, HasSubstr("✓ source (source-postgres): log in to PostgreSQL at 127.0.0.1:" + std::to_string(port_)));
+    EXPECT_THAT(check.out,
+                HasSubstr("✓ source (source-postgres): log in to PostgreSQL at 127.0.0.1:" + std::to_string(port_)));
     EXPECT_THAT(check.out, HasSubstr("PostgreSQL " + server_version_));
     EXPECT_THAT(check.out, HasSubstr("every check passed"));
     EXPECT_THAT(check.out, Not(HasSubstr("✗")));
@@ -210,7 +211,8 @@ TEST_F(PostgresPipeline, CheckNamesAWrongPasswordAndTheEndpoint) {
     fs::path file = pipeline("");
     CommandResult check = backhaul({"check", file.string()}, utf8_locale(), "not-the-password");
     EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
-    EXPECT_THAT(check.out, HasSubstr("✗ source (source-postgres): log in to PostgreSQL at 127.0.0.1:" + std::to_string(port_)));
+    EXPECT_THAT(check.out,
+                HasSubstr("✗ source (source-postgres): log in to PostgreSQL at 127.0.0.1:" + std::to_string(port_)));
     EXPECT_THAT(check.out, HasSubstr("password"));
     EXPECT_THAT(check.out, HasSubstr("fix: "));
     EXPECT_THAT(check.out, HasSubstr("FAILED"));
@@ -221,8 +223,7 @@ TEST_F(PostgresPipeline, CheckNamesAWrongPasswordAndTheEndpoint) {
 TEST_F(PostgresPipeline, CheckFindsAMissingPgDump) {
     TempDir empty_path;
     fs::path file = pipeline("pg_dump = \"pg_dump\"\n");
-    CommandResult check =
-        backhaul({"check", file.string()}, utf8_locale({{"PATH", empty_path.path().string()}}));
+    CommandResult check = backhaul({"check", file.string()}, utf8_locale({{"PATH", empty_path.path().string()}}));
     EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
     EXPECT_THAT(check.out, HasSubstr("✗ source (source-postgres): find pg_dump"));
     EXPECT_THAT(check.out, HasSubstr("fix: install postgresql-client-"));
@@ -438,16 +439,17 @@ TEST_P(PostgresPipelineFailure, ExitsOneWithTheSpecificErrorAndCommitsNothing) {
 
 INSTANTIATE_TEST_SUITE_P(
     Postgres, PostgresPipelineFailure,
-    ::testing::Values(ConnectFailureCase{"UnreachableServer", true, "", "source_db",
-                                         "cannot connect to PostgreSQL at 127.0.0.1:{unused} as user 'backhaul_test' to "
-                                         "database 'source_db': connection refused"},
-                      ConnectFailureCase{"UnknownDatabase", false, "", "no_such_db",
-                                         "database 'no_such_db' does not exist at 127.0.0.1:{port}"},
-                      ConnectFailureCase{
-                          "PgDumpOlderThanServer", false, "pg_dump = \"{dir}/pg_dump\"\n", "source_db",
-                          "pg_dump 9.6.24 ({dir}/pg_dump) is older than the server (PostgreSQL {version}) and cannot "
-                          "dump it: install postgresql-client-{major} or newer (https://www.postgresql.org/download/), "
-                          "or set option 'pg_dump' to a pg_dump of version {major} or newer"}),
+    ::testing::Values(
+        ConnectFailureCase{"UnreachableServer", true, "", "source_db",
+                           "cannot connect to PostgreSQL at 127.0.0.1:{unused} as user 'backhaul_test' to "
+                           "database 'source_db': connection refused"},
+        ConnectFailureCase{"UnknownDatabase", false, "", "no_such_db",
+                           "database 'no_such_db' does not exist at 127.0.0.1:{port}"},
+        ConnectFailureCase{
+            "PgDumpOlderThanServer", false, "pg_dump = \"{dir}/pg_dump\"\n", "source_db",
+            "pg_dump 9.6.24 ({dir}/pg_dump) is older than the server (PostgreSQL {version}) and cannot "
+            "dump it: install postgresql-client-{major} or newer (https://www.postgresql.org/download/), "
+            "or set option 'pg_dump' to a pg_dump of version {major} or newer"}),
     [](const ::testing::TestParamInfo<ConnectFailureCase>& info) { return info.param.name; });
 
 // One call of a wrapped client: its arguments as the kernel shows them to every local user (/proc/<pid>/cmdline,
@@ -531,9 +533,10 @@ TEST_F(PostgresPipeline, ASourceWithoutConnectionOptionsUsesLibpqsVariables) {
     // As psql would be run from cron: where, as whom and which database all come from libpq's environment, and the key
     // names the database and host libpq resolved.
     fs::path file = tmp_ / "from_env.toml";
-    write_file(file, "name = \"pgenv\"\n\n[source]\nplugin = \"source-postgres\"\nformat = \"custom\"\n\n[sink]\n"
-                     "plugin = \"sink-local\"\npath = \"" + sink_dir().string() +
-                         "\"\nkey = \"{database}/{host}/backup{ext}\"\n");
+    write_file(file,
+               "name = \"pgenv\"\n\n[source]\nplugin = \"source-postgres\"\nformat = \"custom\"\n\n[sink]\n"
+               "plugin = \"sink-local\"\npath = \"" +
+                   sink_dir().string() + "\"\nkey = \"{database}/{host}/backup{ext}\"\n");
     CommandOptions options;
     options.env = server_->client_env();  // PGHOST, PGPORT, PGUSER, PGPASSWORD
     options.env["PGDATABASE"] = "source_db";
@@ -541,14 +544,14 @@ TEST_F(PostgresPipeline, ASourceWithoutConnectionOptionsUsesLibpqsVariables) {
     EXPECT_EQ(validate.exit_code, 0) << validate.err;
     CommandResult run = run_command({BACKHAUL_BINARY, "run", file.string()}, options);
     ASSERT_EQ(run.exit_code, 0) << run.err;
-    EXPECT_THAT(run.err, HasSubstr("at 127.0.0.1:" + std::to_string(server_->port()) + " as user '" +
-                                   server_->user() + "'"));
+    EXPECT_THAT(run.err,
+                HasSubstr("at 127.0.0.1:" + std::to_string(server_->port()) + " as user '" + server_->user() + "'"));
     EXPECT_THAT(files_below(sink_dir()), ::testing::ElementsAre("source_db/127.0.0.1/backup.dump",
                                                                 "source_db/127.0.0.1/backup.dump.manifest.json"));
-    CommandResult restore = run_command({BACKHAUL_BINARY, "restore", file.string(), "--key",
-                                         "source_db/127.0.0.1/backup.dump", "--target-database", "from_libpq_env",
-                                         "--create"},
-                                        options);
+    CommandResult restore =
+        run_command({BACKHAUL_BINARY, "restore", file.string(), "--key", "source_db/127.0.0.1/backup.dump",
+                     "--target-database", "from_libpq_env", "--create"},
+                    options);
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
     EXPECT_TRUE(server_->comparable_dump("source_db") == server_->comparable_dump("from_libpq_env"));
 }

@@ -80,10 +80,28 @@ TEST_F(SourcePostgres, DescriptorDeclaresOptionsRestoreOptionsAndVariables) {
     EXPECT_STREQ(d.name, "source-postgres");
     std::vector<std::string> names;
     for (uint32_t i = 0; i < d.option_count; ++i) names.push_back(d.options[i].name);
-    EXPECT_EQ(names, (Argv{"host", "port", "user", "database", "password", "sslmode", "sslrootcert", "format",
-                           "schemas", "exclude_schemas", "tables", "exclude_tables", "no_owner", "no_privileges",
-                           "extra_args", "pg_dump", "connect_timeout", "lock_wait_timeout", "databases", "exclude_databases",
-                           "globals", "maintenance_database"}));
+    EXPECT_EQ(names, (Argv{"host",
+                           "port",
+                           "user",
+                           "database",
+                           "password",
+                           "sslmode",
+                           "sslrootcert",
+                           "format",
+                           "schemas",
+                           "exclude_schemas",
+                           "tables",
+                           "exclude_tables",
+                           "no_owner",
+                           "no_privileges",
+                           "extra_args",
+                           "pg_dump",
+                           "connect_timeout",
+                           "lock_wait_timeout",
+                           "databases",
+                           "exclude_databases",
+                           "globals",
+                           "maintenance_database"}));
     EXPECT_EQ(d.options[4].flags, uint32_t{BH_OPT_SECRET});
     EXPECT_EQ(d.options[3].flags, 0u);  // the database may come from libpq (PGDATABASE, a service, the user name)
     // Every option whose value reaches a client program's argv (flags) refuses ${secret:...}; the connection settings
@@ -136,8 +154,9 @@ TEST_F(SourcePostgres, CustomFormatIsAPgRestoreArchive) {
 TEST_F(SourcePostgres, RefusedExtraArgsFailCreate) {
     Instance source(postgres_plugin(), options({{"extra_args", Argv{"--jobs=4"}}}));
     EXPECT_EQ(source.create_status(), BH_INVALID_CONFIG);
-    EXPECT_EQ(source.last_error(), "option 'extra_args': '--jobs=4' is not allowed: parallel dumps need the directory "
-                                   "format, which cannot stream");
+    EXPECT_EQ(source.last_error(),
+              "option 'extra_args': '--jobs=4' is not allowed: parallel dumps need the directory "
+              "format, which cannot stream");
 }
 
 // The problems validate reports, by option.
@@ -161,9 +180,10 @@ std::vector<bh_option_value> bound(const harness::OptionValues& values) {
 TEST_F(SourcePostgres, ValidateRefusesWhatCreateRefusesWithoutIO) {
     const bh_plugin_descriptor& d = postgres_plugin().descriptor();
     harness::OptionValues refused(d.options, d.option_count, options({{"extra_args", Argv{"-f", "out.sql"}}}));
-    EXPECT_EQ(validate(bound(refused)),
-              (std::vector<std::pair<std::string, std::string>>{
-                  {"extra_args", "'-f' is not allowed: pg_dump must write to standard output, which Backhaul streams"}}));
+    EXPECT_EQ(
+        validate(bound(refused)),
+        (std::vector<std::pair<std::string, std::string>>{
+            {"extra_args", "'-f' is not allowed: pg_dump must write to standard output, which Backhaul streams"}}));
     // Values from unfetched secrets (any connection setting may be one) are not read.
     harness::OptionValues fine(d.options, d.option_count, options());
     std::vector<bh_option_value> deferred = bound(fine);
@@ -181,9 +201,11 @@ TEST_F(SourcePostgres, RangesAreLimitsTheHostChecks) {
     for (uint32_t i = 0; i < d.limit_count; ++i)
         limits[d.limits[i].option] = {d.limits[i].flags & BH_LIMIT_MIN ? d.limits[i].min : -1,
                                       d.limits[i].flags & BH_LIMIT_MAX ? d.limits[i].max : -1};
-    EXPECT_EQ(limits, (std::map<std::string, std::pair<int64_t, int64_t>>{
-                          {"port", {1, 65535}}, {"database", {1, -1}}, {"pg_dump", {1, -1}}, {"connect_timeout", {1, -1}},
-                          {"maintenance_database", {1, -1}}}));
+    EXPECT_EQ(limits, (std::map<std::string, std::pair<int64_t, int64_t>>{{"port", {1, 65535}},
+                                                                          {"database", {1, -1}},
+                                                                          {"pg_dump", {1, -1}},
+                                                                          {"connect_timeout", {1, -1}},
+                                                                          {"maintenance_database", {1, -1}}}));
     ASSERT_EQ(d.restore_limit_count, 1u);
     EXPECT_STREQ(d.restore_limits[0].option, "target_database");
     EXPECT_EQ(d.restore_limits[0].min, 1);
@@ -225,9 +247,10 @@ TEST_F(SourcePostgres, PasswordRequiredButNotSet) {
     Instance source(postgres_plugin(), list);
     StreamResult result = source.read_source();
     EXPECT_EQ(result.status, BH_FATAL);
-    EXPECT_EQ(result.error,
-              "the server" + at() + " requires a password for user 'backhaul_test' but none is set: set option " +
-                  "'password' (e.g. from a ${secret:...}) or add the user to the password file (~/.pgpass, PGPASSFILE)");
+    EXPECT_EQ(
+        result.error,
+        "the server" + at() + " requires a password for user 'backhaul_test' but none is set: set option " +
+            "'password' (e.g. from a ${secret:...}) or add the user to the password file (~/.pgpass, PGPASSFILE)");
 }
 
 TEST_F(SourcePostgres, CancelMidStreamKillsAndReapsPgDump) {

@@ -39,13 +39,13 @@ enum class Status : bh_status {
 
 // The one exception type that chooses a status. `what()` is the user-facing line; `detail()` is debug text.
 class Error : public std::runtime_error {
-public:
+  public:
     explicit Error(Status status, const std::string& message, std::string detail = {})
         : std::runtime_error(message), status_(status), detail_(std::move(detail)) {}
     Status status() const noexcept { return status_; }
     const std::string& detail() const noexcept { return detail_; }
 
-private:
+  private:
     Status status_;
     std::string detail_;
 };
@@ -55,7 +55,7 @@ inline Error invalid_config(const std::string& message) { return Error(Status::i
 
 // The host's services for one plugin instance (a cheap handle; copy it freely into streams).
 class Host {
-public:
+  public:
     explicit Host(const bh_host* host) : host_(host) {}
 
     void log(bh_log_level level, std::string_view message) const {
@@ -77,14 +77,14 @@ public:
     }
     const bh_host* raw() const { return host_; }
 
-private:
+  private:
     const bh_host* host_;
 };
 
 // Read access to validated options, by name. Asking for a name the plugin did not declare, or with the wrong type, is a
 // plugin bug and throws std::logic_error.
 class Options {
-public:
+  public:
     Options(const bh_option_value* values, uint32_t count) : values_(values, count) {}
 
     // The pipeline (or a default) sets the option. In `validate` its value may still be unknown: see known().
@@ -114,7 +114,7 @@ public:
         return out;
     }
 
-private:
+  private:
     const bh_option_value& find(std::string_view name) const {
         for (const bh_option_value& v : values_)
             if (name == v.name) return v;
@@ -140,8 +140,10 @@ private:
 // The host prefixes the option's position in the pipeline file. The same function runs before the plugin's constructor,
 // which therefore never sees options it rejects.
 class Problems {
-public:
-    void add(std::string_view option, std::string_view message) { list_.push_back({std::string(option), std::string(message)}); }
+  public:
+    void add(std::string_view option, std::string_view message) {
+        list_.push_back({std::string(option), std::string(message)});
+    }
     void add_stage(std::string_view message) { list_.push_back({{}, std::string(message)}); }
     bool empty() const { return list_.empty(); }
 
@@ -151,7 +153,7 @@ public:
     };
     const std::vector<Problem>& list() const { return list_; }
 
-private:
+  private:
     std::vector<Problem> list_;
 };
 
@@ -159,7 +161,7 @@ private:
 //     checks.pass("log in to db.example:5432 as backup", "PostgreSQL 15.4");
 //     checks.fail("find pg_dump", "no pg_dump 15 or newer on PATH", "install postgresql-client-15");
 class Checks {
-public:
+  public:
     explicit Checks(const bh_check_sink* sink) : sink_(sink) {}
     void pass(std::string_view name, std::string_view detail = {}) { result(name, true, detail, {}); }
     void fail(std::string_view name, std::string_view detail, std::string_view fix = {}) {
@@ -171,7 +173,7 @@ public:
     // kinds. See bh_check_sink.probe_key.
     std::string probe_key() const { return sink_->probe_key ? sink_->probe_key : ""; }
 
-private:
+  private:
     void result(std::string_view name, bool ok, std::string_view detail, std::string_view fix) {
         std::string n(name), d(detail), f(fix);
         sink_->result(sink_->ctx, n.c_str(), ok ? 1 : 0, d.c_str(), f.empty() ? nullptr : f.c_str());
@@ -182,14 +184,14 @@ private:
 
 // Where a transform stream writes. Blocks while downstream is full; throws Error(cancelled) when the run is cancelled.
 class Output {
-public:
+  public:
     explicit Output(const bh_output* out) : out_(out) {}
     void write(std::span<const uint8_t> data) const {
         if (data.empty()) return;
         if (out_->write(out_->ctx, data.data(), data.size()) != BH_OK) throw Error(Status::cancelled, "cancelled");
     }
 
-private:
+  private:
     const bh_output* out_;
 };
 
@@ -199,7 +201,7 @@ private:
 
 // Secret plugins.
 class SecretProvider {
-public:
+  public:
     using FieldSink = std::function<void(std::string_view name, std::string_view value)>;
     virtual ~SecretProvider() = default;
     // Calls emit for every field of the secret. Wipe your own copies of values afterwards.
@@ -208,7 +210,7 @@ public:
 
 // Produces the backup stream. Destroyed before end of stream = stop the producer (kill and reap children).
 class SourceStream {
-public:
+  public:
     virtual ~SourceStream() = default;
     // Fills a prefix of `buffer` and returns its length; returns 0 only at the end of a successfully completed stream.
     virtual size_t read(std::span<uint8_t> buffer) = 0;
@@ -216,7 +218,7 @@ public:
 
 // Consumes a restore stream. Destroyed without finish() = abandon the restore.
 class RestoreTarget {
-public:
+  public:
     virtual ~RestoreTarget() = default;
     virtual void write(std::span<const uint8_t> data) = 0;
     virtual void finish() = 0;
@@ -231,7 +233,7 @@ struct StreamInfo {
 };
 
 class Source {
-public:
+  public:
     virtual ~Source() = default;
     virtual std::unique_ptr<SourceStream> open() = 0;
     virtual std::unique_ptr<RestoreTarget> restore(const Options& restore_options) = 0;
@@ -248,14 +250,14 @@ enum class Direction : bh_direction { encode = BH_ENCODE, decode = BH_DECODE };
 
 // A transform stream. Destroyed without finish() = discard.
 class TransformStream {
-public:
+  public:
     virtual ~TransformStream() = default;
     virtual void write(std::span<const uint8_t> data) = 0;
     virtual void finish() = 0;
 };
 
 class Transform {
-public:
+  public:
     virtual ~Transform() = default;
     // `out` stays valid until the stream is destroyed.
     virtual std::unique_ptr<TransformStream> open(Direction direction, Output out) = 0;
@@ -264,7 +266,7 @@ public:
 // An object being written. The host calls exactly one of commit() and abort(); if commit() throws, the SDK calls
 // abort() so that a failed commit leaves nothing behind either.
 class Upload {
-public:
+  public:
     virtual ~Upload() = default;
     virtual void write(std::span<const uint8_t> data) = 0;
     virtual void commit() = 0;
@@ -272,7 +274,7 @@ public:
 };
 
 class ObjectReader {
-public:
+  public:
     virtual ~ObjectReader() = default;
     // Returns 0 at the end of the object.
     virtual size_t read(std::span<uint8_t> buffer) = 0;
@@ -287,7 +289,7 @@ struct ObjectInfo {
 using Metadata = std::vector<std::pair<std::string, std::string>>;
 
 class Sink {
-public:
+  public:
     using ListSink = std::function<bool(const ObjectInfo&)>;  // return false to stop listing
     virtual ~Sink() = default;
     virtual std::unique_ptr<Upload> begin(const std::string& key, const Metadata& metadata) = 0;
@@ -298,7 +300,7 @@ public:
 };
 
 class Notifier {
-public:
+  public:
     virtual ~Notifier() = default;
     virtual void notify(const bh_run_event& event) = 0;
 };
@@ -310,7 +312,7 @@ struct PluginInfo {
     const char* description;
     std::span<const bh_option_spec> options = {};
     std::span<const bh_option_spec> restore_options = {};
-    const char* const* variables = nullptr;  // NULL-terminated
+    const char* const* variables = nullptr;                 // NULL-terminated
     std::span<const bh_option_limits> limits = {};          // ranges of `options`, checked by the host
     std::span<const bh_option_limits> restore_limits = {};  // ranges of `restore_options`
 };
@@ -347,9 +349,13 @@ bh_status guarded(const bh_host* host, Body&& body) noexcept {
 // A plugin class may declare `static void validate(const backhaul::Options&, backhaul::Problems&)` (no I/O) and a
 // member `void check(backhaul::Checks&)` (live checks for `backhaul check`).
 template <class T>
-concept HasValidate = requires(const Options& options, Problems& problems) { T::validate(options, problems); };
+concept HasValidate = requires(const Options& options, Problems& problems) {
+    T::validate(options, problems);
+};
 template <class T>
-concept HasCheck = requires(T& plugin, Checks& checks) { plugin.check(checks); };
+concept HasCheck = requires(T& plugin, Checks& checks) {
+    plugin.check(checks);
+};
 template <class T>
 concept HasStreamSet = requires(T& plugin, const Options& options, const StreamInfo& info) {
     { T::produces_set(options) } -> std::convertible_to<bool>;
@@ -362,7 +368,8 @@ inline StreamInfo to_stream_info(const bh_stream_info& raw) {
     StreamInfo info;
     info.name = raw.name ? raw.name : "";
     info.ext = raw.ext ? raw.ext : "";
-    for (uint32_t i = 0; i < raw.variable_count; ++i) info.variables.emplace_back(raw.variables[i].key, raw.variables[i].value);
+    for (uint32_t i = 0; i < raw.variable_count; ++i)
+        info.variables.emplace_back(raw.variables[i].key, raw.variables[i].value);
     info.restore_phase = raw.restore_phase;
     return info;
 }
@@ -429,7 +436,8 @@ template <class T>
 struct Glue {
     static Instance<T>& self(void* instance) { return *static_cast<Instance<T>*>(instance); }
 
-    static bh_status create(const bh_host* host, const bh_option_value* options, uint32_t count, void** instance) noexcept {
+    static bh_status create(const bh_host* host, const bh_option_value* options, uint32_t count,
+                            void** instance) noexcept {
         *instance = nullptr;
         return guarded(host, [&] {
             Options bound(options, count);
@@ -526,8 +534,12 @@ struct Glue {
                 for (const StreamInfo& info : streams) {
                     std::vector<bh_kv> vars;
                     for (const auto& [k, v] : info.variables) vars.push_back(bh_kv{k.c_str(), v.c_str()});
-                    const bh_stream_info raw{sizeof(bh_stream_info), info.name.c_str(), info.ext.c_str(),
-                                             vars.data(), static_cast<uint32_t>(vars.size()), info.restore_phase};
+                    const bh_stream_info raw{sizeof(bh_stream_info),
+                                             info.name.c_str(),
+                                             info.ext.c_str(),
+                                             vars.data(),
+                                             static_cast<uint32_t>(vars.size()),
+                                             info.restore_phase};
                     if (emit(ctx, &raw) != 0) break;
                 }
             }
@@ -691,17 +703,9 @@ struct Glue {
                                               kSet ? &restore_open_stream : nullptr};
     static constexpr bh_transform_api transform_api{sizeof(bh_transform_api), &transform_open, &transform_write,
                                                     &transform_finish, &release<TransformStream>};
-    static constexpr bh_sink_api sink_api{sizeof(bh_sink_api),
-                                          &begin,
-                                          &upload_write,
-                                          &commit,
-                                          &abort,
-                                          &open_read,
-                                          &read_into<ObjectReader>,
-                                          &release<ObjectReader>,
-                                          &list,
-                                          &stat,
-                                          &remove};
+    static constexpr bh_sink_api sink_api{
+        sizeof(bh_sink_api),    &begin, &upload_write, &commit, &abort, &open_read, &read_into<ObjectReader>,
+        &release<ObjectReader>, &list,  &stat,         &remove};
     static constexpr bh_notifier_api notifier_api{sizeof(bh_notifier_api), &notify};
 
     static bh_plugin_descriptor describe(const PluginInfo& info) {
@@ -761,7 +765,7 @@ const bh_plugin_descriptor* descriptor(const PluginInfo& info) {
 }  // namespace backhaul
 
 // Defines the plugin's entry point. Use once per plugin, at global scope: BACKHAUL_PLUGIN(MyClass, kInfo);
-#define BACKHAUL_PLUGIN(Class, info)                                              \
+#define BACKHAUL_PLUGIN(Class, info)                                            \
     extern "C" BH_EXPORT const bh_plugin_descriptor* backhaul_plugin_v1(void) { \
-        return ::backhaul::detail::descriptor<Class>(info);                       \
+        return ::backhaul::detail::descriptor<Class>(info);                     \
     }

@@ -3,15 +3,12 @@
 // (shell scripts written by the test), including an expired result and renewal before expiry on an injected clock.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
 
 #include <backhaul/sdk.hpp>
-
-#include <map>
-
 #include <backhaul/support/aws/credential_chain.hpp>
 #include <backhaul/support/aws/shared_config.hpp>
+#include <map>
 
 #include "command_runner.hpp"
 
@@ -106,17 +103,19 @@ TEST_F(CredentialChain, HalfAPairInTheEnvironmentIsAnError) {
 
 TEST_F(CredentialChain, CredentialsFileThenConfigFileWithTheirSectionNames) {
     env_["AWS_PROFILE"] = "prod";
-    write_file(home("config"), "[prod]\naws_access_key_id = NOTAPROFILE\naws_secret_access_key = x\n"
-                               "[profile prod]\nregion = kr-standard\naws_access_key_id = CONFIGKEY\n"
-                               "aws_secret_access_key = configsecret\naws_session_token = configtoken\n");
+    write_file(home("config"),
+               "[prod]\naws_access_key_id = NOTAPROFILE\naws_secret_access_key = x\n"
+               "[profile prod]\nregion = kr-standard\naws_access_key_id = CONFIGKEY\n"
+               "aws_secret_access_key = configsecret\naws_session_token = configtoken\n");
     ResolvedCredentials got = resolve();
     EXPECT_EQ(got.credentials.access_key, "CONFIGKEY");
     EXPECT_EQ(got.credentials.session_token, "configtoken");
     EXPECT_EQ(got.source, "profile 'prod' in " + home("config"));
 
     // The credentials file wins, and there `[profile prod]` is a profile called "profile prod".
-    write_file(home("credentials"), "[profile prod]\naws_access_key_id = WRONG\naws_secret_access_key = x\n"
-                                    "[prod]\naws_access_key_id = CREDKEY\naws_secret_access_key = credsecret\n");
+    write_file(home("credentials"),
+               "[profile prod]\naws_access_key_id = WRONG\naws_secret_access_key = x\n"
+               "[prod]\naws_access_key_id = CREDKEY\naws_secret_access_key = credsecret\n");
     got = resolve();
     EXPECT_EQ(got.credentials.access_key, "CREDKEY");
     EXPECT_EQ(got.credentials.session_token, "");
@@ -131,14 +130,16 @@ TEST_F(CredentialChain, FilesNamedByTheEnvironmentAndDefaultProfiles) {
     ResolvedCredentials got = resolve();
     EXPECT_EQ(got.credentials.access_key, "DEFAULTKEY");
     EXPECT_EQ(got.source, "profile 'default' in " + (tmp_.path() / "conf").string());
-    write_file(tmp_.path() / "elsewhere" / "creds", "[default]\naws_access_key_id = NAMED\naws_secret_access_key = n\n");
+    write_file(tmp_.path() / "elsewhere" / "creds",
+               "[default]\naws_access_key_id = NAMED\naws_secret_access_key = n\n");
     EXPECT_EQ(resolve().credentials.access_key, "NAMED");
 }
 
 TEST_F(CredentialChain, MissingProfilesAndMissingCredentialsSaySo) {
-    EXPECT_EQ(failure(), "no credentials: set access_key and secret_key, or AWS_ACCESS_KEY_ID and "
-                         "AWS_SECRET_ACCESS_KEY, or a [default] profile in " + home("credentials") + " or " +
-                         home("config"));
+    EXPECT_EQ(failure(),
+              "no credentials: set access_key and secret_key, or AWS_ACCESS_KEY_ID and "
+              "AWS_SECRET_ACCESS_KEY, or a [default] profile in " +
+                  home("credentials") + " or " + home("config"));
     EXPECT_EQ(failure({std::nullopt, "nope"}),
               "profile 'nope' is in neither " + home("credentials") + " nor " + home("config"));
     write_file(home("config"), "[profile sso]\nsso_session = corp\nregion = kr-standard\n[profile empty]\n");
@@ -148,16 +149,17 @@ TEST_F(CredentialChain, MissingProfilesAndMissingCredentialsSaySo) {
     EXPECT_THAT(failure({std::nullopt, "empty"}),
                 HasSubstr("profile 'empty' has no aws_access_key_id/aws_secret_access_key and no credential_process"));
     write_file(home("credentials"), "[default]\naws_access_key_id = HALF\n");
-    EXPECT_EQ(failure(), "profile 'default' in " + home("credentials") +
-                             " has aws_access_key_id without aws_secret_access_key");
+    EXPECT_EQ(failure(),
+              "profile 'default' in " + home("credentials") + " has aws_access_key_id without aws_secret_access_key");
 }
 
 TEST_F(CredentialChain, ParserFollowsTheAwsCliDialect) {
-    IniFile file = parse_ini("# comment\n; another\n\n[default]   # trailing comment\n"
-                             "AWS_Access_Key_Id=  test:tester  \nregion: kr-standard\n"
-                             "s3 =\n  max_concurrent_requests = 10\n  aws_secret_access_key = nested\n"
-                             "[profile   spaced.name]\nx = a = b\n",
-                             "/f");
+    IniFile file = parse_ini(
+        "# comment\n; another\n\n[default]   # trailing comment\n"
+        "AWS_Access_Key_Id=  test:tester  \nregion: kr-standard\n"
+        "s3 =\n  max_concurrent_requests = 10\n  aws_secret_access_key = nested\n"
+        "[profile   spaced.name]\nx = a = b\n",
+        "/f");
     ASSERT_EQ(file.sections.size(), 2u);
     EXPECT_EQ(*file.sections[0].find("aws_access_key_id"), "test:tester");
     EXPECT_EQ(*file.sections[0].find("region"), "kr-standard");
@@ -193,9 +195,9 @@ TEST_F(CredentialChain, MalformedFilesNameTheFileAndLine) {
 }
 
 TEST_F(CredentialChain, SplitsCommandLinesLikeTheAwsCli) {
-    EXPECT_THAT(split_command_line("vault kv get -field=json 'secret/ncloud backup' \"a \\\"b\\\" $c\" d\\ e"),
-                ::testing::ElementsAre("vault", "kv", "get", "-field=json", "secret/ncloud backup", "a \"b\" $c",
-                                       "d e"));
+    EXPECT_THAT(
+        split_command_line("vault kv get -field=json 'secret/ncloud backup' \"a \\\"b\\\" $c\" d\\ e"),
+        ::testing::ElementsAre("vault", "kv", "get", "-field=json", "secret/ncloud backup", "a \"b\" $c", "d e"));
     EXPECT_THROW(split_command_line("echo 'open"), std::invalid_argument);
 }
 
@@ -217,9 +219,10 @@ TEST_F(CredentialChain, CredentialProcessBeforeTheConfigFileKeys) {
 
 TEST_F(CredentialChain, CredentialProcessResultsAreChecked) {
     write_file(home("config"), "[profile p]\ncredential_process = " +
-                                   script("expired.sh", "echo '{\"Version\": 1, \"AccessKeyId\": \"A\", "
-                                                        "\"SecretAccessKey\": \"S\", \"Expiration\": "
-                                                        "\"2029-12-31T23:00:00Z\"}'\n") +
+                                   script("expired.sh",
+                                          "echo '{\"Version\": 1, \"AccessKeyId\": \"A\", "
+                                          "\"SecretAccessKey\": \"S\", \"Expiration\": "
+                                          "\"2029-12-31T23:00:00Z\"}'\n") +
                                    "\n");
     EXPECT_EQ(failure({std::nullopt, "p"}),
               "credential_process of profile 'p' in " + home("config") +
@@ -227,8 +230,8 @@ TEST_F(CredentialChain, CredentialProcessResultsAreChecked) {
                   "was sent");
     const std::string source = "credential_process of profile 'p' in " + home("config");
     const auto output_error = [&](const std::string& json) {
-        write_file(home("config"), "[profile p]\ncredential_process = " +
-                                       script("out.sh", "cat <<'EOF'\n" + json + "\nEOF\n") + "\n");
+        write_file(home("config"),
+                   "[profile p]\ncredential_process = " + script("out.sh", "cat <<'EOF'\n" + json + "\nEOF\n") + "\n");
         return failure({std::nullopt, "p"});
     };
     EXPECT_EQ(output_error("not json"), source + " did not print a JSON object (9 bytes on standard output)");
@@ -270,15 +273,17 @@ TEST_F(CredentialChain, CredentialProcessGetsTheEnvironmentAndNoSecretArguments)
 TEST_F(CredentialChain, ProviderRenewsBeforeExpiryAndLogsSourcesOnly) {
     const std::string counter = (tmp_.path() / "runs").string();
     const std::string helper = script(
-        "counting.sh", "n=$(cat " + counter + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " + counter +
-                           "\n[ -e " + (tmp_.path() / "broken").string() + " ] && exit 1\n"
+        "counting.sh", "n=$(cat " + counter + " 2>/dev/null || echo 0); n=$((n+1)); echo $n > " + counter + "\n[ -e " +
+                           (tmp_.path() / "broken").string() +
+                           " ] && exit 1\n"
                            "echo \"{\\\"Version\\\": 1, \\\"AccessKeyId\\\": \\\"KEY$n\\\", \\\"SecretAccessKey\\\": "
                            "\\\"secret$n\\\", \\\"Expiration\\\": \\\"2030-01-01T00:$((n * 20)):00Z\\\"}\"\n");
     write_file(home("config"), "[default]\ncredential_process = " + helper + "\n");
     system_clock::time_point now = kNow;
     std::vector<std::string> info, warnings;
-    CredentialProvider provider({}, environment(), [&](const std::string& l) { info.push_back(l); },
-                                [&](const std::string& l) { warnings.push_back(l); }, [&] { return now; });
+    CredentialProvider provider(
+        {}, environment(), [&](const std::string& l) { info.push_back(l); },
+        [&](const std::string& l) { warnings.push_back(l); }, [&] { return now; });
     EXPECT_EQ(provider.known_source(), "");
     EXPECT_EQ(provider.get({}).access_key, "KEY1");  // valid until 00:20, renewed from 00:10
     now += std::chrono::minutes(9);
@@ -286,9 +291,9 @@ TEST_F(CredentialChain, ProviderRenewsBeforeExpiryAndLogsSourcesOnly) {
     now += std::chrono::minutes(2);
     EXPECT_EQ(provider.get({}).access_key, "KEY2");  // until 00:40, renewed from 00:30
     const std::string source = "credential_process of profile 'default' in " + home("config");
-    EXPECT_THAT(info, ::testing::ElementsAre("credentials from " + source + ", valid until 2030-01-01T00:20:00Z",
-                                             "credentials renewed from " + source +
-                                                 ", valid until 2030-01-01T00:40:00Z"));
+    EXPECT_THAT(info,
+                ::testing::ElementsAre("credentials from " + source + ", valid until 2030-01-01T00:20:00Z",
+                                       "credentials renewed from " + source + ", valid until 2030-01-01T00:40:00Z"));
     write_file(tmp_.path() / "broken", "");
     now = kNow + std::chrono::minutes(31);
     EXPECT_EQ(provider.get({}).access_key, "KEY2");

@@ -1,10 +1,9 @@
 // The support library's HTTP client against a local receiver (tests/support/http_receiver.py) whose answers never
 // end: what it collects in memory is bounded per request, what a consumer streams is not.
-#include <backhaul/support/http/http_client.hpp>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <backhaul/support/http/http_client.hpp>
 #include <backhaul/support/http/retry_policy.hpp>
 
 #include "http_receiver.hpp"

@@ -1,12 +1,11 @@
 // source-support-probe: its stream is the lower-case hex SHA-256 of what `printf %s TEXT` writes, computed with the
 // installed plugin support library (ChildProcess, sha256, hex). install_test.sh compares it with sha256sum's.
+#include <algorithm>
+#include <array>
 #include <backhaul/sdk.hpp>
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
 #include <backhaul/support/process/child_process.hpp>
-
-#include <algorithm>
-#include <array>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,7 +14,7 @@
 namespace {
 
 class TextStream : public backhaul::SourceStream {
-public:
+  public:
     explicit TextStream(std::string text) : text_(std::move(text)) {}
 
     size_t read(std::span<uint8_t> buffer) override {
@@ -25,13 +24,13 @@ public:
         return len;
     }
 
-private:
+  private:
     std::string text_;
     size_t offset_ = 0;
 };
 
 class SupportProbeSource : public backhaul::Source {
-public:
+  public:
     SupportProbeSource(backhaul::Host host, const backhaul::Options& options)
         : host_(host), text_(options.string("text")) {}
 
@@ -51,13 +50,14 @@ public:
         throw backhaul::Error(backhaul::Status::fatal, "source-support-probe does not restore");
     }
 
-private:
+  private:
     backhaul::Host host_;
     std::string text_;
 };
 
 constexpr bh_option_spec kOptions[] = {
-    {"text", BH_OPT_STRING, BH_OPT_REQUIRED | BH_OPT_ARGV, nullptr, nullptr, "What `printf %s` prints in a child process; the stream is its SHA-256."},
+    {"text", BH_OPT_STRING, BH_OPT_REQUIRED | BH_OPT_ARGV, nullptr, nullptr,
+     "What `printf %s` prints in a child process; the stream is its SHA-256."},
 };
 
 constexpr backhaul::PluginInfo kInfo{

@@ -1,18 +1,15 @@
-#include <backhaul/support/aws/credential_chain.hpp>
-
 #include <pwd.h>
 #include <unistd.h>
 
 #include <backhaul/sdk.hpp>
-
-#include <cstdlib>
-#include <ctime>
-#include <stdexcept>
-
+#include <backhaul/support/aws/credential_chain.hpp>
 #include <backhaul/support/aws/shared_config.hpp>
 #include <backhaul/support/crypto/secret_json.hpp>
 #include <backhaul/support/crypto/secure_memory.hpp>
 #include <backhaul/support/process/child_process.hpp>
+#include <cstdlib>
+#include <ctime>
+#include <stdexcept>
 
 extern char** environ;
 
@@ -28,9 +25,7 @@ constexpr size_t kMaxProcessOutput = 64 * 1024;
 // Refresh credentials that expire this long before they do, at most (botocore's "mandatory" window).
 constexpr auto kRefreshWindow = std::chrono::minutes(10);
 
-std::string variable(const Environment& environment, const std::string& name) {
-    return environment(name).value_or("");
-}
+std::string variable(const Environment& environment, const std::string& name) { return environment(name).value_or(""); }
 
 // "~" and "~/x" as the AWS CLI expands them (os.path.expanduser): $HOME, else the password database.
 std::string expand_home(const std::string& path, const Environment& environment) {
@@ -62,8 +57,8 @@ std::optional<Credentials> keys_in(const IniSection* section, const std::string&
     return credentials;
 }
 
-ResolvedCredentials run_credential_process(const std::string& command, const std::string& source,
-                                           const StopCheck& stop, system_clock::time_point now) {
+ResolvedCredentials run_credential_process(const std::string& command, const std::string& source, const StopCheck& stop,
+                                           system_clock::time_point now) {
     ChildSpec spec;
     try {
         spec.argv = split_command_line(command);
@@ -110,8 +105,7 @@ ResolvedCredentials run_credential_process(const std::string& command, const std
         if (e.status() != Status::cancelled) throw;
         if (timed_out)
             throw Error(Status::fatal, source + " did not finish within " +
-                                           std::to_string(std::chrono::minutes(kProcessTimeout).count()) +
-                                           " minutes");
+                                           std::to_string(std::chrono::minutes(kProcessTimeout).count()) + " minutes");
         throw;
     }
     return parse_process_credentials(std::string_view(output.data(), output.size()), source, now);
@@ -236,7 +230,8 @@ ResolvedCredentials parse_process_credentials(std::string_view output, const std
             return std::nullopt;
         }
         if (!member->is_string() || (required && member->get_ref<const SecretString&>().empty()))
-            throw Error(Status::fatal, source + " printed a \"" + std::string(name) + "\" that is not a non-empty string");
+            throw Error(Status::fatal,
+                        source + " printed a \"" + std::string(name) + "\" that is not a non-empty string");
         const SecretString& value = member->get_ref<const SecretString&>();
         return std::string(value.data(), value.size());
     };
@@ -248,8 +243,8 @@ ResolvedCredentials parse_process_credentials(std::string_view output, const std
     if (std::optional<std::string> expiration = text("Expiration", false)) {
         out.expiration = parse_iso8601(*expiration);
         if (!out.expiration)
-            throw Error(Status::fatal, source + " printed an \"Expiration\" that is not an ISO 8601 time: '" +
-                                           *expiration + "'");
+            throw Error(Status::fatal,
+                        source + " printed an \"Expiration\" that is not an ISO 8601 time: '" + *expiration + "'");
         if (*out.expiration <= now)
             throw Error(Status::fatal, source + " returned credentials that expired at " + format_utc(*out.expiration) +
                                            " (now " + format_utc(now) + "); nothing was sent");
@@ -259,8 +254,7 @@ ResolvedCredentials parse_process_credentials(std::string_view output, const std
 
 ResolvedCredentials resolve_credentials(const CredentialOptions& options, const Environment& environment,
                                         const StopCheck& stop, system_clock::time_point now) {
-    if (options.configured)
-        return {*options.configured, kOptionsSource, std::nullopt};
+    if (options.configured) return {*options.configured, kOptionsSource, std::nullopt};
 
     // 2. The environment, unless the pipeline names a profile (as `aws --profile x` ignores these variables).
     const std::string env_access = variable(environment, "AWS_ACCESS_KEY_ID");
@@ -279,8 +273,7 @@ ResolvedCredentials resolve_credentials(const CredentialOptions& options, const 
     const bool profile_named = !profile.empty() || !variable(environment, "AWS_PROFILE").empty();
     if (profile.empty()) profile = variable(environment, "AWS_PROFILE");
     if (profile.empty()) profile = "default";
-    const std::string credentials_path =
-        file_path(environment, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
+    const std::string credentials_path = file_path(environment, "AWS_SHARED_CREDENTIALS_FILE", "~/.aws/credentials");
     const std::string config_path = file_path(environment, "AWS_CONFIG_FILE", "~/.aws/config");
     const std::optional<IniFile> credentials_file = read_ini_file(credentials_path);
     const std::optional<IniFile> config_file = read_ini_file(config_path);
@@ -314,17 +307,18 @@ ResolvedCredentials resolve_credentials(const CredentialOptions& options, const 
                 throw Error(Status::fatal, name + " uses " + key +
                                                ", which backhaul does not follow; give the profile a "
                                                "credential_process instead (with AWS CLI v2: credential_process = "
-                                               "aws configure export-credentials --profile " + profile +
-                                               " --format process)");
+                                               "aws configure export-credentials --profile " +
+                                               profile + " --format process)");
     }
     if (in_credentials || in_config)
-        throw Error(Status::fatal, name + " has no aws_access_key_id/aws_secret_access_key and no credential_process (" +
+        throw Error(Status::fatal, name +
+                                       " has no aws_access_key_id/aws_secret_access_key and no credential_process (" +
                                        credentials_path + ", " + config_path + ")");
-    if (profile_named)
-        throw Error(Status::fatal, name + " is in neither " + credentials_path + " nor " + config_path);
-    throw Error(Status::fatal, "no credentials: set access_key and secret_key, or AWS_ACCESS_KEY_ID and "
-                               "AWS_SECRET_ACCESS_KEY, or a [default] profile in " + credentials_path + " or " +
-                               config_path);
+    if (profile_named) throw Error(Status::fatal, name + " is in neither " + credentials_path + " nor " + config_path);
+    throw Error(Status::fatal,
+                "no credentials: set access_key and secret_key, or AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or a [default] profile in " +
+                    credentials_path + " or " + config_path);
 }
 
 CredentialProvider::CredentialProvider(CredentialOptions options, Environment environment, Log info, Log warn,

@@ -1,15 +1,12 @@
-#include <backhaul/support/aws/shared_config.hpp>
-
-#include <backhaul/sdk.hpp>
-
 #include <algorithm>
+#include <backhaul/sdk.hpp>
+#include <backhaul/support/aws/shared_config.hpp>
+#include <backhaul/support/crypto/secure_memory.hpp>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
-
-#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::aws {
 namespace {
@@ -85,16 +82,16 @@ IniFile parse_ini(std::string_view text, const std::string& path) {
             const std::string name(trim(line.substr(1, close - 1)));
             if (name.empty()) malformed(path, number, "empty section name '[]'");
             if (file.section(name))
-                malformed(path, number, "section [" + name + "] appears twice (first at line " +
-                                            std::to_string(file.section(name)->line) + ")");
+                malformed(path, number,
+                          "section [" + name + "] appears twice (first at line " +
+                              std::to_string(file.section(name)->line) + ")");
             file.sections.push_back(IniSection{name, number, {}});
             section = &file.sections.back();
             continue;
         }
 
         const size_t separator = line.find_first_of("=:");
-        if (separator == std::string_view::npos)
-            malformed(path, number, "expected '[section]' or 'name = value'");
+        if (separator == std::string_view::npos) malformed(path, number, "expected '[section]' or 'name = value'");
         const std::string key = lower(trim(line.substr(0, separator)));
         if (key.empty()) malformed(path, number, "a value without a name");
         if (!section) malformed(path, number, "'" + key + "' comes before any [section]");

@@ -1,11 +1,9 @@
-#include <backhaul/support/aws/sigv4.hpp>
-
 #include <algorithm>
-#include <ctime>
-#include <stdexcept>
-
+#include <backhaul/support/aws/sigv4.hpp>
 #include <backhaul/support/crypto/digest.hpp>
 #include <backhaul/support/crypto/encoding.hpp>
+#include <ctime>
+#include <stdexcept>
 
 namespace backhaul::aws {
 namespace {

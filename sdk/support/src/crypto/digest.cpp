@@ -1,8 +1,7 @@
-#include <backhaul/support/crypto/digest.hpp>
-
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <backhaul/support/crypto/digest.hpp>
 #include <stdexcept>
 
 namespace backhaul::crypto {

@@ -1,6 +1,6 @@
-#include <backhaul/support/crypto/encoding.hpp>
-
 #include <openssl/evp.h>
+
+#include <backhaul/support/crypto/encoding.hpp>
 
 namespace backhaul::crypto {
 

@@ -1,9 +1,8 @@
-#include <backhaul/support/http/http_client.hpp>
-
 #include <curl/curl.h>
 
 #include <algorithm>
 #include <backhaul/sdk.hpp>
+#include <backhaul/support/http/http_client.hpp>
 #include <cctype>
 #include <cstring>
 #include <mutex>

@@ -1,6 +1,5 @@
-#include <backhaul/support/http/retry_policy.hpp>
-
 #include <algorithm>
+#include <backhaul/support/http/retry_policy.hpp>
 #include <random>
 #include <thread>
 

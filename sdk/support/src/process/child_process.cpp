@@ -1,5 +1,3 @@
-#include <backhaul/support/process/child_process.hpp>
-
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -11,6 +9,7 @@
 #include <unistd.h>
 
 #include <backhaul/sdk.hpp>
+#include <backhaul/support/process/child_process.hpp>
 #include <cstring>
 #include <deque>
 

@@ -14,6 +14,7 @@
 // each result carries a `source` that names where it came from.
 #pragma once
 
+#include <backhaul/support/aws/sigv4.hpp>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -21,8 +22,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <backhaul/support/aws/sigv4.hpp>
 
 namespace backhaul::aws {
 
@@ -80,8 +79,9 @@ class CredentialProvider {
     using Clock = std::function<std::chrono::system_clock::time_point()>;
     using Log = std::function<void(const std::string& line)>;
 
-    CredentialProvider(CredentialOptions options, Environment environment, Log info, Log warn,
-                       Clock clock = [] { return std::chrono::system_clock::now(); });
+    CredentialProvider(
+        CredentialOptions options, Environment environment, Log info, Log warn,
+        Clock clock = [] { return std::chrono::system_clock::now(); });
 
     // The credentials to sign a request with now. Thread-safe; throws what resolve_credentials throws.
     Credentials get(const StopCheck& stop);

@@ -3,11 +3,10 @@
 // nlohmann_json along).
 #pragma once
 
+#include <backhaul/support/crypto/secure_memory.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <vector>
-
-#include <backhaul/support/crypto/secure_memory.hpp>
 
 namespace backhaul::crypto {
 

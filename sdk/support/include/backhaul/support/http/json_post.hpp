@@ -3,11 +3,10 @@
 // start of the answer) or the transport failure. Header-only.
 #pragma once
 
-#include <functional>
-#include <string>
-
 #include <backhaul/support/http/http_client.hpp>
 #include <backhaul/support/http/retry_policy.hpp>
+#include <functional>
+#include <string>
 
 namespace backhaul::http {
 

@@ -3,10 +3,9 @@
 // 408 and 429); the policy decides how long to wait and when to give up, and stops waiting at once on cancellation.
 #pragma once
 
+#include <backhaul/support/http/http_client.hpp>
 #include <chrono>
 #include <functional>
-
-#include <backhaul/support/http/http_client.hpp>
 
 namespace backhaul::http {
 

@@ -26,7 +26,7 @@ struct ChildSpec {
     enum class Input { null, pipe };                  // stdin: /dev/null, or a pipe we write (write_stdin)
     enum class Output { pipe, parent_stderr, null };  // stdout: a pipe we read (read_stdout), our stderr, /dev/null
 
-    std::vector<std::string> argv;                         // argv[0] is looked up in PATH
+    std::vector<std::string> argv;  // argv[0] is looked up in PATH
     // Added to (or replacing) the variables the child inherits from us (see is_inherited_variable).
     std::vector<std::pair<std::string, std::string>> env;
     std::optional<std::string> working_dir;
