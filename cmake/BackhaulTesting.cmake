@@ -18,7 +18,8 @@ function(backhaul_test_precompiled_header)
     return()
   endif()
   add_library(backhaul_test_pch STATIC ${PROJECT_SOURCE_DIR}/tests/support/precompiled_header.cpp)
-  target_link_libraries(backhaul_test_pch PRIVATE GTest::gtest GTest::gmock Threads::Threads Backhaul::sdk backhaul_core)
+  target_link_libraries(backhaul_test_pch PRIVATE GTest::gtest GTest::gmock Threads::Threads Backhaul::sdk Backhaul::testkit
+    backhaul_core)
   backhaul_test_optimization(backhaul_test_pch)
   target_precompile_headers(backhaul_test_pch PRIVATE <gmock/gmock.h> <gtest/gtest.h> <nlohmann/json.hpp>
     <algorithm> <chrono> <filesystem> <fstream> <map> <optional> <sstream> <string> <thread> <vector>)
@@ -37,7 +38,8 @@ function(backhaul_add_test name)
   backhaul_test_optimization(${name})
   target_precompile_headers(${name} REUSE_FROM backhaul_test_pch)
   # backhaul_core: plugin tests convert option defaults with the core's own parsers (plugin_harness.hpp).
-  target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock Threads::Threads Backhaul::sdk backhaul_core
+  target_link_libraries(${name} PRIVATE GTest::gtest_main GTest::gmock Threads::Threads Backhaul::sdk Backhaul::testkit
+    backhaul_core
     ${CMAKE_DL_LIBS} ${arg_LIBRARIES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   target_compile_definitions(${name} PRIVATE
