@@ -108,6 +108,11 @@ struct SourceSetup {
     // TOML lines of the [source] table besides `plugin`.
     std::string options;
     Environment environment;
+    // A credential the options use (a database password through `${env:…}`), if any: it must never show in
+    // backhaul's output, the backup, or any command line, and only the programs named here may hold it in their
+    // environment (pg_dump gets PGPASSWORD).
+    std::string secret;
+    std::vector<std::string> programs_given_the_secret;
 };
 
 class SourceTarget {
