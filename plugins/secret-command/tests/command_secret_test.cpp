@@ -169,13 +169,6 @@ class SecretCommandPipelineTest : public SecretCommandTest {
     const std::string password_ = unique_secret("Cmd-Distinctive-Pa55w0rd");
 };
 
-TEST_F(SecretCommandPipelineTest, TheValueReachesTheStageAndNowhereElse) {
-    const std::string command = "command = [\"" + script("printf '%s\\n' '" + password_ + "'") + "\"]";
-    CommandResult r = run(pipeline(command, "value"));
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    expect_the_stage_got_the_password();
-}
-
 TEST_F(SecretCommandPipelineTest, AJsonFieldReachesTheStage) {
     const std::string command = "command = [\"" +
                                 script("printf '{\"user\": \"backup\", \"password\": \"%s\"}' '" + password_ + "'") +

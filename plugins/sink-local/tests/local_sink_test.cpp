@@ -96,16 +96,6 @@ TEST_F(SinkLocal, NothingIsVisibleUnderTheKeyBeforeCommit) {
     EXPECT_EQ(tree(root_), (std::vector<std::string>{"a", "a/b.gz"}));
 }
 
-TEST_F(SinkLocal, AbortLeavesNothingBehind) {
-    {
-        Upload upload(*sink_, "2024/05/x.gz");
-        ASSERT_EQ(upload.begin_status(), BH_OK);
-        ASSERT_EQ(upload.write("data"), BH_OK);
-        upload.abort();
-    }
-    EXPECT_TRUE(tree(root_).empty());
-}
-
 TEST_F(SinkLocal, AbortKeepsDirectoriesThatExistedBefore) {
     fs::create_directories(root_ / "2024");
     {
@@ -190,15 +180,6 @@ TEST_F(SinkLocal, FileCreatedAfterBeginFailsTheCommitAndStaysIntact) {
         // The temp file is gone; the directories the upload made stay, since they hold the other file.
         EXPECT_EQ(tree(root), (std::vector<std::string>{"new", "new/dir", "new/dir/x.gz"}));
     }
-}
-
-TEST_F(SinkLocal, SecondStoreUnderTheSameKeyFailsAndTheFirstStays) {
-    ASSERT_EQ(sink_->store("a/x.gz", "first").status, BH_OK);
-    StreamResult second = sink_->store("a/x.gz", "second");
-    EXPECT_EQ(second.status, BH_FATAL);
-    EXPECT_EQ(second.error, "object 'a/x.gz' already exists; not overwritten");
-    EXPECT_EQ(read_file(root_ / "a/x.gz"), "first");
-    EXPECT_EQ(tree(root_), (std::vector<std::string>{"a", "a/x.gz"}));
 }
 
 TEST_F(SinkLocal, MissingDirectoryFailsBegin) {
