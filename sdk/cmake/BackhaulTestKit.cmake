@@ -49,7 +49,8 @@ function(backhaul_add_plugin_tests plugin)
     add_test(NAME ${arg_ONE_CASE} COMMAND ${program})
     set_tests_properties(${arg_ONE_CASE} PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "contract;${arg_LABELS}")
   else()
-    gtest_discover_tests(${program} DISCOVERY_TIMEOUT 60
+    # Every plugin runs the same test names: the plugin's name keeps them apart ("sink-local.SinkContract.…").
+    gtest_discover_tests(${program} DISCOVERY_TIMEOUT 60 TEST_PREFIX "${plugin}."
       PROPERTIES TIMEOUT ${arg_TIMEOUT} LABELS "contract;${arg_LABELS}")
   endif()
 endfunction()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The installed Backhaul is usable by a third party: its CMake package builds an out-of-tree plugin, and the installed
 # `backhaul` finds its own plugins next to itself and the third-party one through BACKHAUL_PLUGIN_PATH, a plain
-# `cmake --install` of the plugin puts it where that `backhaul` finds it without any path, and a plugin that links the
-# installed Backhaul::plugin_support builds, keeps it local and runs.
+# `cmake --install` of the plugin puts it where that `backhaul` finds it without any path, a plugin that links the
+# installed Backhaul::plugin_support builds, keeps it local and runs, and the installed contract kit
+# (backhaul_add_plugin_tests) builds and passes against the example.
 #
 #   install_test.sh BUILD_DIR EXAMPLE_DIR SUPPORT_PLUGIN_DIR CMAKE CXX_COMPILER
 #
@@ -64,6 +65,17 @@ run_quiet "configuring $example_dir against the installed package" \
     -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror ${BACKHAUL_TEST_PLUGIN_CXX_FLAGS:-}" ${BACKHAUL_TEST_PLUGIN_CMAKE_ARGS:-}
 run_quiet "building $example_dir" "$cmake" --build "$example_build"
 plugin=$example_build/source-random.so
+
+echo "== the installed contract kit: the example's source contract tests"
+for file in include/backhaul/testkit/targets.hpp include/backhaul/testkit/kit.hpp share/backhaul/testkit/kit.cpp \
+    share/backhaul/testkit/sink_contract.cpp share/backhaul/testkit/transform_contract.cpp \
+    share/backhaul/testkit/secret_contract.cpp share/backhaul/testkit/source_contract.cpp; do
+    [[ -f $prefix/$file ]] || fail "no $file in the installed tree"
+done
+run_quiet "ctest of $example_dir with the installed contract kit" \
+    "$(dirname "$cmake")/ctest" --test-dir "$example_build" --output-on-failure
+grep -q "source-random" "$example_build/Testing/Temporary/LastTest.log" ||
+    fail "the example's contract tests did not run against source-random"
 [[ -f $plugin ]] || fail "the example build produced no source-random.so"
 if command -v nm >/dev/null; then
     exported=$(nm -D --defined-only "$plugin" | awk '{print $NF}')

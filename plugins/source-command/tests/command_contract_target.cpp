@@ -20,7 +20,7 @@ class CommandSourceTarget : public backhaul::testkit::SourceTarget {
         return setup;
     }
     void check_backup(const std::filesystem::path&, const std::string& backup) override { EXPECT_EQ(backup, kText); }
-    backhaul::testkit::SourceSetup prepare_failing(const std::filesystem::path&) override {
+    std::optional<backhaul::testkit::SourceSetup> prepare_failing(const std::filesystem::path&) override {
         backhaul::testkit::SourceSetup setup;
         setup.options = "command = [\"sh\", \"-c\", \"echo part of a dump; exit 1\"]\n";
         return setup;

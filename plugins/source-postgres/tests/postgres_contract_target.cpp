@@ -37,7 +37,7 @@ class PostgresSourceTarget : public backhaul::testkit::SourceTarget {
         ASSERT_EQ(load.exit_code, 0) << "psql could not load the dump: " << load.err;
         EXPECT_EQ(server_->query(copy, kRows), server_->query(database_, kRows));
     }
-    backhaul::testkit::SourceSetup prepare_failing(const std::filesystem::path&) override {
+    std::optional<backhaul::testkit::SourceSetup> prepare_failing(const std::filesystem::path&) override {
         return setup_for("kit_database_that_does_not_exist");
     }
 

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -124,8 +125,9 @@ class SourceTarget {
     // Judges the stored backup without the plugin (restores it with the backend's own tools, compares, ...), with
     // GoogleTest assertions.
     virtual void check_backup(const std::filesystem::path& work_dir, const std::string& backup) = 0;
-    // Options with which the source must fail (a database that does not exist, a command that fails, ...).
-    virtual SourceSetup prepare_failing(const std::filesystem::path& work_dir) = 0;
+    // Options with which the source must fail at run time (a database that does not exist, a command that fails,
+    // ...); nullopt for a source that cannot fail once its options are valid (the test is then skipped, saying so).
+    virtual std::optional<SourceSetup> prepare_failing(const std::filesystem::path& work_dir) = 0;
 };
 
 // One target per test program, made when the first test needs it and kept until the program ends (a server the
