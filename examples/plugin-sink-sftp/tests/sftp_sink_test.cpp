@@ -159,6 +159,20 @@ TEST_F(SftpSinkTest, AFileThatAppearsDuringTheUploadFailsTheCommitAndStaysIntact
     EXPECT_THAT(SshServer::file_names(area_), ElementsAre("race/backup.bin"));
 }
 
+TEST_F(SftpSinkTest, ACancelledRunRemovesItsTemporaryFile) {
+    // The source sends backhaul SIGTERM once the upload has begun (its temp file exists), then blocks until stopped.
+    const std::string dir = (area_ / "cancelled").string();
+    const std::string script = cat_input(binary_bytes(2'000'000)) + "; i=0; while [ $i -lt 1000000 ]; do set -- " +
+                               dir +
+                               "/.backup.bin.backhaul-tmp-*; [ -e \\\"$1\\\" ] && break; i=$((i+1)); done; "
+                               "kill -TERM $PPID; exec sleep 60";
+    auto file = pipeline(script, sink("cancelled/backup.bin"));
+    ProcessResult run = backhaul({"run", file.string()});
+    EXPECT_EQ(run.exit_code, 1) << run.err;
+    EXPECT_THAT(run.err, HasSubstr("nothing committed: interrupted by SIGTERM"));
+    EXPECT_THAT(SshServer::entries(area_), IsEmpty());
+}
+
 TEST_F(SftpSinkTest, AnUnknownHostKeyIsRefusedWithItsFingerprintAndNothingIsWritten) {
     write_file(scratch_ / "empty_known_hosts", "");
     auto file =
