@@ -301,6 +301,15 @@ TEST_F(SftpSinkTest, CheckProvesLoginDirectoryAndTheNoReplaceRename) {
     EXPECT_THAT(SshServer::file_names(area_), IsEmpty());
 }
 
+TEST_F(SftpSinkTest, AKeyThatWouldLeaveThePathIsRefused) {
+    auto file = pipeline(cat_input("data"), sink("../escaped.bin"));
+    ProcessResult run = backhaul({"run", file.string()});
+    EXPECT_NE(run.exit_code, 0);
+    EXPECT_THAT(run.err, HasSubstr("escape"));
+    EXPECT_FALSE(std::filesystem::exists(server().served_dir() / "escaped.bin"));
+    EXPECT_THAT(SshServer::entries(area_), IsEmpty());
+}
+
 TEST_F(SftpSinkTest, AMissingBaseDirectoryIsNotCreated) {
     std::filesystem::remove_all(area_);
     auto file = pipeline(cat_input("data"), sink("x.bin"));
