@@ -46,6 +46,9 @@ namespace sftp_test {
 #ifndef SSHD_BINARY
 #define SSHD_BINARY "/usr/sbin/sshd"
 #endif
+#ifndef NSS_WRAPPER_LIBRARY
+#define NSS_WRAPPER_LIBRARY "libnss_wrapper.so"
+#endif
 
 struct StoredFile {
     std::string name;  // path relative to the directory listed, '/'-separated
@@ -90,6 +93,8 @@ class SshServer {
         }
         if (::access(SSHD_BINARY, X_OK) != 0)
             throw std::runtime_error("SshServer: no " SSHD_BINARY " (install openssh-server)");
+        if (std::string(NSS_WRAPPER_LIBRARY).find('/') != std::string::npos && ::access(NSS_WRAPPER_LIBRARY, R_OK) != 0)
+            throw std::runtime_error("SshServer: no " NSS_WRAPPER_LIBRARY " (install libnss-wrapper)");
         // /tmp, not TMPDIR, as root: nobody must be able to reach the directory.
         std::string base = server_uid_ != ::geteuid() ? "/tmp" : std::filesystem::temp_directory_path().string();
         std::string pattern = base + "/sink-sftp-test.XXXXXX";
@@ -272,7 +277,7 @@ class SshServer {
         if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("SshServer: pipe2 failed");
         const std::string config = (work_ / "sshd_config").string();
         std::vector<std::string> args = {SSHD_BINARY, "-D", "-e", "-f", config};
-        std::vector<std::string> env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LD_PRELOAD=libnss_wrapper.so",
+        std::vector<std::string> env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LD_PRELOAD=" NSS_WRAPPER_LIBRARY,
                                         "NSS_WRAPPER_PASSWD=" + (work_ / "passwd").string(),
                                         "NSS_WRAPPER_GROUP=" + (work_ / "group").string()};
         std::vector<char*> argv, envp;
