@@ -24,10 +24,13 @@ endif()
 # README.md -> docs/*.md -> ../examples/...
 set(BACKHAUL_DOC_DIR ${CMAKE_INSTALL_DATAROOTDIR}/doc/backhaul)
 install(DIRECTORY docs/ DESTINATION ${BACKHAUL_DOC_DIR}/docs FILES_MATCHING PATTERN "*.md")
-install(DIRECTORY examples/ DESTINATION ${BACKHAUL_DOC_DIR}/examples PATTERN plugin-source-random EXCLUDE)
+# The out-of-tree plugin examples are for plugin authors: they go with the SDK (backhaul-dev), where sdk/README.md's
+# links find them.
+install(DIRECTORY examples/ DESTINATION ${BACKHAUL_DOC_DIR}/examples
+  PATTERN plugin-source-random EXCLUDE PATTERN plugin-sink-sftp EXCLUDE)
 install(FILES sdk/README.md DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/backhaul-dev/sdk COMPONENT dev)
-install(DIRECTORY examples/plugin-source-random DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/backhaul-dev/examples
-  COMPONENT dev)
+install(DIRECTORY examples/plugin-source-random examples/plugin-sink-sftp
+  DESTINATION ${CMAKE_INSTALL_DATAROOTDIR}/doc/backhaul-dev/examples COMPONENT dev)
 
 # ---- the Debian packages ---------------------------------------------------------------------------------------------
 set(BACKHAUL_PACKAGE_MAINTAINER "Backhaul maintainers <maintainers@users.noreply.r-seed-129e6628.example>"

@@ -2,25 +2,27 @@
 # The installed Backhaul is usable by a third party: its CMake package builds an out-of-tree plugin, and the installed
 # `backhaul` finds its own plugins next to itself and the third-party one through BACKHAUL_PLUGIN_PATH, a plain
 # `cmake --install` of the plugin puts it where that `backhaul` finds it without any path, a plugin that links the
-# installed Backhaul::plugin_support builds, keeps it local and runs, and the installed contract kit
-# (backhaul_add_plugin_tests) builds and passes against the example.
+# installed Backhaul::plugin_support builds, keeps it local and runs, the installed contract kit
+# (backhaul_add_plugin_tests) builds and passes against the examples, and the SFTP example builds against the installed
+# SDK and passes its tests (the installed `backhaul` against a real OpenSSH server).
 #
-#   install_test.sh BUILD_DIR EXAMPLE_DIR SUPPORT_PLUGIN_DIR CMAKE CXX_COMPILER
+#   install_test.sh BUILD_DIR EXAMPLE_DIR SUPPORT_PLUGIN_DIR CMAKE CXX_COMPILER SFTP_EXAMPLE_DIR
 #
 # BUILD_DIR is a configured and built Backhaul tree; EXAMPLE_DIR is examples/plugin-source-random; SUPPORT_PLUGIN_DIR is
-# tests/e2e/support-plugin. Everything happens in a fresh temporary directory, removed on success and kept (its path
-# printed) on failure.
+# tests/e2e/support-plugin; SFTP_EXAMPLE_DIR is examples/plugin-sink-sftp. Everything happens in a fresh temporary
+# directory, removed on success and kept (its path printed) on failure.
 set -euo pipefail
 test_name=install_test
 # shellcheck source=../support/test_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../support/test_lib.sh"
 
-check_usage 5 $# "install_test.sh BUILD_DIR EXAMPLE_DIR SUPPORT_PLUGIN_DIR CMAKE CXX_COMPILER"
+check_usage 6 $# "install_test.sh BUILD_DIR EXAMPLE_DIR SUPPORT_PLUGIN_DIR CMAKE CXX_COMPILER SFTP_EXAMPLE_DIR"
 build_dir=$1
 example_dir=$2
 support_plugin_dir=$3
 cmake=$4
 cxx=$5
+sftp_example_dir=$6
 # BACKHAUL_TEST_PLUGIN_CXX_FLAGS / BACKHAUL_TEST_PLUGIN_CMAKE_ARGS: extra flags for the out-of-tree builds (the
 # sanitizer build's; tests/e2e/CMakeLists.txt).
 # The first listing must see only the installed plugins, whatever the caller's environment holds.
@@ -30,6 +32,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/backhaul-install-test.XXXXXX")
 prefix=$work/prefix
 example_build=$work/example-build
 support_build=$work/support-build
+sftp_build=$work/sftp-build
 backups=$work/backups
 keep_work_on_failure
 
@@ -183,6 +186,24 @@ run_backhaul restore "$work/random.toml" --key zeros.gz
 expect_status 1 "backhaul restore of different bytes"
 grep -q "restored stream differs from the generated one at byte 0" "$work/err" ||
     fail "restore of different bytes did not report the offset: $(cat "$work/err")"
+
+echo "== the SFTP example: built against the installed SDK, its tests run the installed backhaul against OpenSSH"
+# What it needs beyond Backhaul's own build (scripts/bootstrap installs them): libssh2 to build, sshd and nss_wrapper
+# for its test server.
+pkg-config --exists libssh2 || fail "no libssh2 development files (libssh2-1-dev); run scripts/bootstrap"
+[[ -x /usr/sbin/sshd ]] || fail "no /usr/sbin/sshd (openssh-server); run scripts/bootstrap"
+pkg-config --exists nss_wrapper || fail "no nss_wrapper (libnss-wrapper); run scripts/bootstrap"
+run_quiet "configuring $sftp_example_dir against the installed package" \
+    "$cmake" -S "$sftp_example_dir" -B "$sftp_build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" \
+    -DBACKHAUL_EXECUTABLE="$prefix/bin/backhaul" -DSINK_SFTP_TESTS=ON \
+    -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror ${BACKHAUL_TEST_PLUGIN_CXX_FLAGS:-}" ${BACKHAUL_TEST_PLUGIN_CMAKE_ARGS:-}
+run_quiet "building $sftp_example_dir" "$cmake" --build "$sftp_build"
+[[ -f $sftp_build/sink-sftp.so ]] || fail "the SFTP example build produced no sink-sftp.so"
+if command -v nm >/dev/null; then
+    exported=$(nm -D --defined-only "$sftp_build/sink-sftp.so" | awk '{print $NF}')
+    [[ $exported == backhaul_plugin_v1 ]] || fail "sink-sftp.so exports more than backhaul_plugin_v1: $exported"
+fi
+run_quiet "the SFTP example's tests (sink-sftp_test)" "$sftp_build/sink-sftp_test"
 
 echo "== cmake --install of the example plugin"
 # BACKHAUL_PLUGIN_INSTALL_DIR chooses the destination...
