@@ -195,7 +195,7 @@ pkg-config --exists libssh2 || fail "no libssh2 development files (libssh2-1-dev
 pkg-config --exists nss_wrapper || fail "no nss_wrapper (libnss-wrapper); run scripts/bootstrap"
 run_quiet "configuring $sftp_example_dir against the installed package" \
     "$cmake" -S "$sftp_example_dir" -B "$sftp_build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" \
-    -DBACKHAUL_EXECUTABLE="$prefix/bin/backhaul" -DSINK_SFTP_TESTS=ON \
+    -DSINK_SFTP_TESTS=ON \
     -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror ${BACKHAUL_TEST_PLUGIN_CXX_FLAGS:-}" ${BACKHAUL_TEST_PLUGIN_CMAKE_ARGS:-}
 run_quiet "building $sftp_example_dir" "$cmake" --build "$sftp_build"
 [[ -f $sftp_build/sink-sftp.so ]] || fail "the SFTP example build produced no sink-sftp.so"
@@ -203,7 +203,11 @@ if command -v nm >/dev/null; then
     exported=$(nm -D --defined-only "$sftp_build/sink-sftp.so" | awk '{print $NF}')
     [[ $exported == backhaul_plugin_v1 ]] || fail "sink-sftp.so exports more than backhaul_plugin_v1: $exported"
 fi
-run_quiet "the SFTP example's tests (sink-sftp_test)" "$sftp_build/sink-sftp_test"
+# Its own tests and the sink contract of the installed kit, both with the installed backhaul.
+run_quiet "the SFTP example's tests (ctest: sink-sftp.e2e, sink-sftp.contract)" \
+    "$(dirname "$cmake")/ctest" --test-dir "$sftp_build" --output-on-failure
+grep -q "sink-sftp.contract" "$sftp_build/Testing/Temporary/LastTest.log" ||
+    fail "the sink contract did not run against sink-sftp"
 
 echo "== cmake --install of the example plugin"
 # BACKHAUL_PLUGIN_INSTALL_DIR chooses the destination...

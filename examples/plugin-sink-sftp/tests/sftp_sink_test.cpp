@@ -87,92 +87,6 @@ class SftpSinkTest : public ::testing::Test {
     std::filesystem::path scratch_;
 };
 
-TEST_F(SftpSinkTest, RunStoresTheExactBytesAndListVerifyRestoreReadThem) {
-    // Larger than one SFTP packet and not a multiple of any buffer size.
-    const std::string bytes = binary_bytes(700'001);
-    auto file = pipeline(cat_input(bytes), sink("db/%Y/%m/backup-%H%M%S.bin"));
-    ProcessResult run = backhaul({"run", file.string()});
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-
-    std::vector<StoredFile> stored = SshServer::files(area_);
-    ASSERT_EQ(stored.size(), 2u) << ::testing::PrintToString(SshServer::file_names(area_));
-    EXPECT_THAT(stored[0].name, MatchesRegex("db/20[0-9][0-9]/[01][0-9]/backup-[0-9]{6}\\.bin"));
-    EXPECT_EQ(stored[0].bytes, bytes);
-    EXPECT_EQ(stored[1].name, stored[0].name + ".manifest.json");
-    const std::string key = stored[0].name;
-
-    ProcessResult list = backhaul({"list", file.string()});
-    ASSERT_EQ(list.exit_code, 0) << list.err;
-    EXPECT_THAT(list.out, HasSubstr(key));
-
-    ProcessResult verify = backhaul({"verify", file.string(), "--key", key});
-    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
-
-    const std::filesystem::path restored = scratch_ / "restored.bin";
-    ProcessResult restore = backhaul({"restore", file.string(), "--key", key, "-o", restored.string()});
-    ASSERT_EQ(restore.exit_code, 0) << restore.err;
-    EXPECT_EQ(read_file(restored), bytes);
-
-    // A changed byte on the server is what verify exists to find.
-    std::string corrupt = bytes;
-    corrupt[1000] ^= 1;
-    write_file(area_ / key, corrupt);
-    ProcessResult bad = backhaul({"verify", file.string(), "--key", key});
-    EXPECT_NE(bad.exit_code, 0) << bad.out << bad.err;
-}
-
-TEST_F(SftpSinkTest, AFailingSourceLeavesNothingNotEvenATemporaryFile) {
-    auto file = pipeline("head -c 300000 /dev/zero; exit 1", sink("partial/backup.bin"));
-    ProcessResult run = backhaul({"run", file.string()});
-    EXPECT_EQ(run.exit_code, 1) << run.err;
-    EXPECT_THAT(run.err, HasSubstr("exited with status 1"));
-    // Not even the directory the upload created for its key.
-    EXPECT_THAT(SshServer::entries(area_), IsEmpty());
-}
-
-TEST_F(SftpSinkTest, TheSameKeyTwiceFailsAndKeepsTheFirstFileByteIdentical) {
-    auto file = pipeline(cat_input("first backup\n"), sink("fixed/backup.bin"));
-    ProcessResult first = backhaul({"run", file.string()});
-    ASSERT_EQ(first.exit_code, 0) << first.err;
-
-    file = pipeline(cat_input("second backup, longer\n"), sink("fixed/backup.bin"));
-    ProcessResult second = backhaul({"run", file.string()});
-    EXPECT_EQ(second.exit_code, 1);
-    EXPECT_THAT(second.err, HasSubstr("key 'fixed/backup.bin' already exists"));
-    EXPECT_EQ(read_file(area_ / "fixed/backup.bin"), "first backup\n");
-    EXPECT_THAT(SshServer::file_names(area_), ElementsAre("fixed/backup.bin", "fixed/backup.bin.manifest.json"));
-}
-
-TEST_F(SftpSinkTest, AFileThatAppearsDuringTheUploadFailsTheCommitAndStaysIntact) {
-    // The source waits until the upload's temp file exists (so begin found the key free), then another writer
-    // creates the key, then the source ends: only the commit's no-replace rename can notice.
-    const std::string dir = (area_ / "race").string();
-    const std::string script = cat_input("ours\n") + "; i=0; while [ $i -lt 1000000 ]; do set -- " + dir +
-                               "/.backup.bin.backhaul-tmp-*; [ -e \\\"$1\\\" ] && break; i=$((i+1)); done; "
-                               "printf theirs > " +
-                               dir + "/backup.bin";
-    auto file = pipeline(script, sink("race/backup.bin"));
-    ProcessResult run = backhaul({"run", file.string()});
-    EXPECT_EQ(run.exit_code, 1) << run.err;
-    EXPECT_THAT(run.err, HasSubstr("object 'race/backup.bin' already exists; not overwritten"));
-    EXPECT_EQ(read_file(area_ / "race/backup.bin"), "theirs");
-    EXPECT_THAT(SshServer::file_names(area_), ElementsAre("race/backup.bin"));
-}
-
-TEST_F(SftpSinkTest, ACancelledRunRemovesItsTemporaryFile) {
-    // The source sends backhaul SIGTERM once the upload has begun (its temp file exists), then blocks until stopped.
-    const std::string dir = (area_ / "cancelled").string();
-    const std::string script = cat_input(binary_bytes(2'000'000)) + "; i=0; while [ $i -lt 1000000 ]; do set -- " +
-                               dir +
-                               "/.backup.bin.backhaul-tmp-*; [ -e \\\"$1\\\" ] && break; i=$((i+1)); done; "
-                               "kill -TERM $PPID; exec sleep 60";
-    auto file = pipeline(script, sink("cancelled/backup.bin"));
-    ProcessResult run = backhaul({"run", file.string()});
-    EXPECT_EQ(run.exit_code, 1) << run.err;
-    EXPECT_THAT(run.err, HasSubstr("nothing committed: interrupted by SIGTERM"));
-    EXPECT_THAT(SshServer::entries(area_), IsEmpty());
-}
-
 TEST_F(SftpSinkTest, AnUnknownHostKeyIsRefusedWithItsFingerprintAndNothingIsWritten) {
     write_file(scratch_ / "empty_known_hosts", "");
     auto file =
@@ -252,32 +166,6 @@ TEST_F(SftpSinkTest, AnEncryptedKeyAndItsPassphraseFromTheEnvironmentWork) {
     ASSERT_EQ(run.exit_code, 0) << run.err;
     EXPECT_EQ(read_file(area_ / "encrypted.bin"), "by encrypted key");
     EXPECT_THAT(run.out + run.err, Not(HasSubstr(passphrase)));
-}
-
-TEST_F(SftpSinkTest, PruneWithKeepLastOneAfterThreeRunsKeepsTheNewest) {
-    const std::string key = "runs/%Y%m%d-%H%M%S.bin";
-    std::string newest;
-    for (int i = 1; i <= 3; ++i) {
-        // Keys have seconds: a run starts in a later second than the previous one (waits at most a second).
-        if (i > 1) {
-            const time_t previous = ::time(nullptr);
-            while (::time(nullptr) == previous) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-        }
-        newest = "run " + std::to_string(i) + "\n";
-        auto file = pipeline(cat_input(newest), sink(key));
-        ProcessResult run = backhaul({"run", file.string()});
-        ASSERT_EQ(run.exit_code, 0) << run.err;
-    }
-    ASSERT_EQ(SshServer::files(area_).size(), 6u);
-
-    auto file = pipeline(cat_input(newest), sink(key), "[retention]\nkeep_last = 1\n");
-    ProcessResult prune = backhaul({"prune", file.string()});
-    ASSERT_EQ(prune.exit_code, 0) << prune.out << prune.err;
-    std::vector<StoredFile> left = SshServer::files(area_);
-    ASSERT_EQ(left.size(), 2u) << ::testing::PrintToString(SshServer::file_names(area_));
-    EXPECT_THAT(left[0].name, MatchesRegex("runs/[0-9]{8}-[0-9]{6}\\.bin"));
-    EXPECT_EQ(left[0].bytes, "run 3\n");
-    EXPECT_EQ(left[1].name, left[0].name + ".manifest.json");
 }
 
 TEST_F(SftpSinkTest, ListSkipsTemporariesAndFilesOutsideThePrefix) {

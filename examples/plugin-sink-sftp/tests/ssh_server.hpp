@@ -27,10 +27,12 @@
 
 #include <algorithm>
 #include <atomic>
+#include <backhaul/testkit/process.hpp>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -38,8 +40,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "process.hpp"
 
 namespace sftp_test {
 
@@ -55,18 +55,15 @@ struct StoredFile {
     std::string bytes;
 };
 
-inline std::string read_file(const std::filesystem::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path.string());
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
+using backhaul::testkit::read_file;
+using backhaul::testkit::write_file;
+using ProcessResult = backhaul::testkit::CommandResult;
 
-inline void write_file(const std::filesystem::path& path, const std::string& bytes) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out.write(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-        throw std::runtime_error("cannot write " + path.string());
+inline ProcessResult run_process(const std::vector<std::string>& argv,
+                                 const std::map<std::string, std::string>& extra_env = {}) {
+    backhaul::testkit::CommandOptions options;
+    options.env = extra_env;
+    return backhaul::testkit::run_command(argv, options);
 }
 
 inline std::string random_text(size_t length) {
