@@ -4,11 +4,17 @@
 * the core links no plugin code: no strong symbol defined by a plugin's library is defined in the `backhaul`
   executable (a plugin's code reaches the core only through the ABI, after dlopen);
 * the core compiles against no plugin's headers, and no plugin against the core's: the include directories of every
-  translation unit (compile_commands.json) stay on their side.
+  translation unit (compile_commands.json) stay on their side;
+* the code both need (common/, the OBJECT library backhaul_common) is compiled into the core's library and into
+  Backhaul::plugin_support (the archive out-of-tree plugins link), compiles against neither side, and the header-only
+  SDK (Backhaul::sdk, sdk/include) neither links it nor includes its headers.
+
+The build passes the paths of the last check in the environment (tests/architecture/CMakeLists.txt).
 
     layering_test.py SOURCE_DIR BUILD_DIR BACKHAUL_BINARY
 """
 import json
+import os
 import pathlib
 import shlex
 import subprocess
@@ -108,6 +114,44 @@ class HeadersStayOnTheirSide(unittest.TestCase):
                 continue
             for d in include_dirs(unit):
                 self.assertFalse(under(d, SOURCE_DIR / "core"), f"{unit['file']} includes from {d}")
+
+    def test_common_compiles_against_neither_side(self):
+        units = self.units_under(SOURCE_DIR / "common")
+        self.assertTrue(units, "compile_commands.json has no common sources")
+        for unit in units:
+            if is_test_build(unit):
+                continue
+            for d in include_dirs(unit):
+                for side in (SOURCE_DIR / "core", SOURCE_DIR / "plugins", SOURCE_DIR / "sdk" / "support"):
+                    self.assertFalse(under(d, side), f"{unit['file']} includes from {d}")
+
+
+def environment_list(name):
+    return [item for item in os.environ.get(name, "").split(":") if item]
+
+
+class CommonIsInTheCoreAndTheSupportLibraryOnly(unittest.TestCase):
+    def test_the_core_and_the_support_library_define_every_symbol_of_common(self):
+        objects = environment_list("BACKHAUL_COMMON_OBJECTS")
+        self.assertTrue(objects, "BACKHAUL_COMMON_OBJECTS is not set")
+        common = set().union(*(strong_symbols(o) for o in objects))
+        self.assertTrue(any("backhaul::common::" in s for s in common), "nm found no backhaul::common:: symbols")
+        for archive in (os.environ["BACKHAUL_CORE_ARCHIVE"], os.environ["BACKHAUL_SUPPORT_ARCHIVE"]):
+            missing = sorted(common - strong_symbols(archive))
+            self.assertEqual(missing, [], f"{pathlib.Path(archive).name} lacks code of backhaul_common")
+
+    def test_the_sdk_links_no_common_code(self):
+        self.assertIn("BACKHAUL_SDK_LINK_LIBRARIES", os.environ)
+        links = environment_list("BACKHAUL_SDK_LINK_LIBRARIES")
+        self.assertFalse([link for link in links if "common" in link or "support" in link], links)
+
+    def test_the_sdk_headers_include_no_common_header(self):
+        headers = sorted((SOURCE_DIR / "sdk" / "include").rglob("*.h*"))
+        self.assertTrue(headers)
+        for header in headers:
+            text = header.read_text()
+            self.assertNotIn("backhaul/common/", text, header)
+            self.assertNotIn("backhaul/support/", text, header)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // `backhaul list PIPELINE [--json] [--sink NAME]`: the backups under the key template, newest first, as each sink holds
 // them.
+#include <backhaul/common/human_bytes.hpp>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -24,7 +25,7 @@ struct ListOptions {
     std::optional<std::string> sink;
 };
 
-std::string size_text(int64_t size) { return size < 0 ? "?" : human_bytes(static_cast<uint64_t>(size)); }
+std::string size_text(int64_t size) { return size < 0 ? "?" : common::human_bytes(static_cast<uint64_t>(size)); }
 
 nlohmann::ordered_json json_entry(const BackupEntry& b, const SinkPlan& sink) {
     int64_t ms = unix_ms(b.time);

@@ -1,6 +1,7 @@
 // `backhaul restore PIPELINE --key KEY|--latest [--output FILE|-|DIR] [--database NAME ...] [--globals]
 // [SOURCE RESTORE OPTIONS]`: read the backup from the sink, decode it and restore it through the source (or into FILE,
 // or stdout with -; a set's streams into DIR).
+#include <backhaul/common/human_bytes.hpp>
 #include <optional>
 
 #include "cli/command_line.hpp"
@@ -12,7 +13,6 @@
 #include "engine/signal_watch.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
-#include "util/time_text.hpp"
 
 namespace backhaul {
 namespace {
@@ -73,8 +73,8 @@ int restore(const RestoreOptions& options, const Invocation& call) {
         request.sink = copy.sink;
         if (plan->sinks.size() > 1) Log::info("restoring from sink '" + copy.sink->name() + "'");
         RestoreResult result = run_restore(*plan, control, secrets, request);
-        Log::info("restore complete: key=" + request.key + " stored=" + human_bytes(result.stored_bytes) +
-                  " restored=" + human_bytes(result.restored_bytes) +
+        Log::info("restore complete: key=" + request.key + " stored=" + common::human_bytes(result.stored_bytes) +
+                  " restored=" + common::human_bytes(result.restored_bytes) +
                   (plan->source_set ? " streams=" + std::to_string(result.restored_streams.size()) : ""));
         return 0;
     } catch (const ConfigError&) {

@@ -1,6 +1,7 @@
 // `backhaul run PIPELINE [--metrics-file PATH] [--no-progress]`: lock, timeout, backup with manifest, retention, then
 // summary, notifications and metrics on every path out, including an invalid pipeline, a plugin that does not load and
 // a held lock.
+#include <backhaul/common/human_bytes.hpp>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -124,9 +125,10 @@ int run(const RunOptions& options, const GlobalOptions& global) {
         const std::string failed_copies = record_copies(*plan, result, outcome);
         outcome.shrunken = result.shrunken;
         if (result.shrunken)
-            Log::warn("backup '" + result.key + "' is shrunken: " + human_bytes(result.raw_bytes) + " raw is below " +
-                      std::to_string(static_cast<int>(plan->spec.shrink_threshold * 100)) + "% of the " +
-                      human_bytes(result.shrunken->baseline_raw_bytes) + " of '" + result.shrunken->baseline_key +
+            Log::warn("backup '" + result.key + "' is shrunken: " + common::human_bytes(result.raw_bytes) +
+                      " raw is below " + std::to_string(static_cast<int>(plan->spec.shrink_threshold * 100)) +
+                      "% of the " + common::human_bytes(result.shrunken->baseline_raw_bytes) + " of '" +
+                      result.shrunken->baseline_key +
                       "'; it is kept and takes no keep_* slot, so older backups stay (docs/retention.md)");
         // A signal or the timeout that arrived during the commit was held back until the manifest was written.
         if (control.cancelled())

@@ -1,5 +1,6 @@
 #include "cli/run_report.hpp"
 
+#include <backhaul/common/human_bytes.hpp>
 #include <chrono>
 #include <cstdio>
 
@@ -29,7 +30,7 @@ void log_run_summary(const RunOutcome& outcome) {
                    " failed_sinks=" + (outcome.failed_sinks.empty() ? "-" : names(outcome.failed_sinks));
     std::snprintf(summary, sizeof summary, "%s: pipeline=%s key=%s%s raw=%s stored=%s ratio=%.3f duration=%.2fs", what,
                   outcome.pipeline.c_str(), outcome.key.empty() ? "-" : outcome.key.c_str(), streams.c_str(),
-                  human_bytes(outcome.raw_bytes).c_str(), human_bytes(outcome.stored_bytes).c_str(),
+                  common::human_bytes(outcome.raw_bytes).c_str(), common::human_bytes(outcome.stored_bytes).c_str(),
                   outcome.raw_bytes ? double(outcome.stored_bytes) / double(outcome.raw_bytes) : 0.0,
                   static_cast<double>(outcome.duration_ms()) / 1000.0);
     // The same names and meanings as a notifier's event (sdk plugin_abi.h, bh_notify_event).

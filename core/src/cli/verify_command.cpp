@@ -1,4 +1,5 @@
 // `backhaul verify PIPELINE [--key KEY | --latest]`: read a backup back, check it against its manifest, decode it.
+#include <backhaul/common/human_bytes.hpp>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -11,7 +12,6 @@
 #include "engine/signal_watch.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
-#include "util/time_text.hpp"
 
 namespace backhaul {
 namespace {
@@ -44,16 +44,17 @@ int verify(const VerifyOptions& options, const GlobalOptions& global) {
         if (global.quiet) return 0;
         if (!result.is_set) {
             std::printf("verified '%s': %s stored, SHA-256 %s matches its manifest, decoded %s (%.2fs)\n",
-                        result.key.c_str(), human_bytes(result.stored_bytes).c_str(), result.sha256.c_str(),
-                        human_bytes(result.decoded_bytes).c_str(), seconds);
+                        result.key.c_str(), common::human_bytes(result.stored_bytes).c_str(), result.sha256.c_str(),
+                        common::human_bytes(result.decoded_bytes).c_str(), seconds);
             return 0;
         }
         std::printf("verified set '%s': %zu streams, %s stored, decoded %s, each matches its manifest (%.2fs)\n",
-                    result.key.c_str(), result.objects.size(), human_bytes(result.stored_bytes).c_str(),
-                    human_bytes(result.decoded_bytes).c_str(), seconds);
+                    result.key.c_str(), result.objects.size(), common::human_bytes(result.stored_bytes).c_str(),
+                    common::human_bytes(result.decoded_bytes).c_str(), seconds);
         for (const VerifiedObject& o : result.objects)
             std::printf("  %s '%s': %s stored, SHA-256 %s, decoded %s\n", o.stream.c_str(), o.key.c_str(),
-                        human_bytes(o.stored_bytes).c_str(), o.sha256.c_str(), human_bytes(o.decoded_bytes).c_str());
+                        common::human_bytes(o.stored_bytes).c_str(), o.sha256.c_str(),
+                        common::human_bytes(o.decoded_bytes).c_str());
         return 0;
     } catch (const ConfigError& e) {
         // A plugin refused its options once secrets were fetched: exit 2, like validate.

@@ -1,8 +1,7 @@
 #include "config/interpolation.hpp"
 
+#include <backhaul/common/secure_memory.hpp>
 #include <cstdlib>
-
-#include "config/secure_wipe.hpp"
 
 namespace backhaul {
 
@@ -101,7 +100,7 @@ InterpolatedString interpolate(std::string_view text, const ValueResolver& resol
             result.contains_secret = true;
             if (value) {
                 result.value.append(*value);
-                secure_wipe(*value);
+                common::wipe(*value);
             } else {
                 result.has_placeholder = true;
                 result.value.append(secret_placeholder(id, field));

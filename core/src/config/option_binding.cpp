@@ -1,11 +1,10 @@
 #include "config/option_binding.hpp"
 
 #include <algorithm>
+#include <backhaul/common/secure_memory.hpp>
 #include <charconv>
 #include <functional>
 #include <stdexcept>
-
-#include "config/secure_wipe.hpp"
 
 namespace backhaul {
 
@@ -401,8 +400,8 @@ struct BoundOptions::State {
     ~State() {
         for (BoundValue& value : values) {
             if (!value.secret) continue;
-            secure_wipe(value.str);
-            for (std::string& item : value.items) secure_wipe(item);
+            common::wipe(value.str);
+            for (std::string& item : value.items) common::wipe(item);
         }
     }
 };

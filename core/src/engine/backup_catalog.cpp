@@ -1,6 +1,8 @@
 #include "engine/backup_catalog.hpp"
 
 #include <algorithm>
+#include <backhaul/common/digest.hpp>
+#include <backhaul/common/encoding.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -8,12 +10,12 @@
 #include "engine/pipeline_stages.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
-#include "util/sha256.hpp"
 
 namespace backhaul {
 
 std::string destination_fingerprint(const SinkPlan& sink) {
-    return sha256_hex("backhaul-destination/1\n" + sink.spec->stage.plugin + "\n" + sink.spec->key_template + "\n")
+    return common::hex(common::sha256("backhaul-destination/1\n" + sink.spec->stage.plugin + "\n" +
+                                      sink.spec->key_template + "\n"))
         .substr(0, 16);
 }
 

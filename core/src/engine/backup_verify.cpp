@@ -1,5 +1,7 @@
 #include "engine/backup_verify.hpp"
 
+#include <backhaul/common/digest.hpp>
+#include <backhaul/common/encoding.hpp>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,7 +14,6 @@
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
-#include "util/sha256.hpp"
 
 namespace backhaul {
 namespace {
@@ -29,13 +30,13 @@ ObjectDigest digest_object(const SinkPlan& destination, const ValueResolver& sec
     std::unique_ptr<PluginInstance> sink = create_stage(destination.stage, secrets, control);
     ObjectReaderHandle reader = sink->open_read(key);
     ObjectDigest digest;
-    Sha256 hash;
+    common::IncrementalDigest hash{common::IncrementalDigest::Algorithm::sha256};
     std::vector<uint8_t> buffer(kChunkSize);
     while (size_t len = reader.read(buffer)) {
         hash.update(std::span<const uint8_t>(buffer.data(), len));
         digest.bytes += len;
     }
-    digest.sha256 = hash.hex_digest();
+    digest.sha256 = common::hex(hash.finish());
     return digest;
 }
 
@@ -76,7 +77,7 @@ ObjectCheck check_object(const SinkPlan& destination, const ValueResolver& secre
         return failure->message;
     };
 
-    Sha256 hash;
+    common::IncrementalDigest hash{common::IncrementalDigest::Algorithm::sha256};
     StreamEnds ends;
     ends.producer_label = sink.label();
     ends.read = [&](std::span<uint8_t> buffer) {
@@ -96,7 +97,7 @@ ObjectCheck check_object(const SinkPlan& destination, const ValueResolver& secre
     ObjectDigest stored{streamed.bytes_read, ""};
     if (std::optional<std::string> stop = interruption()) throw RunError(prefix + *stop);
     if (streamed.complete && !stream_control.cancelled()) {
-        stored.sha256 = hash.hex_digest();
+        stored.sha256 = common::hex(hash.finish());
     } else {
         const RunFailure failure =
             stream_control.failure().value_or(RunFailure{"verify did not complete", std::nullopt, false});

@@ -1,6 +1,7 @@
 #include "engine/live_check.hpp"
 
 #include <algorithm>
+#include <backhaul/common/human_bytes.hpp>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -19,7 +20,6 @@
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
-#include "util/time_text.hpp"
 
 namespace backhaul {
 namespace {
@@ -164,7 +164,7 @@ std::optional<StageError> decode_refused(PluginInstance& transform) {
 void check_transform(PluginInstance& transform, const std::string& stage, CheckRecorder& recorder) {
     run_plugin_check(transform, stage, recorder);
     const std::string sample = sample_data();
-    const std::string name = "encode and decode " + human_bytes(sample.size());
+    const std::string name = "encode and decode " + common::human_bytes(sample.size());
     std::string encoded;
     try {
         encoded = transform_stream(transform, BH_ENCODE, sample);
@@ -176,15 +176,15 @@ void check_transform(PluginInstance& transform, const std::string& stage, CheckR
     try {
         if (std::optional<StageError> refused = decode_refused(transform)) {
             recorder.pass(stage, name,
-                          "encoded to " + human_bytes(encoded.size()) + "; decode not checked: " + refused->message +
-                              " (needed only for restore and verify)");
+                          "encoded to " + common::human_bytes(encoded.size()) +
+                              "; decode not checked: " + refused->message + " (needed only for restore and verify)");
             return;
         }
         std::string decoded = transform_stream(transform, BH_DECODE, encoded);
         if (decoded != sample) {
             recorder.fail(stage, name,
-                          "decoding gave " + human_bytes(decoded.size()) + " that differ from the " +
-                              human_bytes(sample.size()) + " encoded",
+                          "decoding gave " + common::human_bytes(decoded.size()) + " that differ from the " +
+                              common::human_bytes(sample.size()) + " encoded",
                           "restores through this transform would be wrong; report this plugin's bug");
             return;
         }
@@ -193,7 +193,7 @@ void check_transform(PluginInstance& transform, const std::string& stage, CheckR
                       "restores and verify of this pipeline's backups would fail the same way");
         return;
     }
-    recorder.pass(stage, name, "encoded to " + human_bytes(encoded.size()) + ", decoded back identically");
+    recorder.pass(stage, name, "encoded to " + common::human_bytes(encoded.size()) + ", decoded back identically");
 }
 
 // The host's own sink checks: the probe object goes through the same begin/write/commit, read, stat, list and
@@ -214,13 +214,13 @@ void check_sink_probe(const PipelinePlan& plan, const SinkPlan& destination, Plu
                           "': check the sink's permissions, path and free space");
         return;
     }
-    recorder.pass(stage, "write probe object " + shown, human_bytes(payload.size()) + " committed");
+    recorder.pass(stage, "write probe object " + shown, common::human_bytes(payload.size()) + " committed");
 
     try {
         std::string back = store.read_all(key, payload.size() + 1);
         if (back != payload)
             recorder.fail(stage, "read it back",
-                          "the sink returned " + human_bytes(back.size()) + " that differ from what was stored",
+                          "the sink returned " + common::human_bytes(back.size()) + " that differ from what was stored",
                           "restores would read wrong data: check the store");
         else
             recorder.pass(stage, "read it back", "identical");

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <backhaul/common/digest.hpp>
+#include <backhaul/common/encoding.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -21,7 +23,6 @@
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
-#include "util/sha256.hpp"
 #include "util/time_text.hpp"
 
 namespace backhaul {
@@ -214,7 +215,7 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
     if (control.cancelled()) throw_first_error(control, "backup did not start");
 
     // Hashed on the consumer thread as the bytes go to the sinks: the manifest's checksum costs no second read.
-    Sha256 stored_hash;
+    common::IncrementalDigest stored_hash{common::IncrementalDigest::Algorithm::sha256};
     StreamEnds ends;
     ends.producer_label = source.label();
     ends.read = [&](std::span<uint8_t> buffer) {
@@ -241,7 +242,7 @@ void run_backup(const PipelinePlan& plan, RunControl& control, const ValueResolv
         throw RunError(source.label() +
                        ": produced no data (0 bytes), which is treated as a failure; nothing committed (set "
                        "allow_empty = true if an empty backup is expected)");
-    result.sha256 = stored_hash.hex_digest();
+    result.sha256 = common::hex(stored_hash.finish());
 
     // From here to the manifests, a signal or the timeout waits: a commit request that was sent is seen through, so
     // the log never says "nothing committed" about committed data. (SIGKILL cannot wait; the marker covers it.)

@@ -3,11 +3,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <backhaul/common/human_bytes.hpp>
 #include <cmath>
 #include <cstdio>
 
 #include "util/log.hpp"
-#include "util/time_text.hpp"
 
 namespace backhaul {
 namespace {
@@ -31,15 +31,15 @@ std::string eta_text(double seconds) {
 std::string progress_text(uint64_t read_bytes, uint64_t stored_bytes, double rate, int64_t expected_bytes) {
     const bool known = expected_bytes > 0;
     const auto expected = static_cast<uint64_t>(std::max<int64_t>(expected_bytes, 0));
-    std::string text = "read " + human_bytes(read_bytes);
+    std::string text = "read " + common::human_bytes(read_bytes);
     if (known && read_bytes < expected) {
         const uint64_t percent = std::min<uint64_t>(read_bytes * 100 / expected, 99);
-        text += " of ~" + human_bytes(expected) + " (" + std::to_string(percent) + "%)";
+        text += " of ~" + common::human_bytes(expected) + " (" + std::to_string(percent) + "%)";
     } else if (known) {
-        text += " (past the estimated " + human_bytes(expected) + ")";
+        text += " (past the estimated " + common::human_bytes(expected) + ")";
     }
-    text +=
-        ", stored " + human_bytes(stored_bytes) + ", " + human_bytes(static_cast<uint64_t>(std::max(rate, 0.0))) + "/s";
+    text += ", stored " + common::human_bytes(stored_bytes) + ", " +
+            common::human_bytes(static_cast<uint64_t>(std::max(rate, 0.0))) + "/s";
     if (known && read_bytes < expected && rate >= 1)
         text += ", ETA " + eta_text(static_cast<double>(expected - read_bytes) / rate);
     return text;

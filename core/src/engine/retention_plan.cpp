@@ -1,5 +1,6 @@
 #include "engine/retention_plan.hpp"
 
+#include <backhaul/common/human_bytes.hpp>
 #include <cstdio>
 #include <functional>
 #include <optional>
@@ -109,8 +110,9 @@ std::vector<size_t> in_scope_complete(const std::vector<BackupEntry>& newest_fir
 }
 
 std::string shrunken_reason(const BackupEntry& b, const ShrinkFinding& f, double threshold) {
-    return "shrunken: " + human_bytes(b.raw_bytes.value_or(0)) + " raw is below " + text("%g", threshold * 100) +
-           "% of the " + human_bytes(f.baseline_raw_bytes) + " of '" + f.baseline_key + "'; kept, takes no keep_* slot";
+    return "shrunken: " + common::human_bytes(b.raw_bytes.value_or(0)) + " raw is below " +
+           text("%g", threshold * 100) + "% of the " + common::human_bytes(f.baseline_raw_bytes) + " of '" +
+           f.baseline_key + "'; kept, takes no keep_* slot";
 }
 
 }  // namespace

@@ -5,13 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <backhaul/common/digest.hpp>
+#include <backhaul/common/encoding.hpp>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "config/option_binding.hpp"
 #include "errors.hpp"
-#include "util/sha256.hpp"
 #include "util/time_text.hpp"
 
 namespace backhaul {
@@ -51,7 +52,7 @@ std::string lock_file_name(const PipelinePlan& plan) {
         BoundOptions options = bind_stage_options(sink.stage, ValidationResolver(ids));
         for (const auto& [name, value] : options.display()) identity += name + "=" + value + "\n";
     }
-    return plan.spec.name + "-" + sha256_hex(identity).substr(0, 12) + ".lock";
+    return plan.spec.name + "-" + common::hex(common::sha256(identity)).substr(0, 12) + ".lock";
 }
 
 RunLock::RunLock(const PipelinePlan& plan, std::chrono::system_clock::time_point started) {

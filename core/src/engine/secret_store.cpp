@@ -1,9 +1,9 @@
 #include "engine/secret_store.hpp"
 
+#include <backhaul/common/secure_memory.hpp>
 #include <cstdlib>
 
 #include "config/option_binding.hpp"
-#include "config/secure_wipe.hpp"
 #include "engine/plugin_instance.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
@@ -12,7 +12,7 @@ namespace backhaul {
 
 SecretStore::~SecretStore() {
     for (auto& [id, fields] : fields_)
-        for (auto& [name, value] : fields) secure_wipe(value);
+        for (auto& [name, value] : fields) common::wipe(value);
 }
 
 std::optional<std::string> SecretStore::env(const std::string& name) const {
@@ -52,7 +52,7 @@ std::vector<std::string> SecretStore::fetch(const PipelinePlan& plan, size_t ind
             Log::add_secret(slot);
         });
     } catch (...) {
-        for (auto& [name, value] : fetched) secure_wipe(value);
+        for (auto& [name, value] : fetched) common::wipe(value);
         throw;
     }
     std::vector<std::string> names;
@@ -60,7 +60,7 @@ std::vector<std::string> SecretStore::fetch(const PipelinePlan& plan, size_t ind
     for (auto& [name, value] : fetched) {
         names.push_back(name);
         fields[name] = value;
-        secure_wipe(value);
+        common::wipe(value);
     }
     return names;
 }

@@ -5,6 +5,9 @@
 // destroy) happens here, on the main thread; each stream's bytes move on run_stream's threads, started from a worker
 // thread per stream. One RunControl for the whole set: the first failure of any stream cancels all of them.
 #include <algorithm>
+#include <backhaul/common/digest.hpp>
+#include <backhaul/common/encoding.hpp>
+#include <backhaul/common/human_bytes.hpp>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -19,7 +22,6 @@
 #include "engine/stream_pipeline.hpp"
 #include "errors.hpp"
 #include "util/log.hpp"
-#include "util/sha256.hpp"
 #include "util/time_text.hpp"
 
 namespace backhaul {
@@ -108,9 +110,9 @@ std::string chain_ext(const PipelineStages& stages, PluginInstance& sink) {
 // What identifies the whole set in its manifest's top-level sha256: the digest of "<sha256>  <key>\n" of every
 // object, in manifest order (sha256sum's format), so one line tells whether two sets hold the same bytes.
 std::string set_digest(const std::vector<ManifestObject>& objects) {
-    Sha256 digest;
+    common::IncrementalDigest digest{common::IncrementalDigest::Algorithm::sha256};
     for (const ManifestObject& o : objects) digest.update(o.sha256 + "  " + o.key + "\n");
-    return digest.hex_digest();
+    return common::hex(digest.finish());
 }
 
 // Removes the objects this run committed, through a sink instance of its own (the run's is cancelled). They were
@@ -150,8 +152,8 @@ void refuse_unreadable_metadata(BackupManifest largest, const PipelineStages& st
     const size_t marker_size = marker.to_json().size();
     if (std::max(manifest_size, marker_size) > kManifestMaxBytes)
         throw RunError(stages.source->label() + ": a set of " + std::to_string(streams.size()) +
-                       " streams needs a manifest of up to " + human_bytes(manifest_size) + ", above the " +
-                       human_bytes(kManifestMaxBytes) +
+                       " streams needs a manifest of up to " + common::human_bytes(manifest_size) + ", above the " +
+                       common::human_bytes(kManifestMaxBytes) +
                        " that backhaul reads back; split it over several pipelines "
                        "(e.g. with exclude_databases)");
 }
@@ -164,7 +166,7 @@ struct BackupStream {
     std::vector<std::unique_ptr<PluginInstance>> transforms;
     std::optional<SourceStreamHandle> reader;
     std::unique_ptr<StreamUploads> uploads;
-    Sha256 stored_hash;
+    common::IncrementalDigest stored_hash{common::IncrementalDigest::Algorithm::sha256};
     StreamResult streamed;
 };
 
@@ -261,7 +263,7 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         object.ext = run->stream->ext;
         object.raw_bytes = run->streamed.bytes_read;
         object.stored_bytes = run->streamed.bytes_written;
-        object.sha256 = run->stored_hash.hex_digest();
+        object.sha256 = common::hex(run->stored_hash.finish());
         object.variables = run->stream->variables;
         object.restore_phase = run->stream->restore_phase;
         // A commit request that was sent is seen through and recorded. The set's last commit keeps the shield up
@@ -272,8 +274,8 @@ void run_set_backup(const PipelinePlan& plan, RunControl& control, const ValueRe
         run->uploads->commit([&](SinkCopy& copy) {
             copy.committed.push_back(copy.object_keys[i]);
             copy.result.data_committed = true;
-            Log::info("stream '" + object.stream + "': " + human_bytes(object.raw_bytes) + " -> " +
-                      human_bytes(object.stored_bytes) + " committed as '" + copy.object_keys[i] + "'" +
+            Log::info("stream '" + object.stream + "': " + common::human_bytes(object.raw_bytes) + " -> " +
+                      common::human_bytes(object.stored_bytes) + " committed as '" + copy.object_keys[i] + "'" +
                       (several ? " on sink '" + copy.result.sink + "'" : ""));
         });
         if (++streams_committed == streams.size()) last_commit_shield = std::move(shield);
@@ -352,7 +354,7 @@ struct RestoreStream {
     std::unique_ptr<OutputFile> file;
     std::optional<RestoreTargetHandle> target;
     std::optional<ObjectReaderHandle> reader;
-    Sha256 stored_hash;
+    common::IncrementalDigest stored_hash{common::IncrementalDigest::Algorithm::sha256};
     StreamResult streamed;
 };
 
@@ -497,7 +499,7 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
             run->reader->close();
             if (!run->streamed.complete || control.cancelled()) return;
             // Before the target commits: the bytes read are the ones the backup stored.
-            const std::string sha256 = run->stored_hash.hex_digest();
+            const std::string sha256 = common::hex(run->stored_hash.finish());
             if (run->streamed.bytes_read != object.stored_bytes || sha256 != object.sha256) {
                 control.fail("restore: stream '" + object.stream + "': '" + object.key +
                              "' does not match the set's "
@@ -514,7 +516,8 @@ RestoreResult run_set_restore(const PipelinePlan& plan, RunControl& control, con
             result.stored_bytes += run->streamed.bytes_read;
             result.restored_bytes += run->streamed.bytes_written;
             restored.push_back(object.stream);
-            Log::info("stream '" + object.stream + "' restored (" + human_bytes(run->streamed.bytes_written) + ")");
+            Log::info("stream '" + object.stream + "' restored (" + common::human_bytes(run->streamed.bytes_written) +
+                      ")");
         };
         const std::vector<size_t> order = largest_first(
             objects.size(), [&](size_t i) -> std::optional<uint64_t> { return objects[i]->stored_bytes; });

@@ -1,13 +1,12 @@
 #include "util/log.hpp"
 
+#include <backhaul/common/secure_memory.hpp>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
-
-#include "config/secure_wipe.hpp"
 
 namespace backhaul {
 namespace {
@@ -20,7 +19,7 @@ struct LogState {
     std::string status;                // the status line currently drawn, "" if none
 
     ~LogState() {
-        for (std::string& s : secrets) secure_wipe(s);
+        for (std::string& s : secrets) common::wipe(s);
     }
 };
 

@@ -1,4 +1,4 @@
-// Times and sizes as the CLI, manifests and logs print them.
+// Times as the CLI, manifests and logs print them (sizes: <backhaul/common/human_bytes.hpp>).
 #pragma once
 
 #include <chrono>
@@ -10,8 +10,6 @@ namespace backhaul {
 // "2025-11-24T17:15:02Z" (seconds precision, UTC).
 std::string utc_iso8601(int64_t unix_ms);
 int64_t unix_ms(std::chrono::system_clock::time_point time);
-// "1.5 GiB", "512 B".
-std::string human_bytes(uint64_t n);
 // "1h02m03s", "4.21s".
 std::string human_duration(int64_t ms);
 

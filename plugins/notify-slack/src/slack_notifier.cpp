@@ -2,6 +2,7 @@
 // Mattermost): one line of text with the pipeline, outcome, duration and size, and the key or the error line.
 #include <backhaul/sdk.hpp>
 #include <backhaul/support/http/json_post.hpp>
+#include <backhaul/support/text/human_bytes.hpp>
 #include <cstddef>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -25,19 +26,6 @@ constexpr bh_option_limits kLimits[] = {
     {"timeout", BH_LIMIT_MIN, 1, 0},
     {"retries", BH_LIMIT_MIN | BH_LIMIT_MAX, 0, 100},
 };
-
-std::string human_bytes(int64_t n) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double v = static_cast<double>(n < 0 ? 0 : n);
-    int u = 0;
-    while (v >= 1024 && u < 4) {
-        v /= 1024;
-        ++u;
-    }
-    char buf[32];
-    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-    return buf;
-}
 
 std::string seconds(int64_t ms) {
     char buf[32];

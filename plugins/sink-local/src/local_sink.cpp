@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <backhaul/sdk.hpp>
+#include <backhaul/support/text/human_bytes.hpp>
 #include <cstring>
 
 #include "sink_directory.hpp"
@@ -33,12 +34,6 @@ std::string system_error(int error) { return std::strerror(error); }
 
 Error object_exists(const std::string& key) {
     return Error(Status::fatal, "object '" + key + "' already exists; not overwritten");
-}
-
-std::string gib(uint64_t bytes) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / double(1ull << 30));
-    return text;
 }
 
 int64_t mtime_ms(const struct stat& st) {
@@ -233,8 +228,8 @@ class LocalSink final : public Sink {
         struct statvfs fs {};
         std::string space;
         if (::fstatvfs(root.get(), &fs) == 0)
-            space = ", " + gib(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) + " free of " +
-                    gib(static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize);
+            space = ", " + human_bytes(static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize) + " free of " +
+                    human_bytes(static_cast<uint64_t>(fs.f_blocks) * fs.f_frsize);
         checks.pass(name, "exists" + space);
 
         const std::string first = temp_file_name("backhaul-check"), second = temp_file_name("backhaul-check");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <backhaul/sdk.hpp>
 #include <backhaul/support/process/child_process.hpp>
+#include <backhaul/support/text/human_bytes.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -86,19 +87,6 @@ const bh_option_limits kRestoreLimits[] = {
 const char* const kVariables[] = {"database", "host", "server_version", "ext", nullptr};
 
 constexpr auto kProgressInterval = std::chrono::seconds(30);
-
-std::string human_bytes(int64_t bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-    double value = static_cast<double>(bytes);
-    int unit = 0;
-    while (value >= 1024 && unit < 4) {
-        value /= 1024;
-        ++unit;
-    }
-    char text[32];
-    std::snprintf(text, sizeof text, unit == 0 ? "%.0f %s" : "%.1f %s", value, units[unit]);
-    return text;
-}
 
 // pg_dump's stdout, complete only once pg_dump exited 0.
 class DumpStream final : public SourceStream {

@@ -1,19 +1,13 @@
 // Byte encodings for HTTP APIs: lower-case hex (SigV4, ETags) and standard Base64 with padding (Content-MD5,
-// signature v2 of the NCloud API gateway).
+// signature v2 of the NCloud API gateway). The implementation is the core's (common/).
 #pragma once
 
-#include <cstdint>
-#include <optional>
-#include <span>
-#include <string>
-#include <string_view>
-#include <vector>
+#include <backhaul/common/encoding.hpp>
 
 namespace backhaul::crypto {
 
-std::string hex(std::span<const uint8_t> data);
-std::string base64(std::span<const uint8_t> data);
-// nullopt if `text` is not valid padded Base64.
-std::optional<std::vector<uint8_t>> base64_decode(std::string_view text);
+using common::base64;
+using common::base64_decode;
+using common::hex;
 
 }  // namespace backhaul::crypto

@@ -2,43 +2,15 @@
 // whose every buffer, including the ones it drops when it grows, is wiped on release; use it for response bodies and
 // parsed secret values so that no copy outlives its use. A string short enough to live inside the object itself (no
 // allocation) is not seen by the allocator: objects that hold secrets also wipe() their strings when destroyed. Plain
-// std::string copies are wiped with wipe().
+// std::string copies are wiped with wipe(). The same code wipes the core's secrets (common/).
 #pragma once
 
-#include <openssl/crypto.h>
-
-#include <cstddef>
-#include <memory>
-#include <string>
+#include <backhaul/common/secure_memory.hpp>
 
 namespace backhaul::crypto {
 
-template <class T>
-struct WipingAllocator {
-    using value_type = T;
-    WipingAllocator() noexcept = default;
-    template <class U>
-    WipingAllocator(const WipingAllocator<U>&) noexcept {}
-
-    T* allocate(std::size_t count) { return std::allocator<T>().allocate(count); }
-    void deallocate(T* pointer, std::size_t count) noexcept {
-        OPENSSL_cleanse(pointer, count * sizeof(T));
-        std::allocator<T>().deallocate(pointer, count);
-    }
-    template <class U>
-    bool operator==(const WipingAllocator<U>&) const noexcept {
-        return true;
-    }
-};
-
-using SecretString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
-
-// Overwrites the whole buffer (capacity, not just size) and empties the string.
-template <class String>
-void wipe(String& text) noexcept {
-    text.resize(text.capacity());
-    OPENSSL_cleanse(text.data(), text.size());
-    text.clear();
-}
+using common::SecretString;
+using common::wipe;
+using common::WipingAllocator;
 
 }  // namespace backhaul::crypto

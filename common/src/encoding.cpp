@@ -1,8 +1,8 @@
 #include <openssl/evp.h>
 
-#include <backhaul/support/crypto/encoding.hpp>
+#include <backhaul/common/encoding.hpp>
 
-namespace backhaul::crypto {
+namespace backhaul::common {
 
 std::string hex(std::span<const uint8_t> data) {
     static const char digits[] = "0123456789abcdef";
@@ -37,4 +37,4 @@ std::optional<std::vector<uint8_t>> base64_decode(std::string_view text) {
     return out;
 }
 
-}  // namespace backhaul::crypto
+}  // namespace backhaul::common

@@ -1,10 +1,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include <backhaul/support/crypto/digest.hpp>
+#include <backhaul/common/digest.hpp>
 #include <stdexcept>
 
-namespace backhaul::crypto {
+namespace backhaul::common {
 namespace {
 
 template <size_t N>
@@ -64,4 +64,4 @@ std::array<uint8_t, 32> IncrementalDigest::finish(size_t* length) {
     return out;
 }
 
-}  // namespace backhaul::crypto
+}  // namespace backhaul::common
