@@ -80,12 +80,16 @@ set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
 # The CMake package finds what the static Backhaul::plugin_support links (sdk/cmake/BackhaulConfig.cmake.in), so a
 # plugin build needs their development files; dpkg-shlibdeps sees no shared object here to compute them from.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "libssl-dev, libcurl4-openssl-dev | libcurl-dev, nlohmann-json3-dev")
+# The contract test kit (backhaul_add_plugin_tests) compiles against GoogleTest; only plugin tests need it.
+set(CPACK_DEBIAN_DEV_PACKAGE_SUGGESTS "libgtest-dev, libgmock-dev")
 set(CPACK_COMPONENT_DEV_DESCRIPTION "plugin SDK for the Backhaul backup runner
 Backhaul runs backup pipelines of plugins loaded at run time. This package
 holds the plugin SDK: the C ABI header, the header-only C++20 wrapper, the
 static plugin support library (HTTP client, retry policy, SigV4 signing,
 child processes, digests and encodings) that the first-party plugins use
-too, and the CMake package (find_package(Backhaul), backhaul_add_plugin())
+too, the contract test kit (the test suites every plugin of a kind must
+pass, run through the installed backhaul), and the CMake package
+(find_package(Backhaul), backhaul_add_plugin(), backhaul_add_plugin_tests())
 whose install step puts a plugin into the directory the installed backhaul
 searches.")
 

@@ -67,6 +67,7 @@ echo "== build the example plugin against the installed SDK"
 # -Werror: an SDK header that warns breaks every third-party build that uses -Werror.
 run_quiet "configuring $example_dir against the installed package" \
     "$cmake" -S "$example_dir" -B "$example_build" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" \
+    -DSOURCE_RANDOM_TESTS=ON \
     -DCMAKE_CXX_FLAGS="-Wall -Wextra -Werror ${BACKHAUL_TEST_PLUGIN_CXX_FLAGS:-}" ${BACKHAUL_TEST_PLUGIN_CMAKE_ARGS:-}
 run_quiet "building $example_dir" "$cmake" --build "$example_build"
 plugin=$example_build/source-random.so

@@ -108,6 +108,8 @@ done
 in_root_ok "dpkg -L backhaul-dev" dpkg -L backhaul-dev
 dev_files=$(cat "$work/out")
 for path in /usr/include/backhaul/sdk.hpp /usr/include/backhaul/support/http/http_client.hpp \
+    /usr/include/backhaul/testkit/targets.hpp /usr/share/backhaul/testkit/sink_contract.cpp \
+    "/usr/lib/$multiarch/cmake/Backhaul/BackhaulTestKit.cmake" \
     "/usr/lib/$multiarch/libbackhaul_plugin_support.a" "/usr/lib/$multiarch/cmake/Backhaul/BackhaulTargets.cmake"; do
     grep -qx "$path" <<<"$dev_files" || fail "backhaul-dev does not install $path"
 done

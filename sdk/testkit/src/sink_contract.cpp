@@ -157,7 +157,7 @@ TEST_P(SinkCancelContract, CancelledRunLeavesNothingAndStopsTheSource) {
     ::kill(running.pid(), SIGTERM);
     CommandResult result = running.wait();
     EXPECT_NE(result.exit_code, 0) << result.err;
-    EXPECT_THAT(result.err, HasSubstr("SIGTERM"));
+    EXPECT_THAT(result.err, HasSubstr("nothing committed: interrupted by SIGTERM"));
     EXPECT_FALSE(process_alive(gate.generator_pid())) << "the source is still running after the run ended";
     EXPECT_THAT(stored(), IsEmpty()) << describe(stored());
 }
