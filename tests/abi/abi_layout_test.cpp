@@ -42,7 +42,8 @@ TEST(abi_layout, descriptor_fields_keep_their_offsets) {
     EXPECT_EQ(offsetof(bh_plugin_descriptor, restore_limit_count), 160u);
     EXPECT_EQ(offsetof(bh_plugin_descriptor, validate), 168u);
     EXPECT_EQ(offsetof(bh_plugin_descriptor, check), 176u);
-    EXPECT_EQ(sizeof(bh_plugin_descriptor), 184u);
+    EXPECT_EQ(offsetof(bh_plugin_descriptor, memory_min), 184u);  // added in ABI 1.4
+    EXPECT_EQ(sizeof(bh_plugin_descriptor), 192u);
 }
 
 TEST(abi_layout, option_structs_keep_their_layout) {
@@ -75,7 +76,8 @@ TEST(abi_layout, host_and_function_tables_keep_their_layout) {
     EXPECT_EQ(offsetof(bh_host, is_cancelled), 24u);
     EXPECT_EQ(offsetof(bh_host, set_error), 32u);
     EXPECT_EQ(offsetof(bh_host, set_variable), 40u);
-    EXPECT_EQ(sizeof(bh_host), 48u);
+    EXPECT_EQ(offsetof(bh_host, memory_share), 48u);  // added in ABI 1.4
+    EXPECT_EQ(sizeof(bh_host), 56u);
     EXPECT_EQ(sizeof(bh_problem_sink), 16u);
     EXPECT_EQ(sizeof(bh_check_sink), 24u);
     EXPECT_EQ(offsetof(bh_check_sink, probe_key), 16u);

@@ -138,20 +138,20 @@ TEST(loader_descriptor, refuses_other_major) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_major = 0;
     d.abi_minor = 9;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.3)");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: plugin ABI 0.9 is incompatible with this backhaul (ABI 1.4)");
 }
 
 TEST(loader_descriptor, refuses_newer_minor) {
     bh_plugin_descriptor d = valid_descriptor();
     d.abi_minor = BH_ABI_MINOR + 1;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: plugin needs ABI 1.4, this backhaul provides ABI 1.3; upgrade backhaul");
+              "/plugins/fixture.so: plugin needs ABI 1.5, this backhaul provides ABI 1.4; upgrade backhaul");
 }
 
 TEST(loader_descriptor, refuses_descriptor_one_byte_short) {
     bh_plugin_descriptor d = valid_descriptor();
     d.struct_size = sizeof(bh_plugin_descriptor) - 1;
-    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 183 bytes, ABI 1.3 requires at least 184");
+    EXPECT_EQ(refusal(d), "/plugins/fixture.so: descriptor is 191 bytes, ABI 1.4 requires at least 192");
 }
 
 TEST(loader_descriptor, accepts_an_abi_1_1_descriptor_without_the_fields_1_2_appended) {
@@ -251,7 +251,7 @@ TEST(loader_descriptor, refuses_table_shorter_than_its_abi_version) {
     d.transform = &short_api;
     EXPECT_EQ(
         refusal(d),
-        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.3 requires at least 40");
+        "/plugins/fixture.so: transform function table of 'compress-test' is 8 bytes, ABI 1.4 requires at least 40");
 }
 
 // ABI 1.3 grew bh_source_api: a source built before it has the 1.0 table, which stays valid.
@@ -266,7 +266,7 @@ TEST(loader_descriptor, accepts_a_source_table_of_abi_1_0_size_and_refuses_a_sho
     EXPECT_NO_THROW(validate_descriptor(plugin_file, d));
     old_api.struct_size -= 8;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: source function table of 'source-test' is 56 bytes, ABI 1.3 requires "
+              "/plugins/fixture.so: source function table of 'source-test' is 56 bytes, ABI 1.4 requires "
               "at least 64");
 }
 
@@ -342,7 +342,7 @@ TEST(loader_descriptor, refuses_option_flags_its_abi_minor_does_not_define) {
     d.transform = nullptr;
     d.source = &source_api;
     EXPECT_EQ(refusal(d),
-              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.3 "
+              "/plugins/fixture.so: restore option 'command' of 'source-test' has flags 0x20 that ABI 1.4 "
               "does not define");
 }
 

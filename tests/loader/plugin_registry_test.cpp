@@ -86,18 +86,18 @@ TEST(loader_refusal, entry_returning_null) {
 
 TEST(loader_refusal, other_abi_major) {
     const fs::path file = fixture("broken/wrong_major.so");
-    EXPECT_EQ(load_error(file), file.string() + ": plugin ABI 2.0 is incompatible with this backhaul (ABI 1.3)");
+    EXPECT_EQ(load_error(file), file.string() + ": plugin ABI 2.0 is incompatible with this backhaul (ABI 1.4)");
 }
 
 TEST(loader_refusal, newer_abi_minor) {
     const fs::path file = fixture("broken/newer_minor.so");
     EXPECT_EQ(load_error(file),
-              file.string() + ": plugin needs ABI 1.7, this backhaul provides ABI 1.3; upgrade backhaul");
+              file.string() + ": plugin needs ABI 1.7, this backhaul provides ABI 1.4; upgrade backhaul");
 }
 
 TEST(loader_refusal, descriptor_shorter_than_its_abi_version) {
     const fs::path file = fixture("broken/short_struct.so");
-    EXPECT_EQ(load_error(file), file.string() + ": descriptor is 24 bytes, ABI 1.3 requires at least " +
+    EXPECT_EQ(load_error(file), file.string() + ": descriptor is 24 bytes, ABI 1.4 requires at least " +
                                     std::to_string(sizeof(bh_plugin_descriptor)));
 }
 

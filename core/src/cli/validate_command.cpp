@@ -24,6 +24,7 @@ int validate(const std::string& file, const GlobalOptions& global) {
         "retention %s)\n",
         file.c_str(), plan->spec.name.c_str(), plan->secrets.size(), plan->spec.source.plugin.c_str(), set.c_str(),
         plan->transforms.size(), sinks.c_str(), plan->notifiers.size(), plan->retention ? "on" : "off");
+    std::printf("  %s\n", plan->memory.summary().c_str());
     return 0;
 }
 

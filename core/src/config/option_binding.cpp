@@ -811,4 +811,22 @@ int64_t duration_value(const toml::node& node, const std::string& file, const st
     return *ms;
 }
 
+int64_t size_value(const toml::node& node, const std::string& file, const std::string& what) {
+    QuantityProblem problem = QuantityProblem::malformed;
+    std::optional<int64_t> bytes;
+    std::string shown;
+    if (const auto* integer = node.as_integer()) {
+        if (integer->get() >= 0) bytes = integer->get();
+        shown = std::to_string(integer->get());
+    } else if (const auto* text = node.as_string()) {
+        bytes = parse_size(text->get(), &problem);
+        shown = "'" + text->get() + "'";
+    } else {
+        throw ConfigError(position_of(node, file), what + " must be a size (integer bytes or a string like " +
+                                                       "\"40MiB\"), got " + toml_type_name(node));
+    }
+    if (!bytes) throw ConfigError(position_of(node, file), quantity_error(what, BH_OPT_SIZE, shown, problem));
+    return *bytes;
+}
+
 }  // namespace backhaul

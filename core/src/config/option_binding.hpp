@@ -103,5 +103,8 @@ std::optional<int64_t> parse_duration(std::string_view text, QuantityProblem* pr
 // [0, kMaxDurationMs], else ConfigError at the value, e.g. "p.toml:3:11: 'timeout': duration '1000000d' is above the
 // maximum of 36500d (100 years)". `what` names the key.
 int64_t duration_value(const toml::node& node, const std::string& file, const std::string& what);
+// A top-level size (integer bytes or a string like "40MiB"), as BH_OPT_SIZE options take it. ConfigError naming `what`
+// at the node's position.
+int64_t size_value(const toml::node& node, const std::string& file, const std::string& what);
 
 }  // namespace backhaul

@@ -16,8 +16,8 @@ namespace backhaul {
 namespace {
 
 constexpr const char* allowed_top_level_keys =
-    "name, timezone, plugin_path, lock_dir, timeout, allow_empty, shrink_threshold, jobs, secrets, source, transform, "
-    "sink, retention, notify";
+    "name, timezone, plugin_path, lock_dir, timeout, allow_empty, shrink_threshold, jobs, memory_budget, secrets, "
+    "source, transform, sink, retention, notify";
 
 bool is_pipeline_name(std::string_view name) {
     if (name.empty()) return false;
@@ -80,7 +80,8 @@ class PipelineParser {
         for (const TableEntry& entry : entries) {
             static const std::vector<std::string> known = {
                 "name",      "timezone", "plugin_path", "lock_dir", "timeout",     "secrets",          "source",
-                "transform", "sink",     "retention",   "notify",   "allow_empty", "shrink_threshold", "jobs"};
+                "transform", "sink",     "retention",   "notify",   "allow_empty", "shrink_threshold", "jobs",
+                "memory_budget"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
                 problems.add(entry.where, "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
             }
@@ -174,6 +175,15 @@ class PipelineParser {
                 if (value->get() < 1 || value->get() > kMaxJobs)
                     throw ConfigError(spec.jobs_where, "'jobs' must be from 1 to " + std::to_string(kMaxJobs));
                 spec.jobs = static_cast<int>(value->get());
+            });
+        }
+
+        if (const TableEntry* budget = find("memory_budget")) {
+            step([&] {
+                spec.memory_budget_where = position_of(*budget->node, file_);
+                const int64_t bytes = size_value(*budget->node, file_, "'memory_budget'");
+                if (bytes <= 0) throw ConfigError(spec.memory_budget_where, "'memory_budget' must be greater than zero");
+                spec.memory_budget = bytes;
             });
         }
 

@@ -66,6 +66,10 @@ struct PipelineSpec {
     // so memory grows with it. A one-stream pipeline ignores it.
     int jobs = 1;
     SourcePosition jobs_where;
+    // The bytes the run's buffers (the engine's queues and the buffering stages' shares, docs/memory.md) may hold at
+    // once, over all streams running at once; nullopt = the default, kDefaultMemoryPerStream for each of them.
+    std::optional<int64_t> memory_budget;
+    SourcePosition memory_budget_where;
     std::vector<std::pair<std::string, StageSpec>> secrets;  // [secrets.<id>] in file order
     StageSpec source;
     std::vector<StageSpec> transforms;

@@ -173,6 +173,21 @@ const SinkPlan& PipelinePlan::sink_named(const std::string& name) const {
     throw UsageError("pipeline '" + spec.name + "' has no sink '" + name + "' (its sinks: " + names + ")");
 }
 
+// Splits memory_budget between the engine and the stages that size their buffers from a share (docs/memory.md).
+static void plan_stage_memory(PipelinePlan& plan, ConfigProblems& problems) {
+    std::vector<StagePlan*> buffering;
+    for (StagePlan& transform : plan.transforms) buffering.push_back(&transform);
+    for (SinkPlan& sink : plan.sinks) buffering.push_back(&sink.stage);
+    std::erase_if(buffering, [](const StagePlan* stage) { return !stage->plugin || stage->plugin->memory_min() == 0; });
+    std::vector<MemoryDemand> demands;
+    for (const StagePlan* stage : buffering)
+        demands.push_back({stage->spec->label + " (" + stage->plugin->descriptor->name + ")",
+                           stage->plugin->memory_min()});
+    plan.memory =
+        plan_memory(plan.spec, plan.source_set, plan.transforms.size(), plan.sinks.size(), demands, problems);
+    for (size_t i = 0; i < buffering.size(); ++i) buffering[i]->memory_share = plan.memory.shares[i].second;
+}
+
 std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, PluginRegistry& registry) {
     auto plan = std::make_unique<PipelinePlan>();
     // Every problem that can be found is collected, so one `validate` reports them all; only a TOML syntax error
@@ -233,6 +248,7 @@ std::unique_ptr<PipelinePlan> plan_pipeline(const std::filesystem::path& file, P
         if (sink.spec->key_template.empty()) continue;
         problems.attempt([&] { plan_key(*plan, sink, problems); });
     }
+    plan_stage_memory(*plan, problems);
     problems.throw_if_any();
     return plan;
 }

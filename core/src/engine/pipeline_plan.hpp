@@ -15,6 +15,7 @@
 #include "config/option_binding.hpp"
 #include "config/pipeline_spec.hpp"
 #include "config/retention_policy.hpp"
+#include "engine/memory_plan.hpp"
 #include "loader/plugin_registry.hpp"
 
 namespace backhaul {
@@ -22,6 +23,9 @@ namespace backhaul {
 struct StagePlan {
     const StageSpec* spec;
     const LoadedPlugin* plugin;
+    // Bytes of the memory budget this stage's buffers may hold per stream (bh_host.memory_share); 0 for a stage that
+    // takes no share (docs/memory.md).
+    uint64_t memory_share = 0;
 };
 
 struct NotifierPlan {
@@ -51,6 +55,7 @@ struct PipelinePlan {
     // The source's options make a backup set of several streams (ABI 1.3 produces_set, docs/sets.md): `key` then
     // names the set, and uses only {pipeline} and the time fields.
     bool source_set = false;
+    MemoryPlan memory;  // how memory_budget is split; set once every stage is resolved
 
     // The sink called `name`; UsageError (exit 2) naming the pipeline's sinks if there is none.
     const SinkPlan& sink_named(const std::string& name) const;

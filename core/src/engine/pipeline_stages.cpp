@@ -30,7 +30,8 @@ std::unique_ptr<PluginInstance> create_stage(const StagePlan& stage, const Value
                                              const RunControl& control) {
     BoundOptions options = bind_stage_options(stage, resolver);
     for (const std::string& s : options.secret_values()) Log::add_secret(s);
-    return std::make_unique<PluginInstance>(*stage.plugin, *stage.spec, std::move(options), control);
+    return std::make_unique<PluginInstance>(*stage.plugin, *stage.spec, std::move(options), control,
+                                            stage.memory_share);
 }
 
 PipelineStages create_stages(const PipelinePlan& plan, const ValueResolver& resolver, const RunControl& control,

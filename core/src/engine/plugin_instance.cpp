@@ -5,8 +5,9 @@
 namespace backhaul {
 
 PluginInstance::PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options,
-                               const RunControl& control) try
-    : InstanceParts{std::move(options), StageHost(stage.label + " (" + plugin.descriptor->name + ")", control)},
+                               const RunControl& control, uint64_t memory_share) try
+    : InstanceParts{std::move(options),
+                    StageHost(stage.label + " (" + plugin.descriptor->name + ")", control, memory_share)},
       PluginHandle(*plugin.descriptor, InstanceParts::host.label(), InstanceParts::host,
                    std::span<const bh_option_value>(InstanceParts::options.data(), InstanceParts::options.size())),
       plugin_(plugin) {

@@ -25,7 +25,9 @@ class PluginInstance : private detail::InstanceParts, public PluginHandle {
   public:
     // Calls the plugin's create(). Throws ConfigError at the stage's table if the plugin refuses its options
     // (BH_INVALID_CONFIG), else StageFailure if it fails (including a throwing constructor).
-    PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options, const RunControl& control);
+    // `memory_share`: the stage's part of the memory budget (StagePlan::memory_share), given to the plugin.
+    PluginInstance(const LoadedPlugin& plugin, const StageSpec& stage, BoundOptions options, const RunControl& control,
+                   uint64_t memory_share = 0);
 
     const LoadedPlugin& plugin() const { return plugin_; }
     StageHost& host() { return InstanceParts::host; }

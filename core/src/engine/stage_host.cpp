@@ -7,10 +7,14 @@
 
 namespace backhaul {
 
-StageHost::StageHost(std::string label, const RunControl& control)
-    : label_(std::move(label)), control_(control), host_{sizeof(bh_host),       this,
-                                                         &StageHost::log,       &StageHost::is_cancelled,
-                                                         &StageHost::set_error, &StageHost::set_variable} {}
+StageHost::StageHost(std::string label, const RunControl& control, uint64_t memory_share)
+    : label_(std::move(label)),
+      control_(control),
+      memory_share_(memory_share),
+      host_{sizeof(bh_host),       this,
+            &StageHost::log,       &StageHost::is_cancelled,
+            &StageHost::set_error, &StageHost::set_variable,
+            &StageHost::memory_share} {}
 
 std::string StageHost::take_error() {
     std::lock_guard lock(mutex_);
@@ -46,6 +50,8 @@ void StageHost::set_error(void* ctx, const char* message, const char* detail) {
     std::erase_if(self->errors_, [&](const PendingError& e) { return e.thread == thread; });
     self->errors_.push_back({thread, std::move(line)});
 }
+
+uint64_t StageHost::memory_share(void* ctx) { return static_cast<StageHost*>(ctx)->memory_share_; }
 
 void StageHost::set_variable(void* ctx, const char* name, const char* value) {
     if (!name || !value) return;

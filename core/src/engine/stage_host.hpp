@@ -18,7 +18,8 @@ namespace backhaul {
 class StageHost : public InstanceHost {
   public:
     // `label` names the stage in logs and errors, e.g. "source (source-command)". `control` outlives this object.
-    StageHost(std::string label, const RunControl& control);
+    // `memory_share` is what bh_host.memory_share answers (StagePlan::memory_share).
+    StageHost(std::string label, const RunControl& control, uint64_t memory_share = 0);
     StageHost(const StageHost&) = delete;
     StageHost& operator=(const StageHost&) = delete;
 
@@ -36,9 +37,11 @@ class StageHost : public InstanceHost {
     static int32_t is_cancelled(void* ctx);
     static void set_error(void* ctx, const char* message, const char* detail);
     static void set_variable(void* ctx, const char* name, const char* value);
+    static uint64_t memory_share(void* ctx);
 
     std::string label_;
     const RunControl& control_;
+    const uint64_t memory_share_;
     bh_host host_;
     struct PendingError {
         std::thread::id thread;

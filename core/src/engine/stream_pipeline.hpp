@@ -36,7 +36,9 @@ struct StreamResult {
 
 // Bytes read from the producer at a time, and bytes each queue may hold before it blocks its producer.
 inline constexpr size_t kChunkSize = 1 << 20;
-inline constexpr size_t kQueueCapacity = 4 << 20;
+// Two chunks: enough that neither side of a link waits on the other's every call; a deeper queue only holds memory
+// the memory budget (engine/memory_plan.hpp) would rather give the buffering stages.
+inline constexpr size_t kQueueCapacity = 2 << 20;
 
 // Runs `body`; any exception becomes the run's first failure (unless it is a call stopped by the run's cancellation),
 // `context` appended to its message and `label` put before a message that names no stage. What every stream thread

@@ -19,8 +19,9 @@ namespace {
 std::string abi_version(uint32_t major, uint32_t minor) { return std::to_string(major) + "." + std::to_string(minor); }
 
 // A plugin built for ABI 1.<minor> provides at least the fields that minor defines. 1.1 appended no field, 1.2 the
-// limits and the validate and check entries; each minor that appends fields adds a case here.
+// limits and the validate and check entries, 1.4 memory_min; each minor that appends fields adds a case here.
 std::size_t required_descriptor_size(uint32_t minor) {
+    if (minor >= 4) return offsetof(bh_plugin_descriptor, memory_min) + sizeof(bh_plugin_descriptor::memory_min);
     if (minor >= 2) return offsetof(bh_plugin_descriptor, check) + sizeof(bh_plugin_descriptor::check);
     return offsetof(bh_plugin_descriptor, notifier) + sizeof(bh_plugin_descriptor::notifier);
 }

@@ -30,6 +30,8 @@ struct LoadedPlugin {
 
     // ABI 1.2 parts; empty for plugins built against an earlier minor. (Its entries: plugin_handle.hpp.)
     std::span<const bh_option_limits> limits() const;
+    // The least share of the memory budget the plugin needs per stream (ABI 1.4); 0 = it takes no share.
+    uint64_t memory_min() const;
     std::span<const bh_option_limits> restore_limits() const;
 };
 

@@ -1,6 +1,7 @@
 // compress-zstd: zstd compression on backup (multi-threaded by libzstd itself), decompression on restore.
 #include <zstd.h>
 
+#include <algorithm>
 #include <backhaul/sdk.hpp>
 #include <memory>
 #include <string>
@@ -34,6 +35,31 @@ const bh_option_limits kLimits[] = {
 };
 const char* const kVariables[] = {"ext", nullptr};
 
+// ---- Memory (docs/memory.md) ----------------------------------------------------------------------------------
+// libzstd's multi-threaded compressor holds, per worker, a compression context and the jobs it is given: input (the
+// job plus the window it overlaps with), output, and a few jobs queued ahead. Its default job size at level 3 is large
+// enough that 2 workers take 60 MiB, so the job size is what this plugin sizes from its share of the memory budget.
+// The model below was fitted to the peak RSS of libzstd 1.5.4 at levels 3, 9 and 19 with 1, 2 and 4 workers and jobs
+// of 512 KiB to 2 MiB, and is above every measurement:
+//     bytes = 1 MiB + workers x context(level) + (job + window(level)) x (workers + 2)
+// context() and window() are libzstd's ZSTD_estimateCCtxSize(level) and ZSTD_getCParams(level).windowLog, spelled out
+// because both are in zstd.h's experimental section, which a shared libzstd does not promise to keep.
+constexpr uint64_t kMiB = 1 << 20;
+constexpr uint64_t kContextKiB[] = {568,   760,   1272,  2552,  3576,  3576,  6648,  6648,  12792, 25080,
+                                    25080, 49656, 49656, 49656, 66040, 66040, 66040, 66040, 83199};
+constexpr int kWindowLog[] = {19, 20, 21, 21, 21, 21, 21, 21, 22, 22, 22, 22, 22, 22, 22, 22, 23, 23, 23};
+// libzstd raises a smaller job size to this (ZSTDMT_JOBSIZE_MIN); the largest is where a bigger job stops paying.
+constexpr uint64_t kMinJobSize = 512 * 1024;
+constexpr uint64_t kMaxJobSize = 8 * kMiB;
+// The least share one worker at level 3 works in (512 KiB jobs); the host refuses a budget that cannot give it.
+constexpr uint64_t kMemoryMin = 8 * kMiB;
+
+uint64_t encoder_memory(int level, int workers, int window_log, uint64_t job_size) {
+    const auto w = static_cast<uint64_t>(workers);
+    const uint64_t window = uint64_t{1} << std::max(window_log, kWindowLog[level - 1]);
+    return kMiB + w * kContextKiB[level - 1] * 1024 + (job_size + window) * (w + 2);
+}
+
 // Throws when a libzstd call returned an error code; returns the code otherwise.
 size_t checked(size_t code, const std::string& what) {
     if (ZSTD_isError(code)) throw Error(Status::fatal, what + ": " + ZSTD_getErrorName(code));
@@ -50,7 +76,8 @@ struct DCtxDeleter {
 struct EncoderSettings {
     int level;
     int workers;
-    int window_log;  // 0 = long-distance matching off
+    int window_log;       // 0 = long-distance matching off
+    uint64_t job_size;    // 0 = libzstd's default (a host without memory budgets)
 };
 
 class ZstdEncoder final : public TransformStream {
@@ -62,6 +89,7 @@ class ZstdEncoder final : public TransformStream {
         set(ZSTD_c_checksumFlag, 1);
         // Fails if libzstd was built without thread support: say so instead of silently compressing on one thread.
         set(ZSTD_c_nbWorkers, settings.workers);
+        if (settings.job_size != 0) set(ZSTD_c_jobSize, static_cast<int>(settings.job_size));
         if (settings.window_log != 0) {
             set(ZSTD_c_enableLongDistanceMatching, 1);
             set(ZSTD_c_windowLog, settings.window_log);
@@ -154,6 +182,7 @@ class ZstdTransform final : public Transform {
         settings_.workers =
             static_cast<int>(threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
         if (options.has("long")) settings_.window_log = static_cast<int>(options.integer("long"));
+        fit_memory(host, threads == 0);
         host.set_variable("ext", ".zst");
     }
 
@@ -163,6 +192,34 @@ class ZstdTransform final : public Transform {
     }
 
   private:
+    // The largest job size (at most kMaxJobSize) whose encoder fits the share; with `threads = 0`, fewer workers than
+    // cores when even the smallest jobs do not fit them all. What still does not fit (an explicit `threads`, a high
+    // level, a `long` window) is said once as a warning: the run goes on as configured.
+    void fit_memory(Host host, bool automatic_workers) {
+        const uint64_t share = host.memory_share();
+        if (share == 0) return;
+        const auto fits = [&](int workers, uint64_t job) {
+            return encoder_memory(settings_.level, workers, settings_.window_log, job) <= share;
+        };
+        if (automatic_workers)
+            while (settings_.workers > 1 && !fits(settings_.workers, kMinJobSize)) --settings_.workers;
+        settings_.job_size = kMinJobSize;
+        for (uint64_t job = kMaxJobSize; job > kMinJobSize; job -= kMinJobSize / 2)
+            if (fits(settings_.workers, job)) {
+                settings_.job_size = job;
+                break;
+            }
+        const uint64_t needs = encoder_memory(settings_.level, settings_.workers, settings_.window_log, kMinJobSize);
+        if (needs > share)
+            host.warn("level " + std::to_string(settings_.level) + " with " + std::to_string(settings_.workers) +
+                      " thread(s)" + (settings_.window_log ? " and long = " + std::to_string(settings_.window_log) : "") +
+                      " needs about " + std::to_string(needs / kMiB) + " MiB, more than this stage's " +
+                      std::to_string(share / kMiB) +
+                      " MiB share of memory_budget; raise memory_budget or lower level, threads or long");
+        host.debug("memory share " + std::to_string(share / 1024) + " KiB: " + std::to_string(settings_.workers) +
+                   " worker(s), jobs of " + std::to_string(settings_.job_size / 1024) + " KiB");
+    }
+
     EncoderSettings settings_{};
 };
 
@@ -173,6 +230,7 @@ const PluginInfo kInfo{
     .options = kOptions,
     .variables = kVariables,
     .limits = kLimits,
+    .memory_min = kMemoryMin,
 };
 
 }  // namespace

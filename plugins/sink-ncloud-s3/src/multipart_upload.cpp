@@ -38,7 +38,7 @@ MultipartUpload::~MultipartUpload() { abort(); }
 
 void MultipartUpload::write(std::span<const uint8_t> data) {
     while (!data.empty()) {
-        uint64_t target = part_size_for(config_.part_size, next_part_number_);
+        uint64_t target = part_size_for(config_.buffers.part_size, next_part_number_);
         if (current_.size() >= target) {
             // Only now, with more bytes to come, is the full buffer known not to be the last part.
             if (upload_id_.empty()) start_multipart();
@@ -129,7 +129,7 @@ void MultipartUpload::start_multipart() {
                     response.body.substr(0, 2000));
     upload_id_ = *id;
     host_.debug("started multipart upload " + upload_id_ + " of " + client_.display(key_));
-    for (int i = 0; i < config_.concurrency; ++i) workers_.emplace_back([this] { worker_loop(); });
+    for (int i = 0; i < config_.buffers.concurrency; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
 void MultipartUpload::dispatch_current_part(bool take_next_buffer) {
@@ -145,8 +145,10 @@ void MultipartUpload::dispatch_current_part(bool take_next_buffer) {
     changed_.notify_all();
     current_ = {};
     if (!take_next_buffer) return;
-    // The buffer about to be filled counts too: at most `concurrency` buffers exist.
-    while (buffers_in_use_ >= static_cast<uint32_t>(config_.concurrency) && !failure_) {
+    // The buffer about to be filled counts too: at most `concurrency` buffers exist, fewer once parts have grown
+    // past what the memory share holds.
+    const uint32_t buffers = buffers_for(config_.buffers, part_size_for(config_.buffers.part_size, next_part_number_));
+    while (buffers_in_use_ >= buffers && !failure_) {
         if (host_.cancelled()) throw Error(Status::cancelled, "cancelled");
         changed_.wait_for(lock, std::chrono::milliseconds(100));
     }
@@ -154,7 +156,7 @@ void MultipartUpload::dispatch_current_part(bool take_next_buffer) {
         lock.unlock();
         rethrow_failure();
     }
-    uint64_t target = part_size_for(config_.part_size, next_part_number_);
+    uint64_t target = part_size_for(config_.buffers.part_size, next_part_number_);
     while (!spare_.empty()) {
         std::vector<uint8_t> buffer = std::move(spare_.back());
         spare_.pop_back();

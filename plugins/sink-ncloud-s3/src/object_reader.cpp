@@ -13,11 +13,11 @@ ObjectReader::ObjectReader(const S3Config& config, Host host, std::string key)
     if (!response) throw Error(Status::fatal, "object '" + key_ + "' not found");
     size_ = std::stoull(response->header("content-length").value_or("0"));
     etag_ = response->header("etag").value_or("");
-    range_size_ = config_.part_size;
+    range_size_ = config_.buffers.part_size;
     range_count_ = (size_ + range_size_ - 1) / range_size_;
     // One range needs no helpers; more get min(concurrency, ranges) threads.
     if (range_count_ > 1) {
-        uint64_t threads = std::min<uint64_t>(static_cast<uint64_t>(config_.concurrency), range_count_);
+        uint64_t threads = std::min<uint64_t>(static_cast<uint64_t>(config_.buffers.concurrency), range_count_);
         for (uint64_t i = 0; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
     }
 }
@@ -58,7 +58,7 @@ size_t ObjectReader::read(std::span<uint8_t> buffer) {
 
 void ObjectReader::worker_loop() {
     S3Client client(config_, host_, [this] { return stopping_.load(); });
-    auto window = static_cast<uint64_t>(config_.concurrency);
+    auto window = static_cast<uint64_t>(config_.buffers.concurrency);
     while (true) {
         uint64_t index = 0;
         {

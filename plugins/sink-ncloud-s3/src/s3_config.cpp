@@ -28,10 +28,12 @@ const bh_option_spec kOptions[] = {
      "\"default\"; the AWS_ACCESS_KEY_ID variables are then ignored."},
     {"addressing", BH_OPT_ENUM, 0, "\"path\"", kAddressing,
      "\"path\" (https://endpoint/bucket/key) or \"virtual\" (https://bucket.endpoint/key)."},
-    {"part_size", BH_OPT_SIZE, 0, "\"16MiB\"", nullptr,
-     "Size of each uploaded part (at least 5 MiB); doubles every 900 parts so any stream fits in 10,000 parts."},
-    {"concurrency", BH_OPT_INT, 0, "4", nullptr,
-     "Parts uploaded (or ranges downloaded) in parallel; memory use is about concurrency x part_size."},
+    {"part_size", BH_OPT_SIZE, 0, nullptr, nullptr,
+     "Size of each uploaded part (at least 5 MiB); doubles every 900 parts so any stream fits in 10,000 parts. Unset: "
+     "a quarter of the stage's memory share, 5 to 16 MiB."},
+    {"concurrency", BH_OPT_INT, 0, nullptr, nullptr,
+     "Part buffers (uploads or range downloads in flight, and the one being filled); memory use is concurrency x "
+     "part_size. Unset: as many as the stage's memory share holds, 2 to 16."},
     {"storage_class", BH_OPT_STRING, 0, nullptr, nullptr,
      "x-amz-storage-class of new objects, e.g. STANDARD; unset = the bucket's default."},
     {"metadata", BH_OPT_TABLE, 0, nullptr, nullptr, "Extra object metadata, sent as x-amz-meta-<name> headers."},
@@ -178,8 +180,16 @@ S3Config S3Config::from_options(const Options& options, Host host) {
     config.region = options.string("region");
     config.bucket = options.string("bucket");
     config.virtual_addressing = options.string("addressing") == "virtual";
-    config.part_size = options.size("part_size");
-    config.concurrency = static_cast<int>(options.integer("concurrency"));
+    const std::optional<uint64_t> part_size =
+        options.has("part_size") ? std::optional<uint64_t>(options.size("part_size")) : std::nullopt;
+    const std::optional<int> concurrency =
+        options.has("concurrency") ? std::optional<int>(static_cast<int>(options.integer("concurrency"))) : std::nullopt;
+    const uint64_t share = host.memory_share();
+    config.buffers = plan_buffers(part_size, concurrency, share);
+    const uint64_t holds = config.buffers.part_size * static_cast<uint64_t>(config.buffers.concurrency);
+    if (share != 0 && holds > share)
+        host.warn("part_size x concurrency holds " + std::to_string(holds >> 20) + " MiB, more than this stage's " +
+                  std::to_string(share >> 20) + " MiB share of memory_budget; raise memory_budget or unset them");
     if (options.has("storage_class")) config.storage_class = options.string("storage_class");
     if (options.has("metadata"))
         for (const auto& [name, value] : options.table("metadata"))

@@ -12,6 +12,8 @@
 #include <span>
 #include <string>
 
+#include "part_plan.hpp"
+
 namespace backhaul::s3 {
 
 // The option table, in the order create() receives the values.
@@ -35,8 +37,7 @@ struct S3Config {
     // use and renewed before they expire; shared by every thread and copy of the config.
     std::shared_ptr<aws::CredentialProvider> credentials;
     bool virtual_addressing = false;
-    uint64_t part_size = 16ull << 20;
-    int concurrency = 4;
+    BufferPlan buffers;  // part size and buffers in flight (part_plan.hpp)
     std::string storage_class;       // "" = the bucket's default
     http::Headers metadata_headers;  // x-amz-meta-* from the `metadata` option
     std::string ca_file;

@@ -91,6 +91,7 @@ const PluginInfo kInfo{
     .description = "Stores backups in NCloud Object Storage or any S3-compatible store (parallel multipart upload).",
     .options = option_specs(),
     .limits = option_limits(),
+    .memory_min = s3::kBufferMemoryMin,
 };
 
 }  // namespace

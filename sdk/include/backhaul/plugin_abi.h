@@ -33,7 +33,7 @@ extern "C" {
 #endif
 
 #define BH_ABI_MAJOR 1
-#define BH_ABI_MINOR 3
+#define BH_ABI_MINOR 4
 
 #define BH_PLUGIN_ENTRY_NAME "backhaul_plugin_v1"
 
@@ -148,6 +148,12 @@ typedef struct bh_host {
      * concatenates the "ext" of every stage in pipeline order to build {ext}. Only during create, source open and
      * (ABI 1.3) list_streams. */
     void (*set_variable)(void *ctx, const char *name, const char *value);
+
+    /* Added in ABI 1.4; present if struct_size covers it. The bytes this instance's own buffers (compression jobs,
+     * parts in flight, read-ahead) may hold for each stream it handles at once (a transform stream, a sink upload or
+     * object reader): its share of the pipeline's `memory_budget`. Non-zero only for a plugin that declares
+     * bh_plugin_descriptor.memory_min; never below that minimum. Any thread. */
+    uint64_t (*memory_share)(void *ctx);
 } bh_host;
 
 /* Added in ABI 1.2: where `validate` reports problems. */
@@ -381,6 +387,12 @@ typedef struct bh_plugin_descriptor {
      * every check through `checks`; returns BH_OK if all passed, else BH_FATAL. The host runs its own generic checks
      * too (fetching secrets, writing, reading and deleting a probe object in a sink). Main thread. Optional. */
     bh_status (*check)(void *instance, const bh_check_sink *checks);
+
+    /* Added in ABI 1.4. Non-zero: the plugin sizes its buffers from bh_host.memory_share, and this is the least share
+     * (bytes per stream) it works in; the host splits the pipeline's memory budget between the engine's queues and
+     * every such stage, and `validate` refuses a budget that cannot give each its minimum. 0: the plugin keeps only
+     * small fixed buffers and takes no share. */
+    uint64_t memory_min;
 } bh_plugin_descriptor;
 
 /* Type of the exported entry point. The returned descriptor is (static). */

@@ -75,6 +75,13 @@ class Host {
         std::string n(name), v(value);
         host_->set_variable(host_->ctx, n.c_str(), v.c_str());
     }
+    // This stage's share of the pipeline's memory budget: the bytes its own buffers may hold per stream it handles at
+    // once. 0 unless PluginInfo::memory_min is set, and on a host older than ABI 1.4: size yourself then.
+    uint64_t memory_share() const {
+        if (host_->struct_size < offsetof(bh_host, memory_share) + sizeof(host_->memory_share) || !host_->memory_share)
+            return 0;
+        return host_->memory_share(host_->ctx);
+    }
     const bh_host* raw() const { return host_; }
 
   private:
@@ -315,6 +322,8 @@ struct PluginInfo {
     const char* const* variables = nullptr;                 // NULL-terminated
     std::span<const bh_option_limits> limits = {};          // ranges of `options`, checked by the host
     std::span<const bh_option_limits> restore_limits = {};  // ranges of `restore_options`
+    // Non-zero: the plugin sizes its buffers from Host::memory_share(), and needs at least this many bytes per stream.
+    uint64_t memory_min = 0;
 };
 
 // ---- Generated glue ------------------------------------------------------------------------------------------------
@@ -725,6 +734,7 @@ struct Glue {
         d.limit_count = static_cast<uint32_t>(info.limits.size());
         d.restore_limits = info.restore_limits.data();
         d.restore_limit_count = static_cast<uint32_t>(info.restore_limits.size());
+        d.memory_min = info.memory_min;
         if constexpr (HasValidate<T>) d.validate = &validate;
         if constexpr (HasCheck<T>) d.check = &check;
         d.create = &create;
