@@ -190,12 +190,14 @@ TEST(PipelineSpec, JobsIsAnIntegerFromOneToTheLimitAndDefaultsToOne) {
 }
 
 TEST(PipelineSpec, UnknownTopLevelKeyListsAllowed) {
-    EXPECT_EQ(parse_error(std::string("name = \"x\"\n\n[sinks]\nkey = 1\n") + minimal_tail),
-              "p.toml:3:1: unknown key 'sinks' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
-              "allow_empty, shrink_threshold, jobs, secrets, source, transform, sink, retention, notify)");
-    EXPECT_EQ(parse_error(std::string("name = \"x\"\nretries = 3\n") + minimal_tail),
-              "p.toml:2:1: unknown key 'retries' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
-              "allow_empty, shrink_threshold, jobs, secrets, source, transform, sink, retention, notify)");
+    EXPECT_EQ(
+        parse_error(std::string("name = \"x\"\n\n[sinks]\nkey = 1\n") + minimal_tail),
+        "p.toml:3:1: unknown key 'sinks' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
+        "allow_empty, shrink_threshold, jobs, memory_budget, secrets, source, transform, sink, retention, notify)");
+    EXPECT_EQ(
+        parse_error(std::string("name = \"x\"\nretries = 3\n") + minimal_tail),
+        "p.toml:2:1: unknown key 'retries' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
+        "allow_empty, shrink_threshold, jobs, memory_budget, secrets, source, transform, sink, retention, notify)");
 }
 
 TEST(PipelineSpec, MissingRequired) {
@@ -282,6 +284,25 @@ std::string incomplete_after_error(const std::string& value) {
                                 "p.toml");
         parse_retention_policy(*spec.retention, spec.file);
     });
+}
+
+TEST(PipelineSpec, MemoryBudgetTakesSizesAndRefusesOthersAtItsValue) {
+    const auto budget_of = [](const std::string& value) {
+        return parse_pipeline_text("name = \"x\"\nmemory_budget = " + value + "\n" + minimal_tail, "p.toml")
+            .memory_budget;
+    };
+    EXPECT_EQ(budget_of("\"64MiB\""), 64 << 20);
+    EXPECT_EQ(budget_of("\"1 GB\""), 1'000'000'000);
+    EXPECT_EQ(budget_of("1048576"), 1 << 20);
+    EXPECT_FALSE(parse_pipeline_text(std::string("name = \"x\"\n") + minimal_tail, "p.toml").memory_budget);
+    const auto budget_error = [](const std::string& value) {
+        return parse_error("name = \"x\"\nmemory_budget = " + value + "\n" + minimal_tail);
+    };
+    EXPECT_EQ(budget_error("\"lots\""), "p.toml:2:17: 'memory_budget': invalid size 'lots'");
+    EXPECT_EQ(budget_error("0"), "p.toml:2:17: 'memory_budget' must be greater than zero");
+    EXPECT_EQ(budget_error("-5"), "p.toml:2:17: 'memory_budget': invalid size -5");
+    EXPECT_EQ(budget_error("true"),
+              "p.toml:2:17: 'memory_budget' must be a size (integer bytes or a string like \"40MiB\"), got boolean");
 }
 
 TEST(PipelineSpec, TimeoutAcceptsUpToTheMaximum) {

@@ -66,14 +66,16 @@ TEST_F(ValidateAllProblems, ThreeTyposInThreePlacesAreThreeLines) {
         const CommandResult r = backhaul({command, file.string()});
         EXPECT_EQ(r.exit_code, 2) << command << ": " << r.err;
         const std::string f = file.string();
-        EXPECT_EQ(lines_of(r.err),
-                  (std::vector<std::string>{
-                      f + ":3:1: unknown key 'tiemout' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
-                          "allow_empty, shrink_threshold, jobs, secrets, source, transform, sink, retention, notify)",
-                      f + ":8:1: source (source-command): unknown option 'enw' (allowed: command, restore_command, "
-                          "env, working_dir)",
-                      f + ":12:1: transform[0] (compress-gzip): unknown option 'levl' (allowed: level, threads)",
-                  }))
+        EXPECT_EQ(
+            lines_of(r.err),
+            (std::vector<std::string>{
+                f + ":3:1: unknown key 'tiemout' (allowed: name, timezone, plugin_path, lock_dir, timeout, "
+                    "allow_empty, shrink_threshold, jobs, memory_budget, secrets, source, transform, sink, retention, "
+                    "notify)",
+                f + ":8:1: source (source-command): unknown option 'enw' (allowed: command, restore_command, "
+                    "env, working_dir)",
+                f + ":12:1: transform[0] (compress-gzip): unknown option 'levl' (allowed: level, threads)",
+            }))
             << command;
     }
     EXPECT_THAT(files_below(sink_dir()), IsEmpty());

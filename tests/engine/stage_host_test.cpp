@@ -47,5 +47,14 @@ TEST(StageHost, an_error_is_taken_once_and_a_later_one_replaces_it_on_the_same_t
     EXPECT_EQ(host.take_error(), "");
 }
 
+TEST(StageHost, answers_memory_share_with_the_stages_share) {
+    RunControl control;
+    StageHost buffering("sink (sink-test)", control, 16 << 20);
+    ASSERT_GE(buffering.raw()->struct_size, offsetof(bh_host, memory_share) + sizeof(bh_host::memory_share));
+    EXPECT_EQ(buffering.raw()->memory_share(buffering.raw()->ctx), uint64_t{16} << 20);
+    StageHost fixed("source (source-test)", control);
+    EXPECT_EQ(fixed.raw()->memory_share(fixed.raw()->ctx), 0u);
+}
+
 }  // namespace
 }  // namespace backhaul

@@ -61,8 +61,10 @@ struct LogLine {
 // Records everything a plugin tells its host. Any thread may call in, as the ABI allows.
 class FakeHost : public InstanceHost {
   public:
-    FakeHost() {
+    // `memory_share`: what bh_host.memory_share answers, as the core's StagePlan::memory_share would.
+    explicit FakeHost(uint64_t memory_share = 0) : memory_share_(memory_share) {
         host_.struct_size = sizeof(bh_host);
+        host_.memory_share = [](void* ctx) -> uint64_t { return static_cast<FakeHost*>(ctx)->memory_share_; };
         host_.ctx = this;
         host_.log = [](void* ctx, bh_log_level level, const char* message) {
             auto* self = static_cast<FakeHost*>(ctx);
@@ -119,6 +121,7 @@ class FakeHost : public InstanceHost {
     }
 
   private:
+    const uint64_t memory_share_;
     bh_host host_{};
     std::atomic<bool> cancelled_{false};
     mutable std::mutex mutex_;
@@ -424,7 +427,9 @@ struct ObjectInfo {
 // One plugin instance with its own fake host. create() runs in the constructor; check create_status().
 class Instance {
   public:
-    Instance(const Plugin& plugin, const OptionList& options) : plugin_(plugin) {
+    // `memory_share`: the instance's share of a memory budget (0: none, as from a host older than ABI 1.4).
+    Instance(const Plugin& plugin, const OptionList& options, uint64_t memory_share = 0)
+        : plugin_(plugin), host_(memory_share) {
         const bh_plugin_descriptor& d = plugin.descriptor();
         OptionValues values(d.options, d.option_count, options);
         create_status_ = status_of(

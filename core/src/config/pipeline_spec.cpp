@@ -79,9 +79,9 @@ class PipelineParser {
         const std::vector<TableEntry> entries = entries_of(*root_);
         for (const TableEntry& entry : entries) {
             static const std::vector<std::string> known = {
-                "name",      "timezone", "plugin_path", "lock_dir", "timeout",     "secrets",          "source",
-                "transform", "sink",     "retention",   "notify",   "allow_empty", "shrink_threshold", "jobs",
-                "memory_budget"};
+                "name",    "timezone",    "plugin_path",      "lock_dir", "timeout",
+                "secrets", "source",      "transform",        "sink",     "retention",
+                "notify",  "allow_empty", "shrink_threshold", "jobs",     "memory_budget"};
             if (std::find(known.begin(), known.end(), entry.name) == known.end()) {
                 problems.add(entry.where, "unknown key '" + entry.name + "' (allowed: " + allowed_top_level_keys + ")");
             }
@@ -182,7 +182,8 @@ class PipelineParser {
             step([&] {
                 spec.memory_budget_where = position_of(*budget->node, file_);
                 const int64_t bytes = size_value(*budget->node, file_, "'memory_budget'");
-                if (bytes <= 0) throw ConfigError(spec.memory_budget_where, "'memory_budget' must be greater than zero");
+                if (bytes <= 0)
+                    throw ConfigError(spec.memory_budget_where, "'memory_budget' must be greater than zero");
                 spec.memory_budget = bytes;
             });
         }

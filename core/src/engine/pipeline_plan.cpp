@@ -181,10 +181,9 @@ static void plan_stage_memory(PipelinePlan& plan, ConfigProblems& problems) {
     std::erase_if(buffering, [](const StagePlan* stage) { return !stage->plugin || stage->plugin->memory_min() == 0; });
     std::vector<MemoryDemand> demands;
     for (const StagePlan* stage : buffering)
-        demands.push_back({stage->spec->label + " (" + stage->plugin->descriptor->name + ")",
-                           stage->plugin->memory_min()});
-    plan.memory =
-        plan_memory(plan.spec, plan.source_set, plan.transforms.size(), plan.sinks.size(), demands, problems);
+        demands.push_back(
+            {stage->spec->label + " (" + stage->plugin->descriptor->name + ")", stage->plugin->memory_min()});
+    plan.memory = plan_memory(plan.spec, plan.source_set, plan.transforms.size(), plan.sinks.size(), demands, problems);
     for (size_t i = 0; i < buffering.size(); ++i) buffering[i]->memory_share = plan.memory.shares[i].second;
 }
 

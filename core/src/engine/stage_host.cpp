@@ -8,13 +8,13 @@
 namespace backhaul {
 
 StageHost::StageHost(std::string label, const RunControl& control, uint64_t memory_share)
-    : label_(std::move(label)),
-      control_(control),
-      memory_share_(memory_share),
-      host_{sizeof(bh_host),       this,
-            &StageHost::log,       &StageHost::is_cancelled,
-            &StageHost::set_error, &StageHost::set_variable,
-            &StageHost::memory_share} {}
+    : label_(std::move(label)), control_(control), memory_share_(memory_share), host_{sizeof(bh_host),
+                                                                                      this,
+                                                                                      &StageHost::log,
+                                                                                      &StageHost::is_cancelled,
+                                                                                      &StageHost::set_error,
+                                                                                      &StageHost::set_variable,
+                                                                                      &StageHost::memory_share} {}
 
 std::string StageHost::take_error() {
     std::lock_guard lock(mutex_);

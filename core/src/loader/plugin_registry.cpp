@@ -78,9 +78,7 @@ std::span<const bh_option_limits> LoadedPlugin::limits() const {
     return {descriptor->limits, descriptor->limit_count};
 }
 
-uint64_t LoadedPlugin::memory_min() const {
-    return built_for_abi_minor(*descriptor, 4) ? descriptor->memory_min : 0;
-}
+uint64_t LoadedPlugin::memory_min() const { return built_for_abi_minor(*descriptor, 4) ? descriptor->memory_min : 0; }
 
 std::span<const bh_option_limits> LoadedPlugin::restore_limits() const {
     if (!built_for_abi_minor(*descriptor, 2) || descriptor->restore_limits == nullptr) return {};

@@ -157,6 +157,18 @@ class GzipTransform final : public Transform {
     GzipTransform(Host host, const Options& options) : level_(options.integer("level")) {
         const int64_t threads = options.integer("threads");
         threads_ = threads != 0 ? static_cast<unsigned>(threads) : std::max(1u, std::thread::hardware_concurrency());
+        const uint64_t share = host.memory_share();
+        const uint64_t fit = std::max<uint64_t>(1, share / gzip::kParallelWorkerMemory);
+        if (share != 0 && threads == 0 && threads_ > fit) {
+            host.info(std::to_string(fit) + " of " + std::to_string(threads_) +
+                      " threads fit this stage's share of memory_budget; raise memory_budget to use more");
+            threads_ = static_cast<unsigned>(fit);
+        } else if (share != 0 && threads_ > fit) {
+            host.warn("threads = " + std::to_string(threads_) + " needs about " +
+                      std::to_string(threads_ * gzip::kParallelWorkerMemory >> 20) + " MiB, more than this stage's " +
+                      std::to_string(share >> 20) +
+                      " MiB share of memory_budget; raise memory_budget or lower threads");
+        }
         host.set_variable("ext", ".gz");
     }
 
@@ -178,6 +190,7 @@ const PluginInfo kInfo{
     .options = kOptions,
     .variables = kVariables,
     .limits = kLimits,
+    .memory_min = 2 * gzip::kParallelWorkerMemory,
 };
 
 }  // namespace

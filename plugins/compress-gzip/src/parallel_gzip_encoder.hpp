@@ -18,4 +18,8 @@ constexpr size_t kParallelBlockSize = 128 * 1024;
 // and is the only one that calls `out`. At most a fixed number of blocks per worker are in flight at once.
 std::unique_ptr<TransformStream> make_parallel_gzip_encoder(Output out, int level, unsigned workers);
 
+// What each worker adds at most: its blocks in flight (input, output, the 32 KiB dictionary each) and its deflate
+// state (256 KiB at zlib's default memLevel). The memory budget's share caps `threads = 0` with it.
+constexpr uint64_t kParallelWorkerMemory = 1536 * 1024;
+
 }  // namespace backhaul::gzip

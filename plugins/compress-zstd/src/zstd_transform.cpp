@@ -39,11 +39,12 @@ const char* const kVariables[] = {"ext", nullptr};
 // libzstd's multi-threaded compressor holds, per worker, a compression context and the jobs it is given: input (the
 // job plus the window it overlaps with), output, and a few jobs queued ahead. Its default job size at level 3 is large
 // enough that 2 workers take 60 MiB, so the job size is what this plugin sizes from its share of the memory budget.
-// The model below was fitted to the peak RSS of libzstd 1.5.4 at levels 3, 9 and 19 with 1, 2 and 4 workers and jobs
-// of 512 KiB to 2 MiB, and is above every measurement:
-//     bytes = 1 MiB + workers x context(level) + (job + window(level)) x (workers + 2)
+// The model below was fitted to the peak RSS of libzstd 1.5.4 at levels 3 and 9 with 1, 2 and 4 workers and jobs of
+// 512 KiB to 2 MiB, and is above every one of those measurements:
+//     bytes = 1 MiB + workers x 1.5 x context(level) + job x (4 + 2 x workers) + 1.5 x window(level)
 // context() and window() are libzstd's ZSTD_estimateCCtxSize(level) and ZSTD_getCParams(level).windowLog, spelled out
-// because both are in zstd.h's experimental section, which a shared libzstd does not promise to keep.
+// because both are in zstd.h's experimental section, which a shared libzstd does not promise to keep. Levels above 9
+// use more than the model says (level 19: about 1.3 x); docs/memory.md says so.
 constexpr uint64_t kMiB = 1 << 20;
 constexpr uint64_t kContextKiB[] = {568,   760,   1272,  2552,  3576,  3576,  6648,  6648,  12792, 25080,
                                     25080, 49656, 49656, 49656, 66040, 66040, 66040, 66040, 83199};
@@ -51,13 +52,13 @@ constexpr int kWindowLog[] = {19, 20, 21, 21, 21, 21, 21, 21, 22, 22, 22, 22, 22
 // libzstd raises a smaller job size to this (ZSTDMT_JOBSIZE_MIN); the largest is where a bigger job stops paying.
 constexpr uint64_t kMinJobSize = 512 * 1024;
 constexpr uint64_t kMaxJobSize = 8 * kMiB;
-// The least share one worker at level 3 works in (512 KiB jobs); the host refuses a budget that cannot give it.
-constexpr uint64_t kMemoryMin = 8 * kMiB;
+// About what one worker at level 3 takes with 512 KiB jobs; the host refuses a budget that cannot give it.
+constexpr uint64_t kMemoryMin = 10 * kMiB;
 
 uint64_t encoder_memory(int level, int workers, int window_log, uint64_t job_size) {
     const auto w = static_cast<uint64_t>(workers);
     const uint64_t window = uint64_t{1} << std::max(window_log, kWindowLog[level - 1]);
-    return kMiB + w * kContextKiB[level - 1] * 1024 + (job_size + window) * (w + 2);
+    return kMiB + w * kContextKiB[level - 1] * 1536 + job_size * (4 + 2 * w) + window * 3 / 2;
 }
 
 // Throws when a libzstd call returned an error code; returns the code otherwise.
@@ -76,8 +77,8 @@ struct DCtxDeleter {
 struct EncoderSettings {
     int level;
     int workers;
-    int window_log;       // 0 = long-distance matching off
-    uint64_t job_size;    // 0 = libzstd's default (a host without memory budgets)
+    int window_log;     // 0 = long-distance matching off
+    uint64_t job_size;  // 0 = libzstd's default (a host without memory budgets)
 };
 
 class ZstdEncoder final : public TransformStream {
@@ -201,8 +202,13 @@ class ZstdTransform final : public Transform {
         const auto fits = [&](int workers, uint64_t job) {
             return encoder_memory(settings_.level, workers, settings_.window_log, job) <= share;
         };
-        if (automatic_workers)
+        if (automatic_workers) {
+            const int cores = settings_.workers;
             while (settings_.workers > 1 && !fits(settings_.workers, kMinJobSize)) --settings_.workers;
+            if (settings_.workers < cores)
+                host.info(std::to_string(settings_.workers) + " of " + std::to_string(cores) +
+                          " threads fit this stage's share of memory_budget; raise memory_budget to use more");
+        }
         settings_.job_size = kMinJobSize;
         for (uint64_t job = kMaxJobSize; job > kMinJobSize; job -= kMinJobSize / 2)
             if (fits(settings_.workers, job)) {
@@ -212,7 +218,8 @@ class ZstdTransform final : public Transform {
         const uint64_t needs = encoder_memory(settings_.level, settings_.workers, settings_.window_log, kMinJobSize);
         if (needs > share)
             host.warn("level " + std::to_string(settings_.level) + " with " + std::to_string(settings_.workers) +
-                      " thread(s)" + (settings_.window_log ? " and long = " + std::to_string(settings_.window_log) : "") +
+                      " thread(s)" +
+                      (settings_.window_log ? " and long = " + std::to_string(settings_.window_log) : "") +
                       " needs about " + std::to_string(needs / kMiB) + " MiB, more than this stage's " +
                       std::to_string(share / kMiB) +
                       " MiB share of memory_budget; raise memory_budget or lower level, threads or long");

@@ -2,6 +2,8 @@
 
 #include <random>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "command_runner.hpp"
 #include "plugin_harness.hpp"
@@ -88,6 +90,75 @@ TEST(CompressZstd, WindowLogBelowTheMinimumIsInvalidConfig) {
     expect_invalid({{"long", 9}}, "option 'long': must be 0 (off) or a window log between 10 and 27, got 9");
     Instance off(zstd_plugin(), {{"long", 0}});
     EXPECT_EQ(off.create_status(), BH_OK) << off.last_error();
+}
+
+// The messages a host-side share leads to: what the instance logged at `level`.
+std::vector<std::string> logged(Instance& instance, bh_log_level level) {
+    std::vector<std::string> lines;
+    for (const auto& line : instance.host().log())
+        if (line.level == level) lines.push_back(line.message);
+    return lines;
+}
+
+constexpr uint64_t MiB = 1 << 20;
+
+TEST(CompressZstd, DeclaresItsLeastMemoryShare) {
+    const bh_plugin_descriptor& d = zstd_plugin().descriptor();
+    EXPECT_EQ(d.abi_minor, BH_ABI_MINOR);
+    EXPECT_EQ(d.memory_min, 10 * MiB);
+}
+
+// The default share of a zstd -> S3 pipeline (16.5 MiB, docs/memory.md) gives two workers jobs of 1 MiB instead of
+// libzstd's default, which takes about 60 MiB for two workers at level 3.
+TEST(CompressZstd, SizesItsJobsFromTheMemoryShare) {
+    Instance zstd(zstd_plugin(), {{"threads", 2}}, 33 * MiB / 2);
+    ASSERT_EQ(zstd.create_status(), BH_OK) << zstd.last_error();
+    EXPECT_EQ(logged(zstd, BH_LOG_DEBUG),
+              std::vector<std::string>{"memory share 16896 KiB: 2 worker(s), jobs of 1024 KiB"});
+    EXPECT_TRUE(logged(zstd, BH_LOG_WARN).empty());
+    // Four times the share: the jobs grow, up to 8 MiB.
+    Instance roomy(zstd_plugin(), {{"threads", 2}}, 66 * MiB);
+    EXPECT_EQ(logged(roomy, BH_LOG_DEBUG),
+              std::vector<std::string>{"memory share 67584 KiB: 2 worker(s), jobs of 7424 KiB"});
+}
+
+TEST(CompressZstd, AutomaticThreadsAreAsManyAsTheShareHolds) {
+    // One worker fits the least share; two do not.
+    Instance zstd(zstd_plugin(), {{"threads", 0}}, 10 * MiB);
+    ASSERT_EQ(zstd.create_status(), BH_OK) << zstd.last_error();
+    EXPECT_EQ(logged(zstd, BH_LOG_DEBUG),
+              std::vector<std::string>{"memory share 10240 KiB: 1 worker(s), jobs of 512 KiB"});
+    EXPECT_TRUE(logged(zstd, BH_LOG_WARN).empty());
+    if (std::thread::hardware_concurrency() > 1) {
+        EXPECT_EQ(logged(zstd, BH_LOG_INFO),
+                  std::vector<std::string>{"1 of " + std::to_string(std::thread::hardware_concurrency()) +
+                                           " threads fit this stage's share of memory_budget; raise memory_budget to "
+                                           "use more"});
+    }
+}
+
+TEST(CompressZstd, WhatTheOperatorSetIsKeptAndAnOverrunIsSaid) {
+    Instance zstd(zstd_plugin(), {{"threads", 4}, {"level", 9}}, 10 * MiB);
+    ASSERT_EQ(zstd.create_status(), BH_OK) << zstd.last_error();
+    EXPECT_EQ(logged(zstd, BH_LOG_DEBUG),
+              std::vector<std::string>{"memory share 10240 KiB: 4 worker(s), jobs of 512 KiB"});
+    EXPECT_EQ(logged(zstd, BH_LOG_WARN),
+              std::vector<std::string>{"level 9 with 4 thread(s) needs about 87 MiB, more than this stage's 10 MiB "
+                                       "share of memory_budget; raise memory_budget or lower level, threads or long"});
+}
+
+// Jobs of 512 KiB: a stream of many jobs is still one frame every decoder reads.
+TEST(CompressZstd, SmallJobsRoundTrip) {
+    const std::string data = repetitive_text(6 * MiB + 12345);
+    Instance zstd(zstd_plugin(), {{"threads", 2}}, 10 * MiB);
+    ASSERT_EQ(zstd.create_status(), BH_OK) << zstd.last_error();
+    StreamResult packed = zstd.transform(BH_ENCODE, data);
+    ASSERT_EQ(packed.status, BH_OK) << packed.error;
+    testing::CommandResult cli = pipe_through({"zstd", "-d", "-c", "-"}, packed.data);
+    EXPECT_EQ(cli.exit_code, 0) << cli.err;
+    EXPECT_TRUE(cli.out == data);
+    StreamResult unpacked = decode(packed.data);
+    EXPECT_TRUE(unpacked.data == data);
 }
 
 // Round trips over the sizes that matter, each on one and on two worker threads.

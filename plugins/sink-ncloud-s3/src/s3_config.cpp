@@ -182,8 +182,9 @@ S3Config S3Config::from_options(const Options& options, Host host) {
     config.virtual_addressing = options.string("addressing") == "virtual";
     const std::optional<uint64_t> part_size =
         options.has("part_size") ? std::optional<uint64_t>(options.size("part_size")) : std::nullopt;
-    const std::optional<int> concurrency =
-        options.has("concurrency") ? std::optional<int>(static_cast<int>(options.integer("concurrency"))) : std::nullopt;
+    const std::optional<int> concurrency = options.has("concurrency")
+                                               ? std::optional<int>(static_cast<int>(options.integer("concurrency")))
+                                               : std::nullopt;
     const uint64_t share = host.memory_share();
     config.buffers = plan_buffers(part_size, concurrency, share);
     const uint64_t holds = config.buffers.part_size * static_cast<uint64_t>(config.buffers.concurrency);

@@ -37,7 +37,7 @@ struct S3Config {
     // use and renewed before they expire; shared by every thread and copy of the config.
     std::shared_ptr<aws::CredentialProvider> credentials;
     bool virtual_addressing = false;
-    BufferPlan buffers;  // part size and buffers in flight (part_plan.hpp)
+    BufferPlan buffers;              // part size and buffers in flight (part_plan.hpp)
     std::string storage_class;       // "" = the bucket's default
     http::Headers metadata_headers;  // x-amz-meta-* from the `metadata` option
     std::string ca_file;

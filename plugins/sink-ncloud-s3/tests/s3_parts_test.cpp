@@ -17,6 +17,51 @@ namespace {
 
 constexpr uint64_t MiB = 1ull << 20;
 
+// docs/memory.md: unset options are sized from the share, set ones are kept; buffers shrink as parts grow.
+TEST(BufferPlan, UnsetOptionsAreSizedFromTheMemoryShare) {
+    // The default share of a zstd -> S3 pipeline: 5 MiB parts (S3's least), three buffers, 15 MiB in all.
+    BufferPlan plan = plan_buffers(std::nullopt, std::nullopt, 33 * MiB / 2);
+    EXPECT_EQ(plan.part_size, 5 * MiB);
+    EXPECT_EQ(plan.concurrency, 3);
+    EXPECT_LE(plan.part_size * static_cast<uint64_t>(plan.concurrency), 33 * MiB / 2);
+    // A larger share: a quarter of it per part, up to 16 MiB, and as many buffers as fit, up to 16.
+    plan = plan_buffers(std::nullopt, std::nullopt, 40 * MiB);
+    EXPECT_EQ(plan.part_size, 10 * MiB);
+    EXPECT_EQ(plan.concurrency, 4);
+    plan = plan_buffers(std::nullopt, std::nullopt, 1024 * MiB);
+    EXPECT_EQ(plan.part_size, 16 * MiB);
+    EXPECT_EQ(plan.concurrency, 16);
+    // The least share still has one part filling and one on its way.
+    plan = plan_buffers(std::nullopt, std::nullopt, kBufferMemoryMin);
+    EXPECT_EQ(plan.part_size, 5 * MiB);
+    EXPECT_EQ(plan.concurrency, 2);
+}
+
+TEST(BufferPlan, WhatTheOperatorSetIsKept) {
+    BufferPlan plan = plan_buffers(64 * MiB, 8, 16 * MiB);
+    EXPECT_EQ(plan.part_size, 64 * MiB);
+    EXPECT_EQ(plan.concurrency, 8);
+    EXPECT_EQ(buffers_for(plan, 128 * MiB), 8u);  // both set: the share does not cap them
+    // One set: the other from the share.
+    plan = plan_buffers(8 * MiB, std::nullopt, 33 * MiB);
+    EXPECT_EQ(plan.concurrency, 4);
+    plan = plan_buffers(std::nullopt, 2, 33 * MiB);
+    EXPECT_EQ(plan.part_size, 8 * MiB);
+    EXPECT_EQ(plan.concurrency, 2);
+    // A host without budgets (ABI < 1.4): the old defaults.
+    plan = plan_buffers(std::nullopt, std::nullopt, 0);
+    EXPECT_EQ(plan.part_size, 16 * MiB);
+    EXPECT_EQ(plan.concurrency, 4);
+    EXPECT_EQ(buffers_for(plan, 1024 * MiB), 4u);
+}
+
+TEST(BufferPlan, FewerBuffersExistOnceGrownPartsPassTheShare) {
+    const BufferPlan plan = plan_buffers(std::nullopt, std::nullopt, 33 * MiB / 2);
+    EXPECT_EQ(buffers_for(plan, part_size_for(plan.part_size, 1)), 3u);
+    EXPECT_EQ(buffers_for(plan, part_size_for(plan.part_size, 901)), 2u);   // 10 MiB parts
+    EXPECT_EQ(buffers_for(plan, part_size_for(plan.part_size, 1801)), 2u);  // 20 MiB: never fewer than 2
+}
+
 TEST(PartPlan, KeepsThePartSizeForTheFirst900PartsThenDoubles) {
     EXPECT_EQ(part_size_for(16 * MiB, 1), 16 * MiB);
     EXPECT_EQ(part_size_for(16 * MiB, 900), 16 * MiB);
