@@ -26,7 +26,8 @@ const bh_option_spec kOptions[] = {
     {"level", BH_OPT_INT, 0, "6", nullptr,
      "Compression level from 0 (store only) to 9 (smallest output, slowest); 6 is gzip's default."},
     {"threads", BH_OPT_INT, 0, "0", nullptr,
-     "Compression threads; 0 uses one per CPU core, 1 compresses in one stream on the stage's own thread."},
+     "Compression threads; 0 uses one per CPU core (as many as the stage's memory share holds), 1 compresses in one "
+     "stream on the stage's own thread."},
 };
 // More workers than this cannot help (each needs a core) and would only multiply the memory in flight.
 constexpr int64_t kMaxThreads = 256;

@@ -22,7 +22,8 @@ constexpr int64_t kMaxWindowLog = 27;
 const bh_option_spec kOptions[] = {
     {"level", BH_OPT_INT, 0, "3", nullptr,
      "Compression level from 1 (fastest) to 19 (smallest output, slowest); 3 is zstd's default."},
-    {"threads", BH_OPT_INT, 0, "0", nullptr, "Compression worker threads; 0 uses one per CPU core."},
+    {"threads", BH_OPT_INT, 0, "0", nullptr,
+     "Compression worker threads; 0 uses one per CPU core (as many as the stage's memory share holds)."},
     {"long", BH_OPT_INT, 0, nullptr, nullptr,
      "Long-distance matching with a window of 2^long bytes (10 to 27); unset or 0 leaves it off."},
 };
