@@ -19,6 +19,8 @@
 # Needs: PostgreSQL server binaries, Swift with s3api, the AWS CLI, curl, gzip, pigz, zstd, /usr/bin/time
 # (scripts/bootstrap installs them all); when run as root, the `postgres` user.
 set -euo pipefail
+# shellcheck source=../lib.sh
+. "$(dirname "$0")/../lib.sh"
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${BUILD_DIR:-$repo/build}
@@ -29,7 +31,7 @@ rounds=${ROUNDS:-2}
 part_size=${PART_SIZE:-16MiB}
 cores=$(nproc)
 out=${OUT:-$repo/bench/results/$(date -u +%Y-%m-%d)-e2e.md}
-aws=$([ -x /usr/bin/aws ] && echo /usr/bin/aws || command -v aws || true)
+aws=$(aws_cli)
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 for tool in curl gzip pigz zstd /usr/bin/time bc; do
@@ -40,73 +42,32 @@ done
 for plugin in source-postgres compress-gzip compress-zstd sink-ncloud-s3; do
     [ -f "$build_dir/lib/backhaul/plugins/$plugin.so" ] || die "plugin $plugin not built in $build_dir"
 done
-pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+pg_bin=$(newest_pg_bin)
 [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
 if [ "$(id -u)" -eq 0 ]; then id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user"; fi
 
 # The cluster and every temp file live on disk, as in production; only the sampler's view of temp dirs matters.
 work=$(mktemp -d "${TMPDIR:-/tmp}/backhaul-e2e-XXXXXX")
 chmod 755 "$work"
-pg_data=$work/pg/data
-swift_pid=""
 cleanup() {
-    exec 3>&- 2>/dev/null || true
-    if [ -f "$pg_data/postmaster.pid" ]; then
-        as_pg_user "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
-    fi
-    if [ -n "$swift_pid" ]; then kill "$swift_pid" 2>/dev/null || true; wait "$swift_pid" 2>/dev/null || true; fi
+    s3_stop
+    pg_cluster_stop
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-as_pg_user() {
-    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
 # ---- Servers -----------------------------------------------------------------------------------------------------
 
 echo "starting PostgreSQL ($pg_bin) and Swift s3api ..." >&2
-mkdir -p "$work/pg"
-[ "$(id -u)" -eq 0 ] && chown postgres "$work/pg"
-pg_socket=$work/pg
-pg_port=$((20000 + RANDOM % 20000))
-as_pg_user "$pg_bin/initdb" -D "$pg_data" -U postgres -A trust --no-sync >/dev/null
-as_pg_user "$pg_bin/pg_ctl" -D "$pg_data" -l "$work/pg/server.log" -w \
-    -o "-k $pg_socket -p $pg_port -c listen_addresses='' -c fsync=off -c synchronous_commit=off" start >/dev/null
-psql_cmd=("$pg_bin/psql" -h "$pg_socket" -p "$pg_port" -U postgres -X -q -v ON_ERROR_STOP=1)
-
-mkfifo "$work/swift.out" "$work/swift.in"
-/usr/bin/python3 "$repo/tests/support/swift_s3_server.py" "$work/swift" < "$work/swift.in" > "$work/swift.out" &
-swift_pid=$!
-exec 3> "$work/swift.in"  # the launcher stops when this closes
-read -r ready s3_port < "$work/swift.out" || true
-[ "${ready:-}" = READY ] || die "Swift did not start: ${ready:-} ${s3_port:-} (logs in $work/swift)"
-endpoint=http://127.0.0.1:$s3_port
-export AWS_ACCESS_KEY_ID=test:tester AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1
-export AWS_EC2_METADATA_DISABLED=true AWS_SHARED_CREDENTIALS_FILE=$work/aws-credentials AWS_CONFIG_FILE=$work/aws-config
-"$aws" --endpoint-url "$endpoint" s3api create-bucket --bucket bench >/dev/null
+pg_cluster_start "$work/pg"
+s3_start "$work/swift" bench || die "Swift s3api did not start"
+endpoint=$s3_endpoint
 
 # ---- Data: pgbench plus prose-like text (what compresses like real application tables) ---------------------------
 
-load() {  # load DATABASE SCALE
-    "${psql_cmd[@]}" -d postgres -c "CREATE DATABASE $1" >/dev/null
-    as_pg_user "$pg_bin/pgbench" -h "$pg_socket" -p "$pg_port" -U postgres -i -q -s "$2" "$1" >/dev/null 2>&1
-    "${psql_cmd[@]}" -d "$1" >/dev/null <<SQL
-CREATE TABLE documents (id bigint PRIMARY KEY, title text NOT NULL, body text NOT NULL, created timestamptz NOT NULL);
-INSERT INTO documents
-SELECT g, 'Document ' || g || ': ' || md5(g::text),
-       (SELECT string_agg((ARRAY['backup', 'restore', 'the', 'stream', 'database', 'of', 'customer', 'order',
-                                 'invoice', 'shipped', 'pending', 'and', 'a', 'to', 'compression', 'is', 'Zurich',
-                                 'delivery', 'payment', 'refund'])[1 + floor(random() * 20)::int], ' ')
-        FROM generate_series(1, 120 + g % 60) AS w),
-       timestamptz '2024-01-01' + g * interval '1 minute'
-FROM generate_series(1, $2 * 10000) AS g;
-VACUUM ANALYZE;
-SQL
-}
 echo "loading pgbench scale $scale (and $scale_small) plus text ..." >&2
-load bench "$scale"
-load bench_small "$scale_small"
+pg_load_bench bench "$scale"
+pg_load_bench bench_small "$scale_small"
 db_size=$("${psql_cmd[@]}" -d postgres -A -t -c "SELECT pg_database_size('bench')")
 dump_size=$("$pg_bin/pg_dump" -h "$pg_socket" -p "$pg_port" -U postgres -Fp bench | wc -c)
 
@@ -216,15 +177,15 @@ run_row() {  # run_row LABEL
         f-zstd) command="$pg_dump_cmd bench | zstd -q -3 -T$cores > /dev/null" ;;
     esac
     # /usr/bin/time measures the shell and everything it waits for: every process of the pipeline, not the server.
-    TMPDIR=$tmp /usr/bin/time -f '%e %U %S %M' -o "$work/time" bash -c "$command" ||
+    TMPDIR=$tmp run_timed "$work/time" bash -c "$command" ||
         { cat "$work/$label.log" 2>/dev/null >&2; die "row $label failed"; }
     touch "$work/stop-sampler"
     wait "$sampler"
-    local w u s m
-    read -r w u s m < "$work/time"
+    local w c m
+    read -r w c m < "$work/time"
     if [ -z "${wall[$label]:-}" ] || (($(echo "$w < ${wall[$label]}" | bc -l))); then
         wall[$label]=$w
-        cpu[$label]=$(printf '%.2f' "$(echo "$u + $s" | bc -l)")
+        cpu[$label]=$c
         rss[$label]=$((m / 1024))
         temp[$label]=$(cat "$work/temp-peak")
         case $label in
