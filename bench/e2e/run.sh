@@ -9,13 +9,14 @@
 # Rows: (a) pg_dump -Fp > /dev/null; (b) the seed: pg_dump to a temp file, gzip -6, one curl PUT, rm;
 # (c) backhaul source-postgres -> compress-gzip threads=1 -> sink-ncloud-s3; (d) the same, threads = cores;
 # (e) the same with compress-zstd; (f) pg_dump | pigz -6 -p cores > /dev/null and pg_dump | zstd -3 -T cores.
-# Plus (d) on a database SCALE_SMALL/SCALE the size, to show that backhaul's memory does not grow with the data.
+# Plus (d) and (e) on a database SCALE_SMALL/SCALE the size, to show that backhaul's memory does not grow with the data.
+# Backhaul runs at default settings but the threads: its memory is the pipeline's default memory_budget (docs/memory.md).
 #
 # Environment: SCALE (default 10) is `pgbench -i -s`, plus a text-heavy table of SCALE x 10,000 rows; SCALE_SMALL
 # (default SCALE / 4, at least 1); ROUNDS (default 2): every row runs once per round, rows alternate, the fastest
-# round is reported; PART_SIZE (default 16MiB, the sink's default; backhaul's memory is about concurrency (4) x
-# PART_SIZE + 25 MiB, so 8MiB fits the 64 MiB target); BUILD_DIR (default <repo>/build, release-like, no
-# sanitizers); OUT (default bench/results/<date>-e2e.md; "-" = do not write).
+# round is reported; PART_SIZE (default unset: the sink sizes its parts from its share of the memory budget);
+# BUILD_DIR (default <repo>/build, release-like, no sanitizers); OUT (default bench/results/<date>-e2e.md; "-" = do
+# not write).
 # Needs: PostgreSQL server binaries, Swift with s3api, the AWS CLI, curl, gzip, pigz, zstd, /usr/bin/time
 # (scripts/bootstrap installs them all); when run as root, the `postgres` user.
 set -euo pipefail
@@ -28,7 +29,7 @@ backhaul=$build_dir/bin/backhaul
 scale=${SCALE:-10}
 scale_small=${SCALE_SMALL:-$(((scale / 4) > 0 ? scale / 4 : 1))}
 rounds=${ROUNDS:-2}
-part_size=${PART_SIZE:-16MiB}
+part_size=${PART_SIZE:-}
 cores=$(nproc)
 out=${OUT:-$repo/bench/results/$(date -u +%Y-%m-%d)-e2e.md}
 aws=$(aws_cli)
@@ -99,7 +100,7 @@ bucket = "bench"
 access_key = "\${env:AWS_ACCESS_KEY_ID}"
 secret_key = "\${env:AWS_SECRET_ACCESS_KEY}"
 key = "$1/%Y%m%d%H%M%S{ext}"
-part_size = "$part_size"
+${part_size:+part_size = \"$part_size\"}
 TOML
 }
 pipeline c bench "plugin = \"compress-gzip\"
@@ -113,6 +114,9 @@ level = 3
 threads = $cores"
 pipeline d-small bench_small "plugin = \"compress-gzip\"
 level = 6
+threads = $cores"
+pipeline e-small bench_small "plugin = \"compress-zstd\"
+level = 3
 threads = $cores"
 mkdir -p "$work/locks"
 
@@ -132,7 +136,7 @@ rm -rf "\$tmp"
 SH
 
 declare -A wall cpu rss temp stored
-row_labels=(a b c d e f-pigz f-zstd d-small)
+row_labels=(a b c d e f-pigz f-zstd d-small e-small)
 declare -A row_title=(
     [a]="(a) pg_dump -Fp > /dev/null"
     [b]="(b) seed: pg_dump > file; gzip -6; curl PUT"
@@ -142,6 +146,7 @@ declare -A row_title=(
     [f-pigz]="(f) pg_dump | pigz -6 -p $cores > /dev/null"
     [f-zstd]="(f) pg_dump | zstd -3 -T$cores > /dev/null"
     [d-small]="(d) at scale $scale_small (memory check)"
+    [e-small]="(e) at scale $scale_small (memory check)"
 )
 
 # Samples the bytes of the files below a temp dir every 50 ms until stopped; prints the peak.
@@ -172,7 +177,7 @@ run_row() {  # run_row LABEL
     case $label in
         a) command="$pg_dump_cmd bench > /dev/null" ;;
         b) command="bash $work/seed.sh" ;;
-        c | d | e | d-small) command="$backhaul run $work/$label.toml --no-progress 2> $work/$label.log" ;;
+        c | d | e | d-small | e-small) command="$backhaul run $work/$label.toml --no-progress 2> $work/$label.log" ;;
         f-pigz) command="$pg_dump_cmd bench | pigz -6 -p $cores > /dev/null" ;;
         f-zstd) command="$pg_dump_cmd bench | zstd -q -3 -T$cores > /dev/null" ;;
     esac
@@ -190,7 +195,7 @@ run_row() {  # run_row LABEL
         temp[$label]=$(cat "$work/temp-peak")
         case $label in
             b) stored[$label]=$(cat "$work/seed.stored") ;;
-            c | d | e | d-small) stored[$label]=$(stored_size "$label") ;;
+            c | d | e | d-small | e-small) stored[$label]=$(stored_size "$label") ;;
             *) stored[$label]="" ;;
         esac
     fi
@@ -225,12 +230,16 @@ targets() {
     x=$(ratio d f-pigz) && echo "| (d) <= 1.10 x pigz pipeline | $x | $(met "$x" 1.10) |"
     x=$(ratio e a) && echo "| (e)/(a) <= 1.05 (at N >= 100) | $x | $(met "$x" 1.05) (N = $scale) |"
     x=$(ratio f-zstd a) && echo "| reference: shell zstd /(a) | $x | |"
+    x=$(ratio e f-zstd) && echo "| (e) <= 1.00 x shell zstd (which uploads nothing) | $x | $(met "$x" 1.00) |"
     local peak=0
-    for label in c d e d-small; do ((rss[$label] > peak)) && peak=${rss[$label]}; done
-    echo "| backhaul peak RSS <= 64 MiB | $peak MiB | $( ((peak <= 64)) && echo yes || echo no) |"
-    echo "| RSS at scale $scale vs $scale_small ((d)) | ${rss[d]} vs ${rss[d-small]} MiB | |"
+    for label in c d e d-small e-small; do ((rss[$label] > peak)) && peak=${rss[$label]}; done
+    for label in c d e d-small e-small; do
+        echo "| ${row_title[$label]}: peak RSS <= 64 MiB | ${rss[$label]} MiB | $( ((rss[$label] <= 64)) && echo yes || echo no) |"
+    done
+    echo "| RSS at scale $scale vs $scale_small: gzip (d) | ${rss[d]} vs ${rss[d-small]} MiB | |"
+    echo "| RSS at scale $scale vs $scale_small: zstd (e) | ${rss[e]} vs ${rss[e-small]} MiB | |"
     local tmax=0
-    for label in c d e d-small; do ((temp[$label] > tmax)) && tmax=${temp[$label]}; done
+    for label in c d e d-small e-small; do ((temp[$label] > tmax)) && tmax=${temp[$label]}; done
     echo "| backhaul temp disk = 0 | $tmax bytes | $( ((tmax == 0)) && echo yes || echo no) |"
 }
 
@@ -246,7 +255,9 @@ report=$(
     echo "- tools: $(gzip --version | head -1), pigz $(pigz --version 2>&1 | awk '{print $2}')," \
         "zstd $(zstd --version | grep -o 'v[0-9.]*'), $(curl --version | head -1 | awk '{print $1, $2}')," \
         "$("$backhaul" --version 2>&1 | head -1)"
-    echo "- sink-ncloud-s3 part_size $part_size (concurrency 4, the default)"
+    echo "- backhaul at default settings but threads: memory_budget default, sink-ncloud-s3 part_size" \
+        "${part_size:-from the memory share}"
+    echo "- backhaul validate of (e): $("$backhaul" validate "$work/e.toml" | tail -1 | sed 's/^ *//')"
     echo "- $rounds rounds, rows alternating, fastest round reported;" \
         "CPU = user + sys of every client process (not the PostgreSQL or Swift servers)"
     echo

@@ -38,6 +38,7 @@ class PluginHandleTest : public ::testing::Test {
     const bh_plugin_descriptor& plugin(const char* name = "sink-journal") const {
         return *registry_.find(name)->descriptor;
     }
+    const LoadedPlugin& loaded(const char* name) const { return *registry_.find(name); }
     fs::path journal(const std::string& name = "journal") const { return dir_ / name; }
     std::vector<std::string> calls(const std::string& name = "journal") const {
         std::ifstream in(journal(name));
@@ -421,6 +422,13 @@ TEST(stream_names, any_utf8_in_segments_is_well_formed) {
     EXPECT_EQ(stream_name_problem("."), "has a segment '.'");
     EXPECT_EQ(stream_name_problem(""), "is empty");
     EXPECT_EQ(stream_name_problem(std::string_view("a\0b", 3)), "contains a NUL byte");
+}
+
+// ABI 1.4's memory_min: read from a plugin built for 1.4, never from one built before it (whose descriptor may end
+// before the field; the fixture sets it in both builds to prove the host does not look).
+TEST_F(PluginHandleTest, MemoryMinIsReadOnlyFromAPluginBuiltForABI14) {
+    EXPECT_EQ(loaded("sink-journal").memory_min(), uint64_t{32} << 20);
+    EXPECT_EQ(loaded("sink-journal-old").memory_min(), 0u);
 }
 
 }  // namespace
