@@ -192,7 +192,8 @@ done
 
 # ---- Report ------------------------------------------------------------------------------------------------------
 
-ratio() { echo "scale=2; ${wall[$1]} / ${wall[$2]}" | bc -l | sed 's/^\./0./'; }
+# Rounded to 3 decimals: bc's scale truncates, which made 1.003 read as 1.00 against a target of 1.00.
+ratio() { awk -v a="${wall[$1]}" -v b="${wall[$2]}" 'BEGIN { printf "%.3f", a / b }'; }
 mib() { echo "scale=1; $1 / 1048576" | bc -l | sed 's/^\./0./'; }
 table() {
     echo "| row | wall s | CPU s | peak RSS MiB | /(s) | /(f) |"
