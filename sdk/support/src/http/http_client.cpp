@@ -4,6 +4,7 @@
 #include <backhaul/sdk.hpp>
 #include <backhaul/support/http/http_client.hpp>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -95,6 +96,16 @@ size_t write_body(char* data, size_t size, size_t count, void* user) {
         if (n > t->request->max_body_bytes - t->response->body.size()) {
             t->body_too_large = true;
             return CURL_WRITEFUNC_ERROR;
+        }
+        // A body of announced size (a ranged GET of a part) gets its memory once: growing by doubling would hold up
+        // to twice the body while copying it, on every worker at once.
+        if (t->response->body.empty()) {
+            uint64_t announced = 0;
+            const std::optional<std::string> length = t->response->header("content-length");
+            if (length &&
+                std::from_chars(length->data(), length->data() + length->size(), announced).ec == std::errc() &&
+                announced <= t->request->max_body_bytes)
+                t->response->body.reserve(static_cast<size_t>(announced));
         }
         t->response->body.append(data, n);
     }
