@@ -38,12 +38,16 @@ class SecretLeakScannerTest : public ::testing::Test {
     TempDir tmp_;
 };
 
+// The stand-in lives until the scanner made three full passes over /proc while it ran, not for a fixed time a loaded
+// machine could outrun (a 0.3 s sleep was missed under an ASan suite at -j3).
 TEST_F(SecretLeakScannerTest, SeesTheEnvironmentOfABackhaulThisTestStarted) {
     SecretLeakScanner scanner(secret_);
     CommandOptions options;
     options.env["PW"] = secret_;
-    CommandResult run = run_command({stand_in("/usr/bin/sleep"), "0.3"}, options);
-    ASSERT_EQ(run.exit_code, 0) << run.err;
+    RunningCommand running({stand_in("/usr/bin/sleep"), "600"}, options);
+    await_passes(scanner, 3);
+    ::kill(running.pid(), SIGTERM);
+    running.wait();
     EXPECT_THAT(scanner.stop(), Contains(MatchesRegex("environment of [0-9]+ \\(backhaul\\)")));
 }
 
