@@ -119,6 +119,14 @@ class FakeHost : public InstanceHost {
         std::lock_guard lock(mutex_);
         return log_;
     }
+    // The messages logged at `level`, in order.
+    std::vector<std::string> logged(bh_log_level level) const {
+        std::lock_guard lock(mutex_);
+        std::vector<std::string> lines;
+        for (const LogLine& line : log_)
+            if (line.level == level) lines.push_back(line.message);
+        return lines;
+    }
 
   private:
     const uint64_t memory_share_;

@@ -793,40 +793,40 @@ std::string limit_text(bh_option_type type, const bh_option_limits& limit) {
     return range;
 }
 
-int64_t duration_value(const toml::node& node, const std::string& file, const std::string& what) {
+namespace {
+
+// A top-level SIZE or DURATION outside any plugin's options: an integer (bytes, seconds) or a string without ${...}.
+// `written_as` completes "must be a ...", e.g. "duration (integer seconds or a string like \"2h\")".
+int64_t top_level_quantity(const toml::node& node, const std::string& file, const std::string& what,
+                           bh_option_type type, const std::string& written_as,
+                           std::optional<int64_t> (*from_integer)(int64_t, QuantityProblem*),
+                           std::optional<int64_t> (*parse)(std::string_view, QuantityProblem*)) {
     QuantityProblem problem = QuantityProblem::malformed;
-    std::optional<int64_t> ms;
+    std::optional<int64_t> value;
     std::string shown;
-    if (const auto* seconds = node.as_integer()) {
-        ms = duration_of_seconds(seconds->get(), &problem);
-        shown = std::to_string(seconds->get());
+    if (const auto* integer = node.as_integer()) {
+        value = from_integer(integer->get(), &problem);
+        shown = std::to_string(integer->get());
     } else if (const auto* text = node.as_string()) {
-        ms = parse_duration(text->get(), &problem);
+        value = parse(text->get(), &problem);
         shown = "'" + text->get() + "'";
     } else {
-        throw ConfigError(position_of(node, file), what + " must be a duration (integer seconds or a string like " +
-                                                       "\"2h\"), got " + toml_type_name(node));
+        throw ConfigError(position_of(node, file), what + " must be a " + written_as + ", got " + toml_type_name(node));
     }
-    if (!ms) throw ConfigError(position_of(node, file), quantity_error(what, BH_OPT_DURATION, shown, problem));
-    return *ms;
+    if (!value) throw ConfigError(position_of(node, file), quantity_error(what, type, shown, problem));
+    return *value;
+}
+
+}  // namespace
+
+int64_t duration_value(const toml::node& node, const std::string& file, const std::string& what) {
+    return top_level_quantity(node, file, what, BH_OPT_DURATION, "duration (integer seconds or a string like \"2h\")",
+                              duration_of_seconds, parse_duration);
 }
 
 int64_t size_value(const toml::node& node, const std::string& file, const std::string& what) {
-    QuantityProblem problem = QuantityProblem::malformed;
-    std::optional<int64_t> bytes;
-    std::string shown;
-    if (const auto* integer = node.as_integer()) {
-        if (integer->get() >= 0) bytes = integer->get();
-        shown = std::to_string(integer->get());
-    } else if (const auto* text = node.as_string()) {
-        bytes = parse_size(text->get(), &problem);
-        shown = "'" + text->get() + "'";
-    } else {
-        throw ConfigError(position_of(node, file), what + " must be a size (integer bytes or a string like " +
-                                                       "\"40MiB\"), got " + toml_type_name(node));
-    }
-    if (!bytes) throw ConfigError(position_of(node, file), quantity_error(what, BH_OPT_SIZE, shown, problem));
-    return *bytes;
+    return top_level_quantity(node, file, what, BH_OPT_SIZE, "size (integer bytes or a string like \"40MiB\")",
+                              size_of_bytes, parse_size);
 }
 
 }  // namespace backhaul

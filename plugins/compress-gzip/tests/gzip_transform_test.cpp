@@ -105,13 +105,6 @@ TEST(CompressGzip, DeclaresTheRangesOfLevelAndThreads) {
     EXPECT_EQ(d.limits[1].max, 256);
 }
 
-std::vector<std::string> logged(Instance& instance, bh_log_level level) {
-    std::vector<std::string> lines;
-    for (const auto& line : instance.host().log())
-        if (line.level == level) lines.push_back(line.message);
-    return lines;
-}
-
 constexpr uint64_t KiB = 1024;
 
 // Each parallel worker holds about 1.5 MiB (docs/memory.md); `threads = 0` takes only as many as the share holds.
@@ -121,11 +114,12 @@ TEST(CompressGzip, AutomaticThreadsAreAsManyAsTheMemoryShareHolds) {
     Instance gz(gzip_plugin(), {{"threads", 0}}, 1536 * KiB);
     ASSERT_EQ(gz.create_status(), BH_OK) << gz.last_error();
     if (cores > 1) {
-        EXPECT_EQ(logged(gz, BH_LOG_INFO), std::vector<std::string>{"1 of " + std::to_string(cores) +
-                                                                    " threads fit this stage's share of memory_budget; "
-                                                                    "raise memory_budget to use more"});
+        EXPECT_EQ(gz.host().logged(BH_LOG_INFO),
+                  std::vector<std::string>{"1 of " + std::to_string(cores) +
+                                           " threads fit this stage's share of memory_budget; "
+                                           "raise memory_budget to use more"});
     }
-    EXPECT_TRUE(logged(gz, BH_LOG_WARN).empty());
+    EXPECT_TRUE(gz.host().logged(BH_LOG_WARN).empty());
     // Room for every core: nothing to say.
     Instance roomy(gzip_plugin(), {{"threads", 0}}, cores * 1536 * KiB);
     EXPECT_TRUE(roomy.host().log().empty());
@@ -134,7 +128,7 @@ TEST(CompressGzip, AutomaticThreadsAreAsManyAsTheMemoryShareHolds) {
 TEST(CompressGzip, ExplicitThreadsAreKeptAndAnOverrunIsSaid) {
     Instance gz(gzip_plugin(), {{"threads", 8}}, 3072 * KiB);
     ASSERT_EQ(gz.create_status(), BH_OK) << gz.last_error();
-    EXPECT_EQ(logged(gz, BH_LOG_WARN),
+    EXPECT_EQ(gz.host().logged(BH_LOG_WARN),
               std::vector<std::string>{"threads = 8 needs about 12 MiB, more than this stage's 3 MiB share of "
                                        "memory_budget; raise memory_budget or lower threads"});
     StreamResult packed = gz.transform(BH_ENCODE, std::string(1 << 20, 'a'));

@@ -92,14 +92,6 @@ TEST(CompressZstd, WindowLogBelowTheMinimumIsInvalidConfig) {
     EXPECT_EQ(off.create_status(), BH_OK) << off.last_error();
 }
 
-// The messages a host-side share leads to: what the instance logged at `level`.
-std::vector<std::string> logged(Instance& instance, bh_log_level level) {
-    std::vector<std::string> lines;
-    for (const auto& line : instance.host().log())
-        if (line.level == level) lines.push_back(line.message);
-    return lines;
-}
-
 constexpr uint64_t MiB = 1 << 20;
 
 TEST(CompressZstd, DeclaresItsLeastMemoryShare) {
@@ -113,12 +105,12 @@ TEST(CompressZstd, DeclaresItsLeastMemoryShare) {
 TEST(CompressZstd, SizesItsJobsFromTheMemoryShare) {
     Instance zstd(zstd_plugin(), {{"threads", 2}}, 33 * MiB / 2);
     ASSERT_EQ(zstd.create_status(), BH_OK) << zstd.last_error();
-    EXPECT_EQ(logged(zstd, BH_LOG_DEBUG),
+    EXPECT_EQ(zstd.host().logged(BH_LOG_DEBUG),
               std::vector<std::string>{"memory share 16896 KiB: 2 worker(s), jobs of 1024 KiB"});
-    EXPECT_TRUE(logged(zstd, BH_LOG_WARN).empty());
+    EXPECT_TRUE(zstd.host().logged(BH_LOG_WARN).empty());
     // Four times the share: the jobs grow, up to 8 MiB.
     Instance roomy(zstd_plugin(), {{"threads", 2}}, 66 * MiB);
-    EXPECT_EQ(logged(roomy, BH_LOG_DEBUG),
+    EXPECT_EQ(roomy.host().logged(BH_LOG_DEBUG),
               std::vector<std::string>{"memory share 67584 KiB: 2 worker(s), jobs of 7424 KiB"});
 }
 
@@ -126,11 +118,11 @@ TEST(CompressZstd, AutomaticThreadsAreAsManyAsTheShareHolds) {
     // One worker fits the least share; two do not.
     Instance zstd(zstd_plugin(), {{"threads", 0}}, 10 * MiB);
     ASSERT_EQ(zstd.create_status(), BH_OK) << zstd.last_error();
-    EXPECT_EQ(logged(zstd, BH_LOG_DEBUG),
+    EXPECT_EQ(zstd.host().logged(BH_LOG_DEBUG),
               std::vector<std::string>{"memory share 10240 KiB: 1 worker(s), jobs of 512 KiB"});
-    EXPECT_TRUE(logged(zstd, BH_LOG_WARN).empty());
+    EXPECT_TRUE(zstd.host().logged(BH_LOG_WARN).empty());
     if (std::thread::hardware_concurrency() > 1) {
-        EXPECT_EQ(logged(zstd, BH_LOG_INFO),
+        EXPECT_EQ(zstd.host().logged(BH_LOG_INFO),
                   std::vector<std::string>{"1 of " + std::to_string(std::thread::hardware_concurrency()) +
                                            " threads fit this stage's share of memory_budget; raise memory_budget to "
                                            "use more"});
@@ -140,9 +132,9 @@ TEST(CompressZstd, AutomaticThreadsAreAsManyAsTheShareHolds) {
 TEST(CompressZstd, WhatTheOperatorSetIsKeptAndAnOverrunIsSaid) {
     Instance zstd(zstd_plugin(), {{"threads", 4}, {"level", 9}}, 10 * MiB);
     ASSERT_EQ(zstd.create_status(), BH_OK) << zstd.last_error();
-    EXPECT_EQ(logged(zstd, BH_LOG_DEBUG),
+    EXPECT_EQ(zstd.host().logged(BH_LOG_DEBUG),
               std::vector<std::string>{"memory share 10240 KiB: 4 worker(s), jobs of 512 KiB"});
-    EXPECT_EQ(logged(zstd, BH_LOG_WARN),
+    EXPECT_EQ(zstd.host().logged(BH_LOG_WARN),
               std::vector<std::string>{"level 9 with 4 thread(s) needs about 87 MiB, more than this stage's 10 MiB "
                                        "share of memory_budget; raise memory_budget or lower level, threads or long"});
 }

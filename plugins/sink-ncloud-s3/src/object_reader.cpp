@@ -15,10 +15,10 @@ ObjectReader::ObjectReader(const S3Config& config, Host host, std::string key)
     etag_ = response->header("etag").value_or("");
     range_size_ = config_.buffers.part_size;
     range_count_ = (size_ + range_size_ - 1) / range_size_;
-    // One range needs no helpers; more get a thread per range fetched ahead (worker_loop's window).
+    window_ = std::max<uint64_t>(1, static_cast<uint64_t>(config_.buffers.concurrency) - 1);
+    // One range needs no helpers; more get a thread per range of the window.
     if (range_count_ > 1) {
-        uint64_t threads = std::min<uint64_t>(
-            std::max<uint64_t>(1, static_cast<uint64_t>(config_.buffers.concurrency) - 1), range_count_);
+        const uint64_t threads = std::min(window_, range_count_);
         for (uint64_t i = 0; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
     }
 }
@@ -59,16 +59,14 @@ size_t ObjectReader::read(std::span<uint8_t> buffer) {
 
 void ObjectReader::worker_loop() {
     S3Client client(config_, host_, [this] { return stopping_.load(); });
-    // Ranges fetched ahead, besides the one being read: `concurrency` buffers in all, as the upload holds.
-    const uint64_t window = std::max<uint64_t>(1, static_cast<uint64_t>(config_.buffers.concurrency) - 1);
     while (true) {
         uint64_t index = 0;
         {
             std::unique_lock lock(mutex_);
-            // Stay at most `window` ranges ahead of the reader.
+            // Stay at most window_ ranges ahead of the reader.
             changed_.wait(lock, [&] {
                 return stopping_ || failure_ || next_to_fetch_ >= range_count_ ||
-                       next_to_fetch_ < next_to_read_ + window;
+                       next_to_fetch_ < next_to_read_ + window_;
             });
             if (stopping_ || failure_ || next_to_fetch_ >= range_count_) return;
             index = next_to_fetch_++;

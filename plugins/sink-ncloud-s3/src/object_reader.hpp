@@ -1,7 +1,7 @@
 // Reads one object for restore and verify. HeadObject first (size and ETag); an object of at most one part_size is one
-// GetObject, a larger one is fetched as part_size ranges by `concurrency` worker threads, a window of at most
-// `concurrency` ranges ahead of the reader (memory about concurrency x part_size), each range pinned to the ETag seen
-// first (If-Match) so an object replaced mid-restore fails instead of mixing two versions.
+// GetObject, a larger one is fetched as part_size ranges by `concurrency - 1` worker threads (at least 1), a window of
+// that many ranges ahead of the one being read (memory about concurrency x part_size, as an upload holds), each range
+// pinned to the ETag seen first (If-Match) so an object replaced mid-restore fails instead of mixing two versions.
 #pragma once
 
 #include <atomic>
@@ -37,6 +37,8 @@ class ObjectReader final : public backhaul::ObjectReader {
     std::string etag_;
     uint64_t range_size_ = 0;
     uint64_t range_count_ = 0;
+    // Ranges fetched ahead of the one being read: `concurrency` buffers in all, besides it.
+    uint64_t window_ = 0;
 
     std::string current_;  // the range being handed out
     size_t current_offset_ = 0;
