@@ -114,3 +114,42 @@ s3_stop() {
     exec 3>&- 2>/dev/null || true
     if [ -n "${s3_pid:-}" ]; then kill "$s3_pid" 2>/dev/null || true; wait "$s3_pid" 2>/dev/null || true; fi
 }
+
+# ---- What the S3 benchmarks share (bench/e2e, bench/restore) ----------------------------------------------------
+
+# bench_require_s3_stack BUILD_DIR TOOL...: calls the caller's `die` unless TOOL..., the AWS CLI, BUILD_DIR's backhaul
+# and the plugins of the S3 benchmark pipelines, PostgreSQL's server binaries and (as root) the postgres user are
+# there; sets aws, backhaul and pg_bin.
+bench_require_s3_stack() {
+    local build_dir=$1 tool plugin
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || die "'$tool' is not installed"
+    done
+    aws=$(aws_cli)
+    [ -n "$aws" ] || die "the AWS CLI is not installed"
+    backhaul=$build_dir/bin/backhaul
+    [ -x "$backhaul" ] || die "$backhaul not found: build it first (scripts/build) or set BUILD_DIR"
+    for plugin in source-postgres compress-gzip compress-zstd sink-ncloud-s3; do
+        [ -f "$build_dir/lib/backhaul/plugins/$plugin.so" ] || die "plugin $plugin not built in $build_dir"
+    done
+    pg_bin=$(newest_pg_bin)
+    [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
+    [ "$(id -u)" -ne 0 ] || id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user"
+}
+
+# bench_start_s3_stack NAME: makes `work` (a scratch directory on disk, removed on exit with both servers), then starts
+# the PostgreSQL cluster and Swift s3api with bucket `bench` (pg_cluster_start, s3_start).
+bench_start_s3_stack() {
+    work=$(mktemp -d "${TMPDIR:-/tmp}/backhaul-$1-XXXXXX")
+    chmod 755 "$work"
+    trap 'bench_stop_s3_stack' EXIT
+    echo "starting PostgreSQL ($pg_bin) and Swift s3api ..." >&2
+    pg_cluster_start "$work/pg"
+    s3_start "$work/swift" bench || die "Swift s3api did not start"
+}
+bench_stop_s3_stack() {
+    s3_stop
+    pg_cluster_stop
+    rm -rf "$work"
+}

@@ -25,43 +25,20 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${BUILD_DIR:-$repo/build}
-backhaul=$build_dir/bin/backhaul
 scale=${SCALE:-10}
 scale_small=${SCALE_SMALL:-$(((scale / 4) > 0 ? scale / 4 : 1))}
 rounds=${ROUNDS:-2}
 part_size=${PART_SIZE:-}
 cores=$(nproc)
 out=${OUT:-$repo/bench/results/$(date -u +%Y-%m-%d)-e2e.md}
-aws=$(aws_cli)
 
 die() { echo "run.sh: $*" >&2; exit 2; }
-for tool in curl gzip pigz zstd /usr/bin/time bc; do
-    command -v "$tool" >/dev/null || die "'$tool' is not installed"
-done
-[ -n "$aws" ] || die "the AWS CLI is not installed"
-[ -x "$backhaul" ] || die "$backhaul not found: build it first (scripts/build) or set BUILD_DIR"
-for plugin in source-postgres compress-gzip compress-zstd sink-ncloud-s3; do
-    [ -f "$build_dir/lib/backhaul/plugins/$plugin.so" ] || die "plugin $plugin not built in $build_dir"
-done
-pg_bin=$(newest_pg_bin)
-[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
-if [ "$(id -u)" -eq 0 ]; then id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user"; fi
-
-# The cluster and every temp file live on disk, as in production; only the sampler's view of temp dirs matters.
-work=$(mktemp -d "${TMPDIR:-/tmp}/backhaul-e2e-XXXXXX")
-chmod 755 "$work"
-cleanup() {
-    s3_stop
-    pg_cluster_stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_require_s3_stack "$build_dir" curl gzip pigz zstd /usr/bin/time bc
 
 # ---- Servers -----------------------------------------------------------------------------------------------------
 
-echo "starting PostgreSQL ($pg_bin) and Swift s3api ..." >&2
-pg_cluster_start "$work/pg"
-s3_start "$work/swift" bench || die "Swift s3api did not start"
+# The cluster and every temp file live on disk, as in production; only the sampler's view of temp dirs matters.
+bench_start_s3_stack e2e
 endpoint=$s3_endpoint
 
 # ---- Data: pgbench plus prose-like text (what compresses like real application tables) ---------------------------

@@ -30,41 +30,18 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 build_dir=${BUILD_DIR:-$repo/build}
-backhaul=$build_dir/bin/backhaul
 scale=${SCALE:-10}
 rounds=${ROUNDS:-2}
 cores=$(nproc)
 out=${OUT:-$repo/bench/results/$(date -u +%Y-%m-%d)-restore.md}
-aws=$(aws_cli)
 
 die() { echo "bench/restore: $*" >&2; exit 2; }
-for tool in gzip zstd /usr/bin/time bc; do
-    command -v "$tool" >/dev/null || die "'$tool' is not installed"
-done
-[ -n "$aws" ] || die "the AWS CLI is not installed"
-[ -x "$backhaul" ] || die "$backhaul not found: build it first (scripts/build) or set BUILD_DIR"
-for plugin in source-postgres compress-gzip compress-zstd sink-ncloud-s3; do
-    [ -f "$build_dir/lib/backhaul/plugins/$plugin.so" ] || die "plugin $plugin not built in $build_dir"
-done
-pg_bin=$(newest_pg_bin)
-[ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ] || die "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
-[ "$(id -u)" -ne 0 ] || id postgres >/dev/null 2>&1 || die "running as root needs a 'postgres' user"
-
-# The cluster and the file-based shell's downloads live on disk, as in production.
-work=$(mktemp -d "${TMPDIR:-/tmp}/backhaul-restore-XXXXXX")
-chmod 755 "$work"
-cleanup() {
-    s3_stop
-    pg_cluster_stop
-    rm -rf "$work"
-}
-trap cleanup EXIT
+bench_require_s3_stack "$build_dir" gzip zstd /usr/bin/time bc
 
 # ---- Servers and data --------------------------------------------------------------------------------------------
 
-echo "starting PostgreSQL ($pg_bin) and Swift s3api ..." >&2
-pg_cluster_start "$work/pg"
-s3_start "$work/swift" bench || die "Swift s3api did not start"
+# The cluster and the file-based shell's downloads live on disk, as in production.
+bench_start_s3_stack restore
 echo "loading pgbench scale $scale plus text ..." >&2
 pg_load_bench bench "$scale"
 db_size=$("${psql_cmd[@]}" -d postgres -A -t -c "SELECT pg_database_size('bench')")
