@@ -36,7 +36,7 @@ size_t ObjectReader::read(std::span<uint8_t> buffer) {
     while (current_offset_ >= current_.size()) {
         if (next_to_read_ >= range_count_) return 0;
         if (workers_.empty()) {
-            current_ = fetch_range(client_, next_to_read_);
+            current_ = fetch_range(client_, next_to_read_, std::move(current_));
         } else {
             std::unique_lock lock(mutex_);
             while (!fetched_.count(next_to_read_) && !failure_) {
@@ -44,6 +44,7 @@ size_t ObjectReader::read(std::span<uint8_t> buffer) {
                 changed_.wait_for(lock, std::chrono::milliseconds(100));
             }
             if (failure_) std::rethrow_exception(failure_);
+            if (!current_.empty()) spare_.push_back(std::move(current_));
             current_ = std::move(fetched_[next_to_read_]);
             fetched_.erase(next_to_read_);
             changed_.notify_all();  // the window moved: a worker may fetch the next range
@@ -61,6 +62,7 @@ void ObjectReader::worker_loop() {
     S3Client client(config_, host_, [this] { return stopping_.load(); });
     while (true) {
         uint64_t index = 0;
+        std::string buffer;
         {
             std::unique_lock lock(mutex_);
             // Stay at most window_ ranges ahead of the reader.
@@ -70,9 +72,13 @@ void ObjectReader::worker_loop() {
             });
             if (stopping_ || failure_ || next_to_fetch_ >= range_count_) return;
             index = next_to_fetch_++;
+            if (!spare_.empty()) {
+                buffer = std::move(spare_.back());
+                spare_.pop_back();
+            }
         }
         try {
-            std::string data = fetch_range(client, index);
+            std::string data = fetch_range(client, index, std::move(buffer));
             std::lock_guard lock(mutex_);
             fetched_[index] = std::move(data);
             changed_.notify_all();
@@ -86,7 +92,7 @@ void ObjectReader::worker_loop() {
     }
 }
 
-std::string ObjectReader::fetch_range(S3Client& client, uint64_t index) {
+std::string ObjectReader::fetch_range(S3Client& client, uint64_t index, std::string buffer) {
     uint64_t first = index * range_size_;
     uint64_t last = std::min(size_, first + range_size_) - 1;
     S3Request request;
@@ -95,6 +101,7 @@ std::string ObjectReader::fetch_range(S3Client& client, uint64_t index) {
         request.headers.emplace_back("range", "bytes=" + std::to_string(first) + "-" + std::to_string(last));
     if (!etag_.empty()) request.headers.emplace_back("if-match", etag_);
     request.max_body_bytes = last - first + 1;
+    request.body_buffer = &buffer;
     std::string what = "GetObject " + client.display(key_);
     http::Response response;
     try {

@@ -27,7 +27,8 @@ class ObjectReader final : public backhaul::ObjectReader {
 
   private:
     void worker_loop();
-    std::string fetch_range(S3Client& client, uint64_t index);
+    // Range `index`, read into `buffer`'s memory.
+    std::string fetch_range(S3Client& client, uint64_t index, std::string buffer);
 
     const S3Config& config_;
     Host host_;
@@ -48,6 +49,9 @@ class ObjectReader final : public backhaul::ObjectReader {
     std::condition_variable changed_;
     uint64_t next_to_fetch_ = 0;
     std::map<uint64_t, std::string> fetched_;
+    // Buffers of ranges already handed out, for the workers to fill again: the reader allocates `concurrency`
+    // buffers once instead of one per range (http::Request::body_buffer says why that matters).
+    std::vector<std::string> spare_;
     std::exception_ptr failure_;
     std::atomic<bool> stopping_{false};
     std::vector<std::thread> workers_;

@@ -93,6 +93,7 @@ http::Request S3Client::build(const S3Request& request, const std::string& conte
     out.headers.emplace_back("authorization", signature.authorization);
     out.body = request.body;
     out.max_body_bytes = request.max_body_bytes;
+    out.body_buffer = request.body_buffer;
     return out;
 }
 
@@ -109,10 +110,15 @@ http::Response S3Client::execute(const S3Request& request, const std::string& op
     http::RetryOutcome outcome = retry_.run(
         [&](int attempt) {
             attempts_ = attempt + 1;
+            // The memory of an attempt the server answered with an error is this one's.
+            if (request.body_buffer && response.body.capacity() > request.body_buffer->capacity())
+                *request.body_buffer = std::move(response.body);
+            response = http::Response{};
             http::Result result = http_.perform(build(request, content_md5, payload_hash));
             last_error.reset();
-            response = http::Response{};
             if (result.error) {
+                // And that of one that broke off is the next one's, or the caller's if none follows.
+                if (request.body_buffer) *request.body_buffer = std::move(result.response.body);
                 if (result.error->kind == http::TransportError::Kind::cancelled) return http::Attempt::finished;
                 last_problem = describe(*result.error);
                 if (!http::is_retryable(result)) return http::Attempt::finished;

@@ -31,6 +31,8 @@ struct S3Request {
     // The most of the answer kept in memory: XML answers fit (a ListObjects page or DeleteObjects result of 1000
     // keys of up to 1024 bytes, URL-encoded, is a few MiB); GetObject sets the size of the range it asked for.
     size_t max_body_bytes = size_t{16} << 20;
+    // Memory to collect the answer in and that failed attempts give back (http::Request::body_buffer).
+    std::string* body_buffer = nullptr;
 };
 
 class S3Client {

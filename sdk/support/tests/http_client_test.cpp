@@ -42,6 +42,28 @@ TEST(HttpClient, TheLimitIsPerRequest) {
     EXPECT_EQ(too_long.error->message, "the response body exceeds the limit of 1 bytes");
 }
 
+TEST(HttpClient, ABodyBufferGivenIsWhereTheBodyIsCollected) {
+    testing::HttpReceiver receiver({200, 200});  // answers "ok"
+    Client client;
+    Request request = post(receiver.url());
+    std::string buffer = "left over from an earlier range";
+    buffer.reserve(1 << 20);
+    const char* memory = buffer.data();
+    request.body_buffer = &buffer;
+    Result result = client.perform(request);
+    ASSERT_TRUE(result.ok()) << result.error->message;
+    EXPECT_EQ(result.response.body, "ok");
+    EXPECT_EQ(result.response.body.data(), memory) << "the body was collected in memory of its own";
+    EXPECT_TRUE(buffer.empty());
+
+    // Given back, the same memory collects the next body.
+    buffer = std::move(result.response.body);
+    Result again = client.perform(request);
+    ASSERT_TRUE(again.ok()) << again.error->message;
+    EXPECT_EQ(again.response.body, "ok");
+    EXPECT_EQ(again.response.body.data(), memory);
+}
+
 TEST(HttpClient, AStreamedBodyIsTheConsumersToBound) {
     testing::HttpReceiver receiver({200}, testing::HttpReceiver::Body::endless);
     Client client;

@@ -163,6 +163,11 @@ Result Client::perform(const Request& request) {
     // Reset keeps the connection cache (of the multi handle), the DNS cache and TLS sessions: keep-alive reuse.
     curl_easy_reset(easy);
     Result result;
+    if (request.body_buffer) {
+        result.response.body = std::move(*request.body_buffer);
+        result.response.body.clear();
+        request.body_buffer->clear();
+    }
     Transfer transfer{&request, &result.response, 0, false, false};
     char error_text[CURL_ERROR_SIZE] = "";
 

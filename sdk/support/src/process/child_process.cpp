@@ -188,6 +188,8 @@ ChildProcess::ChildProcess(ChildSpec spec) : spec_(std::move(spec)) {
         stdin_fd_ = input->take_write();
         // Non-blocking so that a child that stops reading cannot block us past a cancellation check.
         ::fcntl(stdin_fd_, F_SETFL, ::fcntl(stdin_fd_, F_GETFL) | O_NONBLOCK);
+        // As for stdout below: a restore writes 1 MiB chunks, which a 64 KiB pipe takes in 16 writes and polls.
+        ::fcntl(stdin_fd_, F_SETPIPE_SZ, kPipeBytes);
     }
     if (output) {
         stdout_fd_ = output->take_read();

@@ -34,6 +34,11 @@ struct Request {
     // and XML answers fit in the default; a data read (S3 GetObject) sets the size it asked for. Not applied with
     // on_body, whose consumer decides what to keep.
     size_t max_body_bytes = kDefaultMaxBodyBytes;
+    // If set, Response::body is collected in this string's memory (its content is dropped, its capacity kept) and the
+    // string is left empty: a reader fetching many ranges of one size gives each body back when done with it and so
+    // allocates its buffers once, not once per range. Freed and reallocated on other threads, buffers of megabytes
+    // stay resident in glibc's per-thread arenas, which made a restore's memory grow past what it held.
+    std::string* body_buffer = nullptr;
 };
 
 struct Response {
