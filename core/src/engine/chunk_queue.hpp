@@ -3,16 +3,18 @@
 // the backup.
 #pragma once
 
+#include <boost/container/vector.hpp>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <mutex>
-#include <vector>
 
 namespace backhaul {
 
-using Chunk = std::vector<uint8_t>;
+// Boost's vector for its default_init resize: the producer reads straight into a chunk, and zeroing the megabyte
+// first would be one more pass over every byte of the backup.
+using Chunk = boost::container::vector<uint8_t>;
 
 class ChunkQueue {
   public:

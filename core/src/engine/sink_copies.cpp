@@ -99,7 +99,8 @@ StreamUploads::StreamUploads(SinkCopies& copies, const std::function<std::string
             Chunk chunk;
             while (u->queue->pop(chunk))
                 if (!copies_.attempt(
-                        *u->copy, [&] { u->handle->write(chunk); }, context_))
+                        *u->copy, [&] { u->handle->write(std::span<const uint8_t>(chunk.data(), chunk.size())); },
+                        context_))
                     break;
             u->queue->cancel();  // a copy that stopped takes no more chunks: the tee never blocks on it
         });

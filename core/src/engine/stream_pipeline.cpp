@@ -85,15 +85,25 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
 
     threads.emplace_back([&] {
         record_stage_failure(control, ends.producer_label, ends.context, [&] {
-            // One read buffer for the whole run; each chunk queued is an exact-size copy of what one read returned
-            // (a pipe read often returns far less than asked for).
-            std::unique_ptr<uint8_t[]> buffer(new uint8_t[kChunkSize]);
+            // The source reads into the chunk that is queued, without a copy, once it is full (or at the end): a
+            // pipe read often returns far less than asked for, and the queue counts a chunk by its allocation.
+            Chunk chunk;
+            size_t filled = 0;
             for (;;) {
                 if (control.cancelled()) return;
-                size_t n = ends.read(std::span<uint8_t>(buffer.get(), kChunkSize));
+                if (chunk.empty()) chunk.resize(kChunkSize, boost::container::default_init);
+                size_t n = ends.read(std::span<uint8_t>(chunk.data() + filled, kChunkSize - filled));
                 if (n == 0) break;
                 bytes_read += n;
-                if (!queues[0]->push(Chunk(buffer.get(), buffer.get() + n))) return;
+                filled += n;
+                if (filled < kChunkSize) continue;
+                if (!queues[0]->push(std::move(chunk))) return;
+                chunk.clear();
+                filled = 0;
+            }
+            if (filled > 0) {
+                chunk.resize(filled);
+                if (!queues[0]->push(std::move(chunk))) return;
             }
             queues[0]->close();
         });
@@ -104,7 +114,7 @@ StreamResult run_stream(RunControl& control, const StreamEnds& ends, const std::
             TransformStreamHandle& stream = open[i].stream;
             record_stage_failure(control, transforms[i]->label(), ends.context, [&] {
                 Chunk chunk;
-                while (queues[i]->pop(chunk)) stream.write(chunk);
+                while (queues[i]->pop(chunk)) stream.write(std::span<const uint8_t>(chunk.data(), chunk.size()));
                 if (!queues[i]->finished()) return;  // cancelled upstream
                 stream.finish();
                 queues[i + 1]->close();
