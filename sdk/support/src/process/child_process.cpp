@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,6 +23,9 @@ constexpr int kPollIntervalMs = 100;
 constexpr size_t kStderrTailBytes = 4096;
 constexpr size_t kStderrTailLines = 20;
 constexpr int kPipeBytes = 1 << 20;
+// A large read that finds less than kGatherBelow bytes in the pipe waits kGatherWait first (see read_stdout).
+constexpr size_t kGatherBelow = 64 << 10;
+constexpr useconds_t kGatherWait = 500;
 // After the child exited, how long stderr may stay open (held by a grandchild) before we stop waiting for its end.
 constexpr auto kStderrLinger = std::chrono::seconds(1);
 
@@ -221,6 +225,14 @@ size_t ChildProcess::read_stdout(std::span<uint8_t> buffer, const CancelCheck& c
         if (ready < 0 && errno != EINTR)
             throw Error(Status::fatal, "cannot read output of command '" + program() + "': " + strerror(errno));
         if (ready <= 0) continue;
+        // pg_dump writes 4 KiB at a time, and a reader that keeps up is woken for each write: at 300 MB/s that is
+        // 75,000 wakeups and twice as many system calls a second, which cost a zstd backup on two cores 8 % of its
+        // time and 13 % of its CPU. A read for much more than the pipe holds lets the writer fill it for half a
+        // millisecond first: at most 1 MiB / 0.5 ms = 2 GB/s, more than anything downstream takes.
+        int available = 0;
+        if (buffer.size() >= 4 * kGatherBelow && (p.revents & POLLHUP) == 0 &&
+            ::ioctl(stdout_fd_, FIONREAD, &available) == 0 && static_cast<size_t>(available) < kGatherBelow)
+            ::usleep(kGatherWait);
         ssize_t n = ::read(stdout_fd_, buffer.data(), buffer.size());
         if (n >= 0) return static_cast<size_t>(n);
         if (errno != EINTR && errno != EAGAIN)
