@@ -9,6 +9,8 @@
 # Rows: (a) pg_dump -Fp > /dev/null; (b) the seed: pg_dump to a temp file, gzip -6, one curl PUT, rm;
 # (c) backhaul source-postgres -> compress-gzip threads=1 -> sink-ncloud-s3; (d) the same, threads = cores;
 # (e) the same with compress-zstd; (f) pg_dump | pigz -6 -p cores > /dev/null and pg_dump | zstd -3 -T cores.
+# For reference, (e) into sink-local on tmpfs (fsync off) instead of S3: backhaul without the upload, like for like with
+# the (f) rows, which upload nothing; Swift's share of the same cores is the difference between the two (e) rows.
 # Plus (d) and (e) on a database SCALE_SMALL/SCALE the size, to show that backhaul's memory does not grow with the data.
 # Backhaul runs at default settings but the threads: its memory is the pipeline's default memory_budget (docs/memory.md).
 #
@@ -95,6 +97,17 @@ threads = $cores"
 pipeline e-small bench_small "plugin = \"compress-zstd\"
 level = 3
 threads = $cores"
+# (e) without the upload: the same source and transform, the same default memory budget, into tmpfs.
+sed -e '/^\[sink\]/,$d' -e 's/^name = "e"/name = "e-local"/' "$work/e.toml" > "$work/e-local.toml"
+local_sink=$(mktemp -d /dev/shm/backhaul-e2e-XXXXXX)
+trap 'rm -rf "$local_sink"; bench_stop_s3_stack' EXIT
+cat >> "$work/e-local.toml" <<TOML
+[sink]
+plugin = "sink-local"
+path = "$local_sink"
+fsync = false
+key = "e-local/%Y%m%d%H%M%S{ext}"
+TOML
 mkdir -p "$work/locks"
 
 # curl's --user splits at the first ':', and Swift's access keys contain one: a netrc login may hold it.
@@ -113,13 +126,14 @@ rm -rf "\$tmp"
 SH
 
 declare -A wall cpu rss temp stored
-row_labels=(a b c d e f-pigz f-zstd d-small e-small)
+row_labels=(a b c d e e-local f-pigz f-zstd d-small e-small)
 declare -A row_title=(
     [a]="(a) pg_dump -Fp > /dev/null"
     [b]="(b) seed: pg_dump > file; gzip -6; curl PUT"
     [c]="(c) backhaul gzip threads=1 -> S3"
     [d]="(d) backhaul gzip threads=$cores -> S3"
     [e]="(e) backhaul zstd -3 threads=$cores -> S3"
+    [e-local]="(e) into sink-local on tmpfs, no upload (reference)"
     [f-pigz]="(f) pg_dump | pigz -6 -p $cores > /dev/null"
     [f-zstd]="(f) pg_dump | zstd -3 -T$cores > /dev/null"
     [d-small]="(d) at scale $scale_small (memory check)"
@@ -154,7 +168,8 @@ run_row() {  # run_row LABEL
     case $label in
         a) command="$pg_dump_cmd bench > /dev/null" ;;
         b) command="bash $work/seed.sh" ;;
-        c | d | e | d-small | e-small) command="$backhaul run $work/$label.toml --no-progress 2> $work/$label.log" ;;
+        c | d | e | e-local | d-small | e-small)
+            command="$backhaul run $work/$label.toml --no-progress 2> $work/$label.log" ;;
         f-pigz) command="$pg_dump_cmd bench | pigz -6 -p $cores > /dev/null" ;;
         f-zstd) command="$pg_dump_cmd bench | zstd -q -3 -T$cores > /dev/null" ;;
     esac
@@ -177,6 +192,7 @@ run_row() {  # run_row LABEL
         esac
     fi
     rm -rf "$tmp"
+    [ "$label" != e-local ] || rm -rf "${local_sink:?}"/*
 }
 
 for ((round = 1; round <= rounds; ++round)); do
@@ -209,6 +225,7 @@ targets() {
     x=$(ratio e a) && echo "| (e)/(a) <= 1.05 (at N >= 100) | $x | $(met "$x" 1.05) (N = $scale) |"
     x=$(ratio f-zstd a) && echo "| reference: shell zstd /(a) | $x | |"
     x=$(ratio e f-zstd) && echo "| (e) <= 1.00 x shell zstd (which uploads nothing) | $x | $(met "$x" 1.00) |"
+    x=$(ratio e-local f-zstd) && echo "| reference: (e) into tmpfs, no upload / shell zstd | $x | |"
     local peak=0
     for label in c d e d-small e-small; do ((rss[$label] > peak)) && peak=${rss[$label]}; done
     for label in c d e d-small e-small; do
