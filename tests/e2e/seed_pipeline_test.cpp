@@ -3,10 +3,16 @@
 // compress-gzip → sink-ncloud-s3 (Swift) → `backhaul restore` into a new database → the data matches. And the leak
 // test: the password appears in no output, no stored object, no command line of any process, and no environment of
 // any process under `backhaul` other than pg_dump/psql.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <filesystem>
 #include <regex>
+#include <thread>
 
 #include "command_runner.hpp"
 #include "ncloud_secret_manager_fixture.hpp"
@@ -91,8 +97,52 @@ class SeedPipelineTest : public ::testing::Test {
                 {"BUCKET", kBucket}};
     }
 
+    // The example with `pg_dump` pointing into a directory whose psql is a stand-in that, the first time it runs,
+    // waits at a gate (a FIFO, read by the shell itself: a child would inherit the password too) until the test opens
+    // it, then execs the real psql with the environment it was given: the scanners get to see psql's environment
+    // however short the restore is, instead of sampling it in time.
+    std::filesystem::path pipeline_with_gated_psql() {
+        const std::filesystem::path bin = tmp_ / "gated-bin";
+        std::filesystem::create_directories(bin);
+        std::filesystem::create_symlink(postgres_->bin_dir() / "pg_dump", bin / "pg_dump");
+        const std::string gate = (tmp_ / "psql-gate").string();
+        if (::mkfifo(gate.c_str(), 0600) != 0) throw std::runtime_error("mkfifo failed");
+        const std::string psql = (postgres_->bin_dir() / "psql").string();
+        write_file(bin / "psql", "#!/bin/sh\nif [ ! -e '" + gate + ".reached' ]; then\n    : > '" + gate +
+                                     ".reached'\n    read _ < '" + gate + "'\nfi\nexec '" + psql + "' \"$@\"\n");
+        std::filesystem::permissions(bin / "psql", std::filesystem::perms::owner_all);
+        std::string text = read_file(pipeline().string());
+        const size_t source = text.find("[source]\n");
+        if (source == std::string::npos) throw std::runtime_error("the example has no [source] table");
+        text.insert(source + 9, "pg_dump = \"" + (bin / "pg_dump").string() + "\"\n");
+        write_file(tmp_ / "gated.toml", text);
+        return tmp_ / "gated.toml";
+    }
+    // Opens the gate once psql waits at it and `scanner` has made two full passes over /proc since; gives up when
+    // the run has `finished` without reaching psql.
+    std::thread open_psql_gate_when_seen(const SecretLeakScanner& scanner, const std::atomic<bool>& finished) {
+        return std::thread([this, &scanner, &finished] {
+            const std::string gate = (tmp_ / "psql-gate").string();
+            while (!finished && !std::filesystem::exists(gate + ".reached"))
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            const int until = scanner.passes() + 2;
+            while (!finished && scanner.passes() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            // Non-blocking: between creating `.reached` and opening the FIFO, the shell has no reader on it yet.
+            while (!finished) {
+                const int fd = ::open(gate.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+                if (fd >= 0) {
+                    const bool written = ::write(fd, "\n", 1) == 1;
+                    ::close(fd);
+                    if (written) return;
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            }
+        });
+    }
+
     // Runs backhaul while the scanner watches every process; checks that neither password leaked anywhere it can see.
-    // `strict` (optional) receives what a scanner that allows no process at all saw: where the password really went.
+    // `strict` (optional) receives what a scanner that allows no process at all saw: where the password really went;
+    // with it, the run must use pipeline_with_gated_psql().
     CommandResult backhaul(std::vector<std::string> args, const std::map<std::string, std::string>& env,
                            std::vector<std::string>* strict = nullptr) {
         args.insert(args.begin(), {BACKHAUL_BINARY, "--log-level", "debug"});
@@ -101,7 +151,12 @@ class SeedPipelineTest : public ::testing::Test {
         SecretLeakScanner scanner(password_);
         SecretLeakScanner wrong_scanner(wrong_password_);
         SecretLeakScanner strict_scanner(password_, /*env_allowed=*/{});
+        std::atomic<bool> finished{false};
+        std::thread gate_opener;
+        if (strict) gate_opener = open_psql_gate_when_seen(strict_scanner, finished);
         CommandResult result = run_command(args, options);
+        finished = true;
+        if (gate_opener.joinable()) gate_opener.join();
         if (strict) *strict = strict_scanner.stop();
         EXPECT_THAT(scanner.stop(), IsEmpty());
         EXPECT_THAT(wrong_scanner.stop(), IsEmpty());
@@ -170,11 +225,13 @@ TEST_F(SeedPipelineTest, BacksUpToS3AndRestoresIdenticalDataWithoutLeakingThePas
     EXPECT_THAT(gunzip.out, Not(HasSubstr(password_)));
 
     std::vector<std::string> strict;
-    CommandResult restore =
-        backhaul({"restore", file.string(), "--key", key, "--target-database", "shop_restored", "--create"},
-                 environment(), &strict);
+    CommandResult restore = backhaul({"restore", pipeline_with_gated_psql().string(), "--key", key, "--target-database",
+                                      "shop_restored", "--create"},
+                                     environment(), &strict);
     ASSERT_EQ(restore.exit_code, 0) << restore.err;
-    // The control: the scanners do see environments, and the password's one way out is psql's environment.
+    EXPECT_TRUE(std::filesystem::exists(tmp_ / "psql-gate.reached")) << "the restore's psql was not the gated one";
+    // The control: the scanners do see environments (psql waited at its gate until they had), and the password's one
+    // way out is psql's environment.
     EXPECT_THAT(strict, ::testing::Contains(::testing::MatchesRegex("environment of [0-9]+ \\(psql\\)")));
     EXPECT_THAT(strict, ::testing::Each(::testing::MatchesRegex("environment of [0-9]+ \\(psql\\)")));
 
