@@ -187,8 +187,11 @@ TEST_F(ImageSmokeTest, RunsAsItsNumericUserNotRoot) {
     ASSERT_EQ(uid.exit_code, 0) << uid.err;
     EXPECT_EQ(trimmed(uid.out), std::to_string(kImageUid));
     CommandResult user = in_image({"id", "-un"});
-    EXPECT_EQ(trimmed(user.out), "backhaul") << "the package's user, created with the image's uid";
+    ASSERT_EQ(user.exit_code, 0) << user.err;
+    EXPECT_EQ(trimmed(user.out), "backhaul")
+        << "the package's user, created with the image's uid; stderr: " << user.err;
     CommandResult gid = in_image({"id", "-g"});
+    ASSERT_EQ(gid.exit_code, 0) << gid.err;
     EXPECT_EQ(trimmed(gid.out), std::to_string(kImageUid));
 }
 
