@@ -27,13 +27,6 @@ class SecretLeakScannerTest : public ::testing::Test {
         std::filesystem::create_symlink(target, link);
         return link.string();
     }
-    // Until the scanner made `count` more full passes over /proc.
-    static void await_passes(const SecretLeakScanner& scanner, int count) {
-        const int until = scanner.passes() + count;
-        for (int i = 0; i < 2000 && scanner.passes() < until; ++i)
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-
     const std::string secret_ = unique_secret("Scanner-Test-Secret");
     TempDir tmp_;
 };
@@ -45,7 +38,7 @@ TEST_F(SecretLeakScannerTest, SeesTheEnvironmentOfABackhaulThisTestStarted) {
     CommandOptions options;
     options.env["PW"] = secret_;
     RunningCommand running({stand_in("/usr/bin/sleep"), "600"}, options);
-    await_passes(scanner, 3);
+    scanner.await_passes(3);
     ::kill(running.pid(), SIGTERM);
     running.wait();
     EXPECT_THAT(scanner.stop(), Contains(MatchesRegex("environment of [0-9]+ \\(backhaul\\)")));
@@ -61,7 +54,7 @@ TEST_F(SecretLeakScannerTest, IgnoresTheEnvironmentOfABackhaulOutsideThisTestsPr
     ASSERT_EQ(started.exit_code, 0) << started.err;
     const pid_t other = std::stoi(started.out);
     SecretLeakScanner scanner(secret_);
-    await_passes(scanner, 3);
+    scanner.await_passes(3);
     const std::vector<std::string> findings = scanner.stop();
     ::kill(other, SIGKILL);
     EXPECT_GE(scanner.passes(), 3);

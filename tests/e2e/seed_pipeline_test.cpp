@@ -119,14 +119,13 @@ class SeedPipelineTest : public ::testing::Test {
         return tmp_ / "gated.toml";
     }
     // Opens the gate once psql waits at it and `scanner` has made two full passes over /proc since; gives up when
-    // the run has `finished` without reaching psql.
+    // the run has `finished` without reaching psql (once psql waits, the run cannot finish before the gate opens).
     std::thread open_psql_gate_when_seen(const SecretLeakScanner& scanner, const std::atomic<bool>& finished) {
         return std::thread([this, &scanner, &finished] {
             const std::string gate = (tmp_ / "psql-gate").string();
             while (!finished && !std::filesystem::exists(gate + ".reached"))
                 std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            const int until = scanner.passes() + 2;
-            while (!finished && scanner.passes() < until) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            if (!finished) scanner.await_passes(2);
             // Non-blocking: between creating `.reached` and opening the FIFO, the shell has no reader on it yet.
             while (!finished) {
                 const int fd = ::open(gate.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -55,6 +56,12 @@ class SecretLeakScanner {
     }
     // How many passes over /proc were made (a test can check the scanner actually ran during the command).
     int passes() const { return passes_; }
+    // Returns once the scanner has made `count` more full passes (or after 10 s, far more than a pass takes): a test
+    // that keeps a process alive until the scanner has certainly looked at it, instead of for a fixed time.
+    void await_passes(int count) const {
+        const int until = passes_ + count;
+        for (int i = 0; i < 2000 && passes_ < until; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
 
   private:
     static std::string slurp(const std::filesystem::path& path) {
